@@ -1,0 +1,57 @@
+"""Errors that mean "bad input", not "bug".
+
+Every error the user can cause is a `HmpPermsError`; the command line catches
+that one class, prints its one line and exits 2. Anything else is a bug and
+keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class SourceInfo:
+    """Where a value came from: a file and a 1-based line number."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+class HmpPermsError(Exception):
+    """Bad input or a failed run; printed as one line."""
+
+    def __init__(self, message: str, info: SourceInfo | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.info = info
+
+    def __str__(self) -> str:
+        return f"{self.info}: {self.message}" if self.info else self.message
+
+
+class ErrorList(HmpPermsError):
+    """Several problems at once, one line each: every one found, not only the first."""
+
+    def __init__(self, problems: list[HmpPermsError]) -> None:
+        super().__init__(str(problems[0]), problems[0].info)
+        self.problems = problems
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+
+class CollectError(HmpPermsError):
+    """QEMU could not be started, talked to or understood."""
+
+    def __init__(self, binary: str, message: str, stderr: str = "") -> None:
+        text = f"{binary}: {message}"
+        stderr = " ".join(stderr.split())
+        if stderr:
+            text += f" (QEMU said: {stderr})"
+        super().__init__(text)
+        self.binary = binary
+        self.stderr = stderr

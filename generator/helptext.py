@@ -1,0 +1,105 @@
+"""Parse stage: QEMU's ``help`` / ``info`` listing into `HelpEntry` values.
+
+Entry point: `parse_help`. Pure: text in, entries out.
+
+QEMU prints one entry per command, ``name[|alias...] params -- help``, built
+from ``hmp-commands.hx``. The strings there may hold ``\\n\\t\\t\\t``, so an
+entry can go on over more lines: help goes on on lines that start with a tab,
+params (``drive_add``) on lines that start at column 0 with ``[``. Empty params
+leave two spaces before ``--``. Over QMP the lines end in CRLF. The ``info``
+listing is the same with every entry prefixed ``info ``.
+"""
+
+from __future__ import annotations
+
+from generator.errors import HmpPermsError, SourceInfo
+from generator.model import HelpEntry, is_command_name
+
+SEPARATOR = " -- "
+
+
+def parse_help(text: str, source: str = "<help>", prefix: str = "") -> tuple[HelpEntry, ...]:
+    """Parse a ``help`` listing (or, with ``prefix="info "``, an ``info`` one).
+
+    Every line must be placed: a line that starts no entry and continues none
+    is an error naming its line, never dropped. Entries come back sorted by
+    name; a name or alias outside ``[A-Za-z0-9_?-]+`` is an error.
+    """
+    entries: dict[str, HelpEntry] = {}
+    seen: dict[str, int] = {}
+    # The entry being read: its line, its name field, params lines, help lines.
+    start = 0
+    head = ""
+    params: list[str] = []
+    help_lines: list[str] | None = None  # None until " -- " was seen
+
+    def finish() -> None:
+        if not head:
+            return
+        if help_lines is None:
+            raise HmpPermsError(f"entry {head!r} has no ' -- ' before its help", SourceInfo(source, start))
+        names = head.split("|")
+        for n in names:
+            if not is_command_name(n):
+                raise HmpPermsError(
+                    f"{n!r} is not a command name ([A-Za-z0-9_?-]+)", SourceInfo(source, start)
+                )
+            if n in seen:
+                raise HmpPermsError(
+                    f"{n!r} is listed twice (first on line {seen[n]})", SourceInfo(source, start)
+                )
+            seen[n] = start
+        params_text = "\n".join(params)
+        # Some builds repeat the name in params (7.2: "nbd_server_add
+        # nbd_server_add [-w] ..."); drop it so params compare across releases.
+        first, _, after = params_text.partition(" ")
+        if first == names[0]:
+            params_text = after
+        entries[names[0]] = HelpEntry(
+            names[0], tuple(names[1:]), params_text, "\n".join(help_lines), start
+        )
+
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for lineno, line in enumerate(lines, 1):
+        if line.startswith("\t"):
+            if help_lines is None:
+                raise HmpPermsError(
+                    "tab-indented line does not continue any help text", SourceInfo(source, lineno)
+                )
+            help_lines.append(line)
+            continue
+        if not line.strip():
+            if line == "" and all(not rest for rest in lines[lineno:]):
+                break  # the listing's final newline(s)
+            raise HmpPermsError("blank line inside the listing", SourceInfo(source, lineno))
+        if line.startswith("[") and head and help_lines is None:
+            params_part, sep, help_part = line.partition(SEPARATOR)
+            params.append(params_part)
+            if sep:
+                help_lines = [help_part]
+            continue
+        finish()
+        if prefix:
+            if not line.startswith(prefix):
+                raise HmpPermsError(
+                    f"line does not start with {prefix!r}: {line[:60]!r}", SourceInfo(source, lineno)
+                )
+            line = line[len(prefix) :]
+        start = lineno
+        head, _, rest = line.partition(" ")
+        if not head:
+            raise HmpPermsError(f"line starts with a space: {line[:60]!r}", SourceInfo(source, lineno))
+        # rest is "params -- help": empty params leave rest starting with " -- ".
+        params_part, sep, help_part = (" " + rest).partition(SEPARATOR)
+        params = [params_part[1:]]
+        help_lines = [help_part] if sep else None
+    finish()
+    return tuple(entries[name] for name in sorted(entries))
+
+
+def format_help(entries: tuple[HelpEntry, ...] | list[HelpEntry], prefix: str = "") -> str:
+    """Print entries as QEMU does; `parse_help` reads the result back unchanged."""
+    return "".join(
+        f"{prefix}{'|'.join(e.names)} {e.params}{SEPARATOR}{e.help}\n"
+        for e in sorted(entries, key=lambda e: e.name)
+    )

@@ -1,0 +1,119 @@
+"""The data every stage passes on: frozen, typed, and free of I/O."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from generator.errors import SourceInfo
+
+#: What QEMU accepts as a command name, and so all this tool passes on.
+NAME_RE = re.compile(r"[A-Za-z0-9_?-]+")
+VERSION_RE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?")
+
+
+def is_command_name(text: str) -> bool:
+    return NAME_RE.fullmatch(text) is not None
+
+
+@dataclass(frozen=True, order=True)
+class Version:
+    """A QEMU release, MAJOR.MINOR[.MICRO]."""
+
+    major: int
+    minor: int
+    micro: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> Version:
+        m = VERSION_RE.fullmatch(text.strip())
+        if m is None:
+            raise ValueError(f"{text!r} is not a version (MAJOR.MINOR[.MICRO])")
+        return cls(int(m[1]), int(m[2]), int(m[3] or 0))
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}.{self.micro}"
+
+    def short(self) -> str:
+        """``9.0`` for 9.0.0, the full form otherwise: how releases are named."""
+        return f"{self.major}.{self.minor}" if self.micro == 0 else str(self)
+
+
+@dataclass(frozen=True)
+class HelpEntry:
+    """One command as QEMU's ``help`` (or ``info``) lists it."""
+
+    name: str
+    aliases: tuple[str, ...]
+    params: str
+    help: str
+    line: int = 0  # 1-based line in the text it was parsed from
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one QEMU binary says about its monitor."""
+
+    binary: str
+    version: Version | None  # None: unknown (text captured elsewhere, version not given)
+    package: str
+    target: str
+    commands: tuple[HelpEntry, ...]
+    info: tuple[HelpEntry, ...]
+    raw_help: str
+    raw_info: str
+    source: str = ""  # where it was read from: a snapshot file, a text file, or live
+
+    @property
+    def label(self) -> str:
+        return f"{self.binary} ({self.version or 'unknown version'} {self.target})"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One command or info subcommand of the table."""
+
+    name: str
+    info: SourceInfo
+    permission: str | None  # None: an info subcommand inheriting `info`'s level
+    rationale: str
+    aliases: tuple[str, ...] = ()
+    params: str | None = None
+    help: str | None = None
+    since: Version | None = None
+    until: Version | None = None
+    targets: tuple[str, ...] | None = None
+    vendor: str | None = None
+    config: str | None = None
+    follows: str | None = None
+    deprecated: Version | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Table:
+    """The loaded permission table."""
+
+    path: str
+    label: str  # the path as generated files name it: no absolute paths
+    digest: str  # sha256 of the file's bytes
+    levels: tuple[str, ...]  # least to most privileged
+    default: str
+    vendors: Mapping[str, re.Pattern[str]]
+    commands: Mapping[str, Entry]
+    info: Mapping[str, Entry] = field(default_factory=dict)
+
+    def level_of(self, entry: Entry) -> str:
+        """An entry's effective level; info subcommands inherit `info`'s."""
+        if entry.permission is not None:
+            return entry.permission
+        parent = self.commands.get("info")
+        return parent.permission or self.default if parent else self.default
