@@ -37,7 +37,9 @@ def parse_help(text: str, source: str = "<help>", prefix: str = "") -> tuple[Hel
         if not head:
             return
         if help_lines is None:
-            raise HmpPermsError(f"entry {head!r} has no ' -- ' before its help", SourceInfo(source, start))
+            raise HmpPermsError(
+                f"entry {head!r} has no ' -- ' before its help", SourceInfo(source, start)
+            )
         names = head.split("|")
         for n in names:
             if not is_command_name(n):
@@ -82,13 +84,16 @@ def parse_help(text: str, source: str = "<help>", prefix: str = "") -> tuple[Hel
         if prefix:
             if not line.startswith(prefix):
                 raise HmpPermsError(
-                    f"line does not start with {prefix!r}: {line[:60]!r}", SourceInfo(source, lineno)
+                    f"line does not start with {prefix!r}: {line[:60]!r}",
+                    SourceInfo(source, lineno),
                 )
             line = line[len(prefix) :]
         start = lineno
         head, _, rest = line.partition(" ")
         if not head:
-            raise HmpPermsError(f"line starts with a space: {line[:60]!r}", SourceInfo(source, lineno))
+            raise HmpPermsError(
+                f"line starts with a space: {line[:60]!r}", SourceInfo(source, lineno)
+            )
         # rest is "params -- help": empty params leave rest starting with " -- ".
         params_part, sep, help_part = (" " + rest).partition(SEPARATOR)
         params = [params_part[1:]]

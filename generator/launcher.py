@@ -89,8 +89,13 @@ async def collect(binary: str, timeout: float) -> Snapshot:
             await client.start_server(socket_path)
             try:
                 proc = await asyncio.create_subprocess_exec(
-                    path, *QEMU_ARGS, "-qmp", f"unix:{socket_path}",
-                    stdin=asyncio.subprocess.DEVNULL, stdout=stderr, stderr=stderr,
+                    path,
+                    *QEMU_ARGS,
+                    "-qmp",
+                    f"unix:{socket_path}",
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=stderr,
+                    stderr=stderr,
                     start_new_session=True,  # Ctrl-C reaches us; we stop QEMU ourselves
                 )
             except OSError as exc:
@@ -175,18 +180,14 @@ def _failure(
     return CollectError(binary, what, _read(stderr))
 
 
-async def _stop(
-    client: QMPClient, proc: asyncio.subprocess.Process | None, grace: float
-) -> None:
+async def _stop(client: QMPClient, proc: asyncio.subprocess.Process | None, grace: float) -> None:
     """Disconnect, give QEMU `grace` seconds to exit, then kill its process group."""
     with contextlib.suppress(Exception):
         await client.disconnect()
     if proc is None or proc.returncode is not None:
         return
-    try:
+    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
         await asyncio.wait_for(asyncio.shield(proc.wait()), grace)
-    except (TimeoutError, asyncio.CancelledError):
-        pass
     if proc.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)

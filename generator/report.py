@@ -1,0 +1,239 @@
+"""Format stage: a `Report` (or a snapshot diff) as text, json, junit, github or markdown.
+
+Entry points: `format_report` and `format_diff`. Pure: they return strings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from xml.sax.saxutils import escape, quoteattr
+
+from generator.compare import ERROR, INFO, WARNING, Change, Finding, Report
+
+FORMATS = ("text", "json", "junit", "github", "markdown")
+_COLOURS = {ERROR: "\033[1;31m", WARNING: "\033[33m", INFO: "\033[2m"}
+_RESET = "\033[0m"
+
+
+def use_colour(stream_isatty: bool) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    return stream_isatty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def format_report(
+    report: Report, fmt: str, verbose: bool = False, strict: bool = False, colour: bool = False
+) -> str:
+    findings = [f for f in report.findings if verbose or f.severity != INFO]
+    if fmt == "json":
+        return _json(report, findings, strict)
+    if fmt == "junit":
+        return _junit(report, findings, strict)
+    if fmt == "github":
+        return _github(findings, strict)
+    if fmt == "markdown":
+        return _markdown(report, findings, strict)
+    return _text(report, findings, strict, colour)
+
+
+def _summary(report: Report, strict: bool) -> str:
+    errors, warnings = report.count(ERROR), report.count(WARNING)
+    verdict = "FAILED" if report.exit_status(strict) else "OK"
+    binaries = ", ".join(s.label for s in report.snapshots)
+    return f"{verdict}: {errors} error(s), {warnings} warning(s) checking {binaries}"
+
+
+def _text(report: Report, findings: Sequence[Finding], strict: bool, colour: bool) -> str:
+    lines: list[str] = []
+    for snap in report.snapshots:
+        mine = [f for f in findings if f.binary == snap.binary and f.target == snap.target]
+        lines.append(
+            f"{snap.label}: {len(snap.commands)} commands, {len(snap.info)} info subcommands"
+        )
+        for severity in (ERROR, WARNING, INFO):
+            for f in (f for f in mine if f.severity == severity):
+                tag = f"{severity}:"
+                if colour:
+                    tag = f"{_COLOURS[severity]}{tag}{_RESET}"
+                where = f"{f.source}: " if f.source else ""
+                lines.append(f"  {tag} {where}{f.message}")
+                if f.before is not None or f.after is not None:
+                    lines.append(f"      table: {f.before}")
+                    lines.append(f"      qemu:  {f.after}")
+                if f.hint:
+                    lines.append(f"      -> {f.hint}")
+    lines.append(_summary(report, strict))
+    return "\n".join(lines) + "\n"
+
+
+def finding_json(f: Finding) -> dict[str, object]:
+    return {
+        "id": f.id,
+        "kind": f.kind,
+        "severity": f.severity,
+        "name": f.name,
+        "binary": f.binary,
+        "version": f.version,
+        "target": f.target,
+        "message": f.message,
+        "hint": f.hint or None,
+        "file": f.source.file if f.source else None,
+        "line": f.source.line if f.source else None,
+        "before": f.before,
+        "after": f.after,
+    }
+
+
+def _json(report: Report, findings: Sequence[Finding], strict: bool) -> str:
+    doc = {
+        "status": "failed" if report.exit_status(strict) else "ok",
+        "exit_status": report.exit_status(strict),
+        "table": report.table_path,
+        "binaries": [
+            {
+                "binary": s.binary,
+                "version": str(s.version) if s.version else None,
+                "package": s.package,
+                "target": s.target,
+                "commands": len(s.commands),
+                "info": len(s.info),
+            }
+            for s in report.snapshots
+        ],
+        "counts": {sev: report.count(sev) for sev in (ERROR, WARNING, INFO)},
+        "findings": [finding_json(f) for f in findings],
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def _junit(report: Report, findings: Sequence[Finding], strict: bool) -> str:
+    """One suite per binary, one test case per command checked and per table-side finding."""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>']
+    suites = []
+    total_cases = total_failures = 0
+    for snap in report.snapshots:
+        mine = [f for f in findings if f.binary == snap.binary and f.target == snap.target]
+        by_name: dict[str, list[Finding]] = {}
+        for f in mine:
+            by_name.setdefault(f.name, []).append(f)
+        names = list(report.checked.get(snap.label, ()))
+        names += sorted(n for n in by_name if n not in names)
+        cases = []
+        failures = 0
+        for name in names:
+            case = f"    <testcase classname={quoteattr(snap.label)} name={quoteattr(name)}>"
+            body = []
+            for f in by_name.get(name, []):
+                fatal = f.severity == ERROR or (strict and f.severity == WARNING)
+                text = escape(f"{f.message}\n{f.hint}".strip())
+                if fatal:
+                    body.append(
+                        f"      <failure type={quoteattr(f.kind)} message={quoteattr(f.message)}>"
+                        f"{text}</failure>"
+                    )
+                elif f.severity == WARNING:
+                    body.append(f"      <system-out>{escape('warning: ' + f.message)}</system-out>")
+                else:
+                    body.append(f"      <skipped message={quoteattr(f.message)}/>")
+            if any("<failure" in b for b in body):
+                failures += 1
+            cases.append(case + ("\n" + "\n".join(body) + "\n    " if body else "") + "</testcase>")
+        total_cases += len(cases)
+        total_failures += failures
+        suites.append(
+            f'  <testsuite name={quoteattr(snap.label)} tests="{len(cases)}"'
+            f' failures="{failures}" errors="0">\n' + "\n".join(cases) + "\n  </testsuite>"
+        )
+    out.append(
+        f'<testsuites name="hmp-perms check" tests="{total_cases}" failures="{total_failures}"'
+        ' errors="0">'
+    )
+    out += suites
+    out.append("</testsuites>")
+    return "\n".join(out) + "\n"
+
+
+def _gh_escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def _github(findings: Sequence[Finding], strict: bool) -> str:
+    """GitHub Actions workflow commands; table-side findings point at the entry's line."""
+    lines = []
+    for f in findings:
+        level = {ERROR: "error", WARNING: "warning", INFO: "notice"}[f.severity]
+        if strict and f.severity == WARNING:
+            level = "error"
+        props = [f"title={_gh_escape(f'{f.kind} {f.name} ({f.target})', True)}"]
+        if f.source:
+            props[:0] = [f"file={_gh_escape(f.source.file, True)}", f"line={f.source.line}"]
+        message = f.message
+        if f.before is not None or f.after is not None:
+            message += f"\ntable: {f.before}\nqemu:  {f.after}"
+        if f.hint:
+            message += f"\n{f.hint}"
+        lines.append(f"::{level} {','.join(props)}::{_gh_escape(message)}")
+    return "".join(line + "\n" for line in lines)
+
+
+def _md_cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _markdown(report: Report, findings: Sequence[Finding], strict: bool) -> str:
+    lines = ["## HMP permission check", "", _summary(report, strict), ""]
+    lines += [
+        "| binary | version | target | commands | info | errors | warnings |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for s in report.snapshots:
+        mine = [f for f in report.findings if f.binary == s.binary and f.target == s.target]
+        errors = sum(1 for f in mine if f.severity == ERROR)
+        warnings = sum(1 for f in mine if f.severity == WARNING)
+        lines.append(
+            f"| `{s.binary}` | {s.version or 'unknown'} | {s.target} | {len(s.commands)}"
+            f" | {len(s.info)} | {errors} | {warnings} |"
+        )
+    if findings:
+        lines += [
+            "",
+            "| severity | finding | command | target | details |",
+            "|---|---|---|---|---|",
+        ]
+        for f in findings:
+            details = f.message
+            if f.before is not None or f.after is not None:
+                details += f" (table: `{f.before}`; qemu: `{f.after}`)"
+            where = f" ({f.source})" if f.source else ""
+            lines.append(
+                f"| {f.severity} | {f.kind} | `{_md_cell(f.name)}` | {f.target} | {_md_cell(details + where)} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def format_diff(changes: Sequence[Change], a_label: str, b_label: str, fmt: str) -> str:
+    if fmt == "markdown":
+        lines = [f"## HMP changes: {a_label} -> {b_label}", ""]
+        if not changes:
+            return "\n".join([*lines, "No changes."]) + "\n"
+        lines += ["| change | command | before | after |", "|---|---|---|---|"]
+        lines += [
+            f"| {c.kind} | `{_md_cell(c.name)}` | {_md_cell(c.before)} | {_md_cell(c.after)} |"
+            for c in changes
+        ]
+        return "\n".join(lines) + "\n"
+    lines = [f"{a_label} -> {b_label}: {len(changes)} change(s)"]
+    for c in changes:
+        if c.kind == "added":
+            lines.append(f"  + {c.name}: {c.after}")
+        elif c.kind == "removed":
+            lines.append(f"  - {c.name}: {c.before}")
+        else:
+            lines.append(f"  ~ {c.name}: {c.kind} changed")
+            lines.append(f"      before: {c.before}")
+            lines.append(f"      after:  {c.after}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,102 @@
+"""Snapshots on disk: the JSON that ``collect -o`` writes, and saved help text.
+
+Entry points: `snapshot_to_json`, `load_snapshot`, `snapshot_from_text`.
+
+A snapshot keeps the raw text it was parsed from; loading one parses that text
+again, so a snapshot written by an older parser is read by the current one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from generator.errors import HmpPermsError
+from generator.helptext import parse_help
+from generator.model import HelpEntry, Snapshot, Version
+
+FORMAT = 1
+
+
+def _entry_json(e: HelpEntry) -> dict[str, Any]:
+    return {"name": e.name, "aliases": list(e.aliases), "params": e.params, "help": e.help}
+
+
+def snapshot_to_json(snap: Snapshot) -> str:
+    doc = {
+        "format": FORMAT,
+        "binary": snap.binary,
+        "version": str(snap.version) if snap.version else None,
+        "package": snap.package,
+        "target": snap.target,
+        "commands": [_entry_json(e) for e in snap.commands],
+        "info": [_entry_json(e) for e in snap.info],
+        "raw": {"help": snap.raw_help, "info": snap.raw_info},
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def load_snapshot(path: str) -> Snapshot:
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise HmpPermsError(f"{path}: cannot read: {exc.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        line = getattr(exc, "lineno", 1)
+        raise HmpPermsError(f"{path}:{line}: not a snapshot (invalid JSON)") from None
+    try:
+        if doc["format"] != FORMAT:
+            raise HmpPermsError(f"{path}: snapshot format {doc['format']!r} is not {FORMAT}")
+        version = Version.parse(doc["version"]) if doc["version"] else None
+        raw_help, raw_info = str(doc["raw"]["help"]), str(doc["raw"]["info"])
+        binary, package, target = str(doc["binary"]), str(doc["package"]), str(doc["target"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise HmpPermsError(f"{path}: not a snapshot: missing or bad field {exc}") from None
+    return Snapshot(
+        binary=binary,
+        version=version,
+        package=package,
+        target=target,
+        commands=parse_help(raw_help, f"{path}: raw help"),
+        info=parse_help(raw_info, f"{path}: raw info", prefix="info "),
+        raw_help=raw_help,
+        raw_info=raw_info,
+        source=path,
+    )
+
+
+def snapshot_from_text(
+    help_path: str,
+    info_path: str | None = None,
+    version: str | None = None,
+    target: str = "x86_64",
+    package: str = "",
+) -> Snapshot:
+    """A snapshot from ``help`` (and ``info``) output saved elsewhere, e.g. by ``qm monitor``."""
+
+    def read(path: str) -> str:
+        try:
+            return Path(path).read_text(encoding="utf-8").replace("\r\n", "\n")
+        except OSError as exc:
+            raise HmpPermsError(f"{path}: cannot read: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise HmpPermsError(f"{path}: not UTF-8 text") from None
+
+    try:
+        parsed_version = Version.parse(version) if version else None
+    except ValueError as exc:
+        raise HmpPermsError(f"--qemu-version: {exc}") from None
+    raw_help = read(help_path)
+    raw_info = read(info_path) if info_path else ""
+    return Snapshot(
+        binary=help_path,
+        version=parsed_version,
+        package=package,
+        target=target,
+        commands=parse_help(raw_help, help_path),
+        info=parse_help(raw_info, info_path, prefix="info ") if info_path else (),
+        raw_help=raw_help,
+        raw_info=raw_info,
+        source=help_path,
+    )

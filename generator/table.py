@@ -1,0 +1,453 @@
+"""Load stage: read ``data/hmp-commands.yaml`` into a validated `Table`.
+
+Entry points: `load_table` (raises on the first bad table, with every problem
+in it) and `lint_table` (returns the problems).
+
+The file is composed into ruamel.yaml's node tree, the same tree its
+round-trip mode builds on: every key and value keeps its line, and duplicate
+keys at any depth are still there to be reported. The C composer is used when
+ruamel.yaml.clib is installed (ten times faster); rewriting the table
+(``sync --write``) uses round-trip mode, which keeps comments and order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from generator.errors import ErrorList, HmpPermsError, SourceInfo
+from generator.model import Entry, Table, Version, is_command_name
+
+SCHEMA = 1
+LEVEL_RE = re.compile(r"[A-Za-z0-9_.-]+")
+CONFIG_RE = re.compile(r"CONFIG_[A-Z0-9_]+")
+VENDOR_RE = re.compile(r"[a-z][a-z0-9_-]*")
+#: QEMU's system-emulation targets (``qemu-system-TARGET``, ``query-target``).
+QEMU_TARGETS = frozenset(
+    [
+        "aarch64",
+        "alpha",
+        "arm",
+        "avr",
+        "cris",
+        "hppa",
+        "i386",
+        "loongarch64",
+        "m68k",
+        "microblaze",
+        "microblazeel",
+        "mips",
+        "mips64",
+        "mips64el",
+        "mipsel",
+        "nios2",
+        "or1k",
+        "ppc",
+        "ppc64",
+        "riscv32",
+        "riscv64",
+        "rx",
+        "s390x",
+        "sh4",
+        "sh4eb",
+        "sparc",
+        "sparc64",
+        "tricore",
+        "x86_64",
+        "xtensa",
+        "xtensaeb",
+    ]
+)
+TOP_KEYS = ("schema", "levels", "default", "vendors", "commands", "info")
+LEVEL_KEYS = ("description",)
+VENDOR_KEYS = ("package", "description")
+COMMAND_KEYS = (
+    "permission",
+    "rationale",
+    "aliases",
+    "params",
+    "help",
+    "since",
+    "until",
+    "targets",
+    "vendor",
+    "config",
+    "follows",
+    "deprecated",
+    "todo",  # left by `sync --write` on a new entry; an error until a person removes it
+)
+INFO_KEYS = tuple(k for k in COMMAND_KEYS if k not in ("aliases", "follows"))
+DEPRECATED_KEYS = ("since",)
+
+T = TypeVar("T")
+
+
+def table_label(path: str) -> str:
+    """How generated files name the table: its folder and name, never an absolute path."""
+    return "/".join(Path(path).resolve().parts[-2:])
+
+
+def compose(text: str) -> Node | None:
+    try:
+        return YAML(typ="safe", pure=False).compose(text)  # type: ignore[no-any-return]
+    except ImportError:  # pragma: no cover - without ruamel.yaml.clib
+        return YAML(typ="safe", pure=True).compose(text)  # type: ignore[no-any-return]
+
+
+def lint_table(path: str) -> list[HmpPermsError]:
+    """Every problem in the table at `path`, in file order; empty when it is good."""
+    try:
+        _Loader(path).load()
+    except ErrorList as exc:
+        return exc.problems
+    except HmpPermsError as exc:
+        return [exc]
+    return []
+
+
+def load_table(path: str) -> Table:
+    """The table at `path`; an `ErrorList` of every problem when it is not good."""
+    return _Loader(path).load()
+
+
+class _Loader:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[HmpPermsError] = []
+
+    def where(self, node: Node) -> SourceInfo:
+        return SourceInfo(self.path, node.start_mark.line + 1)
+
+    def problem(self, node: Node | None, message: str) -> None:
+        info = self.where(node) if node is not None else SourceInfo(self.path, 1)
+        self.problems.append(HmpPermsError(message, info))
+
+    # -- shapes -------------------------------------------------------------
+
+    def mapping(
+        self, node: Node, what: str, keys: tuple[str, ...] | None = None
+    ) -> dict[str, tuple[ScalarNode, Node]]:
+        """A mapping's items by key; reports duplicates, odd keys and unknown keys."""
+        if not isinstance(node, MappingNode):
+            if not _is_null(node):
+                self.problem(node, f"{what} must be a mapping")
+            return {}
+        items: dict[str, tuple[ScalarNode, Node]] = {}
+        for key, value in node.value:
+            if not isinstance(key, ScalarNode):
+                self.problem(key, f"{what}: a key must be a plain name")
+                continue
+            name = str(key.value)
+            if name in items:
+                first = items[name][0].start_mark.line + 1
+                self.problem(key, f"{what}: duplicate key {name!r} (first on line {first})")
+                continue
+            if keys is not None and name not in keys:
+                self.problem(key, f"{what}: unknown key {name!r} (known: {', '.join(keys)})")
+                continue
+            items[name] = (key, value)
+        return items
+
+    def scalar(self, node: Node, what: str) -> str | None:
+        if not isinstance(node, ScalarNode) or _is_null(node):
+            self.problem(node, f"{what} must be a single value")
+            return None
+        return str(node.value)
+
+    def names(self, node: Node, what: str) -> tuple[str, ...]:
+        if not isinstance(node, SequenceNode):
+            self.problem(node, f"{what} must be a list")
+            return ()
+        out = []
+        for item in node.value:
+            text = self.scalar(item, what)
+            if text is not None:
+                out.append((text, item))
+        return tuple(t for t, _ in out)
+
+    def parsed(self, node: Node, what: str, parse: Callable[[str], T]) -> T | None:
+        text = self.scalar(node, what)
+        if text is None:
+            return None
+        try:
+            return parse(text)
+        except ValueError as exc:
+            self.problem(node, f"{what}: {exc}")
+            return None
+
+    # -- the document -------------------------------------------------------
+
+    def load(self) -> Table:
+        try:
+            data = Path(self.path).read_bytes()
+        except OSError as exc:
+            raise HmpPermsError(f"{self.path}: cannot read: {exc.strerror}") from None
+        try:
+            root = compose(data.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise HmpPermsError("not UTF-8 text", SourceInfo(self.path, line)) from None
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark is not None else 1
+            reason = exc.problem or exc.context or "cannot be parsed"
+            raise HmpPermsError(f"invalid YAML: {reason}", SourceInfo(self.path, line)) from None
+        if not isinstance(root, MappingNode):
+            raise HmpPermsError("the table must be a mapping at the top", SourceInfo(self.path, 1))
+        top = self.mapping(root, "table", TOP_KEYS)
+        for required in ("schema", "levels", "default", "commands"):
+            if required not in top:
+                self.problem(None, f"missing top-level key {required!r}")
+        if "schema" in top:
+            schema = self.scalar(top["schema"][1], "schema")
+            if schema is not None and schema != str(SCHEMA):
+                raise HmpPermsError(
+                    f"schema {schema!r} is not known to this version (it reads schema {SCHEMA})",
+                    self.where(top["schema"][1]),
+                )
+        levels = self.load_levels(top["levels"][1]) if "levels" in top else ()
+        default = self.load_default(top, levels)
+        vendors = self.load_vendors(top["vendors"][1]) if "vendors" in top else {}
+        ctx = _Context(levels, vendors)
+        commands = self.load_entries(top, "commands", COMMAND_KEYS, ctx)
+        info = self.load_entries(top, "info", INFO_KEYS, ctx)
+        self.check_commands(commands)
+        if self.problems:
+            self.problems.sort(key=lambda p: p.info or SourceInfo(self.path, 0))
+            raise ErrorList(self.problems)
+        return Table(
+            path=self.path,
+            label=table_label(self.path),
+            digest=hashlib.sha256(data).hexdigest(),
+            levels=levels,
+            default=default,
+            vendors={name: re.compile(p) for name, p in vendors.items()},
+            commands=commands,
+            info=info,
+        )
+
+    def load_levels(self, node: Node) -> tuple[str, ...]:
+        levels = []
+        for name, (key, value) in self.mapping(node, "levels").items():
+            if not LEVEL_RE.fullmatch(name):
+                self.problem(key, f"level {name!r} is not a plain name ([A-Za-z0-9_.-]+)")
+                continue
+            self.mapping(value, f"level {name!r}", LEVEL_KEYS)
+            levels.append(name)
+        if not levels:
+            self.problem(node, "levels: declare at least one level")
+        return tuple(levels)
+
+    def load_default(self, top: dict[str, tuple[ScalarNode, Node]], levels: tuple[str, ...]) -> str:
+        if "default" not in top:
+            return levels[-1] if levels else ""
+        node = top["default"][1]
+        default = self.scalar(node, "default")
+        if default is not None and levels and default not in levels:
+            self.problem(node, f"default {default!r} is not a declared level ({', '.join(levels)})")
+        elif default is not None and levels and default != levels[-1]:
+            self.problem(
+                node,
+                f"default {default!r} must be the most privileged level, {levels[-1]!r}:"
+                " what the table does not know must fail closed",
+            )
+        return default or ""
+
+    def load_vendors(self, node: Node) -> dict[str, str]:
+        vendors = {}
+        for name, (key, value) in self.mapping(node, "vendors").items():
+            if not VENDOR_RE.fullmatch(name):
+                self.problem(key, f"vendor {name!r} is not a plain lower-case name")
+            fields = self.mapping(value, f"vendor {name!r}", VENDOR_KEYS)
+            if "package" not in fields:
+                self.problem(
+                    key,
+                    f"vendor {name!r} needs 'package', a regex for query-version's package string",
+                )
+                continue
+            pattern = self.scalar(fields["package"][1], f"vendor {name!r}: package")
+            if pattern is None:
+                continue
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                self.problem(
+                    fields["package"][1], f"vendor {name!r}: package is not a regex: {exc}"
+                )
+                continue
+            vendors[name] = pattern
+        return vendors
+
+    def load_entries(
+        self,
+        top: dict[str, tuple[ScalarNode, Node]],
+        section: str,
+        keys: tuple[str, ...],
+        ctx: _Context,
+    ) -> dict[str, Entry]:
+        if section not in top:
+            return {}
+        entries = {}
+        for name, (key, value) in self.mapping(top[section][1], section).items():
+            what = f"{'info ' if section == 'info' else ''}{name!r}"
+            if not is_command_name(name):
+                self.problem(key, f"{what} is not a QEMU command name ([A-Za-z0-9_?-]+)")
+                continue
+            entry = self.load_entry(name, key, value, section == "info", keys, ctx, what)
+            if entry is not None:
+                entries[name] = entry
+        return entries
+
+    def load_entry(
+        self,
+        name: str,
+        key: ScalarNode,
+        node: Node,
+        is_info: bool,
+        keys: tuple[str, ...],
+        ctx: _Context,
+        what: str,
+    ) -> Entry | None:
+        fields = self.mapping(node, what, keys)
+        values: dict[str, Node] = {k: v for k, (_, v) in fields.items()}
+
+        def text(field: str) -> str | None:
+            return self.scalar(values[field], f"{what}: {field}") if field in values else None
+
+        def version(field: str) -> Version | None:
+            if field not in values:
+                return None
+            return self.parsed(values[field], f"{what}: {field}", Version.parse)
+
+        todo = text("todo")
+        if todo is not None:
+            self.problem(key, f"{what}: {todo}")
+            return None
+        permission = text("permission")
+        if permission is None and not is_info:
+            self.problem(
+                key,
+                f"{what} has no permission: choose one of {', '.join(ctx.levels)}"
+                " and write its rationale",
+            )
+        elif permission is not None and ctx.levels and permission not in ctx.levels:
+            self.problem(
+                values["permission"],
+                f"{what}: permission {permission!r} is not a declared level"
+                f" ({', '.join(ctx.levels)})",
+            )
+        rationale = (text("rationale") or "").strip()
+        if not rationale and (permission is not None or not is_info):
+            self.problem(key, f"{what} has no rationale: say why it needs its level")
+        aliases = self.names(values["aliases"], f"{what}: aliases") if "aliases" in values else ()
+        for alias in aliases:
+            if not is_command_name(alias):
+                self.problem(
+                    values["aliases"], f"{what}: alias {alias!r} is not a QEMU command name"
+                )
+        since, until = version("since"), version("until")
+        if since is not None and until is not None and since >= until:
+            self.problem(
+                values["until"], f"{what}: until {until.short()} is not after since {since.short()}"
+            )
+        targets = None
+        if "targets" in values:
+            targets = self.names(values["targets"], f"{what}: targets")
+            for target in targets:
+                if target not in QEMU_TARGETS:
+                    self.problem(values["targets"], f"{what}: {target!r} is not a QEMU target")
+            if not targets:
+                self.problem(values["targets"], f"{what}: targets is empty")
+        vendor = text("vendor")
+        if vendor is not None and vendor not in ctx.vendors:
+            known = ", ".join(ctx.vendors) or "none declared"
+            self.problem(values["vendor"], f"{what}: unknown vendor {vendor!r} ({known})")
+        config = text("config")
+        if config is not None and not CONFIG_RE.fullmatch(config):
+            self.problem(
+                values["config"], f"{what}: config {config!r} is not a CONFIG_ build option"
+            )
+        deprecated = None
+        if "deprecated" in values:
+            dep = self.mapping(values["deprecated"], f"{what}: deprecated", DEPRECATED_KEYS)
+            if "since" not in dep:
+                self.problem(values["deprecated"], f"{what}: deprecated needs 'since'")
+            else:
+                deprecated = self.parsed(
+                    dep["since"][1], f"{what}: deprecated since", Version.parse
+                )
+        return Entry(
+            name=name,
+            info=self.where(key),
+            permission=permission,
+            rationale=rationale,
+            aliases=aliases,
+            params=text("params") if "params" in values else None,
+            help=text("help") if "help" in values else None,
+            since=since,
+            until=until,
+            targets=targets,
+            vendor=vendor,
+            config=config,
+            follows=text("follows"),
+            deprecated=deprecated,
+        )
+
+    def check_commands(self, commands: dict[str, Entry]) -> None:
+        """Rules across entries: names and aliases unique, `follows` consistent."""
+        owner: dict[str, Entry] = {}
+        for entry in commands.values():
+            owner.setdefault(entry.name, entry)
+        for entry in commands.values():
+            for alias in entry.aliases:
+                other = owner.get(alias)
+                if other is not None:
+                    kind = "command" if other.name == alias else f"an alias of {other.name!r}"
+                    self.problems.append(
+                        HmpPermsError(
+                            f"alias {alias!r} of {entry.name!r} collides with {kind}"
+                            f" ({other.info})",
+                            entry.info,
+                        )
+                    )
+                else:
+                    owner[alias] = entry
+        for entry in commands.values():
+            if entry.follows is None:
+                continue
+            target = commands.get(entry.follows)
+            if target is None:
+                self.problems.append(
+                    HmpPermsError(
+                        f"{entry.name!r} follows {entry.follows!r}, which is not in the table",
+                        entry.info,
+                    )
+                )
+            elif target.permission != entry.permission and None not in (
+                target.permission,
+                entry.permission,
+            ):
+                self.problems.append(
+                    HmpPermsError(
+                        f"{entry.name!r} follows {entry.follows!r} but is at {entry.permission!r},"
+                        f" not {target.permission!r} ({target.info})",
+                        entry.info,
+                    )
+                )
+
+
+class _Context:
+    def __init__(self, levels: tuple[str, ...], vendors: dict[str, str]) -> None:
+        self.levels = levels
+        self.vendors = vendors
+
+
+def _is_null(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and str(node.tag).endswith(":null")
