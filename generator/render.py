@@ -1,0 +1,200 @@
+"""Render stage: the table through ``templates/*.j2`` into ``generated/``.
+
+Entry points: `render_templates` (in memory), `check_outputs` (diffs against
+what is on disk) and `write_outputs` (atomic writes of what changed).
+
+Every ``templates/NAME.j2`` renders to ``generated/NAME``; files whose name
+starts with ``_`` are shared macros, not outputs. Templates get plain data,
+already sorted by code point, and turn values into literals only through the
+filters below, never by pasting raw text into code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+
+from generator.errors import HmpPermsError
+from generator.model import Table
+from generator.writer import write_atomic
+
+SUFFIX = ".j2"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
+
+
+def one_line(text: str) -> str:
+    """Any text as a single line: control characters and line breaks become spaces."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def comment(text: str, prefix: str = "# ", width: int = 79) -> str:
+    """Text as comment lines; nothing in it can end the comment."""
+    lines = textwrap.wrap(one_line(text), width - len(prefix), break_on_hyphens=False) or [""]
+    return "\n".join((prefix + line).rstrip() for line in lines)
+
+
+def perl_string(text: str) -> str:
+    """A Perl single-quoted literal: only backslash and quote are special there."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def python_string(text: str) -> str:
+    return repr(text)
+
+
+def description_lines(table: Table) -> dict[str, list[str]]:
+    """Every name (aliases included) by level, each list sorted by code point."""
+    by_level: dict[str, list[str]] = {}
+    for entry in table.commands.values():
+        level = table.level_of(entry)
+        by_level.setdefault(level, []).extend(entry.names)
+    for names in by_level.values():
+        names.sort()
+    return by_level
+
+
+def generate_description(table: Table) -> str:
+    """The API description text, in the format of Proxmox's ``generate_description()``."""
+    by_level = description_lines(table)
+    for needed in ("none", "root"):
+        if not by_level.get(needed):
+            raise HmpPermsError(
+                f"{table.path}: the description needs at least one command at level {needed!r}"
+            )
+    text = (
+        "The following commands do not require any additional privilege: "
+        + ", ".join(by_level.pop("none"))
+        + "\n\n"
+    )
+    root = by_level.pop("root")
+    for level in sorted(by_level):
+        text += f"The following commands require '{level}': " + ", ".join(by_level[level]) + "\n\n"
+    text += "The following commands are root-only: " + ", ".join(root) + "\n"
+    deprecated = deprecated_names(table)
+    if deprecated:
+        text += "\nThe following commands are deprecated: " + ", ".join(deprecated) + "\n"
+    return text
+
+
+def deprecated_names(table: Table) -> list[str]:
+    return sorted(n for e in table.commands.values() if e.deprecated for n in e.names)
+
+
+def template_context(table: Table) -> dict[str, object]:
+    commands = [table.commands[name] for name in sorted(table.commands)]
+    permissions = sorted(
+        (name, table.level_of(entry)) for entry in commands for name in entry.names
+    )
+    return {
+        "table": table,
+        "source": table.label,
+        "digest": table.digest,
+        "levels": table.levels,
+        "default": table.default,
+        "commands": commands,
+        "permissions": permissions,
+        "info": sorted((name, table.level_of(e)) for name, e in table.info.items()),
+        "deprecated": sorted(
+            (n, e.deprecated.short()) for e in commands if e.deprecated for n in e.names
+        ),
+        "info_deprecated": sorted(
+            (name, e.deprecated.short()) for name, e in table.info.items() if e.deprecated
+        ),
+        "description": generate_description(table),
+    }
+
+
+def environment(templates_dir: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(templates_dir),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters.update(comment=comment, perl=perl_string, py=python_string, one_line=one_line)
+    return env
+
+
+def render_templates(table: Table, templates_dir: str) -> dict[str, str]:
+    """Output name -> content, for every template in `templates_dir`."""
+    root = Path(templates_dir)
+    if not root.is_dir():
+        raise HmpPermsError(f"{templates_dir}: no such templates directory")
+    names = sorted(
+        p.name for p in root.iterdir() if p.name.endswith(SUFFIX) and not p.name.startswith("_")
+    )
+    if not names:
+        raise HmpPermsError(f"{templates_dir}: no *{SUFFIX} templates")
+    env = environment(templates_dir)
+    context = template_context(table)
+    outputs = {}
+    for name in names:
+        try:
+            outputs[name.removesuffix(SUFFIX)] = env.get_template(name).render(context)
+        except TemplateError as exc:
+            line = getattr(exc, "lineno", None)
+            where = f"{templates_dir}/{name}" + (f":{line}" if line else "")
+            raise HmpPermsError(f"{where}: {exc.message or exc}") from None
+    return outputs
+
+
+def _extra_files(outputs: Mapping[str, str], out_dir: str) -> list[Path]:
+    root = Path(out_dir)
+    if not root.is_dir():
+        return []
+    return sorted(
+        p
+        for p in root.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.name not in outputs
+    )
+
+
+def check_outputs(outputs: Mapping[str, str], out_dir: str) -> list[str]:
+    """A unified diff for each stale, missing or extra file; empty when all are current."""
+    diffs = []
+    for name, content in sorted(outputs.items()):
+        path = Path(out_dir) / name
+        try:
+            current = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            current = None
+        if current == content:
+            continue
+        diffs.append(
+            "".join(
+                difflib.unified_diff(
+                    (current or "").splitlines(keepends=True),
+                    content.splitlines(keepends=True),
+                    f"a/{out_dir}/{name}" if current is not None else "/dev/null",
+                    f"b/{out_dir}/{name}",
+                )
+            )
+        )
+    for path in _extra_files(outputs, out_dir):
+        old = path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+        diffs.append(
+            f"# {out_dir}/{path.name}: no template makes it\n"
+            + "".join(difflib.unified_diff(old, [], f"a/{out_dir}/{path.name}", "/dev/null"))
+        )
+    return diffs
+
+
+def write_outputs(outputs: Mapping[str, str], out_dir: str) -> list[str]:
+    """Write what changed; return those names. Extra files are named, not deleted."""
+    written = [
+        name
+        for name, content in sorted(outputs.items())
+        if write_atomic(Path(out_dir) / name, content)
+    ]
+    for path in _extra_files(outputs, out_dir):
+        raise HmpPermsError(
+            f"{out_dir}/{path.name}: no template makes it; delete it if it is stale"
+        )
+    return written
