@@ -1,7 +1,7 @@
 package PVE::API2::Qemu::HMPPerms;
 
 # Generated from data/hmp-commands.yaml by hmp-perms; do not edit.
-# Table sha256: 079c391e3ab4abfcd3e08c32c4ffd64ff809c66685ffd9810b99393e204c5057
+# Table sha256: 50437d8d43494dc8185c2c30b791a1a45964086262ccbc17c1315bdd267a7564
 # Change the table, then run: hmp-perms generate
 
 use strict;

@@ -1,5 +1,5 @@
 # Generated from data/hmp-commands.yaml by hmp-perms; do not edit.
-# Table sha256: 079c391e3ab4abfcd3e08c32c4ffd64ff809c66685ffd9810b99393e204c5057
+# Table sha256: 50437d8d43494dc8185c2c30b791a1a45964086262ccbc17c1315bdd267a7564
 # Change the table, then run: hmp-perms generate
 """Who may run which QEMU human-monitor (HMP) command.
 
@@ -31,7 +31,7 @@ __all__ = [
     "required_permission",
 ]
 
-TABLE_SHA256: Final = '079c391e3ab4abfcd3e08c32c4ffd64ff809c66685ffd9810b99393e204c5057'
+TABLE_SHA256: Final = '50437d8d43494dc8185c2c30b791a1a45964086262ccbc17c1315bdd267a7564'
 
 #: Every level, least to most privileged.
 LEVELS: Final[tuple[str, ...]] = ('none', 'Sys.Modify', 'root')

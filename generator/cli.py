@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
             " $HMP_PERMS_QEMU or qemu-system-x86_64",
         )
         p.add_argument(
+            "--all-local",
+            action="store_true",
+            help="every qemu-system-* binary on PATH (with any --qemu given)",
+        )
+        p.add_argument(
             "--timeout",
             type=_timeout,
             default=DEFAULT_TIMEOUT,
@@ -130,11 +135,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _snapshots(args: argparse.Namespace) -> list[Snapshot]:
     """Live binaries and snapshot files named on the command line (a live default if none)."""
-    from generator.launcher import collect_snapshots, default_binary
+    from generator.launcher import collect_snapshots, default_binary, local_binaries
     from generator.snapshot import load_snapshot
 
     snaps = [load_snapshot(path) for path in getattr(args, "snapshot", [])]
-    binaries = args.qemu or ([] if snaps else [default_binary()])
+    binaries = list(args.qemu or [])
+    if args.all_local:
+        binaries += [b for b in local_binaries() if b not in binaries]
+        if not binaries:
+            raise UsageError("--all-local: no qemu-system-* binary on PATH")
+    if not binaries and not snaps:
+        binaries = [default_binary()]
     if binaries:
         snaps += collect_snapshots(binaries, args.timeout)
     return snaps

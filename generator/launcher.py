@@ -35,6 +35,26 @@ def default_binary() -> str:
     return os.environ.get(BINARY_ENV) or DEFAULT_BINARY
 
 
+def local_binaries() -> list[str]:
+    """Every ``qemu-system-*`` on PATH, first found per name, sorted."""
+    found: dict[str, str] = {}
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        try:
+            names = os.listdir(folder or ".")
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(folder or ".", name)
+            if (
+                name.startswith("qemu-system-")
+                and name not in found
+                and os.path.isfile(path)
+                and os.access(path, os.X_OK)
+            ):
+                found[name] = name
+    return sorted(found)
+
+
 def resolve_binary(binary: str) -> str:
     """The path to run for `binary`, or a `CollectError` saying why there is none."""
     if os.sep in binary:

@@ -1,0 +1,42 @@
+# `make run` is the main job (check every local QEMU against the table, prove
+# generated/ is current); `make test` is the full test suite. Each sets itself
+# up: Debian packages via scripts/ensure-deps, Python packages in .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench deps generate golden clean
+
+run: $(STAMP)
+	$(BIN)/hmp-perms check --all-local
+	$(BIN)/hmp-perms generate --check
+
+test: $(STAMP)
+	$(BIN)/ruff check generator tests bench generated/hmp_perms.py
+	$(BIN)/ruff format --check generator tests bench
+	$(BIN)/mypy --strict generator generated/hmp_perms.py
+	$(BIN)/hmp-perms lint
+	$(BIN)/hmp-perms generate --check
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+generate: $(STAMP)
+	$(BIN)/hmp-perms generate
+
+# Rewrite the golden files under tests/golden/ from the current code; review the diff.
+golden: $(STAMP)
+	$(BIN)/pytest tests/test_generate.py --update-goldens
+
+deps:
+	@sh scripts/ensure-deps
+
+$(STAMP): pyproject.toml | deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[test,dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
