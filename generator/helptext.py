@@ -74,7 +74,12 @@ def parse_help(text: str, source: str = "<help>", prefix: str = "") -> tuple[Hel
             if line == "" and all(not rest for rest in lines[lineno:]):
                 break  # the listing's final newline(s)
             raise HmpPermsError("blank line inside the listing", SourceInfo(source, lineno))
-        if line.startswith("[") and head and help_lines is None:
+        if line.startswith("["):
+            if not head or help_lines is not None:
+                raise HmpPermsError(
+                    "line starting with '[' does not continue any params",
+                    SourceInfo(source, lineno),
+                )
             params_part, sep, help_part = line.partition(SEPARATOR)
             params.append(params_part)
             if sep:

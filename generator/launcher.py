@@ -158,7 +158,9 @@ async def _converse(
         return reply
 
     help_text = await hmp("help")
+    commands = parse_help(help_text, f"{binary}: help")
     info_text = await hmp("info")
+    info = parse_help(info_text, f"{binary}: info", prefix="info ")
     version_reply = await client.execute("query-version")
     target_reply = await client.execute("query-target")
     with contextlib.suppress(QMPError, OSError, EOFError):
@@ -177,8 +179,8 @@ async def _converse(
         version=version,
         package=package,
         target=target,
-        commands=parse_help(help_text, f"{binary}: help"),
-        info=parse_help(info_text, f"{binary}: info", prefix="info "),
+        commands=commands,
+        info=info,
         raw_help=help_text.replace("\r\n", "\n"),
         raw_info=info_text.replace("\r\n", "\n"),
         source="live",

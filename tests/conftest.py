@@ -1,0 +1,81 @@
+"""Shared test helpers: real QEMU binaries, fixtures, and the command line in-process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from generator.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TABLE = ROOT / "data" / "hmp-commands.yaml"
+TEMPLATES = ROOT / "templates"
+GENERATED = ROOT / "generated"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        help="rewrite tests/golden/* from the current code instead of comparing",
+    )
+
+
+def need_binary(name: str) -> str:
+    """The path of `name`; outside CI a missing binary skips, in CI it fails."""
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is not installed, and CI must run every QEMU test")
+        pytest.skip(f"{name} is not installed (apt-get install qemu-system-x86 qemu-system-arm)")
+    return path
+
+
+@pytest.fixture
+def qemu_x86() -> str:
+    return need_binary("qemu-system-x86_64")
+
+
+@pytest.fixture
+def qemu_arm() -> str:
+    return need_binary("qemu-system-aarch64")
+
+
+@pytest.fixture
+def perl() -> str:
+    return need_binary("perl")
+
+
+@dataclass
+class Result:
+    status: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Run ``hmp-perms ARGS`` in-process; returns exit status, stdout and stderr."""
+
+    def run(*args: str) -> Result:
+        status = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return Result(status, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def table_copy(tmp_path: Path) -> Path:
+    """A private copy of the committed table, in a folder named like the real one."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    path = folder / "hmp-commands.yaml"
+    shutil.copyfile(TABLE, path)
+    return path

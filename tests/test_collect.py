@@ -1,0 +1,256 @@
+"""Collecting from QEMU: real binaries, and faults injected by stand-in binaries."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from generator.launcher import collect_snapshots
+from generator.snapshot import load_snapshot
+
+from .conftest import FIXTURES, ROOT, Result
+
+FAKE = Path(__file__).resolve().parent / "fakes" / "fake_qemu.py"
+
+
+def monitor_stdio_help(binary: str) -> list[str]:
+    """Entry lines of `help` as QEMU prints it on a plain -monitor stdio, without QMP."""
+    out = subprocess.run(
+        [binary, "-machine", "none", "-nodefaults", "-no-user-config", "-display", "none",
+         "-S", "-monitor", "stdio"],
+        input="help\nquit\n", capture_output=True, text=True, timeout=60, check=True,
+    ).stdout
+    # Between the echoed `help` and the next prompt; the echo uses escapes.
+    body = out.split("\n", 2)[2].split("(qemu)")[0]
+    return [l for l in body.replace("\r", "").split("\n") if l and not l.startswith(("\t", "["))]
+
+
+def test_live_x86_and_arm_concurrently(qemu_x86: str, qemu_arm: str) -> None:
+    x86, arm = collect_snapshots([qemu_x86, qemu_arm], timeout=60)
+    assert (x86.target, arm.target) == ("x86_64", "aarch64")
+    for snap, binary in ((x86, qemu_x86), (arm, qemu_arm)):
+        assert len(snap.commands) == len(monitor_stdio_help(binary))
+        version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
+        assert f"version {snap.version}" in version
+        cont = next(e for e in snap.commands if e.name == "cont")
+        assert cont.aliases == ("c",)
+    assert "mce" in {e.name for e in x86.commands}
+    assert "mce" not in {e.name for e in arm.commands}
+    assert "lapic" in {e.name for e in x86.info} - {e.name for e in arm.info}
+
+
+def test_live_matches_recorded_fixture_of_the_same_build(qemu_x86: str) -> None:
+    (live,) = collect_snapshots([qemu_x86], timeout=60)
+    fixture = load_snapshot(str(FIXTURES / "qemu-7.2-x86_64.json"))
+    if live.package == fixture.package:
+        assert live.raw_help == fixture.raw_help
+        assert live.commands == fixture.commands
+    else:  # another build: its listing may differ, but core commands stay
+        assert {"cont", "info", "quit"} <= {e.name for e in live.commands}
+
+
+def test_collect_writes_a_snapshot_and_reads_it_back(
+    qemu_x86: str, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    out = tmp_path / "x86.json"
+    assert cli("collect", "--qemu", qemu_x86, "-o", out).status == 0
+    doc = json.loads(out.read_text())
+    assert doc["format"] == 1 and doc["target"] == "x86_64"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", doc["version"])
+    assert [c["name"] for c in doc["commands"]] == sorted(c["name"] for c in doc["commands"])
+    assert {"name": "cont", "aliases": ["c"], "params": "", "help": "resume emulation"} in doc["commands"]
+    assert doc["raw"]["help"].startswith("announce_self")
+    snap = load_snapshot(str(out))
+    assert len(snap.commands) == len(doc["commands"])
+
+
+def test_collect_names_for_shell_use(qemu_arm: str, cli: Callable[..., Result]) -> None:
+    result = cli("collect", "--qemu", qemu_arm, "--names")
+    lines = result.out.splitlines()
+    assert "cont c" in lines and "help ?" in lines and "info version" in lines
+    assert "mce" not in lines
+
+
+def test_collect_from_saved_text(cli: Callable[..., Result], tmp_path: Path) -> None:
+    out = tmp_path / "s.json"
+    result = cli(
+        "collect", "--from-text", FIXTURES / "qemu-7.2-aarch64.help.txt",
+        "--info-text", FIXTURES / "qemu-7.2-aarch64.info.txt",
+        "--qemu-version", "7.2.22", "--target", "aarch64", "-o", out,
+    )
+    assert result.status == 0, result.err
+    snap = load_snapshot(str(out))
+    recorded = load_snapshot(str(FIXTURES / "qemu-7.2-aarch64.json"))
+    assert (snap.commands, snap.info, snap.target) == (recorded.commands, recorded.info, "aarch64")
+
+
+def test_collect_from_text_the_parser_rejects(cli: Callable[..., Result], tmp_path: Path) -> None:
+    bad = tmp_path / "help.txt"
+    bad.write_text("cont|c  -- resume emulation\n\tok\nst op -- x\n\x07bell  -- y\n")
+    result = cli("collect", "--from-text", bad)
+    assert result.status == 2
+    assert result.err == f"hmp-perms: {bad}:4: '\\x07bell' is not a command name ([A-Za-z0-9_?-]+)\n"
+
+
+# -- faults ------------------------------------------------------------------
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A temp folder of the test's own, to prove nothing is left in it."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    monkeypatch.setenv("TMPDIR", str(folder))
+    yield folder
+    assert list(folder.iterdir()) == [], "a temporary file or folder was left behind"
+
+
+def fake_binary(tmp_path: Path, mode: str) -> tuple[str, Path]:
+    """A stand-in QEMU in `mode`, and the file it writes its PID to."""
+    pidfile = tmp_path / f"{mode}.pid"
+    script = tmp_path / f"fake-qemu-{mode}"
+    script.write_text(
+        f"#!/bin/sh\nFAKE_QEMU_PIDFILE={pidfile} exec {sys.executable} {FAKE} {mode} \"$@\"\n"
+    )
+    script.chmod(0o755)
+    return str(script), pidfile
+
+
+def assert_gone(pidfile: Path) -> None:
+    if not pidfile.exists():
+        return
+    pid = int(pidfile.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def one_line(result: Result) -> str:
+    assert result.status == 2
+    assert result.out == ""
+    assert "Traceback" not in result.err
+    lines = result.err.splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_binary_not_found(cli: Callable[..., Result], private_tmp: Path) -> None:
+    line = one_line(cli("collect", "--qemu", "qemu-system-nosuchtarget"))
+    assert line.startswith("hmp-perms: qemu-system-nosuchtarget: not found on PATH")
+
+
+def test_binary_path_missing(cli: Callable[..., Result], tmp_path: Path, private_tmp: Path) -> None:
+    line = one_line(cli("collect", "--qemu", tmp_path / "nope"))
+    assert line == f"hmp-perms: {tmp_path / 'nope'}: no such file"
+
+
+def test_binary_not_executable(cli: Callable[..., Result], tmp_path: Path, private_tmp: Path) -> None:
+    plain = tmp_path / "qemu-plain"
+    plain.write_text("not a program\n")
+    line = one_line(cli("collect", "--qemu", plain))
+    assert line == f"hmp-perms: {plain}: is not an executable file"
+
+
+def test_real_qemu_that_exits_at_once_shows_its_stderr(
+    qemu_x86: str, tmp_path: Path, cli: Callable[..., Result], private_tmp: Path
+) -> None:
+    wrapper = tmp_path / "qemu-with-unknown-option"
+    wrapper.write_text(f'#!/bin/sh\nexec {qemu_x86} -no-such-option "$@"\n')
+    wrapper.chmod(0o755)
+    line = one_line(cli("collect", "--qemu", wrapper))
+    assert f"{wrapper}: exited before it connected (exit status 1)" in line
+    assert "QEMU said:" in line and "-no-such-option" in line
+
+
+def test_fake_qemu_that_exits_at_once(
+    tmp_path: Path, cli: Callable[..., Result], private_tmp: Path
+) -> None:
+    binary, pidfile = fake_binary(tmp_path, "exit")
+    line = one_line(cli("collect", "--qemu", binary))
+    assert line == (
+        f"hmp-perms: {binary}: exited before it connected (exit status 1)"
+        " (QEMU said: fake qemu: -machine none: unsupported machine type)"
+    )
+    assert_gone(pidfile)
+
+
+def test_fake_qemu_that_hangs_is_killed_at_the_timeout(
+    tmp_path: Path, cli: Callable[..., Result], private_tmp: Path
+) -> None:
+    binary, pidfile = fake_binary(tmp_path, "hang")
+    start = time.monotonic()
+    line = one_line(cli("collect", "--qemu", binary, "--timeout", "1"))
+    assert line == f"hmp-perms: {binary}: no answer within 1 s"
+    assert time.monotonic() - start < 30
+    assert_gone(pidfile)
+
+
+def test_fake_qemu_that_dies_mid_conversation(
+    tmp_path: Path, cli: Callable[..., Result], private_tmp: Path
+) -> None:
+    binary, pidfile = fake_binary(tmp_path, "die-mid")
+    line = one_line(cli("collect", "--qemu", binary, "--timeout", "20"))
+    assert line.startswith(f"hmp-perms: {binary}: connection failed")
+    assert "(QEMU said: fake qemu: dying mid-conversation)" in line
+    assert_gone(pidfile)
+
+
+def test_fake_qemu_that_prints_garbage(
+    tmp_path: Path, cli: Callable[..., Result], private_tmp: Path
+) -> None:
+    binary, pidfile = fake_binary(tmp_path, "garbage")
+    line = one_line(cli("collect", "--qemu", binary, "--timeout", "20"))
+    assert line == (
+        f"hmp-perms: {binary}: help:1: '%%%' is not a command name ([A-Za-z0-9_?-]+)"
+    )
+    assert_gone(pidfile)
+
+
+def test_fake_qemu_with_a_reply_of_the_wrong_type(
+    tmp_path: Path, cli: Callable[..., Result], private_tmp: Path
+) -> None:
+    binary, pidfile = fake_binary(tmp_path, "bad-reply")
+    line = one_line(cli("collect", "--qemu", binary, "--timeout", "20"))
+    assert line == f"hmp-perms: {binary}: unexpected reply to 'help': 42"
+    assert_gone(pidfile)
+
+
+def test_every_failing_binary_gets_its_line(
+    tmp_path: Path, cli: Callable[..., Result], private_tmp: Path
+) -> None:
+    exiting, _ = fake_binary(tmp_path, "exit")
+    result = cli("collect", "--qemu", exiting, "--qemu", "qemu-system-nosuchtarget")
+    assert result.status == 2
+    assert len(result.err.splitlines()) == 2
+
+
+def test_ctrl_c_during_collection_leaves_nothing_behind(tmp_path: Path) -> None:
+    binary, pidfile = fake_binary(tmp_path, "hang")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator", "collect", "--qemu", binary, "--timeout", "60"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not pidfile.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pidfile.exists(), "the stand-in QEMU never started"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert err == "hmp-perms: interrupted\n"
+    assert out == ""
+    assert_gone(pidfile)
+    assert list(scratch.iterdir()) == []
