@@ -41,16 +41,6 @@ def parse_help(text: str, source: str = "<help>", prefix: str = "") -> tuple[Hel
                 f"entry {head!r} has no ' -- ' before its help", SourceInfo(source, start)
             )
         names = head.split("|")
-        for n in names:
-            if not is_command_name(n):
-                raise HmpPermsError(
-                    f"{n!r} is not a command name ([A-Za-z0-9_?-]+)", SourceInfo(source, start)
-                )
-            if n in seen:
-                raise HmpPermsError(
-                    f"{n!r} is listed twice (first on line {seen[n]})", SourceInfo(source, start)
-                )
-            seen[n] = start
         params_text = "\n".join(params)
         # Some builds repeat the name in params (7.2: "nbd_server_add
         # nbd_server_add [-w] ..."); drop it so params compare across releases.
@@ -99,6 +89,16 @@ def parse_help(text: str, source: str = "<help>", prefix: str = "") -> tuple[Hel
             raise HmpPermsError(
                 f"line starts with a space: {line[:60]!r}", SourceInfo(source, lineno)
             )
+        for n in head.split("|"):
+            if not is_command_name(n):
+                raise HmpPermsError(
+                    f"{n!r} is not a command name ([A-Za-z0-9_?-]+)", SourceInfo(source, lineno)
+                )
+            if n in seen:
+                raise HmpPermsError(
+                    f"{n!r} is listed twice (first on line {seen[n]})", SourceInfo(source, lineno)
+                )
+            seen[n] = lineno
         # rest is "params -- help": empty params leave rest starting with " -- ".
         params_part, sep, help_part = (" " + rest).partition(SEPARATOR)
         params = [params_part[1:]]

@@ -26,9 +26,23 @@ FAKE = Path(__file__).resolve().parent / "fakes" / "fake_qemu.py"
 def monitor_stdio_help(binary: str) -> list[str]:
     """Entry lines of `help` as QEMU prints it on a plain -monitor stdio, without QMP."""
     out = subprocess.run(
-        [binary, "-machine", "none", "-nodefaults", "-no-user-config", "-display", "none",
-         "-S", "-monitor", "stdio"],
-        input="help\nquit\n", capture_output=True, text=True, timeout=60, check=True,
+        [
+            binary,
+            "-machine",
+            "none",
+            "-nodefaults",
+            "-no-user-config",
+            "-display",
+            "none",
+            "-S",
+            "-monitor",
+            "stdio",
+        ],
+        input="help\nquit\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout
     # Between the echoed `help` and the next prompt; the echo uses escapes.
     body = out.split("\n", 2)[2].split("(qemu)")[0]
@@ -68,7 +82,9 @@ def test_collect_writes_a_snapshot_and_reads_it_back(
     assert doc["format"] == 1 and doc["target"] == "x86_64"
     assert re.fullmatch(r"\d+\.\d+\.\d+", doc["version"])
     assert [c["name"] for c in doc["commands"]] == sorted(c["name"] for c in doc["commands"])
-    assert {"name": "cont", "aliases": ["c"], "params": "", "help": "resume emulation"} in doc["commands"]
+    assert {"name": "cont", "aliases": ["c"], "params": "", "help": "resume emulation"} in doc[
+        "commands"
+    ]
     assert doc["raw"]["help"].startswith("announce_self")
     snap = load_snapshot(str(out))
     assert len(snap.commands) == len(doc["commands"])
@@ -84,9 +100,17 @@ def test_collect_names_for_shell_use(qemu_arm: str, cli: Callable[..., Result]) 
 def test_collect_from_saved_text(cli: Callable[..., Result], tmp_path: Path) -> None:
     out = tmp_path / "s.json"
     result = cli(
-        "collect", "--from-text", FIXTURES / "qemu-7.2-aarch64.help.txt",
-        "--info-text", FIXTURES / "qemu-7.2-aarch64.info.txt",
-        "--qemu-version", "7.2.22", "--target", "aarch64", "-o", out,
+        "collect",
+        "--from-text",
+        FIXTURES / "qemu-7.2-aarch64.help.txt",
+        "--info-text",
+        FIXTURES / "qemu-7.2-aarch64.info.txt",
+        "--qemu-version",
+        "7.2.22",
+        "--target",
+        "aarch64",
+        "-o",
+        out,
     )
     assert result.status == 0, result.err
     snap = load_snapshot(str(out))
@@ -99,7 +123,9 @@ def test_collect_from_text_the_parser_rejects(cli: Callable[..., Result], tmp_pa
     bad.write_text("cont|c  -- resume emulation\n\tok\nst op -- x\n\x07bell  -- y\n")
     result = cli("collect", "--from-text", bad)
     assert result.status == 2
-    assert result.err == f"hmp-perms: {bad}:4: '\\x07bell' is not a command name ([A-Za-z0-9_?-]+)\n"
+    assert (
+        result.err == f"hmp-perms: {bad}:4: '\\x07bell' is not a command name ([A-Za-z0-9_?-]+)\n"
+    )
 
 
 # -- faults ------------------------------------------------------------------
@@ -121,7 +147,7 @@ def fake_binary(tmp_path: Path, mode: str) -> tuple[str, Path]:
     pidfile = tmp_path / f"{mode}.pid"
     script = tmp_path / f"fake-qemu-{mode}"
     script.write_text(
-        f"#!/bin/sh\nFAKE_QEMU_PIDFILE={pidfile} exec {sys.executable} {FAKE} {mode} \"$@\"\n"
+        f'#!/bin/sh\nFAKE_QEMU_PIDFILE={pidfile} exec {sys.executable} {FAKE} {mode} "$@"\n'
     )
     script.chmod(0o755)
     return str(script), pidfile
@@ -154,7 +180,9 @@ def test_binary_path_missing(cli: Callable[..., Result], tmp_path: Path, private
     assert line == f"hmp-perms: {tmp_path / 'nope'}: no such file"
 
 
-def test_binary_not_executable(cli: Callable[..., Result], tmp_path: Path, private_tmp: Path) -> None:
+def test_binary_not_executable(
+    cli: Callable[..., Result], tmp_path: Path, private_tmp: Path
+) -> None:
     plain = tmp_path / "qemu-plain"
     plain.write_text("not a program\n")
     line = one_line(cli("collect", "--qemu", plain))
@@ -210,9 +238,7 @@ def test_fake_qemu_that_prints_garbage(
 ) -> None:
     binary, pidfile = fake_binary(tmp_path, "garbage")
     line = one_line(cli("collect", "--qemu", binary, "--timeout", "20"))
-    assert line == (
-        f"hmp-perms: {binary}: help:1: '%%%' is not a command name ([A-Za-z0-9_?-]+)"
-    )
+    assert line == (f"hmp-perms: {binary}: help:1: '%%%' is not a command name ([A-Za-z0-9_?-]+)")
     assert_gone(pidfile)
 
 
@@ -241,7 +267,11 @@ def test_ctrl_c_during_collection_leaves_nothing_behind(tmp_path: Path) -> None:
     env = {**os.environ, "TMPDIR": str(scratch)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "generator", "collect", "--qemu", binary, "--timeout", "60"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 30
     while not pidfile.exists() and time.monotonic() < deadline:

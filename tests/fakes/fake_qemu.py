@@ -47,8 +47,14 @@ def serve(mode: str, path: str) -> None:
     def send(obj: object) -> None:
         sock.sendall(json.dumps(obj).encode() + b"\r\n")
 
-    send({"QMP": {"version": {"qemu": {"major": 7, "minor": 2, "micro": 0}, "package": ""},
-                  "capabilities": []}})
+    send(
+        {
+            "QMP": {
+                "version": {"qemu": {"major": 7, "minor": 2, "micro": 0}, "package": ""},
+                "capabilities": [],
+            }
+        }
+    )
     for msg in messages(sock):
         reply_id = msg.get("id")
         if msg["execute"] == "qmp_capabilities":
