@@ -25,7 +25,7 @@ def test_recorded_x86_help_parses_every_entry() -> None:
     text = recorded("x86_64", "help")
     entries = parse_help(text)
     # Every line that does not continue the one before starts an entry.
-    starts = [l for l in text.splitlines() if l and not l.startswith(("\t", "["))]
+    starts = [line for line in text.splitlines() if line and not line.startswith(("\t", "["))]
     assert len(entries) == len(starts) == 108
     got = by_name(entries)
     assert got["cont"].aliases == ("c",)

@@ -1,0 +1,365 @@
+"""The table: the committed data, every loader rule, lint, round trip, import-perl."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from generator.sync import round_trip_yaml
+from generator.table import lint_table, load_table
+
+from .conftest import TABLE, Result
+from .proxmox_levels import PROXMOX_LEVELS
+
+GOOD = """\
+schema: 1
+levels:
+  none: {}
+  Sys.Modify: {}
+  root: {}
+default: root
+vendors:
+  pve: {package: '^pve-qemu-kvm'}
+commands:
+  cont:
+    permission: Sys.Modify
+    aliases: [c]
+    rationale: resumes the guest
+  chardev-add:
+    permission: root
+    rationale: opens host files
+  chardev-remove:
+    permission: root
+    follows: chardev-add
+    rationale: pairs with chardev-add
+  singlestep:
+    permission: Sys.Modify
+    since: '7.0'
+    until: '9.0'
+    targets: [x86_64, aarch64]
+    rationale: slows the guest
+  backup:
+    permission: root
+    vendor: pve
+    deprecated: {since: '10.2'}
+    rationale: writes files
+info:
+  usbhost:
+    help: show host USB devices
+"""
+
+
+def write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "table.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_committed_table_is_clean() -> None:
+    assert lint_table(str(TABLE)) == []
+
+
+def test_every_proxmox_name_keeps_its_level() -> None:
+    table = load_table(str(TABLE))
+    levels = {name: table.level_of(e) for e in table.commands.values() for name in e.names}
+    assert len(PROXMOX_LEVELS) == 119
+    assert {name: levels.get(name) for name in PROXMOX_LEVELS} == PROXMOX_LEVELS
+
+
+def test_proxmox_aliases_are_aliases_not_entries() -> None:
+    table = load_table(str(TABLE))
+    for alias, command in {
+        "?": "help",
+        "c": "cont",
+        "p": "print",
+        "q": "quit",
+        "s": "stop",
+    }.items():
+        assert alias not in table.commands
+        assert alias in table.commands[command].aliases
+
+
+def test_every_command_has_a_rationale_in_its_own_words() -> None:
+    table = load_table(str(TABLE))
+    for entry in table.commands.values():
+        assert len(entry.rationale.split()) >= 3, entry.name
+        assert "root-only:" not in entry.rationale, entry.name
+
+
+def test_round_trip_changes_no_byte() -> None:
+    yaml = round_trip_yaml()
+    text = TABLE.read_text()
+    out = io.StringIO()
+    yaml.dump(yaml.load(text), out)
+    assert out.getvalue() == text
+
+
+def test_good_table_loads_with_positions(tmp_path: Path) -> None:
+    table = load_table(write(tmp_path, GOOD))
+    cont = table.commands["cont"]
+    assert (cont.info.line, cont.aliases, cont.permission) == (10, ("c",), "Sys.Modify")
+    assert str(table.commands["singlestep"].until) == "9.0.0"
+    assert table.level_of(table.commands["backup"]) == "root"
+    assert table.info["usbhost"].permission is None
+    assert table.default == "root" and table.levels == ("none", "Sys.Modify", "root")
+
+
+def swap(old: str, new: str) -> str:
+    assert old in GOOD
+    return GOOD.replace(old, new, 1)
+
+
+BAD = [
+    (
+        "duplicate top key",
+        GOOD + "default: none\n",
+        35,
+        "duplicate key 'default' (first on line 6)",
+    ),
+    (
+        "duplicate command",
+        swap(
+            "  chardev-add:\n", "  cont:\n    permission: root\n    rationale: x\n  chardev-add:\n"
+        ),
+        14,
+        "duplicate key 'cont' (first on line 10)",
+    ),
+    (
+        "duplicate nested key",
+        swap("    rationale: resumes the guest\n", "    rationale: a\n    rationale: b\n"),
+        14,
+        "duplicate key 'rationale' (first on line 13)",
+    ),
+    ("unknown key", swap("    aliases: [c]\n", "    alias: [c]\n"), 12, "unknown key 'alias'"),
+    ("unknown top key", "extra: 1\n" + GOOD, 1, "unknown key 'extra'"),
+    (
+        "undeclared level",
+        swap("permission: Sys.Modify\n    aliases", "permission: admin\n    aliases"),
+        11,
+        "permission 'admin' is not a declared level",
+    ),
+    (
+        "missing rationale",
+        swap("    rationale: resumes the guest\n", ""),
+        10,
+        "'cont' has no rationale",
+    ),
+    (
+        "empty rationale",
+        swap("rationale: resumes the guest", "rationale: '  '"),
+        10,
+        "'cont' has no rationale",
+    ),
+    (
+        "missing permission",
+        swap("    permission: Sys.Modify\n    aliases", "    aliases"),
+        10,
+        "'cont' has no permission",
+    ),
+    (
+        "bad name",
+        swap("  chardev-add:\n", "  'chardev add':\n"),
+        14,
+        "'chardev add' is not a QEMU command name",
+    ),
+    (
+        "bad alias",
+        swap("aliases: [c]", "aliases: ['c;x']"),
+        12,
+        "alias 'c;x' is not a QEMU command name",
+    ),
+    (
+        "alias collides with a name",
+        swap("aliases: [c]", "aliases: [singlestep]"),
+        10,
+        "alias 'singlestep' of 'cont' collides with command",
+    ),
+    (
+        "follows a missing command",
+        swap("follows: chardev-add", "follows: nosuch"),
+        17,
+        "'chardev-remove' follows 'nosuch', which is not in the table",
+    ),
+    (
+        "follows another level",
+        swap("follows: chardev-add", "follows: cont"),
+        17,
+        "'chardev-remove' follows 'cont' but is at 'root', not 'Sys.Modify'",
+    ),
+    (
+        "since not a version",
+        swap("since: '7.0'", "since: seven"),
+        23,
+        "since: 'seven' is not a version",
+    ),
+    ("until not a version", swap("until: '9.0'", "until: '9.0.0.1'"), 24, "is not a version"),
+    (
+        "until before since",
+        swap("until: '9.0'", "until: '6.2'"),
+        24,
+        "until 6.2 is not after since 7.0",
+    ),
+    (
+        "unknown target",
+        swap("targets: [x86_64, aarch64]", "targets: [x86_64, amd64]"),
+        25,
+        "'amd64' is not a QEMU target",
+    ),
+    ("unknown vendor", swap("vendor: pve", "vendor: rhel"), 29, "unknown vendor 'rhel'"),
+    ("unknown schema", swap("schema: 1", "schema: 2"), 1, "schema '2' is not known"),
+    ("not YAML", swap("  cont:\n", "  cont: [\n"), 12, "invalid YAML"),
+    ("not a mapping", "- a\n- b\n", 1, "must be a mapping at the top"),
+    (
+        "default not most privileged",
+        swap("default: root", "default: none"),
+        6,
+        "default 'none' must be the most privileged level",
+    ),
+    (
+        "info override without rationale",
+        swap(
+            "    help: show host USB devices\n",
+            "    help: show host USB devices\n    permission: root\n",
+        ),
+        33,
+        "info 'usbhost' has no rationale",
+    ),
+    (
+        "todo left by sync",
+        swap("    rationale: writes files\n", "    rationale: writes files\n    todo: choose\n"),
+        27,
+        "'backup': choose",
+    ),
+    (
+        "bad vendor regex",
+        swap("package: '^pve-qemu-kvm'", "package: '(['"),
+        8,
+        "package is not a regex",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "message"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_loader_rule(tmp_path: Path, text: str, line: int, message: str) -> None:
+    path = write(tmp_path, text)
+    problems = lint_table(path)
+    assert problems, "the loader accepted a bad table"
+    assert any(p.info and p.info.line == line and message in p.message for p in problems), [
+        str(p) for p in problems
+    ]
+    assert all(str(p).startswith(f"{path}:") for p in problems)
+
+
+def test_lint_prints_every_problem(tmp_path: Path, cli: Callable[..., Result]) -> None:
+    text = swap("rationale: resumes the guest", "rationale: ''").replace("vendor: pve", "vendor: x")
+    path = write(tmp_path, text)
+    result = cli("lint", "--table", path)
+    assert result.status == 1
+    assert result.out.splitlines() == [
+        f"{path}:10: 'cont' has no rationale: say why it needs its level",
+        f"{path}:29: 'backup': unknown vendor 'x' (pve)",
+    ]
+
+
+def test_lint_clean_table(tmp_path: Path, cli: Callable[..., Result]) -> None:
+    result = cli("lint", "--table", write(tmp_path, GOOD))
+    assert (result.status, result.out.endswith(": ok\n")) == (0, True)
+
+
+@pytest.mark.parametrize("command", ["check", "generate", "sync"])
+def test_bad_table_is_one_line_per_problem_and_exit_2(
+    tmp_path: Path, cli: Callable[..., Result], command: str
+) -> None:
+    path = write(tmp_path, swap("  cont:\n", "  cont: [\n"))
+    args = ["--snapshot", str(Path(__file__).parent / "fixtures" / "qemu-7.2-x86_64.json")]
+    result = cli(command, "--table", path, *([] if command == "generate" else args))
+    assert result.status == 2
+    assert result.out == ""
+    assert (
+        result.err.startswith(f"hmp-perms: {path}:11: invalid YAML") or "invalid YAML" in result.err
+    )
+    assert "Traceback" not in result.err
+
+
+def test_missing_table_file(tmp_path: Path, cli: Callable[..., Result]) -> None:
+    result = cli("lint", "--table", tmp_path / "none.yaml")
+    assert result.status == 1
+    assert "cannot read" in result.out
+
+
+# -- import-perl ---------------------------------------------------------------
+
+PERL = """\
+package Example::Perms;
+
+our $hmp_command_perms = {
+    help => 'none', # show the help
+    '?' => 'none', # short-form of 'help'
+
+    # reaches host files
+    # on any path
+    drive_add => 'root', # add drive
+    cont => 'Sys.Modify', # resume emulation
+    c => 'root', # short-form of 'cont'
+    'qom-get' => 'Sys.Modify',
+};
+
+sub unrelated { return 1; }
+1;
+"""
+
+
+def test_import_perl_folds_aliases_and_keeps_reasons(
+    tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    source = tmp_path / "Perms.pm"
+    source.write_text(PERL)
+    out = tmp_path / "data" / "imported.yaml"
+    result = cli("import-perl", source, "-o", out)
+    assert result.status == 0
+    assert f"{source}:11: 'c' looks like an alias of 'cont' but has level 'root'" in result.err
+    assert lint_table(str(out)) == []
+    table = load_table(str(out))
+    assert table.commands["help"].aliases == ("?",)
+    assert "?" not in table.commands
+    assert table.commands["c"].permission == "root"  # not folded: levels differ
+    assert table.commands["drive_add"].rationale == "reaches host files on any path"
+    assert table.commands["drive_add"].help == "add drive"
+    assert "no reason given" in table.commands["qom-get"].rationale
+    assert table.levels == ("none", "Sys.Modify", "root") and table.default == "root"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("our $h = {\n    cont => Sys.Modify,\n};\n", ":2: cannot read this line"),
+        ("our $h = {\n    'a b' => 'root',\n};\n", ":2: 'a b' is not a QEMU command name"),
+        ("our $h = {\n    a => 'root',\n    a => 'none',\n};\n", ":3: 'a' is listed twice"),
+        ("my %h = (a => 'root');\n", "no 'our $hash = {' permission hash found"),
+        ("our $h = {\n    a => 'root',\n", "is not closed"),
+    ],
+)
+def test_import_perl_refuses_what_it_cannot_read(
+    tmp_path: Path, cli: Callable[..., Result], text: str, message: str
+) -> None:
+    source = tmp_path / "Bad.pm"
+    source.write_text(text)
+    result = cli("import-perl", source)
+    assert result.status == 2
+    assert message in result.err
+    assert result.out == ""
+    assert len(result.err.splitlines()) == 1
+
+
+def test_import_perl_output_round_trips(tmp_path: Path, cli: Callable[..., Result]) -> None:
+    source = tmp_path / "Perms.pm"
+    source.write_text(textwrap.dedent(PERL))
+    result = cli("import-perl", source)
+    yaml = round_trip_yaml()
+    out = io.StringIO()
+    yaml.dump(yaml.load(result.out), out)
+    assert out.getvalue() == result.out
