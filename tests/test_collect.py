@@ -46,7 +46,11 @@ def monitor_stdio_help(binary: str) -> list[str]:
     ).stdout
     # Between the echoed `help` and the next prompt; the echo uses escapes.
     body = out.split("\n", 2)[2].split("(qemu)")[0]
-    return [line for line in body.replace("\r", "").split("\n") if line and not line.startswith(("\t", "["))]
+    return [
+        line
+        for line in body.replace("\r", "").split("\n")
+        if line and not line.startswith(("\t", "["))
+    ]
 
 
 def test_live_x86_and_arm_concurrently(qemu_x86: str, qemu_arm: str) -> None:
