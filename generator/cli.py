@@ -247,7 +247,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         diffs = check_outputs(outputs, args.out)
         if diffs:
             sys.stdout.write("".join(diffs))
-            print(f"{args.out}/ is stale; run: hmp-perms generate", file=sys.stderr)
+            print(f"hmp-perms: {args.out}/ is stale; run: hmp-perms generate", file=sys.stderr)
             return 1
         return 0
     for name in write_outputs(outputs, args.out):

@@ -139,10 +139,21 @@ def render_templates(table: Table, templates_dir: str) -> dict[str, str]:
         try:
             outputs[name.removesuffix(SUFFIX)] = env.get_template(name).render(context)
         except TemplateError as exc:
-            line = getattr(exc, "lineno", None)
+            line = getattr(exc, "lineno", None) or _template_line(exc, name)
             where = f"{templates_dir}/{name}" + (f":{line}" if line else "")
             raise HmpPermsError(f"{where}: {exc.message or exc}") from None
     return outputs
+
+
+def _template_line(exc: BaseException, name: str) -> int | None:
+    """The template line a render-time error came from: Jinja puts it in the traceback."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith("/" + name):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 def _extra_files(outputs: Mapping[str, str], out_dir: str) -> list[Path]:

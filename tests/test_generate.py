@@ -1,0 +1,493 @@
+"""Generation: goldens, the generated module's answers, Perl, QEMU itself, and injection."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from qemu.qmp import QMPClient
+
+from generator.render import render_templates
+from generator.table import lint_table, load_table
+
+from .conftest import GENERATED, ROOT, TABLE, TEMPLATES, Result
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+C_SPACE = " \t\n\v\f\r"
+
+
+def load_module(path: Path, name: str = "hmp_perms_under_test") -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def perms() -> ModuleType:
+    return load_module(GENERATED / "hmp_perms.py")
+
+
+# -- goldens -----------------------------------------------------------------------
+
+
+def test_goldens(request: pytest.FixtureRequest) -> None:
+    """Each output of the committed table against tests/golden/; `make golden` rewrites them."""
+    outputs = render_templates(load_table(str(TABLE)), str(TEMPLATES))
+    assert sorted(outputs) == ["HMPPerms.pm", "hmp-perms-description.txt", "hmp_perms.py"]
+    if request.config.getoption("--update-goldens"):
+        GOLDEN.mkdir(exist_ok=True)
+        for name, content in outputs.items():
+            (GOLDEN / name).write_text(content)
+    for name, content in outputs.items():
+        assert (GOLDEN / name).read_text() == content, f"{name} differs; run `make golden`"
+
+
+def test_output_is_deterministic_and_names_no_absolute_path(tmp_path: Path) -> None:
+    copy = tmp_path / "data" / "hmp-commands.yaml"
+    copy.parent.mkdir()
+    shutil.copyfile(TABLE, copy)
+    first = render_templates(load_table(str(copy)), str(TEMPLATES))
+    assert first == render_templates(load_table(str(TABLE)), str(TEMPLATES))
+    for content in first.values():
+        assert str(tmp_path) not in content and str(ROOT) not in content
+
+
+def test_every_output_but_the_text_has_the_header() -> None:
+    table = load_table(str(TABLE))
+    for name, content in render_templates(table, str(TEMPLATES)).items():
+        if name.endswith(".txt"):
+            assert content.startswith("The following commands do not require")
+            continue
+        assert "# Generated from data/hmp-commands.yaml by hmp-perms; do not edit." in content
+        assert f"# Table sha256: {table.digest}" in content
+
+
+# -- the generated module ----------------------------------------------------------
+
+
+def test_module_answers_match_the_table(perms: ModuleType) -> None:
+    table = load_table(str(TABLE))
+    expected = {n: table.level_of(e) for e in table.commands.values() for n in e.names}
+    assert dict(perms.PERMISSIONS) == expected
+    for name, level in expected.items():
+        assert perms.required_permission(name) == level
+        if name != "info":  # `info some` asks for an unknown info subcommand
+            assert perms.required_permission(f"  {name} some args") == level
+    for name, entry in table.info.items():
+        assert perms.INFO_PERMISSIONS[name] == table.level_of(entry)
+        assert perms.required_permission(f"info {name}") == table.level_of(entry)
+    assert perms.DEFAULT_PERMISSION == "root" == perms.LEVELS[-1]
+    assert dict(perms.DEPRECATED) == {"stopcapture": "10.2", "wavcapture": "10.2"}
+    assert dict(perms.INFO_DEPRECATED) == {"capture": "10.2"}
+
+
+def test_module_mappings_are_read_only(perms: ModuleType) -> None:
+    with pytest.raises(TypeError):
+        perms.PERMISSIONS["quit"] = "none"
+    with pytest.raises(TypeError):
+        perms.INFO_PERMISSIONS["usbhost"] = "none"
+
+
+@pytest.mark.parametrize(
+    ("line", "name", "level"),
+    [
+        ("x/10i $pc", "x", "Sys.Modify"),
+        ("\tinfo  usbhost", "info", "none"),
+        ("info", "info", "none"),
+        ("info   ", "info", "none"),
+        ("info registers -a", "info", "none"),
+        ("info nosuch", "info", "root"),
+        ("info/x usbhost", "info", "root"),
+        ("help?", "help?", "root"),
+        ("?", "?", "none"),
+        ("quit\x1c", "quit\x1c", "root"),  # \x1c is whitespace to Python, not to C
+        ("quit\u00a0now", "quit\u00a0now", "root"),  # no-break space does not end a name
+        ("\v\f\r\nc", "c", "Sys.Modify"),
+        ("cont\x00; quit", "cont", "Sys.Modify"),  # QEMU reads a C string
+        ("/10x 0", "", "root"),
+        ("CONT", "CONT", "root"),
+        ("a" * 300, "a" * 255, "root"),
+        ("s" + " " * 300 + "x", "s", "Sys.Modify"),
+    ],
+)
+def test_odd_lines(perms: ModuleType, line: str, name: str, level: str) -> None:
+    assert perms.command_name(line) == name
+    assert perms.required_permission(line) == level
+
+
+@pytest.mark.parametrize("line", ["", "   ", "\t\n", "\x00quit", "  \x00 quit"])
+def test_blank_lines(perms: ModuleType, line: str) -> None:
+    with pytest.raises(ValueError, match="blank"):
+        perms.command_name(line)
+    assert perms.required_permission(line) == "root"
+
+
+def qemu_get_command_name(line: str) -> str | None:
+    """A direct transcription of get_command_name() in QEMU's monitor/hmp.c."""
+    p = 0
+    while p < len(line) and line[p] in C_SPACE:
+        p += 1
+    if p == len(line) or line[p] == "\0":
+        return None
+    start = p
+    while p < len(line) and line[p] not in "\0/" and line[p] not in C_SPACE:
+        p += 1
+    return line[start:p][:255]
+
+
+LINE = st.text(
+    st.sampled_from(
+        list(C_SPACE) + ["/", "\0", "\x1c", "\u00a0", "\u2003", "a", "b", "?", "-", "_", "1", "i"]
+    ),
+    max_size=40,
+) | st.text(max_size=300)
+
+
+@given(LINE)
+def test_command_name_follows_qemu(line: str) -> None:
+    module = load_module(GENERATED / "hmp_perms.py", "hmp_perms_property")
+    expected = qemu_get_command_name(line)
+    if expected is None:
+        with pytest.raises(ValueError):
+            module.command_name(line)
+    else:
+        assert module.command_name(line) == expected
+
+
+def test_module_imports_alone_in_a_bare_interpreter(tmp_path: Path) -> None:
+    shutil.copyfile(GENERATED / "hmp_perms.py", tmp_path / "hmp_perms.py")
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import hmp_perms as h\n"
+        "assert not any(m.split('.')[0] in ('generator', 'jinja2', 'ruamel', 'qemu') for m in sys.modules)\n"
+        "print(h.required_permission('x/10i $pc'), h.required_permission('drive_add 0'),"
+        " h.required_permission('help'), h.DESCRIPTION == h.generate_description())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out == "Sys.Modify root none True\n"
+
+
+def test_description_text_matches_the_module(perms: ModuleType) -> None:
+    text = (GENERATED / "hmp-perms-description.txt").read_text()
+    assert perms.DESCRIPTION == perms.generate_description() == text
+    lines = text.split("\n")
+    assert (
+        lines[0] == "The following commands do not require any additional privilege: ?, help, info"
+    )
+    assert lines[2].startswith("The following commands require 'Sys.Modify': announce_self, ")
+    assert lines[4].startswith("The following commands are root-only: backup, block_stream, ")
+    assert text.endswith("\n\nThe following commands are deprecated: stopcapture, wavcapture\n")
+
+
+# -- Perl --------------------------------------------------------------------------
+
+
+def test_perl_module_compiles(perl: str) -> None:
+    result = subprocess.run(
+        [perl, "-c", str(GENERATED / "HMPPerms.pm")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "syntax OK" in result.stderr
+
+
+def perl_answers(perl: str, module: Path) -> tuple[str, dict[str, str]]:
+    script = (
+        "require $ARGV[0]; my $h = $PVE::API2::Qemu::HMPPerms::hmp_command_perms;"
+        ' print join(\'\', map { "$_=$h->{$_}\\n" } sort keys %$h), "--\\n";'
+        " print PVE::API2::Qemu::HMPPerms::generate_description();"
+    )
+    out = subprocess.run(
+        [perl, "-e", script, str(module)], capture_output=True, text=True, check=True
+    ).stdout
+    pairs, description = out.split("--\n", 1)
+    return description, dict(line.split("=", 1) for line in pairs.splitlines())
+
+
+def test_perl_module_is_a_drop_in(perl: str, perms: ModuleType) -> None:
+    description, table = perl_answers(perl, GENERATED / "HMPPerms.pm")
+    assert description == (GENERATED / "hmp-perms-description.txt").read_text()
+    assert table == dict(perms.PERMISSIONS)
+    text = (GENERATED / "HMPPerms.pm").read_text()
+    assert text.startswith("package PVE::API2::Qemu::HMPPerms;\n")
+    assert "our $hmp_command_perms = {\n" in text
+
+
+# -- against QEMU itself ------------------------------------------------------------
+
+
+async def unknown_command_replies(binary: str, lines: list[str]) -> list[str]:
+    folder = tempfile.mkdtemp(prefix="hmp-perms-test-")
+    sock = os.path.join(folder, "qmp.sock")
+    client = QMPClient("differential")
+    await client.start_server(sock)
+    proc = await asyncio.create_subprocess_exec(
+        binary,
+        "-machine",
+        "none",
+        "-nodefaults",
+        "-no-user-config",
+        "-display",
+        "none",
+        "-S",
+        "-qmp",
+        f"unix:{sock}",
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        await asyncio.wait_for(client.accept(), 60)
+        replies = []
+        for line in lines:
+            reply = await client.execute("human-monitor-command", {"command-line": line})
+            replies.append(str(reply))
+        return replies
+    finally:
+        await client.disconnect()
+        proc.kill()
+        await proc.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def random_lines(rng: random.Random, real: set[str], count: int) -> list[str]:
+    spaces = [" ", "\t", "\n", "\v", "\f", "\r", "  "]
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789_-?.:,=+%#'\"\\$!\x1c\x1f\u00a0\u00e9\u2003"
+    lines: list[str] = []
+    while len(lines) < count:
+        lead = "".join(rng.choice(spaces) for _ in range(rng.randrange(3)))
+        length = rng.choice([0, 1, 2, 3, 5, 8, 20, 254, 255, 256, 300])
+        chars = alphabet if length < 30 else alphabet[:40]  # long names stay ASCII
+        name = "".join(rng.choice(chars) for _ in range(length))
+        tail = rng.choice(["", "", "/10i $pc", "/x", " 0x1000", "\t-f arg", "/", " "])
+        line = lead + name + tail
+        expected = qemu_get_command_name(line)
+        if expected is not None and expected.split("|")[0] in real:
+            continue  # never run a real command
+        lines.append(line)
+    return lines
+
+
+def test_command_name_agrees_with_qemu(qemu_x86: str, perms: ModuleType) -> None:
+    from generator.launcher import collect_snapshots
+
+    (snap,) = collect_snapshots([qemu_x86], timeout=60)
+    real = {n for e in snap.commands for n in e.names} | set(perms.PERMISSIONS)
+    lines = random_lines(random.Random(20261126), real, 300)
+    replies = asyncio.run(unknown_command_replies(qemu_x86, lines))
+    checked = 0
+    for line, reply in zip(lines, replies, strict=True):
+        if qemu_get_command_name(line) is None:
+            assert reply == "", (line, reply)  # QEMU ignores a blank line
+            with pytest.raises(ValueError):
+                perms.command_name(line)
+            continue
+        match = re.fullmatch(r"unknown command: '(.*)'\r?\n", reply, re.DOTALL)
+        assert match, (line, reply)
+        quoted = match.group(1).lstrip(C_SPACE)  # QEMU quotes from the line's start
+        assert perms.command_name(line) == quoted[:255], (line, reply)
+        assert perms.required_permission(line) == "root"
+        checked += 1
+    assert checked >= 250
+
+
+# -- injection -----------------------------------------------------------------------
+
+HOSTILE = [
+    'it\'s "quoted" and \\back\\slashed',
+    "line one\nimport os; os.system('touch PWNED')\n# line three",
+    "{{ 7 * 7 }} and {% raw %} and {# not a comment #}",
+    '\'\'\'""" ); die(\'x\'); print("""',
+    "ends with a backslash \\",
+    "unicode line break\u2028PWNED = True\u2029and\x85more\rreturn",
+    "__END__\n=pod\n=cut",
+]
+
+
+def hostile_table(tmp_path: Path) -> Path:
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    doc = {
+        "schema": 1,
+        "levels": {"none": {}, "Sys.Modify": {}, "root": {}},
+        "default": "root",
+        "commands": {
+            "help": {"permission": "none", "rationale": HOSTILE[0], "help": HOSTILE[3]},
+            "cont": {
+                "permission": "Sys.Modify",
+                "aliases": ["c"],
+                "rationale": HOSTILE[1],
+                "help": HOSTILE[1],
+            },
+            "quit": {"permission": "Sys.Modify", "rationale": HOSTILE[2], "help": HOSTILE[2]},
+            "drive_add": {"permission": "root", "rationale": HOSTILE[3], "help": HOSTILE[4]},
+            "wavcapture": {
+                "permission": "root",
+                "rationale": HOSTILE[4],
+                "help": HOSTILE[5],
+                "deprecated": {"since": "10.2"},
+            },
+            "o": {"permission": "root", "rationale": HOSTILE[5], "help": HOSTILE[6]},
+            "x": {"permission": "Sys.Modify", "rationale": HOSTILE[6]},
+        },
+        "info": {"usbhost": {"help": HOSTILE[1]}},
+    }
+    folder = tmp_path / "we'''ird\"\"\"{{x}}"
+    folder.mkdir()
+    path = folder / "table.yaml"
+    with path.open("w") as f:
+        yaml.dump(doc, f)
+    assert lint_table(str(path)) == []
+    return path
+
+
+def test_hostile_text_renders_harmlessly(tmp_path: Path, cli: Callable[..., Result]) -> None:
+    table = hostile_table(tmp_path)
+    out = tmp_path / "out"
+    assert cli("generate", "--table", table, "--out", out).status == 0
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copyfile(out / "hmp_perms.py", work / "hmp_perms.py")
+    code = (
+        "import sys; sys.path.insert(0, '.'); import hmp_perms as h\n"
+        "print(sorted(h.PERMISSIONS.items())); print(h.DESCRIPTION == open(sys.argv[1]).read())\n"
+        "print(hasattr(h, 'PWNED'))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", code, str(out / "hmp-perms-description.txt")],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "[('c', 'Sys.Modify'), ('cont', 'Sys.Modify'), ('drive_add', 'root'), ('help', 'none'),"
+        " ('o', 'root'), ('quit', 'Sys.Modify'), ('wavcapture', 'root'), ('x', 'Sys.Modify')]",
+        "True",
+        "False",
+    ]
+    assert not (work / "PWNED").exists()
+    payloads = ["import os", "PWNED = True", "die('x')", "{{ 7 * 7 }}", "=pod", "__END__", "return"]
+    for name in ("hmp_perms.py", "HMPPerms.pm"):
+        for line in (out / name).read_text().splitlines():
+            for payload in payloads:
+                if payload in line and not line.lstrip().startswith("return"):
+                    # table text reaches the file only on comment lines
+                    assert "#" in line.split(payload)[0], (name, line)
+
+
+def test_hostile_text_in_perl(tmp_path: Path, perl: str, cli: Callable[..., Result]) -> None:
+    table = hostile_table(tmp_path)
+    out = tmp_path / "out"
+    assert cli("generate", "--table", table, "--out", out).status == 0
+    check = subprocess.run([perl, "-c", str(out / "HMPPerms.pm")], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    description, pairs = perl_answers(perl, out / "HMPPerms.pm")
+    assert description == (out / "hmp-perms-description.txt").read_text()
+    assert pairs == {
+        "c": "Sys.Modify",
+        "cont": "Sys.Modify",
+        "drive_add": "root",
+        "help": "none",
+        "o": "root",
+        "quit": "Sys.Modify",
+        "wavcapture": "root",
+        "x": "Sys.Modify",
+    }
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("  cont:\n", '  "cont\'":\n', "is not a QEMU command name"),
+        ("  root: {}\n", '  "ro\'ot": {}\n', "is not a plain name"),
+        ("aliases: [c]", "aliases: ['c\"']", "is not a QEMU command name"),
+    ],
+)
+def test_quotes_in_names_and_levels_are_rejected(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    from .test_table import GOOD
+
+    path = tmp_path / "t.yaml"
+    path.write_text(GOOD.replace(old, new))
+    assert any(message in p.message for p in lint_table(str(path)))
+
+
+# -- generate and generate --check ----------------------------------------------------
+
+
+def test_generate_then_check(tmp_path: Path, cli: Callable[..., Result]) -> None:
+    out = tmp_path / "generated"
+    first = cli("generate", "--out", out)
+    assert first.status == 0 and len(first.out.splitlines()) == 3
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    second = cli("generate", "--out", out)
+    assert second.out == ""
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stamps
+    assert cli("generate", "--check", "--out", out).status == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(stamps)  # no temp file left
+
+
+def test_check_reports_stale_missing_and_extra_without_touching(
+    tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    out = tmp_path / "generated"
+    cli("generate", "--out", out)
+    module = out / "hmp_perms.py"
+    module.write_text(module.read_text().replace("'quit': 'Sys.Modify'", "'quit': 'none'"))
+    (out / "HMPPerms.pm").unlink()
+    (out / "old.txt").write_text("left over\n")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    result = cli("generate", "--check", "--out", out)
+    assert result.status == 1
+    assert result.err == "hmp-perms: generated/ is stale; run: hmp-perms generate\n".replace(
+        "generated/", f"{out}/"
+    )
+    assert f"-        'quit': 'none',\n+        'quit': 'Sys.Modify',\n" in result.out
+    assert f"--- /dev/null\n+++ b/{out}/HMPPerms.pm\n" in result.out
+    assert f"--- a/{out}/old.txt\n+++ /dev/null\n" in result.out
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    fixed = cli("generate", "--out", out)
+    assert fixed.status == 2 and "old.txt: no template makes it" in fixed.err
+    (out / "old.txt").unlink()
+    assert cli("generate", "--check", "--out", out).status == 0
+
+
+def test_a_new_template_is_a_new_output(tmp_path: Path, cli: Callable[..., Result]) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    (templates / "root-only.txt.j2").write_text(
+        "{% for name, level in permissions if level == 'root' %}{{ name }}\n{% endfor %}"
+    )
+    out = tmp_path / "generated"
+    assert cli("generate", "--templates", templates, "--out", out).status == 0
+    names = (out / "root-only.txt").read_text().split()
+    assert "drive_add" in names and "quit" not in names
+
+
+def test_a_misspelt_variable_fails(tmp_path: Path, cli: Callable[..., Result]) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    (templates / "bad.txt.j2").write_text("line one\n{{ comands }}\n")
+    result = cli("generate", "--templates", templates, "--out", tmp_path / "out")
+    assert result.status == 2
+    assert result.err == f"hmp-perms: {templates}/bad.txt.j2:2: 'comands' is undefined\n"
+    assert not (tmp_path / "out").exists()
