@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from generator import __version__
 from generator.errors import HmpPermsError
-from generator.model import Snapshot
+
+if TYPE_CHECKING:
+    from generator.model import Snapshot, Table
+
+T = TypeVar("T")
 
 DEFAULT_TABLE = "data/hmp-commands.yaml"
 DEFAULT_TEMPLATES = "templates"
@@ -135,10 +140,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _snapshots(args: argparse.Namespace) -> list[Snapshot]:
     """Live binaries and snapshot files named on the command line (a live default if none)."""
-    from generator.launcher import collect_snapshots, default_binary, local_binaries
-    from generator.snapshot import load_snapshot
+    return _collect_alongside(args, None)[0]
 
-    snaps = [load_snapshot(path) for path in getattr(args, "snapshot", [])]
+
+def _collect_alongside(
+    args: argparse.Namespace, work: Callable[[], T] | None
+) -> tuple[list[Snapshot], T | None]:
+    """The snapshots, and the result of `work`, done while QEMU starts up."""
+    import asyncio
+
+    from generator.launcher import collect_all, default_binary, local_binaries
+
+    snaps: list[Snapshot] = []
+    files = getattr(args, "snapshot", [])  # `collect` reads no snapshot files
+    if files:
+        from generator.snapshot import load_snapshot
+
+        snaps = [load_snapshot(path) for path in files]
     binaries = list(args.qemu or [])
     if args.all_local:
         binaries += [b for b in local_binaries() if b not in binaries]
@@ -146,17 +164,18 @@ def _snapshots(args: argparse.Namespace) -> list[Snapshot]:
             raise UsageError("--all-local: no qemu-system-* binary on PATH")
     if not binaries and not snaps:
         binaries = [default_binary()]
-    if binaries:
-        snaps += collect_snapshots(binaries, args.timeout)
-    return snaps
+
+    if not binaries:
+        return snaps, work() if work else None
+    live, result = asyncio.run(collect_all(binaries, args.timeout, work))
+    return snaps + live, result
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from generator.snapshot import snapshot_from_text, snapshot_to_json
-    from generator.writer import write_atomic
-
     if args.from_text:
-        if args.qemu:
+        from generator.snapshot import snapshot_from_text
+
+        if args.qemu or args.all_local:
             raise UsageError("collect: --from-text and --qemu exclude each other")
         snaps = [
             snapshot_from_text(
@@ -168,6 +187,9 @@ def cmd_collect(args: argparse.Namespace) -> int:
     if args.output:
         if len(snaps) != 1:
             raise UsageError("collect: -o takes one binary; run it once per binary")
+        from generator.snapshot import snapshot_to_json
+        from generator.writer import write_atomic
+
         write_atomic(args.output, snapshot_to_json(snaps[0]))
         return 0
     for snap in snaps:
@@ -201,12 +223,21 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    def prepare() -> Table:
+        # Runs while QEMU starts: the imports and the table load cost nothing then.
+        import generator.compare
+        import generator.report  # noqa: F401
+        from generator.table import load_table
+
+        return load_table(args.table)
+
+    snaps, table = _collect_alongside(args, prepare)
+    assert table is not None
+
     from generator.compare import check_drift
     from generator.report import format_report, use_colour
-    from generator.table import load_table
 
-    table = load_table(args.table)
-    report = check_drift(_snapshots(args), table)
+    report = check_drift(snaps, table)
     colour = args.format == "text" and use_colour(sys.stdout.isatty())
     sys.stdout.write(format_report(report, args.format, args.verbose, args.strict, colour))
     return report.exit_status(args.strict)

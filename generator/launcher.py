@@ -16,18 +16,20 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Sequence
-from typing import IO
+from collections.abc import Callable, Sequence
+from typing import IO, TYPE_CHECKING, TypeVar
 
 from qemu.qmp import QMPClient, QMPError
 
 from generator.errors import CollectError, ErrorList, HmpPermsError
-from generator.helptext import parse_help
-from generator.model import Snapshot, Version
+
+if TYPE_CHECKING:
+    from generator.model import Snapshot
 
 DEFAULT_BINARY = "qemu-system-x86_64"
 BINARY_ENV = "HMP_PERMS_QEMU"
 QEMU_ARGS = ("-machine", "none", "-nodefaults", "-no-user-config", "-display", "none", "-S")
+T = TypeVar("T")
 QUIT_GRACE = 5.0  # seconds QEMU gets to exit after `quit` before it is killed
 
 
@@ -76,16 +78,34 @@ def resolve_binary(binary: str) -> str:
 
 def collect_snapshots(binaries: Sequence[str], timeout: float) -> list[Snapshot]:
     """Collect from every binary at once; raise one `ErrorList` for all that failed."""
+    return asyncio.run(collect_all(binaries, timeout))[0]
 
-    async def gather() -> list[Snapshot | BaseException]:
-        jobs = [collect(b, timeout) for b in binaries]
-        return await asyncio.gather(*jobs, return_exceptions=True)
 
-    results = asyncio.run(gather())
+async def collect_all(
+    binaries: Sequence[str], timeout: float, alongside: Callable[[], T] | None = None
+) -> tuple[list[Snapshot], T | None]:
+    """The snapshots, and the result of `alongside`, called once every QEMU is started.
+
+    QEMU needs a while to come up; work that does not need it (imports, loading
+    the table) is done in that wait instead of after it.
+    """
+    started = [asyncio.Event() for _ in binaries]
+    jobs = [
+        asyncio.ensure_future(collect(b, timeout, e))
+        for b, e in zip(binaries, started, strict=True)
+    ]
+    if started:
+        await asyncio.wait([asyncio.ensure_future(e.wait()) for e in started])
+    # While QEMU starts up: the parser's imports, then the caller's own work.
+    import generator.helptext
+    import generator.model
+
+    side = alongside() if alongside is not None else None
+    results = await asyncio.gather(*jobs, return_exceptions=True)
     problems: list[HmpPermsError] = []
     snapshots: list[Snapshot] = []
     for result in results:
-        if isinstance(result, Snapshot):
+        if isinstance(result, generator.model.Snapshot):
             snapshots.append(result)
         elif isinstance(result, HmpPermsError):
             problems.append(result)
@@ -93,12 +113,20 @@ def collect_snapshots(binaries: Sequence[str], timeout: float) -> list[Snapshot]
             raise result
     if problems:
         raise ErrorList(problems)
-    return snapshots
+    return snapshots, side
 
 
-async def collect(binary: str, timeout: float) -> Snapshot:
-    """Start `binary`, ask for its listings, version and target, and stop it."""
-    path = resolve_binary(binary)
+async def collect(binary: str, timeout: float, started: asyncio.Event | None = None) -> Snapshot:
+    """Start `binary`, ask for its listings, version and target, and stop it.
+
+    `started` is set once QEMU runs, or has failed to start.
+    """
+    started = started or asyncio.Event()
+    try:
+        path = resolve_binary(binary)
+    except CollectError:
+        started.set()
+        raise
     tmpdir = tempfile.mkdtemp(prefix="hmp-perms-")  # mode 0700
     client = QMPClient(f"hmp-perms {binary}")
     proc: asyncio.subprocess.Process | None = None
@@ -120,6 +148,8 @@ async def collect(binary: str, timeout: float) -> Snapshot:
                 )
             except OSError as exc:
                 raise CollectError(binary, f"cannot start: {exc.strerror}") from None
+            finally:
+                started.set()
             try:
                 async with asyncio.timeout(timeout):
                     snapshot = await _converse(client, proc, binary, stderr)
@@ -132,6 +162,7 @@ async def collect(binary: str, timeout: float) -> Snapshot:
             except (QMPError, OSError, EOFError) as exc:
                 raise _failure(binary, proc, stderr, f"connection failed: {exc}") from None
         finally:
+            started.set()
             await _stop(client, proc, QUIT_GRACE if graceful else 0.0)
             shutil.rmtree(tmpdir, ignore_errors=True)
 
@@ -139,6 +170,9 @@ async def collect(binary: str, timeout: float) -> Snapshot:
 async def _converse(
     client: QMPClient, proc: asyncio.subprocess.Process, binary: str, stderr: IO[bytes]
 ) -> Snapshot:
+    from generator.helptext import parse_help
+    from generator.model import Snapshot, Version
+
     accept = asyncio.ensure_future(client.accept())
     exited = asyncio.ensure_future(proc.wait())
     try:

@@ -7,14 +7,27 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
-from xml.sax.saxutils import escape, quoteattr
 
 from generator.compare import ERROR, INFO, WARNING, Change, Finding, Report
 
 FORMATS = ("text", "json", "junit", "github", "markdown")
 _COLOURS = {ERROR: "\033[1;31m", WARNING: "\033[33m", INFO: "\033[2m"}
 _RESET = "\033[0m"
+# Characters XML 1.0 cannot carry at all, even escaped.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def escape(text: str) -> str:
+    """XML character data. (xml.sax.saxutils would import urllib: 20 ms per run.)"""
+    text = _XML_INVALID.sub("\ufffd", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def quoteattr(text: str) -> str:
+    """An XML attribute value, quotes included."""
+    return '"' + escape(text).replace('"', "&quot;").replace("\n", "&#10;") + '"'
 
 
 def use_colour(stream_isatty: bool) -> bool:

@@ -152,7 +152,7 @@ def qemu_get_command_name(line: str) -> str | None:
 
 LINE = st.text(
     st.sampled_from(
-        list(C_SPACE) + ["/", "\0", "\x1c", "\u00a0", "\u2003", "a", "b", "?", "-", "_", "1", "i"]
+        [*list(C_SPACE), "/", "\x00", "\x1c", "\xa0", "\u2003", "a", "b", "?", "-", "_", "1", "i"]
     ),
     max_size=40,
 ) | st.text(max_size=300)
@@ -461,7 +461,7 @@ def test_check_reports_stale_missing_and_extra_without_touching(
     assert result.err == "hmp-perms: generated/ is stale; run: hmp-perms generate\n".replace(
         "generated/", f"{out}/"
     )
-    assert f"-        'quit': 'none',\n+        'quit': 'Sys.Modify',\n" in result.out
+    assert "-    'quit': 'none',\n+    'quit': 'Sys.Modify',\n" in result.out
     assert f"--- /dev/null\n+++ b/{out}/HMPPerms.pm\n" in result.out
     assert f"--- a/{out}/old.txt\n+++ /dev/null\n" in result.out
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -1,0 +1,205 @@
+"""`make bench`: the project's speed targets, each as a ratio to a baseline run here.
+
+Every command is run as a whole process several times, alternating with its
+baseline so that both see the same machine; the medians are compared. Prints
+one row per target; exits 1 if a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+HMP = [PY, "-m", "generator"]
+
+
+def wall(cmd: Sequence[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def compare(runs: int, cmd: Sequence[str], base: Sequence[str]) -> tuple[float, float]:
+    """Median wall time of `cmd` and of `base`, run alternately."""
+    wall(cmd), wall(base)  # warm caches
+    a, b = [], []
+    for _ in range(runs):
+        a.append(wall(cmd))
+        b.append(wall(base))
+    return statistics.median(a), statistics.median(b)
+
+
+def timed(fn: Callable[[], object], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def synthetic_table(factor: int, folder: Path) -> Path:
+    """The real table with every command and info entry repeated `factor` times."""
+    text = (ROOT / "data" / "hmp-commands.yaml").read_text()
+    head, _, rest = text.partition("\ncommands:\n")
+    commands, _, info = rest.partition("\ninfo:\n")
+    commands = "\n".join(line for line in commands.splitlines() if not line.startswith("#"))
+    blocks = re.split(r"(?m)^(?=  \S)", commands)
+    info_blocks = re.split(r"(?m)^(?=  \S)", info)
+    out = [head, "\ncommands:\n"]
+    for i in range(factor):
+        for block in blocks:
+            if not block.strip():
+                continue
+            block = re.sub(r"(?m)^  (\S+?):", lambda m, i=i: f"  {m[1].strip(chr(39))}-{i}:", block)
+            block = re.sub(r"aliases: \[.*\]", "", block)
+            block = re.sub(r"follows: (\S+)", lambda m, i=i: f"follows: {m[1]}-{i}", block)
+            out.append(block.rstrip("\n") + "\n")
+    out.append("info:\n")
+    for i in range(factor):
+        for block in info_blocks:
+            if block.strip():
+                out.append(
+                    re.sub(r"(?m)^  (\S+?):", lambda m, i=i: f"  {m[1]}-{i}:", block).rstrip("\n")
+                    + "\n"
+                )
+    path = folder / f"table-x{factor}.yaml"
+    path.write_text("".join(out))
+    return path
+
+
+_PROXMOX_NAME = re.compile(r"^\s*(\S+)")
+
+
+def proxmox_permission(line: str, table: dict[str, str]) -> str:
+    """What Proxmox's API does per request: first \\S+ after leading space, a hash lookup."""
+    m = _PROXMOX_NAME.match(line)
+    if not m:
+        return "root"
+    return table.get(m.group(1)) or "root"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=9)
+    args = parser.parse_args()
+    rows: list[tuple[str, float, float, str]] = []
+
+    def row(what: str, ratio: float, target: float, detail: str) -> None:
+        rows.append((what, ratio, target, detail))
+        mark = "ok " if ratio <= target else "MISS"
+        print(f"{mark} {what:<58} {ratio:6.2f}x (target {target}x)  {detail}", flush=True)
+
+    x86 = shutil.which("qemu-system-x86_64") or "qemu-system-x86_64"
+    probe = [PY, str(ROOT / "bench" / "minimal_probe.py"), x86]
+
+    a, b = compare(args.runs, [*HMP, "collect", "--qemu", x86], probe)
+    row("collect, one binary / minimal qemu.qmp probe", a / b, 1.15, f"{a:.3f}s vs {b:.3f}s")
+
+    four = [
+        p
+        for p in (
+            "qemu-system-x86_64",
+            "qemu-system-aarch64",
+            "qemu-system-arm",
+            "qemu-system-i386",
+        )
+        if shutil.which(p)
+    ]
+    four = (four + [x86] * 4)[:4]
+    concurrent = [*HMP, "collect"] + [arg for b in four for arg in ("--qemu", b)]
+    a, b = compare(args.runs, concurrent, [*HMP, "collect", "--qemu", x86])
+    row(
+        "collect, four binaries at once / one binary",
+        a / b,
+        1.6,
+        f"{a:.3f}s vs {b:.3f}s ({', '.join(four)})",
+    )
+
+    a, b = compare(args.runs, [*HMP, "check", "--qemu", x86], probe)
+    row("check, one live binary / minimal qemu.qmp probe", a / b, 1.3, f"{a:.3f}s vs {b:.3f}s")
+
+    a, b = compare(
+        args.runs, [*HMP, "generate", "--check"], [PY, "-c", "import ruamel.yaml, jinja2"]
+    )
+    row(
+        "generate --check / python -c 'import ruamel.yaml, jinja2'",
+        a / b,
+        2.0,
+        f"{a:.3f}s vs {b:.3f}s",
+    )
+
+    sys.path.insert(0, str(ROOT))
+    from generator.table import lint_table, load_table
+
+    with tempfile.TemporaryDirectory() as tmp:
+        real = ROOT / "data" / "hmp-commands.yaml"
+        big = synthetic_table(10, Path(tmp))
+        assert lint_table(str(big)) == [], lint_table(str(big))[:3]
+        n_real = len(load_table(str(real)).commands)
+        n_big = len(load_table(str(big)).commands)
+        for name, fn in (("load", load_table), ("lint", lint_table)):
+            t_real = timed(lambda fn=fn: fn(str(real)), 15)
+            t_big = timed(lambda fn=fn: fn(str(big)), 5)
+            per = (t_big / n_big) / (t_real / n_real)
+            row(
+                f"{name} per entry, 10x synthetic table / real table",
+                per,
+                1.5,
+                f"{t_real * 1000:.1f}ms for {n_real}, {t_big * 1000:.1f}ms for {n_big} commands",
+            )
+
+    spec_path = ROOT / "generated" / "hmp_perms.py"
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("hmp_perms", spec_path)
+    assert spec and spec.loader
+    perms = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(perms)
+    mix = [
+        "info status",
+        "info registers",
+        "cont",
+        "stop",
+        "x/10i $pc",
+        "  quit",
+        "drive_add 0 file=/x",
+        "help",
+        "device_add virtio-rng",
+        "nosuchcommand arg",
+        "qom-get /machine type",
+        "info usbhost",
+        "\tsendkey ctrl-alt-f1",
+        "",
+        "print $pc",
+    ]
+    lines = [mix[i % len(mix)] for i in range(100_000)]
+    table = dict(perms.PERMISSIONS)
+    ours = timed(lambda: [perms.required_permission(line) for line in lines], 7)
+    theirs = timed(lambda: [proxmox_permission(line, table) for line in lines], 7)
+    row(
+        "100k required_permission() / Proxmox's regex + lookup",
+        ours / theirs,
+        1.5,
+        f"{ours * 1000:.0f}ms vs {theirs * 1000:.0f}ms",
+    )
+
+    missed = [r[0] for r in rows if r[1] > r[2]]
+    print(f"{len(rows) - len(missed)} of {len(rows)} targets met")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("NO_COLOR", "1")
+    raise SystemExit(main())
