@@ -7,12 +7,15 @@ keeps its traceback.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, order=True)
-class SourceInfo:
-    """Where a value came from: a file and a 1-based line number."""
+class SourceInfo(NamedTuple):
+    """Where a value came from: a file and a 1-based line number.
+
+    A NamedTuple rather than a dataclass: it is imported before QEMU is
+    started, where every millisecond shows in the wall time.
+    """
 
     file: str
     line: int

@@ -95,10 +95,20 @@ def table_label(path: str) -> str:
 
 
 def compose(text: str) -> Node | None:
+    """The document's node tree; with the C composer and no tag resolution when it can.
+
+    Plain scalars stay strings (the loader reads text, not YAML 1.1 guesses), so
+    `since: 9.10` is version 9.10, not the float 9.1.
+    """
     try:
-        return YAML(typ="safe", pure=False).compose(text)  # type: ignore[no-any-return]
+        from ruamel.yaml.cyaml import CBaseLoader
     except ImportError:  # pragma: no cover - without ruamel.yaml.clib
-        return YAML(typ="safe", pure=True).compose(text)  # type: ignore[no-any-return]
+        return YAML(typ="base", pure=True).compose(text)  # type: ignore[no-any-return]
+    loader = CBaseLoader(text)
+    try:
+        return loader.get_single_node()  # type: ignore[no-any-return]
+    finally:
+        loader.dispose()
 
 
 def lint_table(path: str) -> list[HmpPermsError]:
@@ -450,4 +460,9 @@ class _Context:
 
 
 def _is_null(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and str(node.tag).endswith(":null")
+    """An empty value (`key:`), or a plain null; with no tags resolved, by its text."""
+    if not isinstance(node, ScalarNode):
+        return False
+    if str(node.tag).endswith(":null"):
+        return True
+    return not node.style and node.value in ("", "~", "null", "Null", "NULL")

@@ -363,3 +363,14 @@ def test_import_perl_output_round_trips(tmp_path: Path, cli: Callable[..., Resul
     out = io.StringIO()
     yaml.dump(yaml.load(result.out), out)
     assert out.getvalue() == result.out
+
+
+def test_pure_python_composer_gives_the_same_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ruamel.yaml.clib the loader falls back to the pure-Python composer."""
+    import sys
+
+    fast = load_table(str(TABLE))
+    monkeypatch.setitem(sys.modules, "ruamel.yaml.cyaml", None)
+    slow = load_table(str(TABLE))
+    assert slow == fast
+    assert lint_table(str(TABLE)) == []
