@@ -146,7 +146,9 @@ def _check_section(
                     qemu.name,
                     f"{what} {prefix}{qemu.name} has no permission in the table"
                     f" ({qemu.params} -- {_flat(qemu.help)})".replace("  ", " "),
-                    hint="run `hmp-perms sync --write`, then choose its level and write a rationale",
+                    source=_place_for(entries, qemu.name),
+                    hint="run `hmp-perms sync --write` (it adds the entry at this line),"
+                    " then choose its level and write a rationale",
                 )
             )
             continue
@@ -219,6 +221,14 @@ def _check_section(
                 )
             )
     return out
+
+
+def _place_for(entries: Mapping[str, Entry], name: str) -> SourceInfo | None:
+    """Where an entry for `name` belongs: the line of the entry it would precede."""
+    after = [e.info for n, e in entries.items() if n > name]
+    if after:
+        return min(after)
+    return max((e.info for e in entries.values()), default=None)
 
 
 @dataclass(frozen=True)

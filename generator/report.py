@@ -184,7 +184,7 @@ def _github(findings: Sequence[Finding], strict: bool) -> str:
         props = [f"title={_gh_escape(f'{f.kind} {f.name} ({f.target})', True)}"]
         if f.source:
             props[:0] = [f"file={_gh_escape(f.source.file, True)}", f"line={f.source.line}"]
-        message = f.message
+        message = f"{f.binary} ({f.version} {f.target}): {f.message}"
         if f.before is not None or f.after is not None:
             message += f"\ntable: {f.before}\nqemu:  {f.after}"
         if f.hint:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.launcher import collect_snapshots
+from generator.launcher import QEMU_ARGS, collect_snapshots
 from generator.snapshot import load_snapshot
 
 from .conftest import FIXTURES, ROOT, Result
@@ -26,18 +26,7 @@ FAKE = Path(__file__).resolve().parent / "fakes" / "fake_qemu.py"
 def monitor_stdio_help(binary: str) -> list[str]:
     """Entry lines of `help` as QEMU prints it on a plain -monitor stdio, without QMP."""
     out = subprocess.run(
-        [
-            binary,
-            "-machine",
-            "none",
-            "-nodefaults",
-            "-no-user-config",
-            "-display",
-            "none",
-            "-S",
-            "-monitor",
-            "stdio",
-        ],
+        [binary, *QEMU_ARGS, "-monitor", "stdio"],
         input="help\nquit\n",
         capture_output=True,
         text=True,

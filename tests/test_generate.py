@@ -20,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from qemu.qmp import QMPClient
 
+from generator.launcher import QEMU_ARGS
 from generator.render import render_templates
 from generator.table import lint_table, load_table
 
@@ -241,13 +242,7 @@ async def unknown_command_replies(binary: str, lines: list[str]) -> list[str]:
     await client.start_server(sock)
     proc = await asyncio.create_subprocess_exec(
         binary,
-        "-machine",
-        "none",
-        "-nodefaults",
-        "-no-user-config",
-        "-display",
-        "none",
-        "-S",
+        *QEMU_ARGS,
         "-qmp",
         f"unix:{sock}",
         stdout=asyncio.subprocess.DEVNULL,
