@@ -26,9 +26,9 @@ bench: $(STAMP)
 generate: $(STAMP)
 	$(BIN)/hmp-perms generate
 
-# Rewrite the golden files under tests/golden/ from the current code; review the diff.
+# Rewrite tests/golden/CASE/* from the current templates; review the diff.
 golden: $(STAMP)
-	$(BIN)/pytest tests/test_generate.py --update-goldens
+	$(BIN)/pytest tests/test_generate.py -k goldens --update-goldens
 
 deps:
 	@sh scripts/ensure-deps

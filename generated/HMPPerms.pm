@@ -7,8 +7,8 @@ package PVE::API2::Qemu::HMPPerms;
 use strict;
 use warnings;
 
-# The permission each HMP monitor command needs. Anything not listed is
-# root-only. Levels, least to most privileged:
+# The permission each HMP monitor command needs; a command not listed needs
+# 'root'. Levels, least to most privileged:
 #   'none'
 #   'Sys.Modify'
 #   'root'
