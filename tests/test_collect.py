@@ -277,3 +277,30 @@ def test_ctrl_c_during_collection_leaves_nothing_behind(tmp_path: Path) -> None:
     assert out == ""
     assert_gone(pidfile)
     assert list(scratch.iterdir()) == []
+
+
+def test_environment_picks_the_default_binary(
+    qemu_arm: str, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HMP_PERMS_QEMU", qemu_arm)
+    names = cli("collect", "--names").out.splitlines()
+    assert "cont c" in names and "mce" not in names
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", ":1: not a snapshot (invalid JSON)"),
+        ('{"format": 1, "binary": "q"}', ": not a snapshot: missing or bad field"),
+        ('{"format": 9}', ": snapshot format 9 is not 1"),
+    ],
+)
+def test_bad_snapshot_file(
+    tmp_path: Path, cli: Callable[..., Result], content: str, message: str
+) -> None:
+    path = tmp_path / "snap.json"
+    path.write_text(content)
+    result = cli("check", "--snapshot", path)
+    assert (result.status, result.out) == (2, "")
+    assert result.err.startswith(f"hmp-perms: {path}{message}")
+    assert len(result.err.splitlines()) == 1
