@@ -100,7 +100,13 @@ async def collect_all(
     import generator.helptext
     import generator.model
 
-    side = alongside() if alongside is not None else None
+    try:
+        side = alongside() if alongside is not None else None
+    except BaseException:
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)  # each stops its QEMU
+        raise
     results = await asyncio.gather(*jobs, return_exceptions=True)
     problems: list[HmpPermsError] = []
     snapshots: list[Snapshot] = []

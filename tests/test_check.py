@@ -359,3 +359,29 @@ def test_diff_shows_changed_help(tmp_path: Path, cli: Callable[..., Result]) -> 
         "  ~ balloon: params changed\n      before: target\n      after:  target [force]\n" in out
     )
     assert "  ~ balloon: help changed\n" in out
+
+
+def test_bad_table_with_a_live_binary_stops_qemu(
+    qemu_x86: str, tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table loads while QEMU starts; when it is bad, QEMU is stopped all the same."""
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    bad = tmp_path / "table.yaml"
+    bad.write_text("schema: 1\nlevels: [\n")
+    result = cli("check", "--qemu", qemu_x86, "--table", bad)
+    assert (result.status, result.out) == (2, "")
+    assert result.err.startswith(f"hmp-perms: {bad}:3: invalid YAML")
+    assert list(scratch.iterdir()) == []
+    # QEMU's command line names its socket, which lived in `scratch`.
+    running = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(scratch).encode() in cmdline.read_bytes():
+                running.append(cmdline.parent.name)
+        except OSError:
+            continue
+    assert running == []
