@@ -186,9 +186,9 @@ LINE = st.text(
 ) | st.text(max_size=300)
 
 
-@given(LINE)
-def test_command_name_follows_qemu(line: str) -> None:
-    module = load_module(GENERATED / "hmp_perms.py", "hmp_perms_property")
+@given(line=LINE)
+def test_command_name_follows_qemu(perms: ModuleType, line: str) -> None:
+    module = perms
     expected = qemu_get_command_name(line)
     if expected is None:
         with pytest.raises(ValueError):
