@@ -201,6 +201,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
         ]
     else:
         snaps = _snapshots(args)
+    from generator.model import fold_space
+
     if args.output:
         if len(snaps) != 1:
             raise UsageError("collect: -o takes one binary; run it once per binary")
@@ -219,10 +221,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
         print(f"{snap.label}{' ' + snap.package if snap.package else ''}")
         print(f"  {len(snap.commands)} commands:")
         for e in snap.commands:
-            print(f"    {'|'.join(e.names):<32} {' '.join(e.help.split())}")
+            print(f"    {'|'.join(e.names):<32} {fold_space(e.help)}")
         print(f"  {len(snap.info)} info subcommands:")
         for e in snap.info:
-            print(f"    info {e.name:<27} {' '.join(e.help.split())}")
+            print(f"    info {e.name:<27} {fold_space(e.help)}")
     return 0
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from generator.errors import SourceInfo
-from generator.model import Entry, HelpEntry, Snapshot, Table
+from generator.model import Entry, HelpEntry, Snapshot, Table, fold_space
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 
@@ -78,10 +78,6 @@ def _same(a: str | None, b: str) -> bool:
     return a is None or a.split() == b.split()
 
 
-def _flat(text: str) -> str:
-    return " ".join(text.split())
-
-
 def check_drift(snapshots: Sequence[Snapshot], table: Table) -> Report:
     findings: list[Finding] = []
     checked: dict[str, tuple[str, ...]] = {}
@@ -145,7 +141,7 @@ def _check_section(
                     ERROR,
                     qemu.name,
                     f"{what} {prefix}{qemu.name} has no permission in the table"
-                    f" ({qemu.params} -- {_flat(qemu.help)})".replace("  ", " "),
+                    f" ({qemu.params} -- {fold_space(qemu.help)})".replace("  ", " "),
                     source=_place_for(entries, qemu.name),
                     hint="run `hmp-perms sync --write` (it adds the entry at this line),"
                     " then choose its level and write a rationale",
@@ -190,8 +186,8 @@ def _check_section(
                         f"{part} of {prefix}{qemu.name} changed since the table recorded it",
                         hint="review the rationale, then `hmp-perms sync --write` records the new text",
                         source=entry.info,
-                        before=_flat(recorded or ""),
-                        after=_flat(actual),
+                        before=fold_space(recorded or ""),
+                        after=fold_space(actual),
                     )
                 )
     for entry in entries.values():
@@ -249,9 +245,11 @@ def diff_snapshots(a: Snapshot, b: Snapshot) -> list[Change]:
             x, y = before.get(name), after.get(name)
             label = prefix + name
             if x is None and y is not None:
-                changes.append(Change("added", label, after=f"{y.params} -- {_flat(y.help)}"))
+                changes.append(Change("added", label, after=f"{y.params} -- {fold_space(y.help)}"))
             elif y is None and x is not None:
-                changes.append(Change("removed", label, before=f"{x.params} -- {_flat(x.help)}"))
+                changes.append(
+                    Change("removed", label, before=f"{x.params} -- {fold_space(x.help)}")
+                )
             elif x is not None and y is not None:
                 if x.aliases != y.aliases:
                     changes.append(
@@ -260,5 +258,7 @@ def diff_snapshots(a: Snapshot, b: Snapshot) -> list[Change]:
                 for part in ("params", "help"):
                     old_text, new_text = getattr(x, part), getattr(y, part)
                     if not _same(old_text, new_text):
-                        changes.append(Change(part, label, _flat(old_text), _flat(new_text)))
+                        changes.append(
+                            Change(part, label, fold_space(old_text), fold_space(new_text))
+                        )
     return changes

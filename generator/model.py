@@ -13,6 +13,11 @@ NAME_RE = re.compile(r"[A-Za-z0-9_?-]+")
 VERSION_RE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?")
 
 
+def fold_space(text: str) -> str:
+    """Runs of whitespace (newlines and QEMU's continuation tabs too) as one space."""
+    return " ".join(text.split())
+
+
 def is_command_name(text: str) -> bool:
     return NAME_RE.fullmatch(text) is not None
 

@@ -17,6 +17,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from generator.errors import HmpPermsError, SourceInfo
 from generator.model import is_command_name
+from generator.writer import read_text
 
 HASH_START = re.compile(r"^\s*our\s+\$(\w+)\s*=\s*\{\s*$")
 HASH_END = re.compile(r"^\s*\}\s*;\s*$")
@@ -45,13 +46,7 @@ class _Perm:
 
 def import_perl(path: str) -> tuple[str, list[str]]:
     """The table as YAML text, and notes for the user (aliases not folded, ...)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise HmpPermsError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise HmpPermsError(f"{path}: not UTF-8 text") from None
-    perms = _parse(path, text)
+    perms = _parse(path, read_text(path))
     notes: list[str] = []
     by_name = {p.name: p for p in perms}
     for p in list(perms):

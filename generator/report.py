@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 
 from generator.compare import ERROR, INFO, WARNING, Change, Finding, Report
+from generator.model import fold_space
 
 FORMATS = ("text", "json", "junit", "github", "markdown")
 _COLOURS = {ERROR: "\033[1;31m", WARNING: "\033[33m", INFO: "\033[2m"}
@@ -194,7 +195,7 @@ def _github(findings: Sequence[Finding], strict: bool) -> str:
 
 
 def _md_cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    return fold_space(text).replace("|", "\\|")
 
 
 def _markdown(report: Report, findings: Sequence[Finding], strict: bool) -> str:

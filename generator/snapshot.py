@@ -9,12 +9,12 @@ again, so a snapshot written by an older parser is read by the current one.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from generator.errors import HmpPermsError
 from generator.helptext import parse_help
 from generator.model import HelpEntry, Snapshot, Version
+from generator.writer import read_text
 
 FORMAT = 1
 
@@ -39,12 +39,9 @@ def snapshot_to_json(snap: Snapshot) -> str:
 
 def load_snapshot(path: str) -> Snapshot:
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise HmpPermsError(f"{path}: cannot read: {exc.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        line = getattr(exc, "lineno", 1)
-        raise HmpPermsError(f"{path}:{line}: not a snapshot (invalid JSON)") from None
+        doc = json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise HmpPermsError(f"{path}:{exc.lineno}: not a snapshot (invalid JSON)") from None
     try:
         if doc["format"] != FORMAT:
             raise HmpPermsError(f"{path}: snapshot format {doc['format']!r} is not {FORMAT}")
@@ -75,20 +72,12 @@ def snapshot_from_text(
 ) -> Snapshot:
     """A snapshot from ``help`` (and ``info``) output saved elsewhere, e.g. by ``qm monitor``."""
 
-    def read(path: str) -> str:
-        try:
-            return Path(path).read_text(encoding="utf-8").replace("\r\n", "\n")
-        except OSError as exc:
-            raise HmpPermsError(f"{path}: cannot read: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise HmpPermsError(f"{path}: not UTF-8 text") from None
-
     try:
         parsed_version = Version.parse(version) if version else None
     except ValueError as exc:
         raise HmpPermsError(f"--qemu-version: {exc}") from None
-    raw_help = read(help_path)
-    raw_info = read(info_path) if info_path else ""
+    raw_help = read_text(help_path).replace("\r\n", "\n")
+    raw_info = read_text(info_path).replace("\r\n", "\n") if info_path else ""
     return Snapshot(
         binary=help_path,
         version=parsed_version,

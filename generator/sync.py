@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -20,9 +19,9 @@ from ruamel.yaml.error import YAMLError
 
 from generator.compare import expectation
 from generator.errors import HmpPermsError
-from generator.model import HelpEntry, Snapshot
+from generator.model import HelpEntry, Snapshot, fold_space
 from generator.table import load_table
-from generator.writer import write_atomic
+from generator.writer import read_text, write_atomic
 
 
 def round_trip_yaml() -> YAML:
@@ -33,17 +32,12 @@ def round_trip_yaml() -> YAML:
     return yaml
 
 
-def _flat(text: str) -> str:
-    return " ".join(text.split())
-
-
 def sync_table(path: str, snapshots: Sequence[Snapshot], write: bool) -> tuple[list[str], bool]:
     """What changed (one line each) and whether the table was rewritten."""
     yaml = round_trip_yaml()
+    text = read_text(path)
     try:
-        doc: Any = yaml.load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise HmpPermsError(f"{path}: cannot read: {exc.strerror}") from None
+        doc: Any = yaml.load(text)
     except YAMLError as exc:
         raise HmpPermsError(f"{path}: invalid YAML; run `hmp-perms lint` ({exc})") from None
     if not isinstance(doc, CommentedMap):
@@ -69,22 +63,22 @@ def sync_table(path: str, snapshots: Sequence[Snapshot], write: bool) -> tuple[l
             entry = section.get(name)
             if entry is None:
                 stub = CommentedMap()
-                stub["params"] = _flat(qemu.params)
-                stub["help"] = _flat(qemu.help)
+                stub["params"] = fold_space(qemu.params)
+                stub["help"] = fold_space(qemu.help)
                 stub["todo"] = (
                     f"new in {snap.label}: choose a permission, write a rationale, remove this line"
                 )
                 section.insert(_sorted_position(section, name), name, stub)
-                changes.append(f"+ {prefix}{name}: added a stub ({_flat(qemu.help)})")
+                changes.append(f"+ {prefix}{name}: added a stub ({fold_space(qemu.help)})")
                 continue
             if not isinstance(entry, CommentedMap):
                 raise HmpPermsError(
                     f"{path}: {prefix}{name} must be a mapping; run `hmp-perms lint`"
                 )
             for part in ("params", "help"):
-                actual = _flat(getattr(qemu, part))
+                actual = fold_space(getattr(qemu, part))
                 recorded = entry.get(part)
-                if recorded is None or _flat(str(recorded)) != actual:
+                if recorded is None or fold_space(str(recorded)) != actual:
                     entry[part] = actual
                     changes.append(f"~ {prefix}{name}: {part} {recorded!r} -> {actual!r}")
         gone = [name for name in section if name not in present and name not in aliases]

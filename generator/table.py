@@ -24,6 +24,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.errors import ErrorList, HmpPermsError, SourceInfo
 from generator.model import Entry, Table, Version, is_command_name
+from generator.writer import read_text
 
 SCHEMA = 1
 LEVEL_RE = re.compile(r"[A-Za-z0-9_.-]+")
@@ -195,15 +196,9 @@ class _Loader:
     # -- the document -------------------------------------------------------
 
     def load(self) -> Table:
+        text = read_text(self.path)
         try:
-            data = Path(self.path).read_bytes()
-        except OSError as exc:
-            raise HmpPermsError(f"{self.path}: cannot read: {exc.strerror}") from None
-        try:
-            root = compose(data.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise HmpPermsError("not UTF-8 text", SourceInfo(self.path, line)) from None
+            root = compose(text)
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else 1
@@ -235,7 +230,7 @@ class _Loader:
         return Table(
             path=self.path,
             label=table_label(self.path),
-            digest=hashlib.sha256(data).hexdigest(),
+            digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
             levels=levels,
             default=default,
             vendors={name: re.compile(p) for name, p in vendors.items()},

@@ -1,6 +1,6 @@
-"""Write stage: put files on disk whole or not at all.
+"""Files: read text with one clear error, write whole or not at all.
 
-Entry point: `write_atomic`. The only module that writes files.
+Entry points: `read_text` and `write_atomic`. The only module that writes files.
 """
 
 from __future__ import annotations
@@ -9,6 +9,21 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+
+from generator.errors import HmpPermsError, SourceInfo
+
+
+def read_text(path: str | Path) -> str:
+    """A UTF-8 file's text; a `HmpPermsError` naming the file (and line) when it is not."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise HmpPermsError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise HmpPermsError("not UTF-8 text", SourceInfo(str(path), line)) from None
 
 
 def write_atomic(path: str | Path, content: str) -> bool:
