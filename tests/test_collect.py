@@ -193,15 +193,23 @@ def test_real_qemu_that_exits_at_once_shows_its_stderr(
     assert "QEMU said:" in line and "-no-such-option" in line
 
 
-def test_fake_qemu_that_exits_at_once(
-    tmp_path: Path, cli: Callable[..., Result], private_tmp: Path
+# mode: the line the user sees, with {binary} for the stand-in's path
+FAKE_FAULTS = {
+    "exit": "hmp-perms: {binary}: exited before it connected (exit status 1)"
+    " (QEMU said: fake qemu: -machine none: unsupported machine type)",
+    "garbage": "hmp-perms: {binary}: help:1: '%%%' is not a command name ([A-Za-z0-9_?-]+)",
+    "bad-reply": "hmp-perms: {binary}: unexpected reply to 'help': 42",
+}
+
+
+@pytest.mark.parametrize("mode", FAKE_FAULTS)
+def test_fake_qemu_fault_gives_one_line(
+    mode: str, tmp_path: Path, cli: Callable[..., Result], private_tmp: Path
 ) -> None:
-    binary, pidfile = fake_binary(tmp_path, "exit")
-    line = one_line(cli("collect", "--qemu", binary))
-    assert line == (
-        f"hmp-perms: {binary}: exited before it connected (exit status 1)"
-        " (QEMU said: fake qemu: -machine none: unsupported machine type)"
-    )
+    """A stand-in QEMU that exits at once, prints garbage or replies with the wrong type."""
+    binary, pidfile = fake_binary(tmp_path, mode)
+    line = one_line(cli("collect", "--qemu", binary, "--timeout", "20"))
+    assert line == FAKE_FAULTS[mode].format(binary=binary)
     assert_gone(pidfile)
 
 
@@ -223,24 +231,6 @@ def test_fake_qemu_that_dies_mid_conversation(
     line = one_line(cli("collect", "--qemu", binary, "--timeout", "20"))
     assert line.startswith(f"hmp-perms: {binary}: connection failed")
     assert "(QEMU said: fake qemu: dying mid-conversation)" in line
-    assert_gone(pidfile)
-
-
-def test_fake_qemu_that_prints_garbage(
-    tmp_path: Path, cli: Callable[..., Result], private_tmp: Path
-) -> None:
-    binary, pidfile = fake_binary(tmp_path, "garbage")
-    line = one_line(cli("collect", "--qemu", binary, "--timeout", "20"))
-    assert line == (f"hmp-perms: {binary}: help:1: '%%%' is not a command name ([A-Za-z0-9_?-]+)")
-    assert_gone(pidfile)
-
-
-def test_fake_qemu_with_a_reply_of_the_wrong_type(
-    tmp_path: Path, cli: Callable[..., Result], private_tmp: Path
-) -> None:
-    binary, pidfile = fake_binary(tmp_path, "bad-reply")
-    line = one_line(cli("collect", "--qemu", binary, "--timeout", "20"))
-    assert line == f"hmp-perms: {binary}: unexpected reply to 'help': 42"
     assert_gone(pidfile)
 
 
