@@ -6,7 +6,8 @@ QEMU prints one entry per command, ``name[|alias...] params -- help``, built
 from ``hmp-commands.hx``. The strings there may hold ``\\n\\t\\t\\t``, so an
 entry can go on over more lines: help goes on on lines that start with a tab,
 params (``drive_add``) on lines that start at column 0 with ``[``. Empty params
-leave two spaces before ``--``. Over QMP the lines end in CRLF. The ``info``
+leave two spaces before ``--``. Help text that ends in a newline leaves one empty
+line after its entry. Over QMP the lines end in CRLF. The ``info``
 listing is the same with every entry prefixed ``info ``.
 """
 
@@ -63,6 +64,11 @@ def parse_help(text: str, source: str = "<help>", prefix: str = "") -> tuple[Hel
         if not line.strip():
             if line == "" and all(not rest for rest in lines[lineno:]):
                 break  # the listing's final newline(s)
+            if line == "" and help_lines is not None and help_lines[-1] != "":
+                # Help text that itself ends in a newline (s390x `dump-skeys`,
+                # `migration_mode`) leaves one empty line after its entry.
+                help_lines.append("")
+                continue
             raise HmpPermsError("blank line inside the listing", SourceInfo(source, lineno))
         if line.startswith("["):
             if not head or help_lines is not None:
@@ -108,8 +114,9 @@ def parse_help(text: str, source: str = "<help>", prefix: str = "") -> tuple[Hel
 
 
 def format_help(entries: tuple[HelpEntry, ...] | list[HelpEntry], prefix: str = "") -> str:
-    """Print entries as QEMU does; `parse_help` reads the result back unchanged."""
+    """Print entries as QEMU does (sorted by the whole ``name|alias`` string, as its
+    `strcmp` does); `parse_help` reads the result back unchanged."""
     return "".join(
         f"{prefix}{'|'.join(e.names)} {e.params}{SEPARATOR}{e.help}\n"
-        for e in sorted(entries, key=lambda e: e.name)
+        for e in sorted(entries, key=lambda e: "|".join(e.names))
     )

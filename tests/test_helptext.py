@@ -71,7 +71,8 @@ def test_info_listing_with_prefix() -> None:
     [
         ("\tstray continuation\n", 1, "does not continue any help text"),
         ("cont|c  -- resume\n[stray params\n", 2, "does not continue any params"),
-        ("cont|c  -- resume\n\nstop  -- stop\n", 2, "blank line inside the listing"),
+        ("cont|c  -- resume\n\n\nstop  -- stop\n", 3, "blank line inside the listing"),
+        ("\ncont|c  -- resume\n", 1, "blank line inside the listing"),
         ("drive_add [-n]\n[file=x]\n", 1, "has no ' -- '"),
         ("st\u00f6p  -- stop\n", 1, "not a command name"),
         ("a b;c -- x\nfoo$ -- y\n", 2, "not a command name"),
