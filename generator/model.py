@@ -73,28 +73,65 @@ class Snapshot:
     raw_help: str
     raw_info: str
     source: str = ""  # where it was read from: a snapshot file, a text file, or live
+    variant: str = ""  # e.g. qemu-system-x86_64-microvm; by default `variant_of` the binary
+
+    def __post_init__(self) -> None:
+        if not self.variant:
+            object.__setattr__(self, "variant", variant_of(self.binary, self.target))
 
     @property
     def label(self) -> str:
         return f"{self.binary} ({self.version or 'unknown version'} {self.target})"
 
 
+def variant_of(binary: str, target: str) -> str:
+    """Which binary of a target a build is: ``qemu-system-x86_64-microvm`` is not
+    ``qemu-system-x86_64``. Taken from the binary's name when it is a ``qemu-system-*``
+    name (the last such word of a wrapper's command line), else the target's plain one.
+    """
+    for word in reversed(binary.split()):
+        base = word.rsplit("/", 1)[-1]
+        if base.startswith("qemu-system-") and NAME_RE.fullmatch(base):
+            return base
+    return f"qemu-system-{target}"
+
+
+@dataclass(frozen=True)
+class Build:
+    """Which build a snapshot is of: flavour, version, target and binary variant."""
+
+    flavour: str  # a table vendor, "debian", or "upstream"
+    version: Version | None
+    target: str
+    variant: str
+
+    @property
+    def slug(self) -> str:
+        """The build's name in finding ids and record file names: ``debian-7.2.22-x86_64``,
+        ``debian-10.0.2-x86_64-microvm``, ``debian-7.2.22-ppc64le``."""
+        plain = f"qemu-system-{self.target}"
+        if self.variant.startswith(plain):
+            rest = self.variant[len(plain) :]
+        else:
+            rest = "-" + self.variant.removeprefix("qemu-system-")
+        return f"{self.flavour}-{self.version or 'unknown'}-{self.target}{rest}"
+
+    @property
+    def line(self) -> str:
+        """Flavour, target and variant: the builds one baseline line is chosen from."""
+        return f"{self.flavour} {self.variant} ({self.target})"
+
+
 @dataclass(frozen=True)
 class Entry:
-    """One command or info subcommand of the table."""
+    """One command or info subcommand of the table: decisions only."""
 
     name: str
     info: SourceInfo
     permission: str | None  # None: an info subcommand inheriting `info`'s level
     rationale: str
     aliases: tuple[str, ...] = ()
-    params: str | None = None
-    help: str | None = None
-    since: Version | None = None
-    until: Version | None = None
-    targets: tuple[str, ...] | None = None
     vendor: str | None = None
-    config: str | None = None
     follows: str | None = None
     deprecated: Version | None = None
 
@@ -115,6 +152,7 @@ class Table:
     vendors: Mapping[str, re.Pattern[str]]
     commands: Mapping[str, Entry]
     info: Mapping[str, Entry] = field(default_factory=dict)
+    todo: frozenset[str] = frozenset()  # entries awaiting a decision (``info X`` for info)
 
     def level_of(self, entry: Entry) -> str:
         """An entry's effective level; info subcommands inherit `info`'s."""

@@ -1,40 +1,97 @@
-"""Snapshots on disk: the JSON that ``collect -o`` writes, and saved help text.
+"""Snapshots on disk: the JSON that ``collect -o`` and recorded builds hold, and saved text.
 
-Entry points: `snapshot_to_json`, `load_snapshot`, `snapshot_from_text`.
+Entry points: `snapshot_to_json`, `load_snapshot`, `snapshot_from_text`,
+`validate_snapshot`.
 
-A snapshot keeps the raw text it was parsed from; loading one parses that text
-again, so a snapshot written by an older parser is read by the current one.
+A snapshot holds what QEMU printed, line by line, and what identifies the
+build (binary, variant, version, package string, target); the parsed commands
+are derived from that text on every load, so a file written by an older
+parser is read by the current one, and a diff of two files shows exactly the
+lines QEMU printed differently. Format 1 (parsed entries plus the raw text in
+one string) is still read.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from generator.errors import HmpPermsError
 from generator.helptext import parse_help
-from generator.model import HelpEntry, Snapshot, Version
+from generator.model import Snapshot, Version
 from generator.writer import read_text
 
-FORMAT = 1
+FORMAT = 2
+READABLE_FORMATS = (1, 2)
+#: Commands every QEMU's monitor has; a listing without them is not a real one.
+CORE_COMMANDS = ("help", "info", "quit")
+TARGET_RE = re.compile(r"[a-z][a-z0-9_]*")
+VARIANT_RE = re.compile(r"qemu-system-[A-Za-z0-9_.-]+")
+# What no field that ends up in a report may hold: C0/C1 controls, DEL, line and
+# paragraph separators, byte-order marks and non-characters, lone surrogates.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+MAX_FIELD = 4096
+# A listing line is one line of UTF-8 text: no line break, no lone surrogate.
+_BAD_IN_LISTING = re.compile("[\n\r\ud800-\udfff]")
 
 
-def _entry_json(e: HelpEntry) -> dict[str, Any]:
-    return {"name": e.name, "aliases": list(e.aliases), "params": e.params, "help": e.help}
+def _lines(text: str) -> list[str]:
+    """Listing text as the list of its lines (LF ends, final newline implied)."""
+    return text.removesuffix("\n").split("\n") if text else []
+
+
+def _text(lines: list[str]) -> str:
+    return "".join(line + "\n" for line in lines)
 
 
 def snapshot_to_json(snap: Snapshot) -> str:
     doc = {
         "format": FORMAT,
         "binary": snap.binary,
+        "variant": snap.variant,
         "version": str(snap.version) if snap.version else None,
         "package": snap.package,
         "target": snap.target,
-        "commands": [_entry_json(e) for e in snap.commands],
-        "info": [_entry_json(e) for e in snap.info],
-        "raw": {"help": snap.raw_help, "info": snap.raw_info},
+        "help": _lines(snap.raw_help),
+        "info": _lines(snap.raw_info) if snap.raw_info else None,
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+
+
+def _field(path: str, doc: dict[str, Any], key: str, pattern: re.Pattern[str] | None) -> str:
+    value = doc.get(key)
+    if not isinstance(value, str):
+        raise HmpPermsError(f"{path}: not a snapshot: {key!r} must be a string, not {value!r:.40}")
+    _check_field(path, key, value, pattern)
+    return value
+
+
+def _check_field(where: str, key: str, value: str, pattern: re.Pattern[str] | None) -> None:
+    bad = _UNPRINTABLE.search(value)
+    if bad:
+        raise HmpPermsError(
+            f"{where}: {key} holds the control character U+{ord(bad[0]):04X}: {value[:40]!r}"
+        )
+    if len(value) > MAX_FIELD:
+        raise HmpPermsError(f"{where}: {key} is {len(value)} characters long")
+    if pattern is not None and not pattern.fullmatch(value):
+        raise HmpPermsError(f"{where}: {key} {value!r:.60} is not a {key} QEMU could report")
+
+
+def _listing(path: str, doc: dict[str, Any], key: str) -> str | None:
+    value = doc.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(line, str) for line in value):
+        raise HmpPermsError(f"{path}: not a snapshot: {key!r} must be a list of lines")
+    for number, line in enumerate(value, 1):
+        bad = _BAD_IN_LISTING.search(line)
+        if bad:
+            raise HmpPermsError(
+                f"{path}: {key} line {number} holds U+{ord(bad[0]):04X}, which QEMU never prints"
+            )
+    return _text(value)
 
 
 def load_snapshot(path: str) -> Snapshot:
@@ -42,25 +99,84 @@ def load_snapshot(path: str) -> Snapshot:
         doc = json.loads(read_text(path))
     except json.JSONDecodeError as exc:
         raise HmpPermsError(f"{path}:{exc.lineno}: not a snapshot (invalid JSON)") from None
-    try:
-        if doc["format"] != FORMAT:
-            raise HmpPermsError(f"{path}: snapshot format {doc['format']!r} is not {FORMAT}")
-        version = Version.parse(doc["version"]) if doc["version"] else None
-        raw_help, raw_info = str(doc["raw"]["help"]), str(doc["raw"]["info"])
-        binary, package, target = str(doc["binary"]), str(doc["package"]), str(doc["target"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise HmpPermsError(f"{path}: not a snapshot: missing or bad field {exc}") from None
-    return Snapshot(
+    except (RecursionError, ValueError) as exc:
+        raise HmpPermsError(f"{path}: not a snapshot ({exc})") from None
+    if not isinstance(doc, dict):
+        raise HmpPermsError(f"{path}: not a snapshot: the top level must be an object")
+    fmt = doc.get("format")
+    if type(fmt) is not int or fmt not in READABLE_FORMATS:
+        raise HmpPermsError(
+            f"{path}: snapshot format {fmt!r:.20} is not one this version reads"
+            f" ({', '.join(map(str, READABLE_FORMATS))})"
+        )
+    binary = _field(path, doc, "binary", None)
+    package = _field(path, doc, "package", None)
+    target = _field(path, doc, "target", TARGET_RE)
+    version_text = doc.get("version")
+    if version_text is None:
+        version = None
+    else:
+        if not isinstance(version_text, str):
+            raise HmpPermsError(f"{path}: not a snapshot: 'version' must be a string or null")
+        try:
+            version = Version.parse(version_text)
+        except ValueError as exc:
+            raise HmpPermsError(f"{path}: version: {exc}") from None
+    variant = ""
+    if fmt == 1:
+        raw = doc.get("raw")
+        if not isinstance(raw, dict) or not all(
+            isinstance(raw.get(k), str) for k in ("help", "info")
+        ):
+            raise HmpPermsError(f"{path}: not a snapshot: 'raw' must hold 'help' and 'info' text")
+        raw_help: str = raw["help"]
+        raw_info: str | None = raw["info"] or None
+    else:
+        variant = _field(path, doc, "variant", VARIANT_RE)
+        help_text = _listing(path, doc, "help")
+        if help_text is None:
+            raise HmpPermsError(f"{path}: not a snapshot: 'help' is missing")
+        raw_help, raw_info = help_text, _listing(path, doc, "info")
+    snap = Snapshot(
         binary=binary,
         version=version,
         package=package,
         target=target,
-        commands=parse_help(raw_help, f"{path}: raw help"),
-        info=parse_help(raw_info, f"{path}: raw info", prefix="info "),
+        commands=parse_help(raw_help, f"{path}: help"),
+        info=parse_help(raw_info, f"{path}: info", prefix="info ") if raw_info else (),
         raw_help=raw_help,
-        raw_info=raw_info,
+        raw_info=raw_info or "",
         source=path,
+        variant=variant,
     )
+    if raw_info is not None and not raw_info:
+        raise HmpPermsError(f"{path}: the info listing is empty")
+    validate_snapshot(snap)
+    return snap
+
+
+def validate_snapshot(snap: Snapshot) -> None:
+    """Refuse a snapshot no real QEMU could have produced, before anything reports on it.
+
+    Its fields reach terminals, Markdown tables and CI annotations, so they are
+    printable single lines; and a listing without `help`, `info` and `quit` is
+    an empty or truncated answer, never a clean result.
+    """
+    where = snap.source or snap.binary
+    _check_field(where, "binary", snap.binary, None)
+    _check_field(where, "package", snap.package, None)
+    _check_field(where, "target", snap.target, TARGET_RE)
+    _check_field(where, "variant", snap.variant, VARIANT_RE)
+    names = {n for e in snap.commands for n in e.names}
+    missing = [c for c in CORE_COMMANDS if c not in names]
+    if missing:
+        what = "is empty" if not snap.commands else f"lacks {', '.join(missing)}"
+        raise HmpPermsError(
+            f"{where}: the help listing {what}: not the answer of a working QEMU"
+            f" (every QEMU lists {', '.join(CORE_COMMANDS)})"
+        )
+    if snap.source == "live" and not snap.info:
+        raise HmpPermsError(f"{where}: the info listing is empty")
 
 
 def snapshot_from_text(
@@ -69,6 +185,7 @@ def snapshot_from_text(
     version: str | None = None,
     target: str = "x86_64",
     package: str = "",
+    variant: str = "",
 ) -> Snapshot:
     """A snapshot from ``help`` (and ``info``) output saved elsewhere, e.g. by ``qm monitor``."""
 
@@ -76,9 +193,20 @@ def snapshot_from_text(
         parsed_version = Version.parse(version) if version else None
     except ValueError as exc:
         raise HmpPermsError(f"--qemu-version: {exc}") from None
-    raw_help = read_text(help_path).replace("\r\n", "\n")
-    raw_info = read_text(info_path).replace("\r\n", "\n") if info_path else ""
-    return Snapshot(
+    if not TARGET_RE.fullmatch(target):
+        raise HmpPermsError(f"--target: {target!r} is not a QEMU target name")
+    if variant and not VARIANT_RE.fullmatch(variant):
+        raise HmpPermsError(f"--variant: {variant!r} is not a qemu-system-* binary name")
+
+    def saved(path: str) -> str:
+        # An editor may have added a byte-order mark; QMP never sends one.
+        return read_text(path).removeprefix("\ufeff").replace("\r\n", "\n")
+
+    raw_help = saved(help_path)
+    raw_info = saved(info_path) if info_path else ""
+    if info_path and not raw_info.strip():
+        raise HmpPermsError(f"{info_path}: the info listing is empty")
+    snap = Snapshot(
         binary=help_path,
         version=parsed_version,
         package=package,
@@ -88,4 +216,7 @@ def snapshot_from_text(
         raw_help=raw_help,
         raw_info=raw_info,
         source=help_path,
+        variant=variant or f"qemu-system-{target}",
     )
+    validate_snapshot(snap)
+    return snap

@@ -1,0 +1,135 @@
+"""Recorded builds: the facts about QEMU, one snapshot file per build in ``data/builds/``.
+
+Entry points: `build_of` (which build a snapshot is), `find_baseline` (the
+recorded build to compare a snapshot with), `load_records` (all of them) and
+`record_snapshots` (write them, for ``sync --write``).
+
+A record's file name is its build's slug (``debian-7.2.22-x86_64.json``), so
+the baseline of a build is chosen from the folder listing and only that one
+file is read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from generator.errors import HmpPermsError
+from generator.model import Build, Snapshot, Version
+
+DEFAULT_DIR = "data/builds"
+SUFFIX = ".json"
+_RECORD_NAME = re.compile(
+    r"(?P<flavour>[a-z][a-z0-9_-]*?)-(?P<version>\d+\.\d+\.\d+)-(?P<rest>[A-Za-z0-9_.-]+)\.json"
+)
+
+
+def flavour_of(package: str, vendors: Mapping[str, re.Pattern[str]]) -> str:
+    """A table vendor whose pattern matches the package string, else Debian or upstream."""
+    for name in sorted(vendors):
+        if vendors[name].search(package):
+            return name
+    return "debian" if package.startswith("Debian ") else "upstream"
+
+
+def build_of(snap: Snapshot, vendors: Mapping[str, re.Pattern[str]]) -> Build:
+    return Build(flavour_of(snap.package, vendors), snap.version, snap.target, snap.variant)
+
+
+def _rest(build: Build) -> str:
+    """The slug after flavour and version: target and variant."""
+    return build.slug.removeprefix(f"{build.flavour}-{build.version or 'unknown'}-")
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What a build is compared with: a record, or why there is none."""
+
+    snapshot: Snapshot | None
+    build: Build | None
+    why_none: str = ""
+
+
+def _record_names(folder: str) -> list[str]:
+    try:
+        return sorted(os.listdir(folder))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise HmpPermsError(f"{folder}: cannot list recorded builds: {exc.strerror}") from None
+
+
+def find_baseline(build: Build, folder: str, vendors: Mapping[str, re.Pattern[str]]) -> Baseline:
+    """The recorded build of the same flavour, target and variant with the highest
+    version not above `build`'s (itself, when recorded)."""
+    from generator.snapshot import load_snapshot
+
+    if build.version is None:
+        return Baseline(None, None, "its QEMU version is unknown")
+    best: tuple[Version, str] | None = None
+    for name in _record_names(folder):
+        m = _RECORD_NAME.fullmatch(name)
+        if m is None or m["flavour"] != build.flavour or m["rest"] != _rest(build):
+            continue
+        version = Version.parse(m["version"])
+        if version <= build.version and (best is None or version > best[0]):
+            best = (version, name)
+    if best is None:
+        return Baseline(
+            None, None, f"no {build.flavour} build of {build.variant} up to {build.version}"
+        )
+    path = os.path.join(folder, best[1])
+    snap = load_snapshot(path)
+    recorded = build_of(snap, vendors)
+    check_record_name(path, recorded)
+    return Baseline(snap, recorded)
+
+
+def check_record_name(path: str, build: Build) -> None:
+    """A record must be named after the build it holds, or baselines are chosen wrongly."""
+    expected = build.slug + SUFFIX
+    if os.path.basename(path) != expected:
+        raise HmpPermsError(f"{path}: holds build {build.slug}; name it {expected}")
+
+
+def load_records(
+    folder: str, vendors: Mapping[str, re.Pattern[str]]
+) -> list[tuple[Build, Snapshot]]:
+    """Every recorded build, oldest version first, each checked against its file name."""
+    from generator.snapshot import load_snapshot
+
+    records = []
+    for name in _record_names(folder):
+        if not name.endswith(SUFFIX):
+            continue
+        path = os.path.join(folder, name)
+        snap = load_snapshot(path)
+        build = build_of(snap, vendors)
+        check_record_name(path, build)
+        records.append((build, snap))
+    records.sort(key=lambda r: (r[0].version or Version(0, 0), r[0].slug))
+    return records
+
+
+def record_snapshots(
+    snapshots: Sequence[Snapshot], folder: str, vendors: Mapping[str, re.Pattern[str]]
+) -> list[tuple[str, bool]]:
+    """Write each snapshot as a record; (path, whether it changed) for each."""
+    from generator.snapshot import snapshot_to_json
+    from generator.writer import write_atomic
+
+    planned = []
+    for snap in snapshots:
+        build = build_of(snap, vendors)
+        if build.version is None:
+            raise HmpPermsError(
+                f"{snap.binary}: cannot record a build whose QEMU version is unknown"
+                " (give --qemu-version)"
+            )
+        # A record names the binary, never the path or wrapper it was run through.
+        snap = dataclasses.replace(snap, binary=snap.variant)
+        planned.append((os.path.join(folder, build.slug + SUFFIX), snapshot_to_json(snap)))
+    return [(path, write_atomic(path, text)) for path, text in planned]
