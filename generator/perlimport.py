@@ -123,7 +123,7 @@ def _dump(path: str, perms: list[_Perm]) -> str:
         levels.remove("root")
         levels.append("root")
     doc = CommentedMap()
-    doc["schema"] = 1
+    doc["schema"] = 2
     doc["levels"] = CommentedMap((lv, CommentedMap()) for lv in levels)
     doc["default"] = levels[-1]
     commands = CommentedMap()
@@ -135,8 +135,6 @@ def _dump(path: str, perms: list[_Perm]) -> str:
             seq = CommentedSeq(sorted(p.aliases))
             seq.fa.set_flow_style()
             entry["aliases"] = seq
-        if p.help:
-            entry["help"] = p.help
         entry["rationale"] = p.reason or f"no reason given in {source}; review this level"
         commands[p.name] = entry
     doc["commands"] = commands

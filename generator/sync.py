@@ -1,127 +1,134 @@
-"""Sync stage: bring the table's recorded commands up to date with QEMU.
+"""Sync stage: accept an upgrade. Record the builds given, stub what they add.
 
-Entry point: `sync_table`. Adds a stub for each command or info subcommand
-QEMU has and the table lacks (with a `todo`, so `lint` and `check` fail until a
-person chooses its level), refreshes recorded params and help, never removes
-an entry. Uses ruamel.yaml's round-trip mode, so comments and the order and
-bytes of untouched entries survive.
+Entry point: `sync_table`. Each build given is written to the records folder
+(``data/builds/``), and the table gets an entry with a `todo` for each command
+or info subcommand a build has and the table does not decide, so `lint` and
+`check` fail until a person chooses its level. Entries are never removed or
+changed: the table is edited as text at the lines the loader knows, so every
+other byte stays as it was, and the result must load with the same rules as
+before (only the new `todo`s may fail) or nothing is written. A lock on the
+table's folder serialises concurrent runs.
 """
 
 from __future__ import annotations
 
-import io
+import os
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass, field
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import YAMLError
-
-from generator.compare import expectation
+from generator.builds import build_of, record_snapshots
 from generator.errors import HmpPermsError
-from generator.model import HelpEntry, Snapshot, fold_space
+from generator.model import HelpEntry, Snapshot, Table, fold_space
 from generator.table import load_table
+from generator.tableedit import insert_entries, table_lock, yaml_string
 from generator.writer import read_text, write_atomic
 
-
-def round_trip_yaml() -> YAML:
-    """The one ruamel configuration that rewrites the table without reformatting it."""
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    return yaml
+MAX_COMMENT = 160  # characters of QEMU's text quoted in a stub's comment
 
 
-def sync_table(path: str, snapshots: Sequence[Snapshot], write: bool) -> tuple[list[str], bool]:
-    """What changed (one line each) and whether the table was rewritten."""
-    yaml = round_trip_yaml()
-    text = read_text(path)
-    try:
-        doc: Any = yaml.load(text)
-    except YAMLError as exc:
-        raise HmpPermsError(f"{path}: invalid YAML; run `hmp-perms lint` ({exc})") from None
-    if not isinstance(doc, CommentedMap):
-        raise HmpPermsError(f"{path}:1: the table must be a mapping at the top")
-    changes: list[str] = []
+@dataclass
+class SyncResult:
+    changes: list[str] = field(default_factory=list)  # one line each, for the user
+    written: bool = False  # the table was rewritten
+    records: list[tuple[str, bool]] = field(default_factory=list)  # (path, changed)
+
+
+def sync_table(
+    path: str, snapshots: Sequence[Snapshot], builds_dir: str, write: bool
+) -> SyncResult:
+    """Stub every undecided command of `snapshots`; with `write`, record them and save."""
+    if not write:
+        return _plan(path, read_text(path), snapshots, builds_dir, write=False)
+    with table_lock(path):
+        return _plan(path, read_text(path), snapshots, builds_dir, write=True)
+
+
+def _plan(
+    path: str, text: str, snapshots: Sequence[Snapshot], builds_dir: str, write: bool
+) -> SyncResult:
+    table = load_table(path, text, allow_todo=True)
+    result = SyncResult()
     newest = sorted(snapshots, key=lambda s: (s.version is not None, s.version), reverse=True)
-    for key, prefix, pick in (("commands", "", _commands), ("info", "info ", _info)):
-        section = doc.get(key)
-        if section is None:
-            section = doc[key] = CommentedMap()
-        if not isinstance(section, CommentedMap):
-            raise HmpPermsError(f"{path}: '{key}' must be a mapping; run `hmp-perms lint`")
-        present: dict[str, tuple[HelpEntry, Snapshot]] = {}
-        for snap in newest:
-            for e in pick(snap):
-                present.setdefault(e.name, (e, snap))
-        aliases = {
-            a for v in section.values() if isinstance(v, dict) for a in v.get("aliases") or ()
+    new_text = text
+    for section, prefix in (("commands", ""), ("info", "info ")):
+        stubs = _stubs(table, newest, prefix)
+        for name, (qemu, _) in sorted(stubs.items()):
+            result.changes.append(
+                f"+ {prefix}{name}: stub added, awaiting a decision ({_quote(qemu)})"
+            )
+        new_text = insert_entries(
+            path,
+            new_text,
+            section,
+            [(name, _stub_fields(qemu, snap, table)) for name, (qemu, snap) in stubs.items()],
+        )
+    result.changes += _gone(table, snapshots)
+    if new_text != text:
+        stubbed = load_table(path, new_text, allow_todo=True)  # the same rules, or nothing
+        missing = {f"{p}{n}" for p, d in (("", table.commands), ("info ", table.info)) for n in d}
+        missing -= {
+            f"{p}{n}" for p, d in (("", stubbed.commands), ("info ", stubbed.info)) for n in d
         }
-        for name, (qemu, snap) in sorted(present.items()):
-            if name in aliases:
-                continue  # `check` reports the alias mismatch; a person decides
-            entry = section.get(name)
-            if entry is None:
-                stub = CommentedMap()
-                stub["params"] = fold_space(qemu.params)
-                stub["help"] = fold_space(qemu.help)
-                stub["todo"] = (
-                    f"new in {snap.label}: choose a permission, write a rationale, remove this line"
-                )
-                section.insert(_sorted_position(section, name), name, stub)
-                changes.append(f"+ {prefix}{name}: added a stub ({fold_space(qemu.help)})")
-                continue
-            if not isinstance(entry, CommentedMap):
-                raise HmpPermsError(
-                    f"{path}: {prefix}{name} must be a mapping; run `hmp-perms lint`"
-                )
-            for part in ("params", "help"):
-                actual = fold_space(getattr(qemu, part))
-                recorded = entry.get(part)
-                if recorded is None or fold_space(str(recorded)) != actual:
-                    entry[part] = actual
-                    changes.append(f"~ {prefix}{name}: {part} {recorded!r} -> {actual!r}")
-        gone = [name for name in section if name not in present and name not in aliases]
-        changes += _gone(path, prefix, gone, snapshots)
-    written = False
-    if write and any(not line.startswith("?") for line in changes):
-        out = io.StringIO()
-        yaml.dump(doc, out)
-        written = write_atomic(path, out.getvalue())
-    return changes, written
+        if missing or not table.todo <= stubbed.todo:
+            raise HmpPermsError(f"{path}: sync would change entries it must keep; nothing written")
+    for snap in snapshots:
+        slug = build_of(snap, table.vendors).slug
+        record = os.path.join(builds_dir, slug + ".json")
+        result.changes.append(f"@ {record}: {snap.label}")
+    if write:
+        result.records = record_snapshots(snapshots, builds_dir, table.vendors)
+        result.written = write_atomic(path, new_text)
+    return result
 
 
-def _commands(snap: Snapshot) -> tuple[HelpEntry, ...]:
-    return snap.commands
+def _stubs(
+    table: Table, newest: Sequence[Snapshot], prefix: str
+) -> dict[str, tuple[HelpEntry, Snapshot]]:
+    """Names the builds have and the table neither decides nor has stubbed yet."""
+    entries = table.info if prefix else table.commands
+    aliases = {a for e in entries.values() for a in e.aliases}
+    found: dict[str, tuple[HelpEntry, Snapshot]] = {}
+    for snap in newest:
+        if prefix and not snap.raw_info:
+            continue
+        for qemu in snap.info if prefix else snap.commands:
+            name = qemu.name
+            if name in entries or name in aliases or prefix + name in table.todo:
+                continue  # an alias QEMU made a command of its own: `check` reports it
+            found.setdefault(name, (qemu, snap))
+    return found
 
 
-def _info(snap: Snapshot) -> tuple[HelpEntry, ...]:
-    return snap.info if snap.raw_info else ()
+def _stub_fields(qemu: HelpEntry, snap: Snapshot, table: Table) -> list[str]:
+    build = build_of(snap, table.vendors).slug
+    fields = [f"# QEMU {build}: {_quote(qemu)}"]
+    if qemu.aliases:
+        fields.append(f"aliases: [{', '.join(yaml_string(a) for a in qemu.aliases)}]")
+    fields.append(
+        "todo: "
+        + yaml_string(f"new in {build}: choose a permission, write a rationale, remove this line")
+    )
+    return fields
 
 
-def _sorted_position(section: CommentedMap, name: str) -> int:
-    """Where `name` goes among keys kept in code-point order."""
-    for i, key in enumerate(section):
-        if str(key) > name:
-            return i
-    return len(section)
+def _quote(qemu: HelpEntry) -> str:
+    """QEMU's params and help on one printable line, safe inside a YAML comment."""
+    text = fold_space(f"{qemu.params} -- {qemu.help}")
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= MAX_COMMENT else text[: MAX_COMMENT - 3] + "..."
 
 
-def _gone(path: str, prefix: str, names: list[str], snapshots: Sequence[Snapshot]) -> list[str]:
-    """Entries no binary has: kept, each with the table's own explanation when it has one."""
-    if not names:
-        return []
-    try:
-        table = load_table(path)
-    except HmpPermsError:
-        table = None  # stubs awaiting a level; explain without it
+def _gone(table: Table, snapshots: Sequence[Snapshot]) -> list[str]:
+    """Entries none of the builds given has: kept, and said, so a person can look."""
     lines = []
-    entries = (table.info if prefix else table.commands) if table else {}
-    for name in names:
-        reasons = []
+    for prefix, entries in (("", table.commands), ("info ", table.info)):
+        present: set[str] = set()
         for snap in snapshots:
-            entry = entries.get(name)
-            why = expectation(entry, snap, table)[1] if entry and table else ""
-            reasons.append(f"{snap.label}: {why or 'not listed'}")
-        lines.append(f"? {prefix}{name}: kept, not in any binary checked ({'; '.join(reasons)})")
+            if prefix and not snap.raw_info:
+                present.update(entries)  # no info listing: nothing is known to be gone
+            for e in snap.info if prefix else snap.commands:
+                present.update(e.names)
+        for name in sorted(entries):
+            if name not in present and entries[name].vendor is None:
+                lines.append(f"? {prefix}{name}: kept; none of the builds given has it")
     return lines

@@ -26,46 +26,9 @@ from generator.errors import ErrorList, HmpPermsError, SourceInfo
 from generator.model import Entry, Table, Version, is_command_name
 from generator.writer import read_text
 
-SCHEMA = 1
+SCHEMA = 2
 LEVEL_RE = re.compile(r"[A-Za-z0-9_.-]+")
-CONFIG_RE = re.compile(r"CONFIG_[A-Z0-9_]+")
 VENDOR_RE = re.compile(r"[a-z][a-z0-9_-]*")
-#: QEMU's system-emulation targets (``qemu-system-TARGET``, ``query-target``).
-QEMU_TARGETS = frozenset(
-    [
-        "aarch64",
-        "alpha",
-        "arm",
-        "avr",
-        "cris",
-        "hppa",
-        "i386",
-        "loongarch64",
-        "m68k",
-        "microblaze",
-        "microblazeel",
-        "mips",
-        "mips64",
-        "mips64el",
-        "mipsel",
-        "nios2",
-        "or1k",
-        "ppc",
-        "ppc64",
-        "riscv32",
-        "riscv64",
-        "rx",
-        "s390x",
-        "sh4",
-        "sh4eb",
-        "sparc",
-        "sparc64",
-        "tricore",
-        "x86_64",
-        "xtensa",
-        "xtensaeb",
-    ]
-)
 TOP_KEYS = ("schema", "levels", "default", "vendors", "commands", "info")
 LEVEL_KEYS = ("description",)
 VENDOR_KEYS = ("package", "description")
@@ -73,17 +36,13 @@ COMMAND_KEYS = (
     "permission",
     "rationale",
     "aliases",
-    "params",
-    "help",
-    "since",
-    "until",
-    "targets",
     "vendor",
-    "config",
     "follows",
     "deprecated",
     "todo",  # left by `sync --write` on a new entry; an error until a person removes it
 )
+#: Schema 1 kept QEMU's facts in the table; they now live in recorded builds.
+FACT_KEYS = ("params", "help", "since", "until", "targets", "config")
 INFO_KEYS = tuple(k for k in COMMAND_KEYS if k not in ("aliases", "follows"))
 DEPRECATED_KEYS = ("since",)
 
@@ -123,14 +82,22 @@ def lint_table(path: str) -> list[HmpPermsError]:
     return []
 
 
-def load_table(path: str) -> Table:
-    """The table at `path`; an `ErrorList` of every problem when it is not good."""
-    return _Loader(path).load()
+def load_table(path: str, text: str | None = None, allow_todo: bool = False) -> Table:
+    """The table at `path` (or `text`, read from there); an `ErrorList` of every problem.
+
+    With `allow_todo`, an entry still awaiting a decision is no problem: it is left
+    out of the entries and its name (``info X`` for an info subcommand) is put in
+    `Table.todo`. Only `sync` loads a table so, to know what is already stubbed.
+    """
+    return _Loader(path, text, allow_todo).load()
 
 
 class _Loader:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, text: str | None = None, allow_todo: bool = False) -> None:
         self.path = path
+        self.text = text
+        self.allow_todo = allow_todo
+        self.todo: set[str] = set()
         self.problems: list[HmpPermsError] = []
 
     def where(self, node: Node) -> SourceInfo:
@@ -161,7 +128,10 @@ class _Loader:
                 self.problem(key, f"{what}: duplicate key {name!r} (first on line {first})")
                 continue
             if keys is not None and name not in keys:
-                self.problem(key, f"{what}: unknown key {name!r} (known: {', '.join(keys)})")
+                known = f"known: {', '.join(keys)}"
+                if name in FACT_KEYS and "todo" in keys:
+                    known = "QEMU's facts come from recorded builds; the table holds decisions"
+                self.problem(key, f"{what}: unknown key {name!r} ({known})")
                 continue
             items[name] = (key, value)
         return items
@@ -196,7 +166,7 @@ class _Loader:
     # -- the document -------------------------------------------------------
 
     def load(self) -> Table:
-        text = read_text(self.path)
+        text = read_text(self.path) if self.text is None else self.text
         try:
             root = compose(text)
         except MarkedYAMLError as exc:
@@ -212,6 +182,12 @@ class _Loader:
                 self.problem(None, f"missing top-level key {required!r}")
         if "schema" in top:
             schema = self.scalar(top["schema"][1], "schema")
+            if schema == "1":
+                raise HmpPermsError(
+                    "schema 1 keeps QEMU's params, help and versions in the table; they now come"
+                    " from recorded builds: run `hmp-perms migrate --write`",
+                    self.where(top["schema"][1]),
+                )
             if schema is not None and schema != str(SCHEMA):
                 raise HmpPermsError(
                     f"schema {schema!r} is not known to this version (it reads schema {SCHEMA})",
@@ -236,6 +212,7 @@ class _Loader:
             vendors={name: re.compile(p) for name, p in vendors.items()},
             commands=commands,
             info=info,
+            todo=frozenset(self.todo),
         )
 
     def load_levels(self, node: Node) -> tuple[str, ...]:
@@ -326,14 +303,12 @@ class _Loader:
         def text(field: str) -> str | None:
             return self.scalar(values[field], f"{what}: {field}") if field in values else None
 
-        def version(field: str) -> Version | None:
-            if field not in values:
-                return None
-            return self.parsed(values[field], f"{what}: {field}", Version.parse)
-
         todo = text("todo")
         if todo is not None:
-            self.problem(key, f"{what}: {todo}")
+            if self.allow_todo:
+                self.todo.add(f"info {name}" if is_info else name)
+            else:
+                self.problem(key, f"{what}: {todo}")
             return None
         permission = text("permission")
         if permission is None and not is_info:
@@ -357,28 +332,10 @@ class _Loader:
                 self.problem(
                     values["aliases"], f"{what}: alias {alias!r} is not a QEMU command name"
                 )
-        since, until = version("since"), version("until")
-        if since is not None and until is not None and since >= until:
-            self.problem(
-                values["until"], f"{what}: until {until.short()} is not after since {since.short()}"
-            )
-        targets = None
-        if "targets" in values:
-            targets = self.names(values["targets"], f"{what}: targets")
-            for target in targets:
-                if target not in QEMU_TARGETS:
-                    self.problem(values["targets"], f"{what}: {target!r} is not a QEMU target")
-            if not targets:
-                self.problem(values["targets"], f"{what}: targets is empty")
         vendor = text("vendor")
         if vendor is not None and vendor not in ctx.vendors:
             known = ", ".join(ctx.vendors) or "none declared"
             self.problem(values["vendor"], f"{what}: unknown vendor {vendor!r} ({known})")
-        config = text("config")
-        if config is not None and not CONFIG_RE.fullmatch(config):
-            self.problem(
-                values["config"], f"{what}: config {config!r} is not a CONFIG_ build option"
-            )
         deprecated = None
         if "deprecated" in values:
             dep = self.mapping(values["deprecated"], f"{what}: deprecated", DEPRECATED_KEYS)
@@ -394,13 +351,7 @@ class _Loader:
             permission=permission,
             rationale=rationale,
             aliases=aliases,
-            params=text("params") if "params" in values else None,
-            help=text("help") if "help" in values else None,
-            since=since,
-            until=until,
-            targets=targets,
             vendor=vendor,
-            config=config,
             follows=text("follows"),
             deprecated=deprecated,
         )

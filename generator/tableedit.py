@@ -1,0 +1,244 @@
+"""Edit the table's text in place: add entries, remove keys, and nothing else.
+
+Entry points: `insert_entries`, `remove_keys` and `table_lock`.
+
+The loader knows the line of every key, so a change is made by inserting or
+deleting whole lines at those positions; every other byte (comments, quoting,
+indentation, CRLF line ends, a byte-order mark) stays as it was. Where a change
+cannot be made that way (a section in flow style), the edit is refused, never
+approximated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import time
+from collections.abc import Iterator, Sequence
+
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+
+from generator.errors import HmpPermsError, SourceInfo
+
+LOCK_WAIT = 30.0  # seconds to wait for another `sync --write` on the same table
+# A key that needs no quotes: it cannot be read as anything but this string.
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_YAML_WORDS = frozenset(
+    ["y", "n", "yes", "no", "on", "off", "true", "false", "null"]
+)  # YAML 1.1 and 1.2 read these (in any case) as booleans or null
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their ends, split at LF only (as YAML and git see them)."""
+    return [line for line in re.split(r"(?<=\n)", text) if line]
+
+
+def line_end(text: str) -> str:
+    first = text.find("\n")
+    return "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
+
+
+def yaml_key(name: str) -> str:
+    """A command name as a mapping key that every YAML reader reads as that string."""
+    if _PLAIN_KEY.fullmatch(name) and name.lower() not in _YAML_WORDS:
+        return name
+    return "'" + name.replace("'", "''") + "'"
+
+
+def yaml_string(text: str) -> str:
+    """A single-quoted YAML scalar on one line."""
+    return "'" + " ".join(text.split()).replace("'", "''") + "'"
+
+
+def _root(path: str, text: str) -> MappingNode:
+    from generator.table import compose
+
+    try:
+        root = compose(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        raise HmpPermsError("invalid YAML; run `hmp-perms lint`", SourceInfo(path, line)) from None
+    if not isinstance(root, MappingNode):
+        raise HmpPermsError("the table must be a mapping at the top", SourceInfo(path, 1))
+    return root
+
+
+def _section(root: MappingNode, name: str) -> tuple[ScalarNode, Node] | None:
+    for key, value in root.value:
+        if isinstance(key, ScalarNode) and key.value == name:
+            return key, value
+    return None
+
+
+def _is_comment_or_blank(line: str) -> bool:
+    stripped = line.strip()
+    return not stripped or stripped.startswith("#")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def insert_entries(
+    path: str, text: str, section: str, entries: Sequence[tuple[str, Sequence[str]]]
+) -> str:
+    """`text` with a new entry in `section` for each (name, field lines), in name order.
+
+    Each entry goes before the first entry whose name sorts after it (before the
+    comments just above that one), or after the section's last entry; field
+    lines are indented like the table's own fields and end like its lines.
+    """
+    if not entries:
+        return text
+    lines = split_lines(text)
+    eol = line_end(text)
+    root = _root(path, text)
+    found = _section(root, section)
+    key_col, field_col = 2, 4
+    existing: list[tuple[str, int, Node]] = []
+    if found is None:
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += eol
+        lines.append(f"{section}:{eol}")
+        section_line = len(lines) - 1
+        end_line = len(lines)
+    else:
+        skey, svalue = found
+        section_line = skey.start_mark.line
+        if isinstance(svalue, MappingNode):
+            if svalue.flow_style:
+                raise HmpPermsError(
+                    f"'{section}' is written in flow style ({{...}}); entries can only be added"
+                    " to a block mapping: rewrite it in block style",
+                    SourceInfo(path, section_line + 1),
+                )
+            existing = [(str(k.value), k.start_mark.line, v) for k, v in svalue.value]
+            if existing:
+                key_col = svalue.value[0][0].start_mark.column
+                for _, _, v in existing:
+                    if isinstance(v, MappingNode) and v.value and not v.flow_style:
+                        field_col = v.value[0][0].start_mark.column
+                        break
+                else:
+                    field_col = key_col + 2
+            end_line = svalue.end_mark.line if svalue.end_mark.column == 0 else len(lines)
+        elif isinstance(svalue, ScalarNode) and not svalue.value and not svalue.style:
+            end_line = section_line + 1  # `info:` with nothing under it yet
+        else:
+            raise HmpPermsError(
+                f"'{section}' must be a mapping; run `hmp-perms lint`",
+                SourceInfo(path, section_line + 1),
+            )
+        end_line = min(end_line, len(lines))
+        if end_line == len(lines) and lines and not lines[-1].endswith("\n"):
+            lines[-1] += eol
+    inserts: dict[int, list[str]] = {}
+    for name, fields in sorted(entries):
+        after = [line for n, line, _ in existing if n > name]
+        if after:
+            at = min(after)
+            while at - 1 > section_line and lines[at - 1].strip().startswith("#"):
+                at -= 1
+        else:
+            at = end_line
+            while (
+                at - 1 > section_line
+                and _is_comment_or_blank(lines[at - 1])
+                and (not lines[at - 1].strip() or _indent(lines[at - 1]) <= key_col)
+            ):
+                at -= 1
+        block = [f"{' ' * key_col}{yaml_key(name)}:{eol}"]
+        block += [f"{' ' * field_col}{field}{eol}" for field in fields]
+        inserts.setdefault(at, []).extend(block)
+    out: list[str] = []
+    for i in range(len(lines) + 1):
+        out += inserts.get(i, [])
+        if i < len(lines):
+            out.append(lines[i])
+    return "".join(out)
+
+
+def remove_keys(path: str, text: str, sections: Sequence[str], keys: Sequence[str]) -> str:
+    """`text` without the lines of the given keys in every entry of `sections`."""
+    lines = split_lines(text)
+    root = _root(path, text)
+    drop: set[int] = set()
+    for name in sections:
+        found = _section(root, name)
+        if found is None or not isinstance(found[1], MappingNode):
+            continue
+        for entry_key, entry in found[1].value:
+            if not isinstance(entry, MappingNode):
+                continue
+            for key, value in entry.value:
+                if not isinstance(key, ScalarNode) or key.value not in keys:
+                    continue
+                if entry.flow_style or key.start_mark.line == entry_key.start_mark.line:
+                    raise HmpPermsError(
+                        f"{entry_key.value!r} is written in flow style ({{...}}); rewrite it in"
+                        " block style so its lines can be edited",
+                        SourceInfo(path, entry_key.start_mark.line + 1),
+                    )
+                end = value.end_mark
+                last = end.line if end.column > 0 else end.line - 1
+                drop.update(range(key.start_mark.line, last + 1))
+    return "".join(line for i, line in enumerate(lines) if i not in drop)
+
+
+@contextlib.contextmanager
+def table_lock(path: str) -> Iterator[None]:
+    """Hold an advisory lock on the table's folder while its text is read and replaced.
+
+    The folder, not the file: the file is replaced by a rename, so a lock on it
+    would guard the old copy. Nothing is created, so nothing is left behind.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise HmpPermsError(f"{folder}: cannot lock: {exc.strerror}") from None
+    try:
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise HmpPermsError(
+                        f"{path}: another hmp-perms is rewriting this table; tried for"
+                        f" {LOCK_WAIT:g} s"
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)
+
+
+def migrate_table(path: str, write: bool) -> tuple[int | None, bool]:
+    """Schema 1 to 2: drop the fact keys, set `schema: 2`. (Lines removed, written.)
+
+    None lines when the table is not schema 1. The result must load cleanly, or
+    nothing is written.
+    """
+    from generator.table import FACT_KEYS, SCHEMA, load_table
+    from generator.writer import read_text, write_atomic
+
+    with table_lock(path):
+        text = read_text(path)
+        found = _section(_root(path, text), "schema")
+        if found is None or not isinstance(found[1], ScalarNode) or found[1].value != "1":
+            return None, False
+        value = found[1]
+        lines = split_lines(text)
+        row = lines[value.start_mark.line]
+        col = value.start_mark.column
+        lines[value.start_mark.line] = row[:col] + row[col:].replace("1", str(SCHEMA), 1)
+        migrated = remove_keys(path, "".join(lines), ("commands", "info"), FACT_KEYS)
+        removed = len(lines) - len(split_lines(migrated))
+        load_table(path, migrated)  # every rule of schema 2, or nothing is written
+        return removed, write and write_atomic(path, migrated)
