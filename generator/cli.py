@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 DEFAULT_TABLE = "data/hmp-commands.yaml"
+DEFAULT_BUILDS = "data/builds"
 DEFAULT_TEMPLATES = "templates"
 DEFAULT_OUT = "generated"
 DEFAULT_TIMEOUT = 30.0
@@ -67,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"seconds each QEMU gets to answer (default {DEFAULT_TIMEOUT:g})",
         )
 
+    def builds_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--builds",
+            default=DEFAULT_BUILDS,
+            metavar="DIR",
+            help=f"recorded builds: baselines and facts (default {DEFAULT_BUILDS})",
+        )
+
     p = sub.add_parser("collect", help="read the HMP command lists of QEMU binaries")
     qemu_options(p)
     p.add_argument("-o", "--output", metavar="FILE", help="write the JSON snapshot here")
@@ -76,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--qemu-version", metavar="X.Y.Z", help="with --from-text: the QEMU version")
     p.add_argument("--target", default="x86_64", help="with --from-text: the target (x86_64)")
     p.add_argument("--package", default="", help="with --from-text: query-version's package string")
+    p.add_argument(
+        "--variant",
+        default="",
+        metavar="NAME",
+        help="with --from-text: the binary it came from (default qemu-system-TARGET)",
+    )
 
     p = sub.add_parser("lint", help="validate the table; print every problem")
     p.add_argument("--table", default=DEFAULT_TABLE, metavar="FILE")
@@ -90,11 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="a snapshot from `collect -o` (repeatable)",
     )
     p.add_argument("--table", default=DEFAULT_TABLE, metavar="FILE")
+    builds_option(p)
     p.add_argument(
         "--format", default="text", choices=("text", "json", "junit", "github", "markdown")
     )
     p.add_argument(
-        "-v", "--verbose", action="store_true", help="also show absences the table explains"
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also list the commands checked (text format)",
     )
     p.add_argument("--strict", action="store_true", help="warnings fail the check too")
 
@@ -103,6 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     qemu_options(p)
     p.add_argument("--snapshot", action="append", default=[], metavar="FILE")
+    p.add_argument("--table", default=DEFAULT_TABLE, metavar="FILE")
+    builds_option(p)
+    p.add_argument(
+        "--write", action="store_true", help="record the builds and add stubs to the table"
+    )
+
+    p = sub.add_parser(
+        "migrate", help="move a schema 1 table to schema 2 (facts go to recorded builds)"
+    )
     p.add_argument("--table", default=DEFAULT_TABLE, metavar="FILE")
     p.add_argument("--write", action="store_true", help="rewrite the table in place")
 
@@ -116,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="only compare; print a diff, exit 1 if stale"
     )
     p.add_argument("--table", default=DEFAULT_TABLE, metavar="FILE")
+    builds_option(p)
     p.add_argument("--templates", default=DEFAULT_TEMPLATES, metavar="DIR")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR")
 
@@ -185,6 +214,10 @@ def _collect_alongside(
     if not binaries:
         return snaps, work() if work else None
     live, result = asyncio.run(collect_all(binaries, args.timeout, work))
+    from generator.snapshot import validate_snapshot
+
+    for snap in live:
+        validate_snapshot(snap)
     return snaps + live, result
 
 
@@ -196,7 +229,12 @@ def cmd_collect(args: argparse.Namespace) -> int:
             raise UsageError("collect: --from-text and --qemu exclude each other")
         snaps = [
             snapshot_from_text(
-                args.from_text, args.info_text, args.qemu_version, args.target, args.package
+                args.from_text,
+                args.info_text,
+                args.qemu_version,
+                args.target,
+                args.package,
+                args.variant,
             )
         ]
     else:
@@ -253,10 +291,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     snaps, table = _collect_alongside(args, prepare)
     assert table is not None
 
-    from generator.compare import check_drift
+    from generator.builds import build_of, find_baseline
+    from generator.compare import Checked, check_drift
     from generator.report import format_report, use_colour
 
-    report = check_drift(snaps, table)
+    checked = []
+    for snap in snaps:
+        build = build_of(snap, table.vendors)
+        checked.append(Checked(snap, build, find_baseline(build, args.builds, table.vendors)))
+    report = check_drift(checked, table)
     colour = args.format == "text" and use_colour(sys.stdout.isatty())
     sys.stdout.write(format_report(report, args.format, args.verbose, args.strict, colour))
     return report.exit_status(args.strict)
@@ -275,24 +318,41 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     from generator.sync import sync_table
 
-    changes, written = sync_table(args.table, _snapshots(args), write=args.write)
-    for line in changes:
+    result = sync_table(args.table, _snapshots(args), args.builds, write=args.write)
+    for line in result.changes:
         print(line)
-    if not changes:
-        print(f"{args.table}: up to date")
-    elif written:
-        print(f"{args.table}: rewritten; choose a level and a rationale for each new entry")
+    if not args.write:
+        print("(dry run: add --write to record the builds and add the stubs)")
+        return 0
+    for path, changed in result.records:
+        print(f"{path}: {'recorded' if changed else 'unchanged'}")
+    if result.written:
+        print(f"{args.table}: stubs added; choose a level and write a rationale for each")
     else:
-        print("(dry run: add --write to change the table)")
+        print(f"{args.table}: unchanged")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from generator.tableedit import migrate_table
+
+    removed, _ = migrate_table(args.table, write=args.write)
+    if removed is None:
+        print(f"{args.table}: already schema 2")
+    elif not args.write:
+        print(f"{args.table}: {removed} line(s) of QEMU facts to remove (dry run: add --write)")
+    else:
+        print(f"{args.table}: schema 2, {removed} line(s) of QEMU facts removed")
     return 0
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    from generator.builds import load_records
     from generator.render import check_outputs, render_templates, write_outputs
     from generator.table import load_table
 
     table = load_table(args.table)
-    outputs = render_templates(table, args.templates)
+    outputs = render_templates(table, args.templates, load_records(args.builds, table.vendors))
     if args.check:
         diffs = check_outputs(outputs, args.out)
         if diffs:
@@ -325,6 +385,7 @@ COMMANDS = {
     "check": cmd_check,
     "diff": cmd_diff,
     "sync": cmd_sync,
+    "migrate": cmd_migrate,
     "generate": cmd_generate,
     "import-perl": cmd_import_perl,
 }

@@ -1,23 +1,30 @@
 """Compare stage: snapshots against the table, and snapshots against each other.
 
 Entry points: `check_drift` and `diff_snapshots`. Pure: values in, findings out;
-the command line decides what is fatal and how it is shown.
+the command line decides what is fatal and how it is shown. Each build is
+checked against the table (is every command decided?) and against its
+baseline, the recorded build it is compared with (what moved since?).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from generator.builds import Baseline
 from generator.errors import SourceInfo
-from generator.model import Entry, HelpEntry, Snapshot, Table, fold_space
+from generator.model import Build, Entry, HelpEntry, Snapshot, Table, fold_space
+
+#: How QEMU's help marks a deprecated command (10.2: `wavcapture`, `stopcapture`).
+DEPRECATED_MARK = "(deprecated)"
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing a person may need to act on."""
+    """One thing a person may need to act on, about one build."""
 
     kind: str
     severity: str
@@ -27,106 +34,109 @@ class Finding:
     target: str
     message: str
     hint: str = ""
-    source: SourceInfo | None = None  # the table entry, for table-side findings
+    source: SourceInfo | None = None  # the table entry it is about, or where it belongs
     before: str | None = None
     after: str | None = None
+    build: str = ""  # the build's slug: flavour, version, target, variant
+    against: str = ""  # what `before` is: "table", or the baseline build's slug
 
     @property
     def id(self) -> str:
-        """Stable across runs: kind, name and target."""
-        return f"{self.kind}:{self.name}:{self.target}"
+        """Unique in a run and stable across runs: kind, name and build."""
+        return f"{self.kind}:{self.name}:{self.build}"
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One build as the check saw it: the snapshot, which build it is, its baseline."""
+
+    snapshot: Snapshot
+    build: Build
+    baseline: Baseline
 
 
 @dataclass(frozen=True)
 class Report:
-    snapshots: tuple[Snapshot, ...]
+    checked_builds: tuple[Checked, ...]
     findings: tuple[Finding, ...]
     table_path: str = ""
-    #: per snapshot label, every name checked (commands, then "info X")
+    #: per build slug, every name checked (commands, then "info X")
     checked: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: one line per binary or file that could not be read: the run cannot be clean
+    failures: tuple[str, ...] = ()
+
+    @property
+    def snapshots(self) -> tuple[Snapshot, ...]:
+        return tuple(c.snapshot for c in self.checked_builds)
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
 
     def exit_status(self, strict: bool = False) -> int:
+        if self.failures:
+            return 2
         if self.count(ERROR) or (strict and self.count(WARNING)):
             return 1
         return 0
 
 
-def expectation(entry: Entry, snap: Snapshot, table: Table) -> tuple[bool | None, str]:
-    """Should `snap` have `entry`? True, False (with why not) or None (cannot tell, why)."""
-    if entry.since is not None or entry.until is not None:
-        if snap.version is None:
-            return None, "its QEMU version is unknown"
-        if entry.since is not None and snap.version < entry.since:
-            return False, f"it was added in QEMU {entry.since.short()}"
-        if entry.until is not None and snap.version >= entry.until:
-            return False, f"it is gone from QEMU {entry.until.short()} on"
-    if entry.targets is not None and snap.target not in entry.targets:
-        return False, f"it exists only for {', '.join(entry.targets)}"
-    if entry.vendor is not None:
-        pattern = table.vendors.get(entry.vendor)
-        if pattern is None or not pattern.search(snap.package):
-            return False, f"it exists only in {entry.vendor} builds"
-    if entry.config is not None:
-        return None, f"it needs the build option {entry.config}"
-    return True, ""
-
-
-def _same(a: str | None, b: str) -> bool:
-    return a is None or a.split() == b.split()
-
-
-def check_drift(snapshots: Sequence[Snapshot], table: Table) -> Report:
+def check_drift(builds: Sequence[Checked], table: Table, failures: Sequence[str] = ()) -> Report:
+    """Each build against the table (coverage) and against its baseline (drift)."""
     findings: list[Finding] = []
     checked: dict[str, tuple[str, ...]] = {}
-    for snap in snapshots:
+    for item in builds:
+        snap = item.snapshot
         names = [e.name for e in snap.commands]
-        findings += _check_section(snap, table, snap.commands, table.commands, "")
+        findings += _check_section(item, table, snap.commands, table.commands, "")
         if snap.raw_info:
-            findings += _check_section(snap, table, snap.info, table.info, "info ")
+            findings += _check_section(item, table, snap.info, table.info, "info ")
             names += [f"info {e.name}" for e in snap.info]
-        checked[snap.label] = tuple(names)
-    return Report(tuple(snapshots), tuple(findings), table.path, checked)
+        findings += _check_baseline(item, table)
+        checked[item.build.slug] = tuple(names)
+    return Report(tuple(builds), tuple(findings), table.path, checked, tuple(failures))
+
+
+def _maker(item: Checked) -> Callable[..., Finding]:
+    snap = item.snapshot
+
+    def finding(kind: str, severity: str, name: str, message: str, **kw: Any) -> Finding:
+        return Finding(
+            kind,
+            severity,
+            name,
+            snap.binary,
+            str(snap.version) if snap.version else "unknown",
+            snap.target,
+            message,
+            build=item.build.slug,
+            **kw,
+        )
+
+    return finding
 
 
 def _check_section(
-    snap: Snapshot,
+    item: Checked,
     table: Table,
     present: Iterable[HelpEntry],
     entries: Mapping[str, Entry],
     prefix: str,
 ) -> list[Finding]:
     what = "info subcommand" if prefix else "command"
-    version = str(snap.version) if snap.version else "unknown"
-
-    def finding(kind: str, severity: str, name: str, message: str, **kw: object) -> Finding:
-        return Finding(
-            kind,
-            severity,
-            prefix + name,
-            snap.binary,
-            version,
-            snap.target,
-            message,
-            **kw,  # type: ignore[arg-type]
-        )
-
+    finding = _maker(item)
     out: list[Finding] = []
     by_alias = {alias: e for e in entries.values() for alias in e.aliases}
-    seen: set[str] = set()
     for qemu in present:
+        name = prefix + qemu.name
         entry = entries.get(qemu.name)
         if entry is None:
             owner = by_alias.get(qemu.name)
             if owner is not None:
-                seen.add(owner.name)
                 out.append(
                     finding(
                         "alias-mismatch",
                         ERROR,
-                        qemu.name,
+                        name,
                         f"QEMU lists {qemu.name!r} as a command of its own; the table has it as an"
                         f" alias of {owner.name!r}",
                         hint="make it an entry of its own with a level and a rationale",
@@ -134,89 +144,121 @@ def _check_section(
                     )
                 )
                 continue
-            kind = "unassigned-info" if prefix else "unassigned-command"
             out.append(
                 finding(
-                    kind,
+                    f"unassigned-{'info' if prefix else 'command'}",
                     ERROR,
-                    qemu.name,
-                    f"{what} {prefix}{qemu.name} has no permission in the table"
-                    f" ({qemu.params} -- {fold_space(qemu.help)})".replace("  ", " "),
+                    name,
+                    f"{what} {name} has no permission in the table ({_text(qemu)})",
                     source=_place_for(entries, qemu.name),
                     hint="run `hmp-perms sync --write` (it adds the entry at this line),"
                     " then choose its level and write a rationale",
                 )
             )
             continue
-        seen.add(entry.name)
-        if not prefix and tuple(sorted(qemu.aliases)) != tuple(sorted(entry.aliases)):
+        if not prefix and sorted(qemu.aliases) != sorted(entry.aliases):
             out.append(
                 finding(
                     "alias-mismatch",
                     ERROR,
-                    qemu.name,
+                    name,
                     f"aliases differ: QEMU has [{', '.join(qemu.aliases)}],"
                     f" the table has [{', '.join(entry.aliases)}]",
                     hint="fix `aliases` in the table; each alias gets the command's level",
                     source=entry.info,
                     before=", ".join(entry.aliases),
                     after=", ".join(qemu.aliases),
+                    against="table",
                 )
             )
-        expected, why = expectation(entry, snap, table)
-        if expected is False:
+        if entry.deprecated is None and DEPRECATED_MARK in qemu.help.lower():
             out.append(
                 finding(
-                    f"unexpected-{'info' if prefix else 'command'}",
+                    "deprecated-unmarked",
                     WARNING,
-                    qemu.name,
-                    f"QEMU has {prefix}{qemu.name}, but the table says it should not: {why}",
-                    hint="correct since/until/targets/vendor in the table",
+                    name,
+                    f"QEMU's help marks {name} deprecated; the table does not",
+                    hint="add `deprecated: {since: X.Y}` to the entry",
                     source=entry.info,
-                )
-            )
-        for part in ("params", "help"):
-            recorded, actual = getattr(entry, part), getattr(qemu, part)
-            if not _same(recorded, actual):
-                out.append(
-                    finding(
-                        f"changed-{part}",
-                        WARNING,
-                        qemu.name,
-                        f"{part} of {prefix}{qemu.name} changed since the table recorded it",
-                        hint="review the rationale, then `hmp-perms sync --write` records the new text",
-                        source=entry.info,
-                        before=fold_space(recorded or ""),
-                        after=fold_space(actual),
-                    )
-                )
-    for entry in entries.values():
-        if entry.name in seen:
-            continue
-        expected, why = expectation(entry, snap, table)
-        if expected:
-            out.append(
-                finding(
-                    f"missing-{'info' if prefix else 'command'}",
-                    WARNING,
-                    entry.name,
-                    f"the table expects {prefix}{entry.name} here, but QEMU does not have it",
-                    hint="if it was removed, set `until`; if it is target- or build-specific,"
-                    " set `targets` or `config`",
-                    source=entry.info,
-                )
-            )
-        else:
-            out.append(
-                finding(
-                    "absent-explained",
-                    INFO,
-                    entry.name,
-                    f"{prefix}{entry.name} is absent, as expected: {why}",
-                    source=entry.info,
+                    after=fold_space(qemu.help),
                 )
             )
     return out
+
+
+def _check_baseline(item: Checked, table: Table) -> list[Finding]:
+    """What moved since the baseline: added, removed, params or help changed."""
+    finding = _maker(item)
+    base = item.baseline
+    if base.snapshot is None or base.build is None:
+        return [
+            finding(
+                "no-baseline",
+                INFO,
+                "",
+                f"no recorded build to compare with: {base.why_none}",
+                hint="`hmp-perms sync --write` records this build",
+            )
+        ]
+    if (
+        base.build == item.build
+        and base.snapshot.raw_help == item.snapshot.raw_help
+        and (base.snapshot.raw_info == item.snapshot.raw_info or not item.snapshot.raw_info)
+    ):
+        return []  # the build is recorded exactly as it is: the common case, made cheap
+    against = base.build.slug
+    out: list[Finding] = []
+    for change in diff_snapshots(base.snapshot, item.snapshot):
+        prefix, _, key = change.name.rpartition(" ")
+        entries = table.info if prefix else table.commands
+        entry = entries.get(key)
+        source = entry.info if entry else _place_for(entries, key)
+        kind = "info" if prefix else "command"
+        if change.kind == "added":
+            out.append(
+                finding(
+                    f"added-{kind}",
+                    INFO,
+                    change.name,
+                    f"{change.name} is new since {against}",
+                    source=source,
+                    after=change.after,
+                    against=against,
+                )
+            )
+        elif change.kind == "removed":
+            out.append(
+                finding(
+                    f"removed-{kind}",
+                    WARNING,
+                    change.name,
+                    f"{change.name} is gone since {against}",
+                    hint="keep the entry while a build you support has it",
+                    source=source,
+                    before=change.before,
+                    against=against,
+                )
+            )
+        elif change.kind in ("params", "help"):
+            out.append(
+                finding(
+                    f"changed-{change.kind}",
+                    WARNING,
+                    change.name,
+                    f"{change.kind} of {change.name} changed since {against}",
+                    hint="review the rationale; `hmp-perms sync --write` records this build",
+                    source=source,
+                    before=change.before,
+                    after=change.after,
+                    against=against,
+                )
+            )
+        # Aliases are checked against the table, where a difference is an error.
+    return out
+
+
+def _text(e: HelpEntry) -> str:
+    return f"{fold_space(e.params)} -- {fold_space(e.help)}".strip()
 
 
 def _place_for(entries: Mapping[str, Entry], name: str) -> SourceInfo | None:
@@ -236,29 +278,28 @@ class Change:
 
 
 def diff_snapshots(a: Snapshot, b: Snapshot) -> list[Change]:
-    """What changed from `a` to `b`: commands and info subcommands, by name."""
+    """What changed from `a` to `b`: commands, and info subcommands when both list them."""
     changes: list[Change] = []
-    for prefix, old, new in (("", a.commands, b.commands), ("info ", a.info, b.info)):
+    sections = [("", a.commands, b.commands)]
+    if a.raw_info and b.raw_info:
+        sections.append(("info ", a.info, b.info))
+    for prefix, old, new in sections:
         before = {e.name: e for e in old}
         after = {e.name: e for e in new}
         for name in sorted(before.keys() | after.keys()):
             x, y = before.get(name), after.get(name)
             label = prefix + name
             if x is None and y is not None:
-                changes.append(Change("added", label, after=f"{y.params} -- {fold_space(y.help)}"))
+                changes.append(Change("added", label, after=_text(y)))
             elif y is None and x is not None:
-                changes.append(
-                    Change("removed", label, before=f"{x.params} -- {fold_space(x.help)}")
-                )
+                changes.append(Change("removed", label, before=_text(x)))
             elif x is not None and y is not None:
                 if x.aliases != y.aliases:
                     changes.append(
                         Change("aliases", label, ", ".join(x.aliases), ", ".join(y.aliases))
                     )
                 for part in ("params", "help"):
-                    old_text, new_text = getattr(x, part), getattr(y, part)
-                    if not _same(old_text, new_text):
-                        changes.append(
-                            Change(part, label, fold_space(old_text), fold_space(new_text))
-                        )
+                    old_text, new_text = fold_space(getattr(x, part)), fold_space(getattr(y, part))
+                    if old_text != new_text:
+                        changes.append(Change(part, label, old_text, new_text))
     return changes

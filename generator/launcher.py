@@ -38,7 +38,11 @@ def default_binary() -> str:
 
 
 def local_binaries() -> list[str]:
-    """Every ``qemu-system-*`` on PATH, first found per name, sorted."""
+    """Every ``qemu-system-*`` on PATH, first found per name, sorted.
+
+    A name that is a link to another binary found (Debian's ``qemu-system-ppc64le``
+    is ``qemu-system-ppc64``) is the same build, so it is left out.
+    """
     found: dict[str, str] = {}
     for folder in os.environ.get("PATH", "").split(os.pathsep):
         try:
@@ -53,8 +57,9 @@ def local_binaries() -> list[str]:
                 and os.path.isfile(path)
                 and os.access(path, os.X_OK)
             ):
-                found[name] = name
-    return sorted(found)
+                found[name] = os.path.realpath(path)
+    real = {path: name for name, path in found.items() if os.path.basename(path) == name}
+    return sorted(name for name, path in found.items() if real.get(path, name) == name)
 
 
 def resolve_binary(binary: str) -> str:

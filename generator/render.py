@@ -14,13 +14,13 @@ from __future__ import annotations
 import difflib
 import re
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 
 from generator.errors import HmpPermsError
-from generator.model import Table
+from generator.model import Build, Snapshot, Table, fold_space
 from generator.writer import write_atomic
 
 SUFFIX = ".j2"
@@ -85,8 +85,54 @@ def deprecated_names(table: Table) -> list[str]:
     return sorted(n for e in table.commands.values() if e.deprecated for n in e.names)
 
 
-def template_context(table: Table) -> dict[str, object]:
+def recorded_facts(
+    records: Sequence[tuple[Build, Snapshot]],
+) -> tuple[dict[str, str], dict[str, str]]:
+    """From the recorded builds: each name's newest help text, and where it is present.
+
+    Names are commands (aliases included) and ``info NAME``. Presence is one
+    compact line per flavour and version: ``debian 7.2.22: all 33`` when every
+    recorded build of that release has it, else the targets that do (or the
+    ones that do not, when that is the shorter list).
+    """
+    help_text: dict[str, str] = {}
+    have: dict[str, dict[str, set[str]]] = {}
+    releases: dict[str, set[str]] = {}
+    for build, snap in records:  # oldest first, so the newest help wins
+        release = f"{build.flavour} {build.version.short() if build.version else 'unknown'}"
+        where = build.slug.removeprefix(f"{build.flavour}-{build.version or 'unknown'}-")
+        releases.setdefault(release, set()).add(where)
+        entries = [(n, e) for e in snap.commands for n in e.names]
+        entries += [(f"info {e.name}", e) for e in snap.info]
+        for name, e in entries:
+            help_text[name] = fold_space(e.help)
+            have.setdefault(name, {}).setdefault(release, set()).add(where)
+    presence = {}
+    for name, by_release in have.items():
+        parts = []
+        for release in sorted(by_release, key=_release_key):
+            present, every = by_release[release], releases[release]
+            absent = every - present
+            if not absent:
+                parts.append(f"{release}: all {len(every)}")
+            elif len(absent) < len(present):
+                parts.append(f"{release}: all but {', '.join(sorted(absent))}")
+            else:
+                parts.append(f"{release}: {', '.join(sorted(present))}")
+        presence[name] = "; ".join(parts)
+    return help_text, presence
+
+
+def _release_key(release: str) -> tuple[str, tuple[int, ...]]:
+    flavour, _, version = release.partition(" ")
+    return flavour, tuple(int(p) for p in version.split(".") if p.isdigit())
+
+
+def template_context(
+    table: Table, records: Sequence[tuple[Build, Snapshot]] = ()
+) -> dict[str, object]:
     commands = [table.commands[name] for name in sorted(table.commands)]
+    help_text, presence = recorded_facts(records)
     permissions = sorted(
         (name, table.level_of(entry)) for entry in commands for name in entry.names
     )
@@ -106,6 +152,9 @@ def template_context(table: Table) -> dict[str, object]:
             (name, e.deprecated.short()) for name, e in table.info.items() if e.deprecated
         ),
         "description": generate_description(table),
+        "builds": [build.slug for build, _ in records],
+        "help": help_text,
+        "presence": presence,
     }
 
 
@@ -122,7 +171,9 @@ def environment(templates_dir: str) -> Environment:
     return env
 
 
-def render_templates(table: Table, templates_dir: str) -> dict[str, str]:
+def render_templates(
+    table: Table, templates_dir: str, records: Sequence[tuple[Build, Snapshot]] = ()
+) -> dict[str, str]:
     """Output name -> content, for every template in `templates_dir`."""
     root = Path(templates_dir)
     if not root.is_dir():
@@ -133,7 +184,7 @@ def render_templates(table: Table, templates_dir: str) -> dict[str, str]:
     if not names:
         raise HmpPermsError(f"{templates_dir}: no *{SUFFIX} templates")
     env = environment(templates_dir)
-    context = template_context(table)
+    context = template_context(table, records)
     outputs = {}
     for name in names:
         try:

@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Sequence
 
-from generator.compare import ERROR, INFO, WARNING, Change, Finding, Report
+from generator.compare import ERROR, INFO, WARNING, Change, Checked, Finding, Report
 from generator.model import fold_space
 
 FORMATS = ("text", "json", "junit", "github", "markdown")
@@ -39,7 +39,9 @@ def use_colour(stream_isatty: bool) -> bool:
 def format_report(
     report: Report, fmt: str, verbose: bool = False, strict: bool = False, colour: bool = False
 ) -> str:
-    findings = [f for f in report.findings if verbose or f.severity != INFO]
+    # Every format lists every finding: a count always matches the list it counts.
+    # (`verbose` is kept for old command lines; info findings are always shown.)
+    findings = list(report.findings)
     if fmt == "json":
         return _json(report, findings, strict)
     if fmt == "junit":
@@ -54,16 +56,30 @@ def format_report(
 def _summary(report: Report, strict: bool) -> str:
     errors, warnings = report.count(ERROR), report.count(WARNING)
     verdict = "FAILED" if report.exit_status(strict) else "OK"
-    binaries = ", ".join(s.label for s in report.snapshots)
-    return f"{verdict}: {errors} error(s), {warnings} warning(s) checking {binaries}"
+    binaries = ", ".join(s.label for s in report.snapshots) or "nothing"
+    failed = f", {len(report.failures)} failed to run" if report.failures else ""
+    return f"{verdict}: {errors} error(s), {warnings} warning(s){failed} checking {binaries}"
+
+
+def _baseline(item: Checked) -> str:
+    base = item.baseline.build
+    if base is None:
+        return "no baseline"
+    return "baseline: itself" if base == item.build else f"baseline: {base.slug}"
+
+
+def _mine(findings: Sequence[Finding], item: Checked) -> list[Finding]:
+    return [f for f in findings if f.build == item.build.slug]
 
 
 def _text(report: Report, findings: Sequence[Finding], strict: bool, colour: bool) -> str:
     lines: list[str] = []
-    for snap in report.snapshots:
-        mine = [f for f in findings if f.binary == snap.binary and f.target == snap.target]
+    for item in report.checked_builds:
+        snap = item.snapshot
+        mine = _mine(findings, item)
         lines.append(
-            f"{snap.label}: {len(snap.commands)} commands, {len(snap.info)} info subcommands"
+            f"{snap.label}: {len(snap.commands)} commands, {len(snap.info)} info subcommands;"
+            f" {item.build.slug}, {_baseline(item)}"
         )
         for severity in (ERROR, WARNING, INFO):
             for f in (f for f in mine if f.severity == severity):
@@ -72,11 +88,13 @@ def _text(report: Report, findings: Sequence[Finding], strict: bool, colour: boo
                     tag = f"{_COLOURS[severity]}{tag}{_RESET}"
                 where = f"{f.source}: " if f.source else ""
                 lines.append(f"  {tag} {where}{f.message}")
-                if f.before is not None or f.after is not None:
-                    lines.append(f"      table: {f.before}")
-                    lines.append(f"      qemu:  {f.after}")
+                if f.before is not None:
+                    lines.append(f"      {f.against}: {f.before}")
+                if f.after is not None:
+                    lines.append(f"      {f.build}: {f.after}")
                 if f.hint:
                     lines.append(f"      -> {f.hint}")
+    lines += [f"  failed: {failure}" for failure in report.failures]
     lines.append(_summary(report, strict))
     return "\n".join(lines) + "\n"
 
@@ -87,9 +105,11 @@ def finding_json(f: Finding) -> dict[str, object]:
         "kind": f.kind,
         "severity": f.severity,
         "name": f.name,
+        "build": f.build,
         "binary": f.binary,
         "version": f.version,
         "target": f.target,
+        "against": f.against or None,
         "message": f.message,
         "hint": f.hint or None,
         "file": f.source.file if f.source else None,
@@ -104,17 +124,22 @@ def _json(report: Report, findings: Sequence[Finding], strict: bool) -> str:
         "status": "failed" if report.exit_status(strict) else "ok",
         "exit_status": report.exit_status(strict),
         "table": report.table_path,
-        "binaries": [
+        "builds": [
             {
-                "binary": s.binary,
-                "version": str(s.version) if s.version else None,
-                "package": s.package,
-                "target": s.target,
-                "commands": len(s.commands),
-                "info": len(s.info),
+                "build": c.build.slug,
+                "flavour": c.build.flavour,
+                "binary": c.snapshot.binary,
+                "variant": c.build.variant,
+                "version": str(c.snapshot.version) if c.snapshot.version else None,
+                "package": c.snapshot.package,
+                "target": c.snapshot.target,
+                "baseline": c.baseline.build.slug if c.baseline.build else None,
+                "commands": len(c.snapshot.commands),
+                "info": len(c.snapshot.info),
             }
-            for s in report.snapshots
+            for c in report.checked_builds
         ],
+        "failures": list(report.failures),
         "counts": {sev: report.count(sev) for sev in (ERROR, WARNING, INFO)},
         "findings": [finding_json(f) for f in findings],
     }
@@ -122,21 +147,22 @@ def _json(report: Report, findings: Sequence[Finding], strict: bool) -> str:
 
 
 def _junit(report: Report, findings: Sequence[Finding], strict: bool) -> str:
-    """One suite per binary, one test case per command checked and per table-side finding."""
+    """One suite per build, one test case per command checked and per table-side finding."""
     out = ['<?xml version="1.0" encoding="UTF-8"?>']
     suites = []
     total_cases = total_failures = 0
-    for snap in report.snapshots:
-        mine = [f for f in findings if f.binary == snap.binary and f.target == snap.target]
+    for item in report.checked_builds:
+        snap = item.snapshot
+        mine = _mine(findings, item)
         by_name: dict[str, list[Finding]] = {}
         for f in mine:
-            by_name.setdefault(f.name, []).append(f)
-        names = list(report.checked.get(snap.label, ()))
+            by_name.setdefault(f.name or "(build)", []).append(f)
+        names = list(report.checked.get(item.build.slug, ()))
         names += sorted(n for n in by_name if n not in names)
         cases = []
         failures = 0
         for name in names:
-            case = f"    <testcase classname={quoteattr(snap.label)} name={quoteattr(name)}>"
+            case = f"    <testcase classname={quoteattr(item.build.slug)} name={quoteattr(name)}>"
             body = []
             for f in by_name.get(name, []):
                 fatal = f.severity == ERROR or (strict and f.severity == WARNING)
@@ -156,7 +182,8 @@ def _junit(report: Report, findings: Sequence[Finding], strict: bool) -> str:
         total_cases += len(cases)
         total_failures += failures
         suites.append(
-            f'  <testsuite name={quoteattr(snap.label)} tests="{len(cases)}"'
+            f"  <testsuite name={quoteattr(f'{item.build.slug}: {snap.label}')}"
+            f' tests="{len(cases)}"'
             f' failures="{failures}" errors="0">\n' + "\n".join(cases) + "\n  </testsuite>"
         )
     out.append(
@@ -182,12 +209,14 @@ def _github(findings: Sequence[Finding], strict: bool) -> str:
         level = {ERROR: "error", WARNING: "warning", INFO: "notice"}[f.severity]
         if strict and f.severity == WARNING:
             level = "error"
-        props = [f"title={_gh_escape(f'{f.kind} {f.name} ({f.target})', True)}"]
+        props = [f"title={_gh_escape(f'{f.kind} {f.name} ({f.build})', True)}"]
         if f.source:
             props[:0] = [f"file={_gh_escape(f.source.file, True)}", f"line={f.source.line}"]
-        message = f"{f.binary} ({f.version} {f.target}): {f.message}"
-        if f.before is not None or f.after is not None:
-            message += f"\ntable: {f.before}\nqemu:  {f.after}"
+        message = f"{f.build} ({f.binary}): {f.message}"
+        if f.before is not None:
+            message += f"\n{f.against}: {f.before}"
+        if f.after is not None:
+            message += f"\n{f.build}: {f.after}"
         if f.hint:
             message += f"\n{f.hint}"
         lines.append(f"::{level} {','.join(props)}::{_gh_escape(message)}")
@@ -201,30 +230,36 @@ def _md_cell(text: str) -> str:
 def _markdown(report: Report, findings: Sequence[Finding], strict: bool) -> str:
     lines = ["## HMP permission check", "", _summary(report, strict), ""]
     lines += [
-        "| binary | version | target | commands | info | errors | warnings |",
+        "| build | binary | baseline | commands | info | errors | warnings |",
         "|---|---|---|---:|---:|---:|---:|",
     ]
-    for s in report.snapshots:
-        mine = [f for f in report.findings if f.binary == s.binary and f.target == s.target]
+    for item in report.checked_builds:
+        s = item.snapshot
+        mine = _mine(report.findings, item)
         errors = sum(1 for f in mine if f.severity == ERROR)
         warnings = sum(1 for f in mine if f.severity == WARNING)
         lines.append(
-            f"| `{s.binary}` | {s.version or 'unknown'} | {s.target} | {len(s.commands)}"
+            f"| {item.build.slug} | `{_md_cell(s.binary)}` | {_baseline(item)} | {len(s.commands)}"
             f" | {len(s.info)} | {errors} | {warnings} |"
         )
+    for failure in report.failures:
+        lines.append(f"| failed | {_md_cell(failure)} | | | | | |")
     if findings:
         lines += [
             "",
-            "| severity | finding | command | target | details |",
+            "| severity | finding | command | build | details |",
             "|---|---|---|---|---|",
         ]
         for f in findings:
             details = f.message
-            if f.before is not None or f.after is not None:
-                details += f" (table: `{f.before}`; qemu: `{f.after}`)"
+            if f.before is not None:
+                details += f" ({f.against}: `{f.before}`)"
+            if f.after is not None:
+                details += f" (now: `{f.after}`)"
             where = f" ({f.source})" if f.source else ""
             lines.append(
-                f"| {f.severity} | {f.kind} | `{_md_cell(f.name)}` | {f.target} | {_md_cell(details + where)} |"
+                f"| {f.severity} | {f.kind} | `{_md_cell(f.name)}` | {f.build}"
+                f" | {_md_cell(details + where)} |"
             )
     return "\n".join(lines) + "\n"
 
