@@ -1,7 +1,7 @@
 package PVE::API2::Qemu::HMPPerms;
 
 # Generated from data/hmp-commands.yaml by hmp-perms; do not edit.
-# Table sha256: 50437d8d43494dc8185c2c30b791a1a45964086262ccbc17c1315bdd267a7564
+# Table sha256: f250fe2b3e31ba4cef3a729d744648ba248aa235deb8cd1690dedaf44bc6897a
 # Change the table, then run: hmp-perms generate
 
 use strict;
@@ -94,7 +94,10 @@ our $hmp_command_perms = {
     # Mirrors a disk to a target file path on the host chosen by the caller.
     'drive_mirror' => 'root', # initiates live storage migration for a device. The device's contents are copied to the new image file, including data that is written after the command is started. The -n flag requests QEMU to reuse the image found in new-image-file, instead of recreating it from scratch. The -f flag requests QEMU to copy the whole disk, so that the result does not need a backing file.
     # Writes the whole guest memory to a host file path chosen by the caller.
-    'dump-guest-memory' => 'root', # dump guest memory into file 'filename'. -p: do paging to get guest's memory mapping. -d: return immediately (do not wait for completion). -z: dump in kdump-compressed format, with zlib compression. -l: dump in kdump-compressed format, with lzo compression. -s: dump in kdump-compressed format, with snappy compression. -w: dump in Windows crashdump format (can be used instead of ELF-dump converting), for Windows x86 and x64 guests with vmcoreinfo driver only. begin: the starting physical address. length: the memory size, in bytes.
+    'dump-guest-memory' => 'root', # dump guest memory into file 'filename'. -p: do paging to get guest's memory mapping. -d: return immediately (do not wait for completion). -z: dump in kdump-compressed format, with zlib compression. -l: dump in kdump-compressed format, with lzo compression. -s: dump in kdump-compressed format, with snappy compression. -R: when using kdump (-z, -l, -s), use raw rather than makedumpfile-flattened format -w: dump in Windows crashdump format (can be used instead of ELF-dump converting), for Windows x86 and x64 guests with vmcoreinfo driver only. begin: the starting physical address. length: the memory size, in bytes.
+    # Writes the s390x guest's storage keys to a host file path chosen by the
+    # caller, like the other dump commands.
+    'dump-skeys' => 'root', # Save guest storage keys into file 'filename'.
     # Writes the device tree blob to a host file path chosen by the caller.
     'dumpdtb' => 'root', # dump the FDT in dtb format to 'filename'
     # Removes the medium from a removable drive of this VM; it cannot point the
@@ -153,7 +156,7 @@ our $hmp_command_perms = {
     'memsave' => 'root', # save to disk virtual memory dump starting at 'addr' of size 'size'
     # Sends the VM state to a URI the caller chooses, including 'exec:' (runs a
     # host command) and 'file:' targets.
-    'migrate' => 'root', # migrate to URI (using -d to not wait for completion) -b for migration without shared storage with full copy of disk -i for migration without shared storage with incremental copy of disk (base image shared between src and destination) -r to resume a paused migration
+    'migrate' => 'root', # migrate to URI (using -d to not wait for completion) -r to resume a paused postcopy migration
     # Stops a running migration; it cannot start one.
     'migrate_cancel' => 'Sys.Modify', # cancel the current VM migration
     # Lets a paused migration go on to its next stage; the target was chosen by
@@ -174,6 +177,10 @@ our $hmp_command_perms = {
     'migrate_set_parameter' => 'Sys.Modify', # Set the parameter for migration
     # Switches a running migration to postcopy.
     'migrate_start_postcopy' => 'Sys.Modify', # Followup to a migration command to switch the migration to postcopy mode. The postcopy-ram capability must be set on both source and destination before the original migration command .
+    # Turns s390x storage-attribute migration mode on or off for this VM; like
+    # migrate_set_capability it tunes migration without naming a destination,
+    # and it reaches nothing on the host.
+    'migration_mode' => 'Sys.Modify', # Enables or disables migration mode
     # Sends input events to the guest.
     'mouse_button' => 'Sys.Modify', # change mouse button state (1=L, 2=M, 4=R)
     # Sends input events to the guest.
@@ -209,7 +216,7 @@ our $hmp_command_perms = {
     'object_del' => 'root', # destroy QOM object
     # Makes TCG translate one guest instruction per block: slower emulation of
     # this VM, no host access.
-    'one-insn-per-tb' => 'Sys.Modify',
+    'one-insn-per-tb' => 'Sys.Modify', # run emulation with one guest instruction per translation block
     # Injects PCIe errors into devices, which can reach passed-through host
     # hardware.
     'pcie_aer_inject_error' => 'root', # inject pcie aer error -a for advisory non fatal error -c for correctable error <id> = qdev device id <error_status> = error string or 32bit <tlp header> = 32bit x 4 <tlp header prefix> = 32bit x 4
@@ -305,10 +312,10 @@ our $hmp_command_perms = {
     'x_colo_lost_heartbeat' => 'Sys.Modify', # Tell COLO that heartbeat is lost, a failover or takeover is needed.
     # Xen emulation is not used by this kind of stack; unused machinery stays
     # with root.
-    'xen-event-inject' => 'root',
+    'xen-event-inject' => 'root', # inject event channel
     # Xen emulation is not used by this kind of stack; unused machinery stays
     # with root.
-    'xen-event-list' => 'root',
+    'xen-event-list' => 'root', # list event channel state
     # Dumps guest physical memory to the monitor; guest data only.
     'xp' => 'Sys.Modify', # physical memory dump starting at 'addr'
 };

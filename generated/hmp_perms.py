@@ -1,5 +1,5 @@
 # Generated from data/hmp-commands.yaml by hmp-perms; do not edit.
-# Table sha256: 50437d8d43494dc8185c2c30b791a1a45964086262ccbc17c1315bdd267a7564
+# Table sha256: f250fe2b3e31ba4cef3a729d744648ba248aa235deb8cd1690dedaf44bc6897a
 # Change the table, then run: hmp-perms generate
 """Who may run which QEMU human-monitor (HMP) command.
 
@@ -31,7 +31,7 @@ __all__ = [
     "required_permission",
 ]
 
-TABLE_SHA256: Final = '50437d8d43494dc8185c2c30b791a1a45964086262ccbc17c1315bdd267a7564'
+TABLE_SHA256: Final = 'f250fe2b3e31ba4cef3a729d744648ba248aa235deb8cd1690dedaf44bc6897a'
 
 #: Every level, least to most privileged.
 LEVELS: Final[tuple[str, ...]] = ('none', 'Sys.Modify', 'root')
@@ -123,6 +123,9 @@ _PERMISSIONS: Final[dict[str, str]] = {
     'drive_mirror': 'root',
     # Writes the whole guest memory to a host file path chosen by the caller.
     'dump-guest-memory': 'root',
+    # Writes the s390x guest's storage keys to a host file path chosen by the
+    # caller, like the other dump commands.
+    'dump-skeys': 'root',
     # Writes the device tree blob to a host file path chosen by the caller.
     'dumpdtb': 'root',
     # Removes the medium from a removable drive of this VM; it cannot point the
@@ -202,6 +205,10 @@ _PERMISSIONS: Final[dict[str, str]] = {
     'migrate_set_parameter': 'Sys.Modify',
     # Switches a running migration to postcopy.
     'migrate_start_postcopy': 'Sys.Modify',
+    # Turns s390x storage-attribute migration mode on or off for this VM; like
+    # migrate_set_capability it tunes migration without naming a destination,
+    # and it reaches nothing on the host.
+    'migration_mode': 'Sys.Modify',
     # Sends input events to the guest.
     'mouse_button': 'Sys.Modify',
     # Sends input events to the guest.
@@ -411,6 +418,7 @@ _INFO_PERMISSIONS: Final[dict[str, str]] = {
     'uuid': 'none',
     'vcpu_dirty_limit': 'none',
     'version': 'none',
+    'via': 'none',
     'virtio': 'none',
     'virtio-queue-element': 'none',
     'virtio-queue-status': 'none',

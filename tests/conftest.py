@@ -15,6 +15,7 @@ from generator.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TABLE = ROOT / "data" / "hmp-commands.yaml"
+BUILDS = ROOT / "data" / "builds"
 TEMPLATES = ROOT / "templates"
 GENERATED = ROOT / "generated"
 

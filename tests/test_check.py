@@ -1,10 +1,10 @@
-"""The drift check: real QEMU and recorded snapshots against the table, drift made on purpose."""
+"""The drift check: builds against the table (coverage) and against their baselines (drift)."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
+import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -12,234 +12,318 @@ from typing import Any
 
 import pytest
 
-from generator.compare import check_drift
+from generator.builds import build_of, find_baseline
+from generator.compare import Checked, check_drift
 from generator.report import format_report, use_colour
 from generator.snapshot import load_snapshot
-from generator.sync import round_trip_yaml
 from generator.table import load_table
 
-from .conftest import FIXTURES, TABLE, Result
+from .conftest import BUILDS, FIXTURES, TABLE, Result
 
-X86 = FIXTURES / "qemu-7.2-x86_64.json"
-ARM = FIXTURES / "qemu-7.2-aarch64.json"
-
-
-def edit(path: Path, change: Callable[[Any], None]) -> None:
-    yaml = round_trip_yaml()
-    doc = yaml.load(path.read_text())
-    change(doc)
-    out = io.StringIO()
-    yaml.dump(doc, out)
-    path.write_text(out.getvalue())
+OLD = BUILDS / "debian-7.2.22-x86_64.json"
+NEW = BUILDS / "debian-10.0.13-x86_64.json"
+OLD_ID = "debian-7.2.22-x86_64"
+NEW_ID = "debian-10.0.13-x86_64"
+FORMATS = ("text", "json", "junit", "github", "markdown")
 
 
-def test_live_binaries_have_no_unassigned_command(
+def drop_entry(path: Path, section: str, name: str) -> str:
+    """Remove one entry (its key line and the lines indented under it) from a table file."""
+    lines = path.read_text().splitlines(keepends=True)
+    start = lines.index(f"{section}:\n")
+    key = next(
+        i for i in range(start, len(lines)) if re.match(rf"  '?{re.escape(name)}'?:", lines[i])
+    )
+    end = key + 1
+    while end < len(lines) and lines[end].startswith("    "):
+        end += 1
+    removed = "".join(lines[key:end])
+    path.write_text("".join(lines[:key] + lines[end:]))
+    return removed
+
+
+def entry_line(path: Path, section: str, name: str) -> int:
+    lines = path.read_text().splitlines()
+    start = lines.index(f"{section}:")
+    return next(
+        n
+        for n, line in enumerate(lines[start:], start + 1)
+        if re.fullmatch(rf"  '?{re.escape(name)}'?:", line)
+    )
+
+
+def check_json(cli: Callable[..., Result], *args: object) -> tuple[int, dict[str, Any]]:
+    result = cli("check", *args, "--format", "json")
+    return result.status, json.loads(result.out)
+
+
+# -- the committed table against every build -----------------------------------
+
+
+def test_live_binaries_are_covered_and_match_their_records(
     qemu_x86: str, qemu_arm: str, cli: Callable[..., Result]
 ) -> None:
-    result = cli("check", "--qemu", qemu_x86, "--qemu", qemu_arm, "--format", "json")
-    doc = json.loads(result.out)
-    assert result.status == 0, result.out
-    assert [f for f in doc["findings"] if f["severity"] == "error"] == []
-    assert [b["target"] for b in doc["binaries"]] == ["x86_64", "aarch64"]
+    status, doc = check_json(cli, "--qemu", qemu_x86, "--qemu", qemu_arm)
+    assert status == 0, doc
+    assert doc["findings"] == []
+    assert [b["target"] for b in doc["builds"]] == ["x86_64", "aarch64"]
+    assert all(b["baseline"] == b["build"] for b in doc["builds"])
 
 
-def test_recorded_snapshots_are_clean(cli: Callable[..., Result]) -> None:
-    result = cli("check", "--snapshot", X86, "--snapshot", ARM)
-    assert result.status == 0
-    assert result.out.splitlines()[-1].startswith("OK: 0 error(s), 0 warning(s)")
+def test_every_recorded_build_is_clean(cli: Callable[..., Result]) -> None:
+    records = sorted(BUILDS.glob("*.json"))
+    assert len(records) >= 60
+    args = [a for path in records for a in ("--snapshot", path)]
+    status, doc = check_json(cli, *args)
+    assert status == 0
+    assert doc["counts"] == {"error": 0, "warning": 0, "info": 0}
+    assert [b["build"] for b in doc["builds"]] == [p.stem for p in records]
+    assert all(b["baseline"] == b["build"] for b in doc["builds"])
 
 
-def _remove_command(doc: Any) -> None:
-    del doc["commands"]["sum"]
+# -- coverage: what the table must decide ----------------------------------------
 
 
-def _change_alias(doc: Any) -> None:
-    doc["commands"]["cont"]["aliases"][0] = "cc"
+def _remove_sum(path: Path) -> None:
+    drop_entry(path, "commands", "sum")
 
 
-def _remove_info(doc: Any) -> None:
-    del doc["info"]["usbhost"]
+def _change_alias(path: Path) -> None:
+    path.write_text(path.read_text().replace("    aliases: [c]\n", "    aliases: [cc]\n", 1))
 
 
-def _alter_help(doc: Any) -> None:
-    doc["commands"]["balloon"]["help"] = "request VM to change its memory"
+def _remove_usbhost(path: Path) -> None:
+    drop_entry(path, "info", "usbhost")
 
 
-def _contradict_targets(doc: Any) -> None:
-    doc["commands"]["mce"]["targets"] = ["aarch64"]
-
-
-def _contradict_until(doc: Any) -> None:
-    doc["commands"]["cont"]["until"] = "7.0"
-
-
-# name: (edit, {finding id: severity}, exit status, exit status with --strict)
-DRIFT = {
-    "entry removed": (_remove_command, {"unassigned-command:sum:x86_64": "error"}, 1, 1),
-    "alias changed": (_change_alias, {"alias-mismatch:cont:x86_64": "error"}, 1, 1),
-    "info removed": (_remove_info, {"unassigned-info:info usbhost:x86_64": "error"}, 1, 1),
-    "help altered": (_alter_help, {"changed-help:balloon:x86_64": "warning"}, 0, 1),
-    "targets contradicted": (
-        _contradict_targets,
-        {"unexpected-command:mce:x86_64": "warning"},
-        0,
-        1,
-    ),
-    "until contradicted": (_contradict_until, {"unexpected-command:cont:x86_64": "warning"}, 0, 1),
+# name: (table edit, {finding id: severity})
+COVERAGE = {
+    "entry removed": (_remove_sum, {f"unassigned-command:sum:{OLD_ID}": "error"}),
+    "alias changed": (_change_alias, {f"alias-mismatch:cont:{OLD_ID}": "error"}),
+    "info removed": (_remove_usbhost, {f"unassigned-info:info usbhost:{OLD_ID}": "error"}),
 }
 
 
-def entry_lines(path: Path, section: str) -> dict[str, int]:
-    """Each entry of a section of the table file, by name, with its line."""
-    lines = path.read_text().splitlines()
-    start = lines.index(f"{section}:")
-    found = {}
-    for number, line in enumerate(lines[start + 1 :], start + 2):
-        if line and not line.startswith((" ", "#")):
-            break
-        m = re.fullmatch(r"  '?([^' ]+)'?:", line)
-        if m:
-            found[m[1]] = number
-    return found
+@pytest.mark.parametrize("case", COVERAGE)
+def test_coverage_findings_in_every_format(
+    case: str, table_copy: Path, cli: Callable[..., Result]
+) -> None:
+    change, expected = COVERAGE[case]
+    change(table_copy)
+    flags = ["--snapshot", OLD, "--table", table_copy]
 
-
-def expected_line(path: Path, finding: dict[str, Any]) -> int:
-    """The entry's line; for a name the table lacks, the line of the entry it would precede."""
+    status, doc = check_json(cli, *flags)
+    assert status == 1
+    assert {f["id"]: f["severity"] for f in doc["findings"]} == expected
+    assert doc["exit_status"] == 1 and doc["status"] == "failed"
+    (finding,) = doc["findings"]
+    assert (finding["build"], finding["target"], finding["version"]) == (OLD_ID, "x86_64", "7.2.22")
+    assert finding["hint"]
     section = "info" if finding["name"].startswith("info ") else "commands"
     name = finding["name"].removeprefix("info ")
-    lines = entry_lines(path, section)
-    if name in lines:
-        return lines[name]
-    return min(line for other, line in lines.items() if other > name)
+    lines = table_copy.read_text().splitlines()
+    if f"  {name}:" in lines:
+        assert finding["line"] == entry_line(table_copy, section, name)
+    else:  # where `sync --write` would put it: before the next name in order
+        assert lines[finding["line"] - 1].strip() > name
 
-
-@pytest.mark.parametrize("case", DRIFT)
-@pytest.mark.parametrize("strict", [False, True], ids=["default", "strict"])
-def test_drift_in_every_format(
-    case: str, strict: bool, table_copy: Path, cli: Callable[..., Result]
-) -> None:
-    change, expected, status, strict_status = DRIFT[case]
-    edit(table_copy, change)
-    flags = ["--snapshot", X86, "--table", table_copy] + (["--strict"] if strict else [])
-    want = strict_status if strict else status
-
-    js = cli("check", *flags, "--format", "json")
-    assert js.status == want
-    doc = json.loads(js.out)
-    assert {f["id"]: f["severity"] for f in doc["findings"]} == expected
-    assert doc["exit_status"] == want and doc["status"] == ("failed" if want else "ok")
-    (finding,) = doc["findings"]
-    assert finding["target"] == "x86_64" and finding["version"] == "7.2.22"
-    assert finding["hint"]
-
-    fatal = {i for i, sev in expected.items() if sev == "error" or strict}
     junit = cli("check", *flags, "--format", "junit")
-    assert junit.status == want
+    assert junit.status == 1
     root = ET.fromstring(junit.out)
     failed = [tc.get("name") for tc in root.iter("testcase") if tc.find("failure") is not None]
-    assert failed == [i.split(":")[1] for i in fatal]
-    assert int(root.get("failures", "-1")) == len(fatal)
+    assert failed == [finding["name"]]
+    assert int(root.get("failures", "-1")) == 1
     assert int(root.get("tests", "0")) >= 108
+    assert {s.get("name", "").split(":")[0] for s in root.iter("testsuite")} == {OLD_ID}
 
     gh = cli("check", *flags, "--format", "github")
-    assert gh.status == want
     (line,) = gh.out.splitlines()
-    level = "error" if fatal else "warning"
-    name = finding["name"]
-    assert finding["file"] == str(table_copy)
-    assert finding["line"] == expected_line(table_copy, finding)
     assert line.startswith(
-        f"::{level} file={table_copy},line={finding['line']},"
-        f"title={finding['kind']} {name} (x86_64)::qemu-system-x86_64 (7.2.22 x86_64): "
+        f"::error file={table_copy},line={finding['line']},"
+        f"title={finding['kind']} {finding['name']} ({OLD_ID})::{OLD_ID} (qemu-system-x86_64): "
     )
 
     md = cli("check", *flags, "--format", "markdown")
-    assert md.status == want
-    assert f"| {finding['severity']} | {finding['kind']} | `{name}` | x86_64 |" in md.out
+    assert f"| error | {finding['kind']} | `{finding['name']}` | {OLD_ID} |" in md.out
+    assert f"| {OLD_ID} | `qemu-system-x86_64` | baseline: itself |" in md.out
 
     text = cli("check", *flags)
-    assert text.status == want
-    assert f"{finding['severity']}:" in text.out and "->" in text.out
+    assert text.status == 1
+    assert "error:" in text.out and "->" in text.out
 
 
-def test_changed_help_shows_before_and_after(table_copy: Path, cli: Callable[..., Result]) -> None:
-    edit(table_copy, _alter_help)
-    out = cli("check", "--snapshot", X86, "--table", table_copy).out
-    assert "      table: request VM to change its memory\n" in out
-    assert "      qemu:  request VM to change its memory allocation (in MB)\n" in out
+def test_deprecated_in_qemu_but_not_in_the_table(
+    tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    """QEMU 10.2 marks `wavcapture` "(deprecated)" in its help; no recorded build does
+    yet, so the record of 10.0 is given the marker as 10.2 prints it."""
+    doc = json.loads(NEW.read_text())
+    doc["help"] = [
+        line.replace("record a sound to a wav file", "record a sound to a wav file (deprecated)")
+        for line in doc["help"]
+    ]
+    doc["help"] = [
+        line.replace("stop capture", "stop capture (deprecated)") for line in doc["help"]
+    ]
+    marked = tmp_path / "marked.json"
+    marked.write_text(json.dumps(doc))
+    table = tmp_path / "data" / "hmp-commands.yaml"
+    table.parent.mkdir()
+    # The committed table marks both deprecated; take the mark off one of them.
+    text = TABLE.read_text()
+    stop = re.search(r"  stopcapture:\n(    .*\n)*?    deprecated: .*\n", text)
+    assert stop is not None
+    table.write_text(text.replace(stop[0], re.sub(r"    deprecated: .*\n", "", stop[0])))
+    status, report = check_json(cli, "--snapshot", marked, "--table", table, "--builds", tmp_path)
+    ids = {f["id"]: f["severity"] for f in report["findings"]}
+    assert ids.pop(f"deprecated-unmarked:stopcapture:{NEW_ID}") == "warning"
+    assert ids == {f"no-baseline::{NEW_ID}": "info"}
+    assert status == 0
+    assert cli("check", "--snapshot", marked, "--table", table, "--strict").status == 1
 
 
-def test_whitespace_only_changes_are_not_drift(
+# -- drift: what moved since the baseline ----------------------------------------
+
+
+def listed_names(path: Path) -> dict[str, str]:
+    """Name -> the text after it, straight from a record's lines (not through the parser)."""
+    doc = json.loads(path.read_text())
+    found: dict[str, str] = {}
+    for key, prefix in (("help", ""), ("info", "info ")):
+        for line in doc[key]:
+            if line and not line.startswith(("\t", "[")):
+                head = line.removeprefix(prefix).split(" ", 1)[0]
+                found[prefix + head.split("|")[0]] = line
+    return found
+
+
+def test_upgrade_from_7_2_to_10_0_reports_exactly_what_qemu_changed(
+    tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    only_old = tmp_path / "builds"
+    only_old.mkdir()
+    shutil.copy(OLD, only_old)
+    status, doc = check_json(cli, "--snapshot", NEW, "--builds", only_old)
+    assert status == 0  # drift is a warning; the table covers both releases
+    assert doc["builds"][0]["baseline"] == OLD_ID
+    ids = [f["id"] for f in doc["findings"]]
+    assert len(ids) == len(set(ids))
+    by_kind: dict[str, set[str]] = {}
+    for f in doc["findings"]:
+        by_kind.setdefault(f["kind"], set()).add(f["name"])
+        assert f["build"] == NEW_ID and f["id"] == f"{f['kind']}:{f['name']}:{NEW_ID}"
+        assert f["against"] == OLD_ID or f["kind"].startswith("added")
+
+    old, new = listed_names(OLD), listed_names(NEW)
+    added, removed = new.keys() - old.keys(), old.keys() - new.keys()
+    assert by_kind.pop("added-command") | by_kind.pop("added-info") == added
+    assert by_kind.pop("removed-command") | by_kind.pop("removed-info") == removed
+    # What QEMU's changelog says moved between 7.2 and 10.0 on x86_64:
+    assert added == {"one-insn-per-tb", "xen-event-inject", "xen-event-list", "info cryptodev"}
+    assert removed == {"singlestep", "info profile", "info rdma"}
+    assert by_kind.pop("changed-params") == {
+        "dump-guest-memory",
+        "migrate",
+        "watchdog_action",
+        "info qtree",
+    }
+    changed_help = by_kind.pop("changed-help")
+    assert {"dump-guest-memory", "migrate", "info qtree"} <= changed_help
+    for name in changed_help:
+        assert " ".join(old[name].split()) != " ".join(new[name].split())
+    assert by_kind == {}
+    migrate = next(f for f in doc["findings"] if f["id"] == f"changed-params:migrate:{NEW_ID}")
+    assert (migrate["before"], migrate["after"]) == ("[-d] [-b] [-i] [-r] uri", "[-d] [-r] uri")
+
+
+def test_sync_accepts_the_upgrade_and_both_releases_are_then_clean(
+    tmp_path: Path, table_copy: Path, cli: Callable[..., Result]
+) -> None:
+    builds = tmp_path / "builds"
+    builds.mkdir()
+    shutil.copy(OLD, builds)
+    kept = table_copy.read_text()
+    drop_entry(table_copy, "commands", "one-insn-per-tb")
+    drop_entry(table_copy, "info", "cryptodev")
+    # `singlestep` follows `one-insn-per-tb`: point it elsewhere while that is undecided.
+    table_copy.write_text(table_copy.read_text().replace("    follows: one-insn-per-tb\n", ""))
+    before = table_copy.read_text()
+    flags = ["--table", table_copy, "--builds", builds]
+
+    status, doc = check_json(cli, "--snapshot", NEW, *flags)
+    assert status == 1
+    assert {f["id"] for f in doc["findings"] if f["severity"] == "error"} == {
+        f"unassigned-command:one-insn-per-tb:{NEW_ID}",
+        f"unassigned-info:info cryptodev:{NEW_ID}",
+    }
+
+    dry = cli("sync", "--snapshot", NEW, *flags)
+    assert dry.status == 0 and "dry run" in dry.out
+    assert table_copy.read_text() == before and sorted(builds.iterdir()) == [builds / OLD.name]
+
+    synced = cli("sync", "--snapshot", NEW, *flags, "--write")
+    assert synced.status == 0, synced.err
+    assert "+ one-insn-per-tb: stub added" in synced.out
+    assert "+ info cryptodev: stub added" in synced.out
+    assert (builds / NEW.name).read_text() == NEW.read_text()
+    stubbed = table_copy.read_text()
+    # Only lines were added; every line of the table before is still there, in order.
+    added = [line for line in stubbed.splitlines() if line not in before.splitlines()]
+    assert any("todo:" in line for line in added) and len(added) == 6
+    lint = cli("lint", "--table", table_copy)
+    assert lint.status == 1 and "one-insn-per-tb" in lint.out + lint.err
+
+    # A person decides: the stubs become the entries they were.
+    decided = re.sub(
+        r"  one-insn-per-tb:\n(    .*\n)+",
+        "  one-insn-per-tb:\n    permission: Sys.Modify\n    rationale: Changes how TCG translates"
+        " guest code for this VM only.\n",
+        stubbed,
+    )
+    decided = re.sub(r"  cryptodev:\n(    .*\n)+", "  cryptodev:\n", decided)
+    table_copy.write_text(decided)
+    both = ["--snapshot", OLD, "--snapshot", NEW]
+    status, doc = check_json(cli, *both, *flags)
+    assert (status, doc["counts"]) == (0, {"error": 0, "warning": 0, "info": 0})
+    assert cli("check", *both, *flags, "--strict").status == 0
+    assert kept  # the committed table was never touched
+    assert TABLE.read_text() == kept
+
+
+def test_no_recorded_build_is_an_info_finding_and_coverage_still_counts(
+    tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    snap = tmp_path / "s.json"
+    made = cli("collect", "--from-text", FIXTURES / "qemu-7.2-x86_64.help.txt", "-o", snap)
+    assert made.status == 0, made.err
+    status, doc = check_json(cli, "--snapshot", snap)
+    assert status == 0
+    (finding,) = doc["findings"]
+    assert finding["id"] == "no-baseline::upstream-unknown-x86_64"
+    assert "its QEMU version is unknown" in finding["message"]
+
+
+def test_ids_are_unique_across_two_versions_of_one_target(
     table_copy: Path, cli: Callable[..., Result]
 ) -> None:
-    edit(
-        table_copy,
-        lambda d: d["commands"]["balloon"].__setitem__(
-            "help", "  request VM to change\tits memory allocation   (in MB) "
-        ),
-    )
-    assert cli("check", "--snapshot", X86, "--table", table_copy).status == 0
-
-
-def test_explained_absences_only_with_verbose(cli: Callable[..., Result]) -> None:
-    quiet = cli("check", "--snapshot", ARM, "--format", "json")
-    loud = cli("check", "--snapshot", ARM, "--format", "json", "-v")
-    ids = {f["id"] for f in json.loads(loud.out)["findings"]}
-    assert json.loads(quiet.out)["findings"] == []
-    assert "absent-explained:mce:aarch64" in ids
-    assert "absent-explained:info lapic:aarch64" in ids
-
-
-def test_targets_contradiction_also_warns_where_it_is_missing(
-    table_copy: Path, cli: Callable[..., Result]
-) -> None:
-    edit(table_copy, _contradict_targets)
-    doc = json.loads(cli("check", "--snapshot", ARM, "--table", table_copy, "--format", "json").out)
-    assert [f["id"] for f in doc["findings"]] == ["missing-command:mce:aarch64"]
-
-
-def test_from_text_snapshot_finds_what_the_live_binary_finds(
-    qemu_x86: str, table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
-) -> None:
-    edit(table_copy, _remove_command)
-    edit(table_copy, _remove_info)
-    live_json = tmp_path / "live.json"
-    assert cli("collect", "--qemu", qemu_x86, "-o", live_json).status == 0
-    raw = json.loads(live_json.read_text())
-    (tmp_path / "help.txt").write_text(raw["raw"]["help"].replace("\n", "\r\n"))
-    (tmp_path / "info.txt").write_text(raw["raw"]["info"])
-    text_json = tmp_path / "text.json"
-    made = cli(
-        "collect",
-        "--from-text",
-        tmp_path / "help.txt",
-        "--info-text",
-        tmp_path / "info.txt",
-        "--qemu-version",
-        raw["version"],
-        "--target",
-        "x86_64",
-        "--package",
-        raw["package"],
-        "-o",
-        text_json,
-    )
-    assert made.status == 0
-
-    def findings(*source: object) -> list[tuple[str, str, str]]:
-        result = cli("check", *source, "--table", table_copy, "--format", "json", "-v")
-        assert result.status == 1
-        return [(f["id"], f["severity"], f["message"]) for f in json.loads(result.out)["findings"]]
-
-    live = findings("--qemu", qemu_x86)
-    assert ("unassigned-command:sum:x86_64", "error") in [f[:2] for f in live]
-    assert findings("--snapshot", text_json) == live
+    _remove_sum(table_copy)
+    flags = ["--snapshot", OLD, "--snapshot", NEW, "--table", table_copy]
+    status, doc = check_json(cli, *flags)
+    assert status == 1
+    ids = [f["id"] for f in doc["findings"]]
+    assert f"unassigned-command:sum:{OLD_ID}" in ids and f"unassigned-command:sum:{NEW_ID}" in ids
+    assert len(ids) == len(set(ids))
+    assert doc["counts"]["error"] == sum(1 for f in doc["findings"] if f["severity"] == "error")
+    root = ET.fromstring(cli("check", *flags, "--format", "junit").out)
+    assert [s.get("name", "").split(":")[0] for s in root.iter("testsuite")] == [OLD_ID, NEW_ID]
+    md = cli("check", *flags, "--format", "markdown").out
+    assert f"| `sum` | {OLD_ID} |" in md and f"| `sum` | {NEW_ID} |" in md
 
 
 def test_failed_collection_is_never_clean(cli: Callable[..., Result]) -> None:
-    for fmt in ("text", "json", "junit", "github", "markdown"):
+    for fmt in FORMATS:
         result = cli("check", "--qemu", "qemu-system-nosuchtarget", "--format", fmt)
-        assert (result.status, result.out) == (2, "")
+        assert result.status == 2
         assert "qemu-system-nosuchtarget: not found on PATH" in result.err
 
 
@@ -249,139 +333,34 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPa
     assert use_colour(True) and not use_colour(False)
     monkeypatch.setenv("NO_COLOR", "1")
     assert not use_colour(True)
-    report = check_drift([load_snapshot(str(X86))], load_table(str(TABLE)))
-    assert "\033[" in format_report(report, "text", verbose=True, colour=True)
-    assert "\033[" not in format_report(report, "text", verbose=True, colour=False)
-
-
-def test_unknown_version_cannot_explain_or_contradict(
-    tmp_path: Path, cli: Callable[..., Result]
-) -> None:
-    snap = tmp_path / "s.json"
-    cli("collect", "--from-text", FIXTURES / "qemu-7.2-x86_64.help.txt", "-o", snap)
-    doc = json.loads(cli("check", "--snapshot", snap, "--format", "json", "-v").out)
-    by_id = {f["id"]: f for f in doc["findings"]}
-    assert (
-        "its QEMU version is unknown" in by_id["absent-explained:one-insn-per-tb:x86_64"]["message"]
-    )
-    assert not any(f["kind"].startswith("unexpected") for f in doc["findings"])
-
-
-# -- sync ------------------------------------------------------------------------
-
-
-def test_sync_write_adds_a_stub_and_keeps_every_other_byte(
-    table_copy: Path, cli: Callable[..., Result]
-) -> None:
-    original = table_copy.read_text()
-    edit(table_copy, _remove_command)
-    edit(table_copy, _alter_help)
-    edit(table_copy, _remove_info)
-    drifted = table_copy.read_text()
-
-    dry = cli("sync", "--snapshot", X86, "--table", table_copy)
-    assert dry.status == 0 and "dry run" in dry.out
-    assert table_copy.read_text() == drifted
-
-    result = cli("sync", "--snapshot", X86, "--table", table_copy, "--write")
-    assert result.status == 0
-    assert "+ sum: added a stub" in result.out and "+ info usbhost: added a stub" in result.out
-    assert "~ balloon: help" in result.out
-    assert "? one-insn-per-tb: kept, not in any binary checked" in result.out
-    synced = table_copy.read_text()
-
-    stub = (
-        "  sum:\n    params: addr size\n    help: compute the checksum of a memory region\n"
-        "    todo: 'new in qemu-system-x86_64 (7.2.22 x86_64): choose a permission, write a"
-        " rationale, remove this line'\n"
-    )
-    full = re.search(r"  sum:\n(    .*\n)+", original)
-    assert full is not None
-    info_stub = (
-        "  usbhost:\n    params: ''\n    help: show host USB devices\n"
-        "    todo: 'new in qemu-system-x86_64 (7.2.22 x86_64): choose a permission, write a"
-        " rationale, remove this line'\n"
-    )
-    expected = original.replace(full.group(0), stub).replace(
-        "  usbhost:\n    params: ''\n    help: show host USB devices\n", info_stub
-    )
-    assert synced == expected
-
-    check = cli("check", "--snapshot", X86, "--table", table_copy)
-    assert check.status == 2
-    assert f"{table_copy}:" in check.err and "'sum': new in" in check.err
-    assert cli("lint", "--table", table_copy).status == 1
-
-    table_copy.write_text(
-        synced.replace(stub, full.group(0)).replace(
-            info_stub, "  usbhost:\n    params: ''\n    help: show host USB devices\n"
-        )
-    )
-    assert cli("check", "--snapshot", X86, "--table", table_copy).status == 0
-    assert table_copy.read_text() == original
-
-
-def test_sync_on_a_current_table_changes_nothing(
-    table_copy: Path, cli: Callable[..., Result]
-) -> None:
-    before = table_copy.read_bytes()
-    result = cli("sync", "--snapshot", X86, "--table", table_copy, "--write")
-    assert result.status == 0
-    assert "+" not in result.out and "~" not in result.out
-    assert table_copy.read_bytes() == before
+    table = load_table(str(TABLE))
+    snap = load_snapshot(str(NEW))
+    build = build_of(snap, table.vendors)
+    only_old = find_baseline(build_of(load_snapshot(str(OLD)), table.vendors), str(BUILDS), {})
+    report = check_drift([Checked(snap, build, only_old)], table)
+    assert "\033[" in format_report(report, "text", colour=True)
+    assert "\033[" not in format_report(report, "text", colour=False)
 
 
 # -- diff ------------------------------------------------------------------------
 
 
-def test_diff_between_two_snapshots(cli: Callable[..., Result]) -> None:
-    text = cli("diff", X86, ARM)
+def test_diff_between_two_releases(cli: Callable[..., Result]) -> None:
+    text = cli("diff", OLD, NEW)
     assert text.status == 0
-    lines = text.out.splitlines()
-    assert lines[0].endswith(": 6 change(s)")
-    assert any(line.startswith("  - mce: [-b] cpu bank") for line in lines)
-    assert "  - info lapic: [apic-id] -- show local apic state" in text.out
-    md = cli("diff", X86, ARM, "--format", "markdown")
-    assert "| removed | `mce` |" in md.out
-    same = cli("diff", X86, X86, "--format", "markdown")
+    assert "  - singlestep: [on|off] -- run emulation in singlestep mode" in text.out
+    assert "  + info cryptodev: -- show the crypto devices" in text.out
+    assert "  ~ migrate: params changed\n      before: [-d] [-b] [-i] [-r] uri\n" in text.out
+    md = cli("diff", OLD, NEW, "--format", "markdown")
+    assert "| removed | `singlestep` |" in md.out
+    same = cli("diff", OLD, OLD, "--format", "markdown")
     assert "No changes." in same.out
 
 
-def test_diff_shows_changed_help(tmp_path: Path, cli: Callable[..., Result]) -> None:
-    doc = json.loads(X86.read_text())
-    doc["raw"]["help"] = doc["raw"]["help"].replace(
-        "balloon target -- request VM", "balloon target [force] -- ask the VM"
-    )
-    newer = tmp_path / "newer.json"
-    newer.write_text(json.dumps(doc))
-    out = cli("diff", X86, newer).out
-    assert (
-        "  ~ balloon: params changed\n      before: target\n      after:  target [force]\n" in out
-    )
-    assert "  ~ balloon: help changed\n" in out
-
-
-def test_bad_table_with_a_live_binary_stops_qemu(
-    qemu_x86: str, tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The table loads while QEMU starts; when it is bad, QEMU is stopped all the same."""
-    import tempfile
-
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    bad = tmp_path / "table.yaml"
-    bad.write_text("schema: 1\nlevels: [\n")
-    result = cli("check", "--qemu", qemu_x86, "--table", bad)
-    assert (result.status, result.out) == (2, "")
-    assert result.err.startswith(f"hmp-perms: {bad}:3: invalid YAML")
-    assert list(scratch.iterdir()) == []
-    # QEMU's command line names its socket, which lived in `scratch`.
-    running = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if str(scratch).encode() in cmdline.read_bytes():
-                running.append(cmdline.parent.name)
-        except OSError:
-            continue
-    assert running == []
+def test_old_snapshot_format_is_still_read(cli: Callable[..., Result]) -> None:
+    """Snapshots written before recorded builds (format 1) check like their records."""
+    old_format = load_snapshot(str(FIXTURES / "qemu-7.2-x86_64.json"))
+    record = load_snapshot(str(OLD))
+    assert (old_format.commands, old_format.info) == (record.commands, record.info)
+    status, doc = check_json(cli, "--snapshot", FIXTURES / "qemu-7.2-x86_64.json")
+    assert (status, doc["findings"]) == (0, [])

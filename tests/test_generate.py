@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import os
 import random
 import re
@@ -20,11 +21,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from qemu.qmp import QMPClient
 
+from generator.builds import build_of, load_records
 from generator.launcher import QEMU_ARGS
+from generator.model import Build, Snapshot, Table
 from generator.render import render_templates
+from generator.snapshot import load_snapshot
 from generator.table import lint_table, load_table
 
-from .conftest import GENERATED, ROOT, TABLE, TEMPLATES, Result
+from .conftest import BUILDS, GENERATED, ROOT, TABLE, TEMPLATES, Result
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 C_SPACE = " \t\n\v\f\r"
@@ -53,7 +57,8 @@ CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "table.yaml").exists())
 def test_goldens(case: str, request: pytest.FixtureRequest) -> None:
     """Each template on small tables against tests/golden/CASE/; `make golden` rewrites them."""
     folder = GOLDEN / case
-    outputs = render_templates(load_table(str(folder / "table.yaml")), str(TEMPLATES))
+    table = load_table(str(folder / "table.yaml"))
+    outputs = render_templates(table, str(TEMPLATES), golden_records(folder, table))
     assert sorted(outputs) == ["HMPPerms.pm", "hmp-perms-description.txt", "hmp_perms.py"]
     if request.config.getoption("--update-goldens"):
         for name, content in outputs.items():
@@ -62,9 +67,22 @@ def test_goldens(case: str, request: pytest.FixtureRequest) -> None:
         assert (folder / name).read_text() == content, f"{case}/{name} differs; run `make golden`"
 
 
+def golden_records(folder: Path, table: Table) -> list[tuple[Build, Snapshot]]:
+    """The recorded builds a golden case names in its builds.txt (none without one)."""
+    listing = folder / "builds.txt"
+    names = listing.read_text().split() if listing.exists() else []
+    snaps = [load_snapshot(str(BUILDS / name)) for name in names]
+    return [(build_of(s, table.vendors), s) for s in snaps]
+
+
+def committed_outputs() -> dict[str, str]:
+    table = load_table(str(TABLE))
+    return render_templates(table, str(TEMPLATES), load_records(str(BUILDS), table.vendors))
+
+
 def test_committed_outputs_are_current() -> None:
     """generated/ is the golden of the committed table (`hmp-perms generate --check` too)."""
-    outputs = render_templates(load_table(str(TABLE)), str(TEMPLATES))
+    outputs = committed_outputs()
     assert sorted(outputs) == sorted(p.name for p in GENERATED.iterdir() if p.is_file())
     for name, content in outputs.items():
         assert (GENERATED / name).read_text() == content, f"{name} is stale; run `make generate`"
@@ -89,15 +107,16 @@ def test_output_is_deterministic_and_names_no_absolute_path(tmp_path: Path) -> N
     copy = tmp_path / "data" / "hmp-commands.yaml"
     copy.parent.mkdir()
     shutil.copyfile(TABLE, copy)
-    first = render_templates(load_table(str(copy)), str(TEMPLATES))
-    assert first == render_templates(load_table(str(TABLE)), str(TEMPLATES))
+    table = load_table(str(copy))
+    first = render_templates(table, str(TEMPLATES), load_records(str(BUILDS), table.vendors))
+    assert first == committed_outputs()
     for content in first.values():
         assert str(tmp_path) not in content and str(ROOT) not in content
 
 
 def test_every_output_but_the_text_has_the_header() -> None:
     table = load_table(str(TABLE))
-    for name, content in render_templates(table, str(TEMPLATES)).items():
+    for name, content in committed_outputs().items():
         if name.endswith(".txt"):
             assert content.startswith("The following commands do not require")
             continue
@@ -343,33 +362,28 @@ HOSTILE = [
 
 
 def hostile_table(tmp_path: Path) -> Path:
+    """A table whose text, and a recorded build whose help, try to break out of the outputs."""
     from ruamel.yaml import YAML
 
     yaml = YAML()
     doc = {
-        "schema": 1,
+        "schema": 2,
         "levels": {"none": {}, "Sys.Modify": {}, "root": {}},
         "default": "root",
         "commands": {
-            "help": {"permission": "none", "rationale": HOSTILE[0], "help": HOSTILE[3]},
-            "cont": {
-                "permission": "Sys.Modify",
-                "aliases": ["c"],
-                "rationale": HOSTILE[1],
-                "help": HOSTILE[1],
-            },
-            "quit": {"permission": "Sys.Modify", "rationale": HOSTILE[2], "help": HOSTILE[2]},
-            "drive_add": {"permission": "root", "rationale": HOSTILE[3], "help": HOSTILE[4]},
+            "help": {"permission": "none", "rationale": HOSTILE[0]},
+            "cont": {"permission": "Sys.Modify", "aliases": ["c"], "rationale": HOSTILE[1]},
+            "quit": {"permission": "Sys.Modify", "rationale": HOSTILE[2]},
+            "drive_add": {"permission": "root", "rationale": HOSTILE[3]},
             "wavcapture": {
                 "permission": "root",
                 "rationale": HOSTILE[4],
-                "help": HOSTILE[5],
                 "deprecated": {"since": "10.2"},
             },
-            "o": {"permission": "root", "rationale": HOSTILE[5], "help": HOSTILE[6]},
+            "o": {"permission": "root", "rationale": HOSTILE[5]},
             "x": {"permission": "Sys.Modify", "rationale": HOSTILE[6]},
         },
-        "info": {"usbhost": {"help": HOSTILE[1]}},
+        "info": {"usbhost": None},
     }
     folder = tmp_path / "we'''ird\"\"\"{{x}}"
     folder.mkdir()
@@ -377,13 +391,30 @@ def hostile_table(tmp_path: Path) -> Path:
     with path.open("w") as f:
         yaml.dump(doc, f)
     assert lint_table(str(path)) == []
+    # A listing line cannot hold a line break; every other character may reach a comment.
+    texts = [" ".join(re.split(r"[\r\n]", t)) for t in HOSTILE]
+    names = ["help", "cont|c", "quit", "drive_add", "wavcapture", "o", "info"]
+    record = {
+        "format": 2,
+        "binary": "qemu-system-x86_64",
+        "variant": "qemu-system-x86_64",
+        "version": "10.2.0",
+        "package": "",
+        "target": "x86_64",
+        "help": sorted(f"{n}  -- {texts[i % len(texts)]}" for i, n in enumerate(names)),
+        "info": ["info usbhost  -- " + texts[1]],
+    }
+    builds = folder / "builds"
+    builds.mkdir()
+    (builds / "upstream-10.2.0-x86_64.json").write_text(json.dumps(record))
     return path
 
 
 def test_hostile_text_renders_harmlessly(tmp_path: Path, cli: Callable[..., Result]) -> None:
     table = hostile_table(tmp_path)
     out = tmp_path / "out"
-    assert cli("generate", "--table", table, "--out", out).status == 0
+    made = cli("generate", "--table", table, "--builds", table.parent / "builds", "--out", out)
+    assert made.status == 0, made.err
     work = tmp_path / "work"
     work.mkdir()
     shutil.copyfile(out / "hmp_perms.py", work / "hmp_perms.py")
@@ -418,7 +449,8 @@ def test_hostile_text_renders_harmlessly(tmp_path: Path, cli: Callable[..., Resu
 def test_hostile_text_in_perl(tmp_path: Path, perl: str, cli: Callable[..., Result]) -> None:
     table = hostile_table(tmp_path)
     out = tmp_path / "out"
-    assert cli("generate", "--table", table, "--out", out).status == 0
+    made = cli("generate", "--table", table, "--builds", table.parent / "builds", "--out", out)
+    assert made.status == 0, made.err
     check = subprocess.run([perl, "-c", str(out / "HMPPerms.pm")], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     description, pairs = perl_answers(perl, out / "HMPPerms.pm")

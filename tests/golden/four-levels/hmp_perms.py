@@ -1,5 +1,5 @@
 # Generated from four-levels/table.yaml by hmp-perms; do not edit.
-# Table sha256: 12c992e6037f018a714d1d2960819aa3e933204478cf0fd804875bbb8795e8d9
+# Table sha256: 1f8bb5bbd2001b49a12590d895a3b12bd2c42c4c62e2b51a37e737e0bffb0755
 # Change the table, then run: hmp-perms generate
 """Who may run which QEMU human-monitor (HMP) command.
 
@@ -31,7 +31,7 @@ __all__ = [
     "required_permission",
 ]
 
-TABLE_SHA256: Final = '12c992e6037f018a714d1d2960819aa3e933204478cf0fd804875bbb8795e8d9'
+TABLE_SHA256: Final = '1f8bb5bbd2001b49a12590d895a3b12bd2c42c4c62e2b51a37e737e0bffb0755'
 
 #: Every level, least to most privileged.
 LEVELS: Final[tuple[str, ...]] = ('none', 'VM.Monitor', 'Sys.Modify', 'root')

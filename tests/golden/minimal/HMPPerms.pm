@@ -1,7 +1,7 @@
 package PVE::API2::Qemu::HMPPerms;
 
 # Generated from minimal/table.yaml by hmp-perms; do not edit.
-# Table sha256: 671503dd964f8125033258e5ae435b33f1845b6f458420ecf40e4f3d1c09b602
+# Table sha256: 0094df7b5667b110bdf11ae3629b68ddd011b53afab85387b253d05fa00bb24b
 # Change the table, then run: hmp-perms generate
 
 use strict;
@@ -24,9 +24,9 @@ our $hmp_command_perms = {
     'help' => 'none', # show the help
     '?' => 'none', # show the help
     # Read-only queries.
-    'info' => 'none',
+    'info' => 'none', # show various information about the system state
     # Writes a host file.
-    'wavcapture' => 'root',
+    'wavcapture' => 'root', # capture audio to a wave file (default frequency=44100 bits=16 channels=2)
 };
 
 my @deprecated = ('wavcapture');

@@ -1,5 +1,5 @@
 # Generated from minimal/table.yaml by hmp-perms; do not edit.
-# Table sha256: 671503dd964f8125033258e5ae435b33f1845b6f458420ecf40e4f3d1c09b602
+# Table sha256: 0094df7b5667b110bdf11ae3629b68ddd011b53afab85387b253d05fa00bb24b
 # Change the table, then run: hmp-perms generate
 """Who may run which QEMU human-monitor (HMP) command.
 
@@ -31,7 +31,7 @@ __all__ = [
     "required_permission",
 ]
 
-TABLE_SHA256: Final = '671503dd964f8125033258e5ae435b33f1845b6f458420ecf40e4f3d1c09b602'
+TABLE_SHA256: Final = '0094df7b5667b110bdf11ae3629b68ddd011b53afab85387b253d05fa00bb24b'
 
 #: Every level, least to most privileged.
 LEVELS: Final[tuple[str, ...]] = ('none', 'Sys.Modify', 'root')

@@ -1,0 +1,268 @@
+"""Rewriting the table: sync adds lines and changes no other byte; migrate; the lock."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from generator.table import load_table
+
+from .conftest import BUILDS, ROOT, TABLE, Result
+from .test_check import drop_entry
+
+OLD = BUILDS / "debian-7.2.22-x86_64.json"
+
+
+def _crlf(text: str) -> str:
+    return text.replace("\n", "\r\n")
+
+
+def _four_spaces(text: str) -> str:
+    return re.sub(r"(?m)^( +)", lambda m: m[1] * 2, text)
+
+
+def _bom(text: str) -> str:
+    return "\ufeff" + text
+
+
+def _markers(text: str) -> str:
+    return "---\n" + text + "...\n"
+
+
+def _block_lists(text: str) -> str:
+    return re.sub(r"(?m)^    aliases: \[(.*)\]$", lambda m: "    aliases:\n      - " + m[1], text)
+
+
+def _tab_comment(text: str) -> str:
+    return text.replace("default: root\n", "default: root\t# fail closed\n")
+
+
+LAYOUTS = {
+    "crlf": _crlf,
+    "four spaces": _four_spaces,
+    "byte-order mark": _bom,
+    "document markers": _markers,
+    "block lists": _block_lists,
+    "tab before a comment": _tab_comment,
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_sync_write_adds_lines_and_keeps_every_other_byte(
+    layout: str, table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    drop_entry(table_copy, "commands", "sum")
+    drop_entry(table_copy, "info", "usbhost")
+    text = LAYOUTS[layout](table_copy.read_text())
+    table_copy.write_bytes(text.encode())
+    assert load_table(str(table_copy)).commands.keys()  # the layout itself is a valid table
+
+    builds = tmp_path / "builds"
+    result = cli("sync", "--snapshot", OLD, "--table", table_copy, "--builds", builds, "--write")
+    assert result.status == 0, result.err
+    after = table_copy.read_bytes().decode()
+    eol = "\r\n" if layout == "crlf" else "\n"
+    old_lines = text.split(eol)
+    new_lines = after.split(eol)
+    added = list(new_lines)
+    for line in old_lines:  # every old line is kept, in order; what is left was added
+        added.remove(line)
+    assert [n for n in new_lines if n in old_lines] == [o for o in old_lines if o in new_lines]
+    indent = "    " if layout == "four spaces" else "  "
+    assert added[0] == f"{indent}sum:" and added[3] == f"{indent}usbhost:"
+    assert all(line.startswith(indent * 2) for line in added[1:3] + added[4:])
+    assert "\r" not in after.replace("\r\n", "") and (
+        layout != "crlf" or "\n" not in after.replace("\r\n", "")
+    )
+    stubbed = load_table(str(table_copy), allow_todo=True)
+    assert stubbed.todo == {"sum", "info usbhost"}
+    assert (builds / OLD.name).read_text() == OLD.read_text()
+
+
+def test_stub_keys_are_read_as_the_names_qemu_gave(
+    table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    """Names YAML would read as booleans, nulls or numbers are quoted; odd text is made safe."""
+    doc = json.loads(OLD.read_text())
+    odd = ["on", "null", "1", "?x", "Yes", "e1", "0x1f"]
+    doc["help"] += [f"{name}  -- an odd one \x1b[31m\u2028" for name in odd]
+    snap = tmp_path / "odd.json"
+    snap.write_text(json.dumps(doc))
+    result = cli("sync", "--snapshot", snap, "--table", table_copy, "--builds", tmp_path, "--write")
+    assert result.status == 0, result.err
+    text = table_copy.read_text()
+    assert "\x1b" not in text and "\u2028" not in text
+    assert load_table(str(table_copy), allow_todo=True).todo == set(odd)
+    strict_reader = YAML(typ="safe", pure=True)  # YAML 1.2, with type resolution
+    commands = strict_reader.load(text)["commands"]
+    assert set(odd) <= {k for k in commands if isinstance(k, str)}
+
+
+def test_a_lone_surrogate_in_a_snapshot_is_refused(
+    table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    doc = json.loads(OLD.read_text())
+    doc["help"].append("odd  -- \ud800")
+    snap = tmp_path / "odd.json"
+    snap.write_text(json.dumps(doc))
+    before = table_copy.read_bytes()
+    result = cli("sync", "--snapshot", snap, "--table", table_copy, "--builds", tmp_path, "--write")
+    assert (result.status, result.out) == (2, "")
+    assert (
+        result.err
+        == f"hmp-perms: {snap}: help line {len(doc['help'])} holds U+D800, which QEMU never prints\n"
+    )
+    assert table_copy.read_bytes() == before
+
+
+def test_sync_refuses_a_section_it_cannot_edit_in_place(
+    tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    table = tmp_path / "t.yaml"
+    text = (
+        "schema: 2\nlevels: {none: {}, root: {}}\ndefault: root\n"
+        "commands: {help: {permission: none, rationale: lists commands}}\n"
+    )
+    table.write_text(text)
+    result = cli("sync", "--snapshot", OLD, "--table", table, "--builds", tmp_path, "--write")
+    assert result.status == 2
+    assert result.err == (
+        f"hmp-perms: {table}:4: 'commands' is written in flow style ({{...}}); entries can only"
+        " be added to a block mapping: rewrite it in block style\n"
+    )
+    assert table.read_text() == text and not (tmp_path / OLD.name).exists()
+
+
+def test_sync_on_a_current_table_changes_nothing(
+    table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    before = table_copy.read_bytes()
+    result = cli("sync", "--snapshot", OLD, "--table", table_copy, "--builds", tmp_path, "--write")
+    assert result.status == 0
+    assert not any(line.startswith("+") for line in result.out.splitlines())
+    assert f"{table_copy}: unchanged" in result.out
+    assert table_copy.read_bytes() == before
+
+
+def test_concurrent_syncs_lose_nothing(table_copy: Path, tmp_path: Path) -> None:
+    """Two `sync --write` at once, each adding its own stub: both stubs land, every time."""
+    for name in ("sum", "xp"):
+        drop_entry(table_copy, "commands", name)
+    pristine = table_copy.read_text()
+    snaps = []
+    for keep in ("sum", "xp"):
+        doc = json.loads(OLD.read_text())
+        gone = "xp" if keep == "sum" else "sum"
+        doc["help"] = [line for line in doc["help"] if not line.startswith(f"{gone} ")]
+        path = tmp_path / f"{keep}.json"
+        path.write_text(json.dumps(doc))
+        snaps.append(path)
+    for _ in range(6):
+        table_copy.write_text(pristine)
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "generator",
+                    "sync",
+                    "--snapshot",
+                    str(snap),
+                    "--table",
+                    str(table_copy),
+                    "--builds",
+                    str(tmp_path / "b"),
+                    "--write",
+                ],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for snap in snaps
+        ]
+        for proc in procs:
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err
+        assert load_table(str(table_copy), allow_todo=True).todo == {"sum", "xp"}
+
+
+# -- migrate ------------------------------------------------------------------------
+
+SCHEMA_1 = """\
+# a comment that stays
+schema: 1
+levels:
+  none: {}
+  root: {}
+default: root
+commands:
+  help:
+    permission: none   # keep this comment
+    params: ''
+    help: show the help
+    since: '7.0'
+    rationale: lists commands
+  mce:
+    permission: root
+    targets: [i386, x86_64]
+    config: CONFIG_X
+    help: >-
+      inject a machine check
+      exception
+    rationale: reaches host state
+info:
+  lapic:
+    targets: [x86_64]
+  usbhost:
+    help: show host USB devices
+    rationale: lists host devices
+"""
+
+SCHEMA_2 = """\
+# a comment that stays
+schema: 2
+levels:
+  none: {}
+  root: {}
+default: root
+commands:
+  help:
+    permission: none   # keep this comment
+    rationale: lists commands
+  mce:
+    permission: root
+    rationale: reaches host state
+info:
+  lapic:
+  usbhost:
+    rationale: lists host devices
+"""
+
+
+def test_migrate_moves_a_schema_1_table_to_schema_2(
+    tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    table = tmp_path / "t.yaml"
+    table.write_text(SCHEMA_1)
+    assert cli("lint", "--table", table).status in (1, 2)
+    dry = cli("migrate", "--table", table)
+    assert dry.status == 0 and "10 line(s)" in dry.out
+    assert table.read_text() == SCHEMA_1
+    done = cli("migrate", "--table", table, "--write")
+    assert done.status == 0
+    assert table.read_text() == SCHEMA_2
+    assert cli("lint", "--table", table).status == 0
+    again = cli("migrate", "--table", table, "--write")
+    assert again.out == f"{table}: already schema 2\n"
+
+
+def test_the_committed_table_is_schema_2() -> None:
+    assert re.search(r"(?m)^schema: 2$", TABLE.read_text())
