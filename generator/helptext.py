@@ -5,7 +5,8 @@ Entry point: `parse_help`. Pure: text in, entries out.
 QEMU prints one entry per command, ``name[|alias...] params -- help``, built
 from ``hmp-commands.hx``. The strings there may hold ``\\n\\t\\t\\t``, so an
 entry can go on over more lines: help goes on on lines that start with a tab,
-params (``drive_add``) on lines that start at column 0 with ``[``. Empty params
+params (``drive_add``) on lines that start at column 0 with ``[``; help that
+ends in ``\\n`` leaves one empty line before the next entry. Empty params
 leave two spaces before ``--``. Over QMP the lines end in CRLF. The ``info``
 listing is the same with every entry prefixed ``info ``.
 """
@@ -63,6 +64,9 @@ def parse_help(text: str, source: str = "<help>", prefix: str = "") -> tuple[Hel
         if not line.strip():
             if line == "" and all(not rest for rest in lines[lineno:]):
                 break  # the listing's final newline(s)
+            following = lines[lineno] if lineno < len(lines) else ""
+            if line == "" and help_lines is not None and following[:1] not in ("", "\t", "["):
+                continue  # help that ends in "\n" (7.2's s390x dump-skeys), then the next entry
             raise HmpPermsError("blank line inside the listing", SourceInfo(source, lineno))
         if line.startswith("["):
             if not head or help_lines is not None:

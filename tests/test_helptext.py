@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -32,6 +34,17 @@ def test_recorded_x86_help_parses_every_entry() -> None:
     assert got["cont"].params == ""
     assert got["help"].aliases == ("?",)
     assert [e.name for e in entries] == sorted(got)
+
+
+def test_help_ending_in_a_newline_as_s390x_prints_it() -> None:
+    # 7.2's s390x lists "dump-skeys  -- Save guest storage keys into file 'filename'.\n"
+    # and so an empty line before the next entry.
+    raw = json.loads((FIXTURES / "qemu-7.2-s390x.json").read_text())["raw"]["help"]
+    assert "'filename'.\n\ndumpdtb " in raw
+    entries = by_name(parse_help(raw))
+    assert entries["dump-skeys"].help == "Save guest storage keys into file 'filename'."
+    assert entries["dumpdtb"].params == "filename"
+    assert "migration_mode" in entries
 
 
 def test_params_continued_at_column_zero() -> None:
@@ -71,7 +84,9 @@ def test_info_listing_with_prefix() -> None:
     [
         ("\tstray continuation\n", 1, "does not continue any help text"),
         ("cont|c  -- resume\n[stray params\n", 2, "does not continue any params"),
-        ("cont|c  -- resume\n\nstop  -- stop\n", 2, "blank line inside the listing"),
+        ("\ncont|c  -- resume\n", 1, "blank line inside the listing"),
+        ("cont|c  -- resume\n\n\tstray\n", 2, "blank line inside the listing"),
+        ("cont|c  -- resume\n\n\nstop  -- stop\n", 2, "blank line inside the listing"),
         ("drive_add [-n]\n[file=x]\n", 1, "has no ' -- '"),
         ("st\u00f6p  -- stop\n", 1, "not a command name"),
         ("a b;c -- x\nfoo$ -- y\n", 2, "not a command name"),
