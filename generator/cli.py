@@ -106,6 +106,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--table", default=DEFAULT_TABLE, metavar="FILE")
     p.add_argument("--write", action="store_true", help="rewrite the table in place")
 
+    p = sub.add_parser(
+        "suggest", help="propose a level for commands from QEMU's text, or measure the rules"
+    )
+    p.add_argument("names", nargs="*", metavar="NAME", help="a command, or 'info NAME'")
+    p.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="suggest for every table entry and compare with its decision",
+    )
+    p.add_argument(
+        "--snapshot",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a snapshot whose text describes the commands (repeatable)",
+    )
+    p.add_argument("--table", default=DEFAULT_TABLE, metavar="FILE")
+    p.add_argument(
+        "--rules", metavar="FILE", help="the rules (default: suggest-rules.yaml beside the table)"
+    )
+
     p = sub.add_parser("diff", help="what changed between two snapshots")
     p.add_argument("old", metavar="A.json")
     p.add_argument("new", metavar="B.json")
@@ -287,6 +308,47 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_suggest(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from generator.model import is_command_name
+    from generator.snapshot import load_snapshot
+    from generator.suggest import (
+        Scale,
+        describe_from,
+        evaluate,
+        format_evaluation,
+        load_rules,
+        suggest,
+    )
+    from generator.table import load_table
+
+    if args.evaluate == bool(args.names):
+        raise UsageError("suggest: give command names or --evaluate (one of the two)")
+    queries = []
+    for text in args.names:
+        words = text.split()
+        is_info = len(words) == 2 and words[0] == "info"
+        name = words[-1] if words else ""
+        if len(words) != 1 + is_info or not is_command_name(name):
+            raise UsageError(f"suggest: {text!r} is not a command name or 'info NAME'")
+        queries.append((name, is_info))
+    table = load_table(args.table)
+    rules_path = args.rules or str(Path(args.table).parent / "suggest-rules.yaml")
+    rules = load_rules(rules_path, table.levels)
+    described = describe_from(load_snapshot(path) for path in args.snapshot)
+    if args.evaluate:
+        ev = evaluate(table, rules, described)
+        sys.stdout.write(format_evaluation(ev, args.table, rules_path))
+        return 0 if ev.passed else 1
+    scale = Scale.of(table)
+    for name, is_info in queries:
+        key = f"info {name}" if is_info else name
+        s = suggest(rules, scale, name, described.get(key), is_info)
+        print(f"{key}\t{s.level}\t{s.reason}")
+    return 0
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from generator.render import check_outputs, render_templates, write_outputs
     from generator.table import load_table
@@ -325,6 +387,7 @@ COMMANDS = {
     "check": cmd_check,
     "diff": cmd_diff,
     "sync": cmd_sync,
+    "suggest": cmd_suggest,
     "generate": cmd_generate,
     "import-perl": cmd_import_perl,
 }

@@ -128,7 +128,9 @@ def load_table(path: str) -> Table:
     return _Loader(path).load()
 
 
-class _Loader:
+class NodeReader:
+    """Reads a composed YAML file's nodes; collects every problem as `file:line: message`."""
+
     def __init__(self, path: str) -> None:
         self.path = path
         self.problems: list[HmpPermsError] = []
@@ -193,9 +195,8 @@ class _Loader:
             self.problem(node, f"{what}: {exc}")
             return None
 
-    # -- the document -------------------------------------------------------
-
-    def load(self) -> Table:
+    def document(self, what: str) -> tuple[str, MappingNode]:
+        """The file's text and its top node, which must be a mapping."""
         text = read_text(self.path)
         try:
             root = compose(text)
@@ -205,7 +206,13 @@ class _Loader:
             reason = exc.problem or exc.context or "cannot be parsed"
             raise HmpPermsError(f"invalid YAML: {reason}", SourceInfo(self.path, line)) from None
         if not isinstance(root, MappingNode):
-            raise HmpPermsError("the table must be a mapping at the top", SourceInfo(self.path, 1))
+            raise HmpPermsError(f"{what} must be a mapping at the top", SourceInfo(self.path, 1))
+        return text, root
+
+
+class _Loader(NodeReader):
+    def load(self) -> Table:
+        text, root = self.document("the table")
         top = self.mapping(root, "table", TOP_KEYS)
         for required in ("schema", "levels", "default", "commands"):
             if required not in top:
