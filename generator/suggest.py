@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from generator.errors import ErrorList, HmpPermsError, SourceInfo
+from generator.errors import ErrorList, SourceInfo
 from generator.model import HelpEntry, Snapshot, Table, Version, fold_space
 from generator.table import NodeReader
 
@@ -294,11 +294,10 @@ def load_rules(path: str, levels: tuple[str, ...]) -> Rules:
     reader = NodeReader(path)
     _, root = reader.document("the rules file")
     top = reader.mapping(root, "rules file", ("rules",))
-    if "rules" not in top:
-        raise HmpPermsError("missing top-level key 'rules'", SourceInfo(path, 1))
-    node = top["rules"][1]
+    node = top["rules"][1] if "rules" in top else None
     if not isinstance(node, SequenceNode):
-        raise HmpPermsError("rules must be a list", reader.where(node))
+        reader.problem(node, "rules must be a list" if node else "missing top-level key 'rules'")
+        raise ErrorList(reader.problems)
     rules: list[Rule] = []
     seen: dict[str, Rule] = {}
     for item in node.value:
