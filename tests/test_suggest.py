@@ -77,7 +77,6 @@ RULE_CASES = [
     ("inject-help", "aarch64", "pcie_aer_inject_error"),
     ("io-port-help", "x86_64", "o"),  # I/O port write
     ("set-property-help", "x86_64", "qom-set"),  # set QOM property
-    ("watchdog-help", "x86_64", "watchdog_action"),
     ("inject-name", None, "xen-event-inject"),
     ("file-name", None, "trace-file"),
     ("vm-state-help", "x86_64", "cont"),  # resume emulation
@@ -152,6 +151,7 @@ def test_fd_param_is_a_parameter_not_a_word_in_help() -> None:
             "an info subcommand: inherits info's level (no rule says it reveals the host)",
         ),
         ("x86_64", "x_colo_lost_heartbeat", "root", "no rule matched: the default"),
+        ("x86_64", "watchdog_action", "root", "no rule matched: the default"),
         # Both a VM-state word and a host path: the most privileged wins.
         ("x86_64", "dump-guest-memory", "root", "params name a host path ('filename')"),
     ],
