@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"seconds each QEMU gets to answer (default {DEFAULT_TIMEOUT:g})",
         )
 
+    def snapshot_option(p: argparse.ArgumentParser, what: str) -> None:
+        p.add_argument(
+            "--snapshot", action="append", default=[], metavar="FILE", help=f"{what} (repeatable)"
+        )
+
     p = sub.add_parser("collect", help="read the HMP command lists of QEMU binaries")
     qemu_options(p)
     p.add_argument("-o", "--output", metavar="FILE", help="write the JSON snapshot here")
@@ -82,13 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="compare QEMU binaries or snapshots with the table")
     qemu_options(p)
-    p.add_argument(
-        "--snapshot",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="a snapshot from `collect -o` (repeatable)",
-    )
+    snapshot_option(p, "a snapshot from `collect -o`")
     p.add_argument("--table", default=DEFAULT_TABLE, metavar="FILE")
     p.add_argument(
         "--format", default="text", choices=("text", "json", "junit", "github", "markdown")
@@ -102,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sync", help="bring the table up to date with QEMU (dry run without --write)"
     )
     qemu_options(p)
-    p.add_argument("--snapshot", action="append", default=[], metavar="FILE")
+    snapshot_option(p, "a snapshot from `collect -o`")
     p.add_argument("--table", default=DEFAULT_TABLE, metavar="FILE")
     p.add_argument("--write", action="store_true", help="rewrite the table in place")
 
@@ -115,13 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="suggest for every table entry and compare with its decision",
     )
-    p.add_argument(
-        "--snapshot",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="a snapshot whose text describes the commands (repeatable)",
-    )
+    snapshot_option(p, "a snapshot whose text describes the commands")
     p.add_argument("--table", default=DEFAULT_TABLE, metavar="FILE")
     p.add_argument(
         "--rules", metavar="FILE", help="the rules (default: suggest-rules.yaml beside the table)"

@@ -167,7 +167,7 @@ def _one_line(text: str) -> str:
 
 
 def describe_from(snapshots: Iterable[Snapshot]) -> dict[str, HelpEntry]:
-    """Each command's text by name (an info subcommand as ``info NAME``).
+    """Each command's text by name and alias (an info subcommand as ``info NAME``).
 
     Where builds differ, the newest version's text is kept (the first of equals).
     """
@@ -176,7 +176,8 @@ def describe_from(snapshots: Iterable[Snapshot]) -> dict[str, HelpEntry]:
     unknown = Version(-1, 0)
     for snap in snapshots:
         version = snap.version or unknown
-        entries = [(e.name, e) for e in snap.commands] + [(f"info {e.name}", e) for e in snap.info]
+        entries = [(n, e) for e in snap.commands for n in e.names]
+        entries += [(f"info {n}", e) for e in snap.info for n in e.names]
         for key, entry in entries:
             if key not in described or version > newest[key]:
                 described[key] = entry
@@ -253,9 +254,9 @@ class Evaluation:
 
 
 def agreement(verdicts: list[Verdict]) -> float:
-    """The share whose suggestion equals the decision (1.0 for none at all)."""
+    """The share whose suggestion equals the decision (0.0 for none: nothing was shown)."""
     if not verdicts:
-        return 1.0
+        return 0.0
     return sum(v.agrees for v in verdicts) / len(verdicts)
 
 

@@ -186,6 +186,7 @@ def test_describe_from_keeps_the_newest_build_text() -> None:
         assert described["cont"].help == "resume emulation, now newer"
         assert described["stop"].help == "stop emulation"
         assert described["info usbhost"].help == "show host USB devices"
+        assert described["c"] == described["cont"]
 
 
 def test_comment_and_hint() -> None:
@@ -300,6 +301,13 @@ def test_committed_table_meets_the_bars_on_recorded_builds(cli: Callable[..., Re
     assert "ok   root decisions suggested lower: 0 (must be 0)" in r.out
     assert "commands that QEMU's text describes: 103 of 108 agree (95.4%)" in r.out
     assert r.out.rstrip().endswith("PASS")
+
+
+def test_evaluate_without_text_fails(cli: Callable[..., Result]) -> None:
+    r = cli("suggest", "--evaluate", "--table", TABLE)
+    assert r.status == 1
+    assert "commands that QEMU's text describes: 0 of 0 agree (0.0%)" in r.out
+    assert "MISS agreement on described commands: 0.0% (at least 85.0%)" in r.out
 
 
 # -- the command line -----------------------------------------------------------------
