@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"recorded builds: baselines and facts (default {DEFAULT_BUILDS})",
         )
 
+    def snapshot_option(p: argparse.ArgumentParser, what: str) -> None:
+        p.add_argument(
+            "--snapshot", action="append", default=[], metavar="FILE", help=f"{what} (repeatable)"
+        )
+
     p = sub.add_parser("collect", help="read the HMP command lists of QEMU binaries")
     qemu_options(p)
     p.add_argument("-o", "--output", metavar="FILE", help="write the JSON snapshot here")
@@ -97,13 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="compare QEMU binaries or snapshots with the table")
     qemu_options(p)
-    p.add_argument(
-        "--snapshot",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="a snapshot from `collect -o` (repeatable)",
-    )
+    snapshot_option(p, "a snapshot from `collect -o`")
     p.add_argument("--table", default=DEFAULT_TABLE, metavar="FILE")
     builds_option(p)
     p.add_argument(
@@ -121,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sync", help="bring the table up to date with QEMU (dry run without --write)"
     )
     qemu_options(p)
-    p.add_argument("--snapshot", action="append", default=[], metavar="FILE")
+    snapshot_option(p, "a snapshot from `collect -o`")
     p.add_argument("--table", default=DEFAULT_TABLE, metavar="FILE")
     builds_option(p)
     p.add_argument(
@@ -133,6 +132,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--table", default=DEFAULT_TABLE, metavar="FILE")
     p.add_argument("--write", action="store_true", help="rewrite the table in place")
+
+    p = sub.add_parser(
+        "suggest", help="propose a level for commands from QEMU's text, or measure the rules"
+    )
+    p.add_argument("names", nargs="*", metavar="NAME", help="a command, or 'info NAME'")
+    p.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="suggest for every table entry and compare with its decision",
+    )
+    snapshot_option(p, "a snapshot whose text describes the commands (instead of the records)")
+    p.add_argument("--table", default=DEFAULT_TABLE, metavar="FILE")
+    builds_option(p)
+    p.add_argument(
+        "--rules", metavar="FILE", help="the rules (default: suggest-rules.yaml beside the table)"
+    )
 
     p = sub.add_parser("diff", help="what changed between two snapshots")
     p.add_argument("old", metavar="A.json")
@@ -299,7 +314,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     for snap in snaps:
         build = build_of(snap, table.vendors)
         checked.append(Checked(snap, build, find_baseline(build, args.builds, table.vendors)))
-    report = check_drift(checked, table)
+    from generator.suggest import advisor
+
+    report = check_drift(checked, table, advise=advisor(table))
     colour = args.format == "text" and use_colour(sys.stdout.isatty())
     sys.stdout.write(format_report(report, args.format, args.verbose, args.strict, colour))
     return report.exit_status(args.strict)
@@ -346,6 +363,53 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_suggest(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from generator.model import is_command_name
+    from generator.snapshot import load_snapshot
+    from generator.suggest import (
+        RULES_NAME,
+        Scale,
+        describe_from,
+        evaluate,
+        format_evaluation,
+        load_rules,
+        suggest,
+    )
+    from generator.table import load_table
+
+    if args.evaluate == bool(args.names):
+        raise UsageError("suggest: give command names or --evaluate (one of the two)")
+    queries = []
+    for text in args.names:
+        words = text.split()
+        is_info = len(words) == 2 and words[0] == "info"
+        name = words[-1] if words else ""
+        if len(words) != 1 + is_info or not is_command_name(name):
+            raise UsageError(f"suggest: {text!r} is not a command name or 'info NAME'")
+        queries.append((name, is_info))
+    table = load_table(args.table)
+    rules_path = args.rules or str(Path(args.table).parent / RULES_NAME)
+    rules = load_rules(rules_path, table.levels)
+    if args.snapshot:
+        described = describe_from(load_snapshot(path) for path in args.snapshot)
+    else:
+        from generator.builds import load_records
+
+        described = describe_from(s for _, s in load_records(args.builds, table.vendors))
+    if args.evaluate:
+        ev = evaluate(table, rules, described)
+        sys.stdout.write(format_evaluation(ev, args.table, rules_path))
+        return 0 if ev.passed else 1
+    scale = Scale.of(table)
+    for name, is_info in queries:
+        key = f"info {name}" if is_info else name
+        s = suggest(rules, scale, name, described.get(key), is_info)
+        print(f"{key}\t{s.level}\t{s.reason}")
+    return 0
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from generator.builds import load_records
     from generator.render import check_outputs, render_templates, write_outputs
@@ -386,6 +450,7 @@ COMMANDS = {
     "diff": cmd_diff,
     "sync": cmd_sync,
     "migrate": cmd_migrate,
+    "suggest": cmd_suggest,
     "generate": cmd_generate,
     "import-perl": cmd_import_perl,
 }

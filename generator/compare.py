@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.builds import Baseline
 from generator.errors import SourceInfo
 from generator.model import Build, Entry, HelpEntry, Snapshot, Table, fold_space
+
+if TYPE_CHECKING:
+    from generator.suggest import Advisor
 
 #: How QEMU's help marks a deprecated command (10.2: `wavcapture`, `stopcapture`).
 DEPRECATED_MARK = "(deprecated)"
@@ -80,16 +83,25 @@ class Report:
         return 0
 
 
-def check_drift(builds: Sequence[Checked], table: Table, failures: Sequence[str] = ()) -> Report:
-    """Each build against the table (coverage) and against its baseline (drift)."""
+def check_drift(
+    builds: Sequence[Checked],
+    table: Table,
+    failures: Sequence[str] = (),
+    advise: Advisor | None = None,
+) -> Report:
+    """Each build against the table (coverage) and against its baseline (drift).
+
+    `advise` suggests a level for a command the table does not decide; the
+    suggestion goes into that finding's hint.
+    """
     findings: list[Finding] = []
     checked: dict[str, tuple[str, ...]] = {}
     for item in builds:
         snap = item.snapshot
         names = [e.name for e in snap.commands]
-        findings += _check_section(item, table, snap.commands, table.commands, "")
+        findings += _check_section(item, table, snap.commands, table.commands, "", advise)
         if snap.raw_info:
-            findings += _check_section(item, table, snap.info, table.info, "info ")
+            findings += _check_section(item, table, snap.info, table.info, "info ", advise)
             names += [f"info {e.name}" for e in snap.info]
         findings += _check_baseline(item, table)
         checked[item.build.slug] = tuple(names)
@@ -121,6 +133,7 @@ def _check_section(
     present: Iterable[HelpEntry],
     entries: Mapping[str, Entry],
     prefix: str,
+    advise: Advisor | None,
 ) -> list[Finding]:
     what = "info subcommand" if prefix else "command"
     finding = _maker(item)
@@ -144,6 +157,14 @@ def _check_section(
                     )
                 )
                 continue
+            hint = (
+                "run `hmp-perms sync --write` (it adds the entry at this line),"
+                " then choose its level and write a rationale"
+            )
+            if advise is not None:
+                from generator.suggest import hint_for
+
+                hint += "; " + hint_for(advise(qemu.name, qemu, bool(prefix)))
             out.append(
                 finding(
                     f"unassigned-{'info' if prefix else 'command'}",
@@ -151,8 +172,7 @@ def _check_section(
                     name,
                     f"{what} {name} has no permission in the table ({_text(qemu)})",
                     source=_place_for(entries, qemu.name),
-                    hint="run `hmp-perms sync --write` (it adds the entry at this line),"
-                    " then choose its level and write a rationale",
+                    hint=hint,
                 )
             )
             continue

@@ -256,6 +256,8 @@ def _markdown(report: Report, findings: Sequence[Finding], strict: bool) -> str:
                 details += f" ({f.against}: `{f.before}`)"
             if f.after is not None:
                 details += f" (now: `{f.after}`)"
+            if f.severity == ERROR and f.hint:
+                details += f"; {f.hint}"
             where = f" ({f.source})" if f.source else ""
             lines.append(
                 f"| {f.severity} | {f.kind} | `{_md_cell(f.name)}` | {f.build}"

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from generator.builds import build_of, record_snapshots
 from generator.errors import HmpPermsError
 from generator.model import HelpEntry, Snapshot, Table, fold_space
+from generator.suggest import Advisor, advisor, suggestion_comment
 from generator.table import load_table
 from generator.tableedit import insert_entries, table_lock, yaml_string
 from generator.writer import read_text, write_atomic
@@ -47,6 +48,7 @@ def _plan(
     path: str, text: str, snapshots: Sequence[Snapshot], builds_dir: str, write: bool
 ) -> SyncResult:
     table = load_table(path, text, allow_todo=True)
+    advise = advisor(table)
     result = SyncResult()
     newest = sorted(snapshots, key=lambda s: (s.version is not None, s.version), reverse=True)
     new_text = text
@@ -60,7 +62,10 @@ def _plan(
             path,
             new_text,
             section,
-            [(name, _stub_fields(qemu, snap, table)) for name, (qemu, snap) in stubs.items()],
+            [
+                (name, _stub_fields(qemu, snap, table, advise, bool(prefix)))
+                for name, (qemu, snap) in stubs.items()
+            ],
         )
     result.changes += _gone(table, snapshots)
     if new_text != text:
@@ -99,9 +104,15 @@ def _stubs(
     return found
 
 
-def _stub_fields(qemu: HelpEntry, snap: Snapshot, table: Table) -> list[str]:
+def _stub_fields(
+    qemu: HelpEntry, snap: Snapshot, table: Table, advise: Advisor | None, is_info: bool
+) -> list[str]:
+    """QEMU's text and a suggested level as comments, then the `todo` that `lint` refuses:
+    a suggestion is never a decision."""
     build = build_of(snap, table.vendors).slug
     fields = [f"# QEMU {build}: {_quote(qemu)}"]
+    if advise is not None:
+        fields.append(_printable(suggestion_comment(advise(qemu.name, qemu, is_info))))
     if qemu.aliases:
         fields.append(f"aliases: [{', '.join(yaml_string(a) for a in qemu.aliases)}]")
     fields.append(
@@ -113,9 +124,12 @@ def _stub_fields(qemu: HelpEntry, snap: Snapshot, table: Table) -> list[str]:
 
 def _quote(qemu: HelpEntry) -> str:
     """QEMU's params and help on one printable line, safe inside a YAML comment."""
-    text = fold_space(f"{qemu.params} -- {qemu.help}")
-    text = "".join(c if c.isprintable() else "?" for c in text)
+    text = _printable(fold_space(f"{qemu.params} -- {qemu.help}"))
     return text if len(text) <= MAX_COMMENT else text[: MAX_COMMENT - 3] + "..."
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _gone(table: Table, snapshots: Sequence[Snapshot]) -> list[str]:

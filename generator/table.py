@@ -92,12 +92,12 @@ def load_table(path: str, text: str | None = None, allow_todo: bool = False) -> 
     return _Loader(path, text, allow_todo).load()
 
 
-class _Loader:
-    def __init__(self, path: str, text: str | None = None, allow_todo: bool = False) -> None:
+class NodeReader:
+    """Reads a composed YAML file's nodes; collects every problem as `file:line: message`."""
+
+    def __init__(self, path: str, text: str | None = None) -> None:
         self.path = path
-        self.text = text
-        self.allow_todo = allow_todo
-        self.todo: set[str] = set()
+        self.text = text  # None: read it from `path`
         self.problems: list[HmpPermsError] = []
 
     def where(self, node: Node) -> SourceInfo:
@@ -163,9 +163,8 @@ class _Loader:
             self.problem(node, f"{what}: {exc}")
             return None
 
-    # -- the document -------------------------------------------------------
-
-    def load(self) -> Table:
+    def document(self, what: str) -> tuple[str, MappingNode]:
+        """The file's text and its top node, which must be a mapping."""
         text = read_text(self.path) if self.text is None else self.text
         try:
             root = compose(text)
@@ -175,7 +174,18 @@ class _Loader:
             reason = exc.problem or exc.context or "cannot be parsed"
             raise HmpPermsError(f"invalid YAML: {reason}", SourceInfo(self.path, line)) from None
         if not isinstance(root, MappingNode):
-            raise HmpPermsError("the table must be a mapping at the top", SourceInfo(self.path, 1))
+            raise HmpPermsError(f"{what} must be a mapping at the top", SourceInfo(self.path, 1))
+        return text, root
+
+
+class _Loader(NodeReader):
+    def __init__(self, path: str, text: str | None = None, allow_todo: bool = False) -> None:
+        super().__init__(path, text)
+        self.allow_todo = allow_todo
+        self.todo: set[str] = set()
+
+    def load(self) -> Table:
+        text, root = self.document("the table")
         top = self.mapping(root, "table", TOP_KEYS)
         for required in ("schema", "levels", "default", "commands"):
             if required not in top:

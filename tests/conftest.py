@@ -74,9 +74,11 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
 
 @pytest.fixture
 def table_copy(tmp_path: Path) -> Path:
-    """A private copy of the committed table, in a folder named like the real one."""
+    """A private copy of the committed table (and its suggestion rules), in a folder
+    named like the real one."""
     folder = tmp_path / "data"
     folder.mkdir()
     path = folder / "hmp-commands.yaml"
     shutil.copyfile(TABLE, path)
+    shutil.copyfile(TABLE.parent / "suggest-rules.yaml", folder / "suggest-rules.yaml")
     return path

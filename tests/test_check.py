@@ -150,6 +150,11 @@ def test_coverage_findings_in_every_format(
     text = cli("check", *flags)
     assert text.status == 1
     assert "error:" in text.out and "->" in text.out
+    if finding["kind"].startswith("unassigned"):  # a suggested level, in every format
+        suggestion = finding["hint"].split("; ", 1)[1]
+        assert suggestion.startswith("suggested level: ")
+        for out in (text.out, md.out, gh.out, junit.out):
+            assert suggestion.replace("'", "&apos;")[:40] in out.replace("'", "&apos;")
 
 
 def test_deprecated_in_qemu_but_not_in_the_table(
@@ -269,7 +274,7 @@ def test_sync_accepts_the_upgrade_and_both_releases_are_then_clean(
     stubbed = table_copy.read_text()
     # Only lines were added; every line of the table before is still there, in order.
     added = [line for line in stubbed.splitlines() if line not in before.splitlines()]
-    assert any("todo:" in line for line in added) and len(added) == 6
+    assert any("todo:" in line for line in added) and len(added) == 8
     lint = cli("lint", "--table", table_copy)
     assert lint.status == 1 and "one-insn-per-tb" in lint.out + lint.err
 

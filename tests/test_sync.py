@@ -76,8 +76,9 @@ def test_sync_write_adds_lines_and_keeps_every_other_byte(
         added.remove(line)
     assert [n for n in new_lines if n in old_lines] == [o for o in old_lines if o in new_lines]
     indent = "    " if layout == "four spaces" else "  "
-    assert added[0] == f"{indent}sum:" and added[3] == f"{indent}usbhost:"
-    assert all(line.startswith(indent * 2) for line in added[1:3] + added[4:])
+    keys = [line for line in added if not line.startswith(indent * 2)]
+    assert keys == [f"{indent}sum:", f"{indent}usbhost:"]
+    assert added[0] == keys[0] and len(added) == 8
     assert "\r" not in after.replace("\r\n", "") and (
         layout != "crlf" or "\n" not in after.replace("\r\n", "")
     )
@@ -266,3 +267,21 @@ def test_migrate_moves_a_schema_1_table_to_schema_2(
 
 def test_the_committed_table_is_schema_2() -> None:
     assert re.search(r"(?m)^schema: 2$", TABLE.read_text())
+
+
+def test_a_stub_carries_a_suggestion_and_is_still_no_decision(
+    table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    drop_entry(table_copy, "commands", "dump-guest-memory")
+    drop_entry(table_copy, "commands", "system_reset")
+    result = cli("sync", "--snapshot", OLD, "--table", table_copy, "--builds", tmp_path, "--write")
+    assert result.status == 0, result.err
+    text = table_copy.read_text()
+    dump = re.search(r"  dump-guest-memory:\n((?:    .*\n)+)", text)
+    reset = re.search(r"  system_reset:\n((?:    .*\n)+)", text)
+    assert dump is not None and reset is not None
+    assert "    # suggested: root: params name a host path ('filename')\n" in dump[1]
+    assert "    # suggested: Sys.Modify: " in reset[1]
+    lint = cli("lint", "--table", table_copy)
+    assert lint.status == 1
+    assert "'dump-guest-memory': new in debian-7.2.22-x86_64" in lint.out

@@ -1,0 +1,482 @@
+"""Suggest stage: propose a level for a command from what QEMU says about it.
+
+Entry points: `load_rules` (reads ``data/suggest-rules.yaml``), `describe_from`
+(the QEMU text of snapshots, by name), `suggest` (one command), `evaluate`
+(every command of a table, compared with its decision), and `suggestion_comment`
+/ `hint_for` (the suggestion as a table comment and as a check hint).
+
+Everything but `load_rules` is pure. The rules are data: each reads one field
+(params, help or name) with a word list or a regex and names a level; the most
+privileged level among the matching rules wins, and a command no rule matches
+gets the table's default. An info subcommand inherits `info`'s level unless a
+rule marked ``reveals-host`` matches it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from generator.errors import ErrorList, SourceInfo
+from generator.model import HelpEntry, Snapshot, Table, Version, fold_space
+from generator.table import NodeReader
+
+RULES_NAME = "suggest-rules.yaml"  # beside the table
+
+FIELDS = ("params", "help", "name")
+RULE_KEYS = ("id", "field", "words", "regex", "unless", "level", "reason", "reveals-host")
+UNLESS_KEYS = ("field", "words", "regex")
+#: Share of described commands (and, apart, info subcommands) whose suggestion must
+#: equal the decision for `evaluate` to pass.
+AGREEMENT_BAR = 0.85
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    level: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """A regex over one field of a command."""
+
+    field: str  # params, help or name
+    pattern: re.Pattern[str]
+
+    def search(self, name: str, entry: HelpEntry | None) -> str | None:
+        """The text this matches in `field`, shown as QEMU wrote it; None when it does not."""
+        if self.field == "name":
+            text = name
+        elif entry is None:
+            return None
+        else:
+            text = fold_space(entry.params if self.field == "params" else entry.help)
+        m = self.pattern.search(text)
+        if m is None:
+            return None
+        if self.field == "help":
+            return m[0]
+        # A parameter (or the name) is shown whole: 'new-image-file', not 'file'.
+        start = text.rfind(" ", 0, m.start()) + 1
+        end = text.find(" ", m.end())
+        return text[start : end if end >= 0 else len(text)].strip("[]")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    matcher: Matcher
+    unless: Matcher | None
+    level: str
+    reason: str  # a template: {match} is the matched text
+    reveals_host: bool
+    info: SourceInfo
+
+    def apply(self, name: str, entry: HelpEntry | None) -> Suggestion | None:
+        found = self.matcher.search(name, entry)
+        if found is None:
+            return None
+        if self.unless is not None and self.unless.search(name, entry) is not None:
+            return None
+        return Suggestion(self.level, self.reason.format(match=repr(found)))
+
+
+@dataclass(frozen=True)
+class Scale:
+    """What a suggestion needs from the table: its levels, default and `info`'s level."""
+
+    levels: tuple[str, ...]  # least to most privileged
+    default: str
+    info_level: str
+
+    @classmethod
+    def of(cls, table: Table) -> Scale:
+        parent = table.commands.get("info")
+        info_level = table.level_of(parent) if parent is not None else table.default
+        return cls(table.levels, table.default, info_level)
+
+    def rank(self, level: str) -> int:
+        return self.levels.index(level)
+
+
+@dataclass(frozen=True)
+class Rules:
+    path: str
+    rules: tuple[Rule, ...]
+
+
+# -- suggesting ----------------------------------------------------------------
+
+
+def matches(rules: Rules, name: str, entry: HelpEntry | None, is_info: bool) -> list[Rule]:
+    """The rules that apply to a command (an info subcommand: only `reveals-host` ones)."""
+    return [
+        rule
+        for rule in rules.rules
+        if (rule.reveals_host or not is_info) and rule.apply(name, entry) is not None
+    ]
+
+
+def suggest(
+    rules: Rules, scale: Scale, name: str, entry: HelpEntry | None, is_info: bool = False
+) -> Suggestion:
+    """A level and its evidence for command `name` (without ``info ``) from QEMU's text.
+
+    `entry` is None when no QEMU text describes it: only rules on the name apply.
+    """
+    found = [
+        s
+        for rule in matches(rules, name, entry, is_info)
+        if (s := rule.apply(name, entry)) is not None
+    ]
+    if found:
+        # The most privileged level wins; among equals, the first rule in the file.
+        top = max(scale.rank(s.level) for s in found)
+        return next(s for s in found if scale.rank(s.level) == top)
+    if entry is None:
+        what = f"info {name}" if is_info else name
+        return Suggestion(
+            scale.default,
+            f"no QEMU text describes {what}, and no rule matches its name: the default",
+        )
+    if is_info:
+        return Suggestion(
+            scale.info_level,
+            "an info subcommand: inherits info's level (no rule says it reveals the host)",
+        )
+    return Suggestion(scale.default, "no rule matched: the default")
+
+
+def suggestion_comment(suggestion: Suggestion) -> str:
+    """The suggestion as one YAML comment line, for a stub `sync --write` adds."""
+    return "# suggested: " + _one_line(f"{suggestion.level}: {suggestion.reason}")
+
+
+def hint_for(suggestion: Suggestion) -> str:
+    """The suggestion as a hint for `check`'s finding about an unassigned command."""
+    return _one_line(f"suggested level: {suggestion.level} ({suggestion.reason})")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# -- QEMU's text -----------------------------------------------------------------
+
+
+def describe_from(snapshots: Iterable[Snapshot]) -> dict[str, HelpEntry]:
+    """Each command's text by name and alias (an info subcommand as ``info NAME``).
+
+    Where builds differ, the newest version's text is kept (the first of equals).
+    """
+    described: dict[str, HelpEntry] = {}
+    newest: dict[str, Version] = {}
+    unknown = Version(-1, 0)
+    for snap in snapshots:
+        version = snap.version or unknown
+        entries = [(n, e) for e in snap.commands for n in e.names]
+        entries += [(f"info {n}", e) for e in snap.info for n in e.names]
+        for key, entry in entries:
+            if key not in described or version > newest[key]:
+                described[key] = entry
+                newest[key] = version
+    return described
+
+
+# -- measuring against the table ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One table entry: its decision and the suggestion made without looking at it."""
+
+    name: str  # an info subcommand as "info NAME"
+    is_info: bool
+    described: bool
+    decided: str
+    rationale: str
+    suggestion: Suggestion
+
+    @property
+    def agrees(self) -> bool:
+        return self.decided == self.suggestion.level
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    levels: tuple[str, ...]
+    verdicts: tuple[Verdict, ...]
+
+    def select(self, *, described: bool, is_info: bool | None = None) -> list[Verdict]:
+        return [
+            v
+            for v in self.verdicts
+            if v.described == described and (is_info is None or v.is_info == is_info)
+        ]
+
+    def confusion(self, verdicts: Iterable[Verdict]) -> dict[tuple[str, str], int]:
+        """Counts by (decided level, suggested level), every pair of levels present."""
+        cells = {(d, s): 0 for d in self.levels for s in self.levels}
+        for v in verdicts:
+            cells[v.decided, v.suggestion.level] += 1
+        return cells
+
+    @property
+    def root_under(self) -> list[Verdict]:
+        """Entries decided at the most privileged level whose suggestion is lower."""
+        top = self.levels[-1]
+        return [v for v in self.verdicts if v.decided == top and v.suggestion.level != top]
+
+    def bars(self) -> list[tuple[str, bool]]:
+        """Each bar `evaluate` must meet, described, and whether it is met."""
+        out = [
+            (
+                f"root decisions suggested lower: {len(self.root_under)} (must be 0)",
+                not self.root_under,
+            )
+        ]
+        for label, is_info in (("commands", False), ("info subcommands", True)):
+            part = self.select(described=True, is_info=is_info)
+            share = agreement(part)
+            out.append(
+                (
+                    f"agreement on described {label}: {percent(share)} (at least {percent(AGREEMENT_BAR)})",
+                    share >= AGREEMENT_BAR,
+                )
+            )
+        return out
+
+    @property
+    def passed(self) -> bool:
+        return all(ok for _, ok in self.bars())
+
+
+def agreement(verdicts: list[Verdict]) -> float:
+    """The share whose suggestion equals the decision (0.0 for none: nothing was shown)."""
+    if not verdicts:
+        return 0.0
+    return sum(v.agrees for v in verdicts) / len(verdicts)
+
+
+def percent(share: float) -> str:
+    return f"{share * 100:.1f}%"
+
+
+def evaluate(table: Table, rules: Rules, described: Mapping[str, HelpEntry]) -> Evaluation:
+    """Suggest a level for every table entry from QEMU's text alone; compare with the table."""
+    scale = Scale.of(table)
+    verdicts = []
+    for section, is_info in ((table.commands, False), (table.info, True)):
+        for name in sorted(section):
+            entry = section[name]
+            key = f"info {name}" if is_info else name
+            text = described.get(key)
+            inherits = entry.permission is None
+            verdicts.append(
+                Verdict(
+                    name=key,
+                    is_info=is_info,
+                    described=text is not None,
+                    decided=table.level_of(entry),
+                    rationale=entry.rationale if not inherits else "inherits info's level",
+                    suggestion=suggest(rules, scale, name, text, is_info),
+                )
+            )
+    return Evaluation(table.levels, tuple(verdicts))
+
+
+# -- the rules file ---------------------------------------------------------------
+
+
+def load_rules(path: str, levels: tuple[str, ...]) -> Rules:
+    """The rules at `path`; an `ErrorList` of every problem, each `file:line: message`."""
+    reader = NodeReader(path)
+    _, root = reader.document("the rules file")
+    top = reader.mapping(root, "rules file", ("rules",))
+    node = top["rules"][1] if "rules" in top else None
+    if not isinstance(node, SequenceNode):
+        reader.problem(node, "rules must be a list" if node else "missing top-level key 'rules'")
+        raise ErrorList(reader.problems)
+    rules: list[Rule] = []
+    seen: dict[str, Rule] = {}
+    for item in node.value:
+        rule = _rule(reader, item, levels)
+        if rule is None:
+            continue
+        if rule.id in seen:
+            reader.problem(
+                item, f"rule id {rule.id!r} is used twice (first at {seen[rule.id].info})"
+            )
+            continue
+        seen[rule.id] = rule
+        rules.append(rule)
+    if not node.value:
+        reader.problem(node, "rules is empty")
+    if reader.problems:
+        raise ErrorList(reader.problems)
+    return Rules(path, tuple(rules))
+
+
+def _rule(reader: NodeReader, node: Node, levels: tuple[str, ...]) -> Rule | None:
+    if not isinstance(node, MappingNode):
+        reader.problem(node, "a rule must be a mapping")
+        return None
+    fields = reader.mapping(node, "a rule", RULE_KEYS)
+    before = len(reader.problems)
+    for key in ("id", "field", "level", "reason"):
+        if key not in fields:
+            reader.problem(node, f"a rule needs {key!r}")
+    rule_id = reader.scalar(fields["id"][1], "rule id") if "id" in fields else None
+    what = f"rule {rule_id!r}" if rule_id else "a rule"
+    matcher = _matcher(reader, node, fields, what)
+    unless = None
+    if "unless" in fields:
+        sub = reader.mapping(fields["unless"][1], f"{what}: unless", UNLESS_KEYS)
+        if "field" not in sub:
+            reader.problem(fields["unless"][1], f"{what}: unless needs 'field'")
+        unless = _matcher(reader, fields["unless"][1], sub, f"{what}: unless")
+    level = reader.scalar(fields["level"][1], f"{what}: level") if "level" in fields else None
+    if level is not None and level not in levels:
+        reader.problem(
+            fields["level"][1],
+            f"{what}: level {level!r} is not a declared level ({', '.join(levels)})",
+        )
+    reason = reader.scalar(fields["reason"][1], f"{what}: reason") if "reason" in fields else None
+    if reason is not None:
+        try:
+            reason.format(match="")
+        except (KeyError, IndexError, ValueError, AttributeError):
+            reader.problem(
+                fields["reason"][1], f"{what}: reason may hold only the placeholder {{match}}"
+            )
+            reason = None
+    reveals = False
+    if "reveals-host" in fields:
+        flag = reader.scalar(fields["reveals-host"][1], f"{what}: reveals-host")
+        if flag not in (None, "true", "false"):
+            reader.problem(fields["reveals-host"][1], f"{what}: reveals-host must be true or false")
+        reveals = flag == "true"
+    if len(reader.problems) > before or None in (rule_id, matcher, level, reason):
+        return None
+    assert rule_id is not None and matcher is not None and level is not None
+    assert reason is not None
+    return Rule(rule_id, matcher, unless, level, reason, reveals, reader.where(node))
+
+
+def _matcher(
+    reader: NodeReader,
+    node: Node,
+    fields: dict[str, tuple[ScalarNode, Node]],
+    what: str,
+) -> Matcher | None:
+    field = reader.scalar(fields["field"][1], f"{what}: field") if "field" in fields else None
+    if field is not None and field not in FIELDS:
+        reader.problem(
+            fields["field"][1], f"{what}: field {field!r} is not one of {', '.join(FIELDS)}"
+        )
+        field = None
+    has_words, has_regex = "words" in fields, "regex" in fields
+    if has_words == has_regex:
+        reader.problem(node, f"{what}: give either 'words' or 'regex'")
+        return None
+    if has_words:
+        value = fields["words"][1]
+        words = reader.names(value, f"{what}: words")
+        if not words:
+            reader.problem(value, f"{what}: words is empty")
+            return None
+        source = r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)"
+    else:
+        value = fields["regex"][1]
+        text = reader.scalar(value, f"{what}: regex")
+        if text is None:
+            return None
+        source = text
+    try:
+        pattern = re.compile(source, re.IGNORECASE)
+    except re.error as exc:
+        reader.problem(value, f"{what}: regex does not compile: {exc}")
+        return None
+    if field is None:
+        return None
+    return Matcher(field, pattern)
+
+
+# -- printing ---------------------------------------------------------------------
+
+
+def format_evaluation(ev: Evaluation, table_label: str, rules_label: str) -> str:
+    """The report of `suggest --evaluate`: agreement, confusion, every disagreement, the bars."""
+    out = [f"suggestions from {rules_label} against the decisions in {table_label}"]
+    for label, is_info in (("commands", False), ("info subcommands", True)):
+        part = ev.select(described=True, is_info=is_info)
+        out += ["", f"{label} that QEMU's text describes: {_agreement_line(part)}"]
+        out += _confusion_lines(ev, part)
+        out += _disagreement_lines(part)
+    out += ["", "with no QEMU text (the name only):"]
+    for label, is_info in (("commands", False), ("info subcommands", True)):
+        part = ev.select(described=False, is_info=is_info)
+        out.append(f"  {label}: {_agreement_line(part)}")
+        out += _disagreement_lines(part)
+    out += ["", "bars:"]
+    out += [f"  {'ok  ' if ok else 'MISS'} {text}" for text, ok in ev.bars()]
+    out.append("PASS" if ev.passed else "FAIL")
+    return "\n".join(out) + "\n"
+
+
+def _agreement_line(part: list[Verdict]) -> str:
+    agree = sum(v.agrees for v in part)
+    return f"{agree} of {len(part)} agree ({percent(agreement(part))})"
+
+
+def _confusion_lines(ev: Evaluation, part: list[Verdict]) -> list[str]:
+    cells = ev.confusion(part)
+    head = "decided \\ suggested"
+    first = max(len(head), *(len(level) for level in ev.levels)) + 2
+    width = max(len(level) for level in ev.levels) + 2
+    lines = [f"  {head:<{first}}" + "".join(s.rjust(width) for s in ev.levels)]
+    for d in ev.levels:
+        lines.append(f"  {d:<{first}}" + "".join(str(cells[d, s]).rjust(width) for s in ev.levels))
+    return lines
+
+
+def _disagreement_lines(part: list[Verdict]) -> list[str]:
+    lines = []
+    for v in part:
+        if v.agrees:
+            continue
+        lines += [
+            f"  {v.name}: decided {v.decided}, suggested {v.suggestion.level}",
+            f"    table:   {_one_line(v.rationale)}",
+            f"    suggest: {_one_line(v.suggestion.reason)}",
+        ]
+    return lines
+
+
+Advisor = Callable[[str, "HelpEntry | None", bool], Suggestion]
+
+
+def advisor(table: Table, rules_path: str | None = None) -> Advisor | None:
+    """A function that suggests with the table's rules, loading them on first use.
+
+    The rules live beside the table (`suggest-rules.yaml`) unless a path is given;
+    a table without a rules file gets no suggestions (None). Loading waits for the
+    first call, so a check that finds nothing new never reads the rules.
+    """
+    path = rules_path or os.path.join(os.path.dirname(table.path), RULES_NAME)
+    if not os.path.exists(path):
+        return None
+    scale = Scale.of(table)
+    loaded: list[Rules] = []
+
+    def advise(name: str, entry: HelpEntry | None, is_info: bool) -> Suggestion:
+        if not loaded:
+            loaded.append(load_rules(path, table.levels))
+        return suggest(loaded[0], scale, name, entry, is_info)
+
+    return advise
