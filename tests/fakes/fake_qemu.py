@@ -16,12 +16,6 @@ import sys
 import time
 
 
-def qmp_path(args: list[str]) -> str:
-    value = args[args.index("-qmp") + 1]
-    assert value.startswith("unix:")
-    return value[len("unix:") :]
-
-
 def messages(sock: socket.socket):  # type: ignore[no-untyped-def]
     """JSON objects as they arrive; QMP clients need not end them with a newline."""
     decoder = json.JSONDecoder()
@@ -40,9 +34,9 @@ def messages(sock: socket.socket):  # type: ignore[no-untyped-def]
             yield obj
 
 
-def serve(mode: str, path: str) -> None:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(path)
+def serve(mode: str, args: list[str]) -> None:
+    assert "socket,id=hmp-perms,fd=3" in args, args  # the monitor hmp-perms passes
+    sock = socket.socket(fileno=3)
 
     def send(obj: object) -> None:
         sock.sendall(json.dumps(obj).encode() + b"\r\n")
@@ -83,7 +77,7 @@ def main() -> None:
         sys.stderr.write("fake qemu: -machine none: unsupported machine type\n")
         sys.exit(1)
     else:
-        serve(mode, qmp_path(args))
+        serve(mode, args)
 
 
 if __name__ == "__main__":
