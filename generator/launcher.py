@@ -192,6 +192,8 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
     proc: asyncio.subprocess.Process | None = None
     stderr = _StreamEnds()
     graceful = False  # QEMU was asked to quit and may take a moment to exit
+    status: int | None = None  # how QEMU ended, if it ended by itself
+    client = _client(command)
     ours: socket.socket | None = None
     try:
         async with asyncio.timeout(timeout):
@@ -200,31 +202,29 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
             try:
                 ours, theirs = socket.socketpair()
                 with theirs:
-                    proc = await _spawn([program, *words[1:]], theirs)
+                    proc = await _spawn([program, *words[1:]], theirs, stderr)
             except OSError as exc:
                 raise CollectError(command, f"cannot start: {exc.strerror or exc}") from None
             finally:
                 started.set()
-            assert proc.stdout is not None
-            reading = asyncio.ensure_future(stderr.read(proc.stdout))
             try:
-                client = await _greeted(command, proc, ours)
-                try:
-                    snapshot = await _ask(client, binary_name(command), command)
-                    with contextlib.suppress(QMPError, OSError, EOFError):
-                        await client.execute("quit")
-                    graceful = True
-                    return snapshot
-                finally:
-                    with contextlib.suppress(Exception):
-                        await client.disconnect()
+                await _greeted(client, command, proc, ours)
+                snapshot = await _ask(client, binary_name(command), command)
+                with contextlib.suppress(QMPError, OSError, EOFError):
+                    await client.execute("quit")
+                graceful = True
+                return snapshot
             finally:
+                status = proc.returncode
+                await _disconnect(client)
                 await _stop(proc, min(QUIT_GRACE, timeout) if graceful else 0.0)
-                await _settle(reading)
+                await stderr.settle()
     except TimeoutError:
         raise CollectError(command, f"no answer within {timeout:g} s", stderr.text()) from None
     except (QMPError, OSError, EOFError, ValueError) as exc:
-        what = _with_status(_describe(exc), proc)
+        what = _describe(client.broken or exc)
+        if status is not None:
+            what += f" ({_ending(status)})"
         raise CollectError(command, what, stderr.text()) from None
     except CollectError as exc:
         if not exc.stderr and stderr.text():
@@ -232,6 +232,7 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
         raise
     finally:
         started.set()
+        stderr.close()
         if ours is not None:
             ours.close()
 
@@ -263,15 +264,14 @@ async def connect(address: str, timeout: float) -> Snapshot:
             try:
                 return await _ask(client, address, address)
             finally:
-                with contextlib.suppress(Exception):
-                    await client.disconnect()
+                await _disconnect(client)
     except TimeoutError:
         raise CollectError(
             address,
             f"no answer within {timeout:g} s (is another client connected to it?)",
         ) from None
     except (QMPError, OSError, EOFError, ValueError) as exc:
-        raise CollectError(address, _describe(exc)) from None
+        raise CollectError(address, _describe(client.broken or exc)) from None
 
 
 def kill_started() -> None:
@@ -282,12 +282,35 @@ def kill_started() -> None:
         _GROUPS.discard(group)
 
 
-def _client(name: str) -> QMPClient:
-    return QMPClient(f"hmp-perms {name}", readbuflen=MAX_MESSAGE)
+class _Client(QMPClient):
+    """A QMP client with bounded messages that remembers why its connection broke."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"hmp-perms {name}", readbuflen=MAX_MESSAGE)
+        self.broken: BaseException | None = None
 
 
-async def _spawn(argv: list[str], monitor: socket.socket) -> asyncio.subprocess.Process:
-    """Start `argv` in a process group of its own, `monitor` at descriptor 3."""
+def _client(name: str) -> _Client:
+    return _Client(name)
+
+
+async def _disconnect(client: _Client) -> None:
+    """Close the connection; qemu.qmp raises here the reason a command only saw as a break."""
+    try:
+        await client.disconnect()
+    except Exception as exc:
+        client.broken = exc
+
+
+async def _spawn(
+    argv: list[str], monitor: socket.socket, stderr: _StreamEnds
+) -> asyncio.subprocess.Process:
+    """Start `argv` in a process group of its own, `monitor` at descriptor 3.
+
+    Its stdout and stderr go to a pipe of our own rather than asyncio's: the
+    end of the process is then its exit, not also the end of every copy of the
+    pipe that a child of a wrapper may keep.
+    """
     fd = monitor.fileno()
 
     def place_monitor() -> None:  # in the child, between fork and exec
@@ -295,31 +318,39 @@ async def _spawn(argv: list[str], monitor: socket.socket) -> asyncio.subprocess.
             os.dup2(fd, MONITOR_FD)
             os.close(fd)
 
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        *QEMU_ARGS,
-        "-chardev",
-        f"socket,id=hmp-perms,fd={MONITOR_FD}",
-        "-mon",
-        "chardev=hmp-perms,mode=control",
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        # Descriptor 3 must survive close_fds; whatever the parent has there
-        # (the event loop's, often) is replaced in the child before exec.
-        pass_fds=sorted({MONITOR_FD, fd}),
-        preexec_fn=place_monitor,
-        start_new_session=True,  # Ctrl-C reaches us only; we stop the group ourselves
-    )
+    read_end, write_end = os.pipe()
+    try:
+        await stderr.start(read_end)
+    except BaseException:
+        os.close(write_end)
+        raise
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            *QEMU_ARGS,
+            "-chardev",
+            f"socket,id=hmp-perms,fd={MONITOR_FD}",
+            "-mon",
+            "chardev=hmp-perms,mode=control",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=write_end,
+            stderr=write_end,
+            # Descriptor 3 must survive close_fds; whatever the parent has there
+            # (the event loop's, often) is replaced in the child before exec.
+            pass_fds=sorted({MONITOR_FD, fd}),
+            preexec_fn=place_monitor,
+            start_new_session=True,  # Ctrl-C reaches us only; we stop the group ourselves
+        )
+    finally:
+        os.close(write_end)
     _GROUPS.add(proc.pid)
     return proc
 
 
 async def _greeted(
-    command: str, proc: asyncio.subprocess.Process, sock: socket.socket
-) -> QMPClient:
-    """A client past QMP's greeting on `sock`, or a `CollectError` if QEMU exits first."""
-    client = _client(command)
+    client: QMPClient, command: str, proc: asyncio.subprocess.Process, sock: socket.socket
+) -> None:
+    """Connect `client` past QMP's greeting on `sock`; a `CollectError` if QEMU exits first."""
     connecting = asyncio.ensure_future(client.connect(sock))
     exited = asyncio.ensure_future(proc.wait())
     try:
@@ -329,14 +360,15 @@ async def _greeted(
             task.cancel()
         await asyncio.gather(connecting, exited, return_exceptions=True)
     if connecting.done() and not connecting.cancelled() and connecting.exception() is None:
-        return client
+        return
     if proc.returncode is None:
         # The connection closed: most likely QEMU is exiting; let its status tell why.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(proc.wait()), 1.0)
     if proc.returncode is None:
         connecting.result()  # raises the reason
-    raise CollectError(command, _with_status("exited before it connected", proc))
+    assert proc.returncode is not None
+    raise CollectError(command, f"exited before it connected ({_ending(proc.returncode)})")
 
 
 async def _ask(client: QMPClient, binary: str, name: str) -> Snapshot:
@@ -399,20 +431,48 @@ def _target(name: str, reply: Any) -> str:
 
 
 class _StreamEnds:
-    """The first and the last few KB of a stream, read to its end: QEMU's stderr, bounded."""
+    """The first and the last few KB of a pipe, read to its end: QEMU's stderr, bounded."""
 
     def __init__(self) -> None:
         self.head = b""
         self.tail = b""
         self.skipped = 0
+        self._transport: asyncio.ReadTransport | None = None
+        self._reading: asyncio.Future[None] | None = None
 
-    async def read(self, stream: asyncio.StreamReader) -> None:
+    async def start(self, fd: int) -> None:
+        """Read the pipe `fd` (now owned here) in the background."""
+        reader = asyncio.StreamReader()
+        loop = asyncio.get_running_loop()
+        pipe = os.fdopen(fd, "rb", buffering=0)
+        try:
+            self._transport, _ = await loop.connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(reader), pipe
+            )
+        except BaseException:
+            pipe.close()
+            raise
+        self._reading = asyncio.ensure_future(self._read(reader))
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
         while chunk := await stream.read(65536):
             room = STDERR_KEEP - len(self.head)
             self.head += chunk[:room]
             rest = self.tail + chunk[room:] if room < len(chunk) else self.tail
             self.skipped += max(0, len(rest) - STDERR_KEEP)
             self.tail = rest[-STDERR_KEEP:]
+
+    async def settle(self) -> None:
+        """Take what is left; give up soon if something outside the group keeps it open."""
+        if self._reading is not None:
+            with contextlib.suppress(TimeoutError, OSError):
+                await asyncio.wait_for(asyncio.shield(self._reading), 1.0)
+
+    def close(self) -> None:
+        if self._reading is not None:
+            self._reading.cancel()
+        if self._transport is not None:
+            self._transport.close()
 
     def text(self) -> str:
         gap = f" [... {self.skipped} bytes ...] " if self.skipped else ""
@@ -429,7 +489,7 @@ def _describe(exc: BaseException) -> str:
     if isinstance(cause, DeserializationError):
         return f"sent something that is not QMP: {cause.raw!r:.80}"
     if isinstance(cause, ValueError) and "limit" in str(cause):
-        return f"sent a QMP message over {MAX_MESSAGE // (1024 * 1024)} MiB"
+        return f"sent a QMP message over {MAX_MESSAGE // 2**20} MiB, this tool's limit (a listing is tens of KB)"
     if isinstance(cause, EOFError):
         return "connection failed: closed by QEMU"
     if isinstance(exc, ExecuteError):
@@ -437,17 +497,8 @@ def _describe(exc: BaseException) -> str:
     return f"connection failed: {cause}" if str(cause) else f"connection failed: {cause!r}"
 
 
-def _with_status(what: str, proc: asyncio.subprocess.Process | None) -> str:
-    status = proc.returncode if proc is not None else None
-    if status is not None:
-        what += f" (exit status {status})" if status >= 0 else f" (killed by signal {-status})"
-    return what
-
-
-async def _settle(task: asyncio.Future[None]) -> None:
-    """Let the stderr reader take what is left; give up soon if something keeps it open."""
-    with contextlib.suppress(TimeoutError, asyncio.CancelledError, OSError):
-        await asyncio.wait_for(task, 1.0)
+def _ending(status: int) -> str:
+    return f"exit status {status}" if status >= 0 else f"killed by signal {-status}"
 
 
 async def _stop(proc: asyncio.subprocess.Process, grace: float) -> None:
