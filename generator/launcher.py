@@ -193,7 +193,7 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
     stderr = _StreamEnds()
     graceful = False  # QEMU was asked to quit and may take a moment to exit
     status: int | None = None  # how QEMU ended, if it ended by itself
-    client = _client(command)
+    client = _Client(command)
     ours: socket.socket | None = None
     try:
         async with asyncio.timeout(timeout):
@@ -243,7 +243,7 @@ async def connect(address: str, timeout: float) -> Snapshot:
     Only `help`, `info`, `query-version` and `query-target`: the QEMU is left
     running as it was.
     """
-    client = _client(address)
+    client = _Client(address)
     host, _, port = address.rpartition(":")
     target: str | tuple[str, int] = address
     if host and port.isdigit() and not os.path.exists(address):
@@ -288,10 +288,6 @@ class _Client(QMPClient):
     def __init__(self, name: str) -> None:
         super().__init__(f"hmp-perms {name}", readbuflen=MAX_MESSAGE)
         self.broken: BaseException | None = None
-
-
-def _client(name: str) -> _Client:
-    return _Client(name)
 
 
 async def _disconnect(client: _Client) -> None:
