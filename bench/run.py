@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 HMP = [PY, "-m", "generator"]
+QEMU_ARGS = ("-machine", "none", "-nodefaults", "-no-user-config", "-display", "none", "-S")
 
 
 def wall(cmd: Sequence[str]) -> float:
@@ -129,6 +130,23 @@ def main() -> int:
 
     a, b = compare(args.runs, [*HMP, "check", "--qemu", x86], probe)
     row("check, one live binary / minimal qemu.qmp probe", a / b, 1.3, f"{a:.3f}s vs {b:.3f}s")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sock = os.path.join(tmp, "vm.qmp")
+        vm = subprocess.Popen(
+            [x86, *QEMU_ARGS, "-qmp", f"unix:{sock},server=on,wait=off"],
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            while not os.path.exists(sock):
+                time.sleep(0.01)
+            a, b = compare(
+                args.runs, [*HMP, "collect", "--connect", sock], [*HMP, "collect", "--qemu", x86]
+            )
+        finally:
+            vm.kill()
+            vm.wait()
+    row("collect --connect to a running QEMU / starting one", a / b, 1.0, f"{a:.3f}s vs {b:.3f}s")
 
     a, b = compare(
         args.runs, [*HMP, "generate", "--check"], [PY, "-c", "import ruamel.yaml, jinja2"]

@@ -1,5 +1,5 @@
 """``python -m generator`` runs the command line."""
 
-from generator.cli import run
+from generator.console import run
 
 run()

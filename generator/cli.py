@@ -2,21 +2,22 @@
 
 Entry point: `main`. The only module that prints. Exit status: 0 success,
 1 the check found what it looks for (drift, stale files, lint problems),
-2 the tool could not do its job (bad input, QEMU failed), 130 on Ctrl-C.
+2 the tool could not do its job (bad input, QEMU failed), 128+signal when
+signalled (130 on Ctrl-C; see `console`).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from generator import __version__
-from generator.errors import HmpPermsError
+from generator.errors import ErrorList, HmpPermsError
 
 if TYPE_CHECKING:
+    from generator.launcher import Collected
     from generator.model import Snapshot, Table
 
 T = TypeVar("T")
@@ -51,9 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--qemu",
             action="append",
-            metavar="BIN",
-            help="QEMU binary to start (repeatable; run concurrently). Default:"
-            " $HMP_PERMS_QEMU or qemu-system-x86_64",
+            metavar="CMD",
+            help="QEMU to start: a binary or a command line, split as a shell would"
+            " (`chroot ROOT qemu-system-x86_64`; repeatable; run concurrently)."
+            " Default: $HMP_PERMS_QEMU or qemu-system-x86_64",
+        )
+        p.add_argument(
+            "--connect",
+            action="append",
+            default=[],
+            metavar="ADDRESS",
+            help="read a running QEMU through its QMP socket: a UNIX socket path or"
+            " HOST:PORT (repeatable; changes nothing in that QEMU)",
         )
         p.add_argument(
             "--all-local",
@@ -88,11 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from-text", metavar="HELP.txt", help="parse saved `help` output instead")
     p.add_argument("--info-text", metavar="INFO.txt", help="with --from-text: saved `info` output")
     p.add_argument("--qemu-version", metavar="X.Y.Z", help="with --from-text: the QEMU version")
-    p.add_argument("--target", default="x86_64", help="with --from-text: the target (x86_64)")
-    p.add_argument("--package", default="", help="with --from-text: query-version's package string")
+    p.add_argument("--target", help="with --from-text: the target (x86_64)")
+    p.add_argument("--package", help="with --from-text: query-version's package string")
     p.add_argument(
         "--variant",
-        default="",
         metavar="NAME",
         help="with --from-text: the binary it came from (default qemu-system-TARGET)",
     )
@@ -176,41 +185,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HmpPermsError as exc:
         print(f"hmp-perms: {exc}".replace("\n", "\nhmp-perms: "), file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("hmp-perms: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP under the console script
+        from generator.console import interrupted
+
+        return interrupted(exc)
     except BrokenPipeError:
         return 1
-
-
-def run() -> NoReturn:
-    """The console script: `main`, then a hard exit.
-
-    Freeing every object of ruamel.yaml, Jinja2 and asyncio at interpreter exit
-    takes about 10 ms, more than the check itself (mypy skips it the same way).
-    Output is flushed first; files are already closed, temp dirs removed.
-    """
-    status = main()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BrokenPipeError:
-        status = status or 1
-    os._exit(status)
+    except OSError as exc:  # the system refused (out of descriptors, memory): no traceback
+        print(f"hmp-perms: {exc}", file=sys.stderr)
+        return 2
 
 
 def _snapshots(args: argparse.Namespace) -> list[Snapshot]:
-    """Live binaries and snapshot files named on the command line (a live default if none)."""
-    return _collect_alongside(args, None)[0]
+    """Every build named on the command line, or an `ErrorList` if any failed."""
+    result: Collected[None] = _collect_alongside(args, None)
+    if result.errors:
+        raise ErrorList(result.errors)
+    return result.snapshots
 
 
-def _collect_alongside(
-    args: argparse.Namespace, work: Callable[[], T] | None
-) -> tuple[list[Snapshot], T | None]:
-    """The snapshots, and the result of `work`, done while QEMU starts up."""
+def _collect_alongside(args: argparse.Namespace, work: Callable[[], T] | None) -> Collected[T]:
+    """Snapshot files, live and connected QEMUs named on the command line (a live default
+    if none), and the result of `work`, done while QEMU starts up."""
     import asyncio
 
-    from generator.launcher import collect_all, default_binary, local_binaries
+    from generator.launcher import Collected, collect_all, default_binary, local_binaries
 
     snaps: list[Snapshot] = []
     files = getattr(args, "snapshot", [])  # `collect` reads no snapshot files
@@ -218,45 +217,77 @@ def _collect_alongside(
         from generator.snapshot import load_snapshot
 
         snaps = [load_snapshot(path) for path in files]
-    binaries = list(args.qemu or [])
+    commands = list(args.qemu or [])
     if args.all_local:
-        binaries += [b for b in local_binaries() if b not in binaries]
-        if not binaries:
+        commands += [b for b in local_binaries() if b not in commands]
+        if not commands:
             raise UsageError("--all-local: no qemu-system-* binary on PATH")
-    if not binaries and not snaps:
-        binaries = [default_binary()]
+    if not commands and not snaps and not args.connect:
+        commands = [default_binary()]
 
-    if not binaries:
-        return snaps, work() if work else None
-    live, result = asyncio.run(collect_all(binaries, args.timeout, work))
+    if not commands and not args.connect:
+        return Collected(snaps, [], work() if work else None)
+    result: Collected[T] = asyncio.run(collect_all(commands, args.timeout, work, args.connect))
     from generator.snapshot import validate_snapshot
 
-    for snap in live:
-        validate_snapshot(snap)
-    return snaps + live, result
+    live = []
+    for snap in result.snapshots:
+        try:
+            validate_snapshot(snap)  # an empty or truncated answer is a failed build
+            live.append(snap)
+        except HmpPermsError as exc:
+            result.errors.append(exc)
+    result.snapshots[:] = snaps + live
+    return result
+
+
+def _print_failures(errors: Sequence[HmpPermsError]) -> int:
+    """One stderr line per build that could not be read; the exit status that follows."""
+    for error in errors:
+        print(f"hmp-perms: {error}", file=sys.stderr)
+    return 2 if errors else 0
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
     if args.from_text:
         from generator.snapshot import snapshot_from_text
 
-        if args.qemu or args.all_local:
-            raise UsageError("collect: --from-text and --qemu exclude each other")
+        if args.qemu or args.all_local or args.connect:
+            raise UsageError("collect: --from-text excludes --qemu, --connect and --all-local")
         snaps = [
             snapshot_from_text(
                 args.from_text,
                 args.info_text,
                 args.qemu_version,
-                args.target,
-                args.package,
-                args.variant,
+                args.target or "x86_64",
+                args.package or "",
+                args.variant or "",
             )
         ]
+        failures: list[HmpPermsError] = []
     else:
-        snaps = _snapshots(args)
+        given = [
+            option
+            for option, value in (
+                ("--info-text", args.info_text),
+                ("--qemu-version", args.qemu_version),
+                ("--target", args.target),
+                ("--package", args.package),
+                ("--variant", args.variant),
+            )
+            if value is not None
+        ]
+        if given:
+            raise UsageError(
+                f"collect: {', '.join(given)} only go with --from-text; a live QEMU reports its own"
+            )
+        result: Collected[None] = _collect_alongside(args, None)
+        snaps, failures = result.snapshots, result.errors
     from generator.model import fold_space
 
     if args.output:
+        if failures:
+            raise ErrorList(failures)
         if len(snaps) != 1:
             raise UsageError("collect: -o takes one binary; run it once per binary")
         from generator.snapshot import snapshot_to_json
@@ -278,7 +309,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
         print(f"  {len(snap.info)} info subcommands:")
         for e in snap.info:
             print(f"    info {e.name:<27} {fold_space(e.help)}")
-    return 0
+    return _print_failures(failures)
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
@@ -303,8 +334,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
         return load_table(args.table)
 
-    snaps, table = _collect_alongside(args, prepare)
+    collected = _collect_alongside(args, prepare)
+    snaps, table = collected.snapshots, collected.side
     assert table is not None
+    if collected.errors and not snaps:
+        raise ErrorList(collected.errors)
 
     from generator.builds import build_of, find_baseline
     from generator.compare import Checked, check_drift
@@ -316,10 +350,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         checked.append(Checked(snap, build, find_baseline(build, args.builds, table.vendors)))
     from generator.suggest import advisor
 
-    report = check_drift(checked, table, advise=advisor(table))
+    failures = [str(e) for e in collected.errors]
+    report = check_drift(checked, table, failures, advise=advisor(table))
     colour = args.format == "text" and use_colour(sys.stdout.isatty())
     sys.stdout.write(format_report(report, args.format, args.verbose, args.strict, colour))
-    return report.exit_status(args.strict)
+    # The builds that answered are reported; each that did not fails the run.
+    return _print_failures(collected.errors) or report.exit_status(args.strict)
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

@@ -51,10 +51,12 @@ class CollectError(HmpPermsError):
     """QEMU could not be started, talked to or understood."""
 
     def __init__(self, binary: str, message: str, stderr: str = "") -> None:
+        message = " ".join(message.split())  # one problem, one line
         text = f"{binary}: {message}"
         stderr = " ".join(stderr.split())
         if stderr:
             text += f" (QEMU said: {stderr})"
         super().__init__(text)
         self.binary = binary
+        self.detail = message
         self.stderr = stderr

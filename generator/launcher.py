@@ -1,25 +1,34 @@
-"""Collect stage: start real QEMU binaries and ask them for their HMP commands.
+"""Collect stage: ask real QEMU builds for their HMP commands.
 
-Entry point: `collect_snapshots`. The only module that talks to QEMU.
+Entry points: `collect_all` (async) and `collect_snapshots`. The only module
+that talks to QEMU.
 
-QEMU runs with no guest and connects, as a client, to a QMP socket this
-module listens on in a private temporary directory. Whatever goes wrong, the
-caller gets a `CollectError` naming the binary (with QEMU's own stderr), and
-no process, socket or directory is left behind.
+A QEMU this tool starts gets its QMP monitor as an inherited descriptor: one
+end of a socketpair, at descriptor 3 in the child. Nothing is put on disk, so
+the same works through any wrapper command that passes descriptors on
+(`chroot`, `bwrap`, `podman run --preserve-fds=1`). A QEMU that already runs is
+read through its own QMP socket (`--connect`) and left as it was.
+
+Whatever goes wrong, the caller gets a `CollectError` of one line naming what
+the user typed (with the start of QEMU's own stderr), and no process this
+module started, nor anything those started, is left running.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
+import shlex
 import shutil
 import signal
-import tempfile
+import socket
 from collections.abc import Callable, Sequence
-from typing import IO, TYPE_CHECKING, TypeVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from qemu.qmp import QMPClient, QMPError
+from qemu.qmp import ExecuteError, QMPClient, QMPError
 
 from generator.errors import CollectError, ErrorList, HmpPermsError
 
@@ -29,8 +38,18 @@ if TYPE_CHECKING:
 DEFAULT_BINARY = "qemu-system-x86_64"
 BINARY_ENV = "HMP_PERMS_QEMU"
 QEMU_ARGS = ("-machine", "none", "-nodefaults", "-no-user-config", "-display", "none", "-S")
+MONITOR_FD = 3  # where QEMU finds its QMP connection; `podman run --preserve-fds=1` passes it
 T = TypeVar("T")
-QUIT_GRACE = 5.0  # seconds QEMU gets to exit after `quit` before it is killed
+QUIT_GRACE = 5.0  # seconds QEMU gets to exit after `quit` (never more than --timeout)
+MAX_MESSAGE = 4 * 1024 * 1024  # bytes of one QMP message; a listing is tens of KB
+STDERR_KEEP = 2048  # bytes kept of each end of QEMU's stderr
+
+# qemu.qmp logs every failure it raises; the error the user sees says it once.
+logging.getLogger("qemu.qmp").addHandler(logging.NullHandler())
+logging.getLogger("qemu.qmp").propagate = False
+
+#: Process groups started and not yet known to be gone; `kill_started` ends them.
+_GROUPS: set[int] = set()
 
 
 def default_binary() -> str:
@@ -62,168 +81,318 @@ def local_binaries() -> list[str]:
     return sorted(name for name, path in found.items() if real.get(path, name) == name)
 
 
-def resolve_binary(binary: str) -> str:
-    """The path to run for `binary`, or a `CollectError` saying why there is none."""
-    if os.sep in binary:
-        path = binary
+def split_command(command: str) -> list[str]:
+    """`command` split as a shell would (quotes, backslashes), or a `CollectError`."""
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:
+        raise CollectError(command, f"cannot split the command line: {exc}") from None
+    if not words:
+        raise CollectError(command, "empty command")
+    return words
+
+
+def binary_name(command: str) -> str:
+    """The name a snapshot keeps: the command's last `qemu-system-*` word, else all of it."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return command
+    if len(words) == 1:
+        return words[0]
+    for word in reversed(words):
+        if os.path.basename(word).startswith("qemu-system-"):
+            return word
+    return command
+
+
+def resolve_program(command: str, program: str) -> str:
+    """The path to run for `program`, the first word of `command`, or a `CollectError`."""
+    if os.sep in program:
+        path = program
         if not os.path.exists(path):
-            raise CollectError(binary, "no such file")
+            raise CollectError(command, "no such file")
     else:
-        found = shutil.which(binary)
+        found = shutil.which(program)
         if found is None:
             hint = ""
-            if binary.startswith("qemu-system-"):
+            if program.startswith("qemu-system-"):
                 hint = " (install it: apt-get install qemu-system-x86 qemu-system-arm)"
-            raise CollectError(binary, f"not found on PATH{hint}")
+            raise CollectError(command, f"not found on PATH{hint}")
         path = found
     if os.path.isdir(path) or not os.access(path, os.X_OK):
-        raise CollectError(binary, "is not an executable file")
+        raise CollectError(command, "is not an executable file")
     return path
 
 
-def collect_snapshots(binaries: Sequence[str], timeout: float) -> list[Snapshot]:
-    """Collect from every binary at once; raise one `ErrorList` for all that failed."""
-    return asyncio.run(collect_all(binaries, timeout))[0]
+@dataclass
+class Collected(Generic[T]):
+    """What a run collected: a snapshot per build that answered, an error per one that did not."""
+
+    snapshots: list[Snapshot] = field(default_factory=list)
+    errors: list[HmpPermsError] = field(default_factory=list)
+    side: T | None = None  # what the work done alongside returned
+
+
+def collect_snapshots(
+    commands: Sequence[str], timeout: float, addresses: Sequence[str] = ()
+) -> list[Snapshot]:
+    """Collect from every command and address at once; one `ErrorList` if any failed."""
+    result: Collected[None] = asyncio.run(collect_all(commands, timeout, addresses=addresses))
+    if result.errors:
+        raise ErrorList(result.errors)
+    return result.snapshots
 
 
 async def collect_all(
-    binaries: Sequence[str], timeout: float, alongside: Callable[[], T] | None = None
-) -> tuple[list[Snapshot], T | None]:
-    """The snapshots, and the result of `alongside`, called once every QEMU is started.
+    commands: Sequence[str],
+    timeout: float,
+    alongside: Callable[[], T] | None = None,
+    addresses: Sequence[str] = (),
+) -> Collected[T]:
+    """Snapshots of every command started and address connected, in the order given.
 
-    QEMU needs a while to come up; work that does not need it (imports, loading
-    the table) is done in that wait instead of after it.
+    `alongside` is called once every QEMU is started: QEMU needs a while to
+    come up, and work that does not need it (imports, loading the table) is
+    done in that wait instead of after it. If it raises, every QEMU is stopped
+    and the exception passes on.
     """
-    started = [asyncio.Event() for _ in binaries]
+    started = [asyncio.Event() for _ in commands]
     jobs = [
-        asyncio.ensure_future(collect(b, timeout, e))
-        for b, e in zip(binaries, started, strict=True)
+        asyncio.ensure_future(collect(c, timeout, e))
+        for c, e in zip(commands, started, strict=True)
     ]
-    if started:
-        await asyncio.wait([asyncio.ensure_future(e.wait()) for e in started])
-    # While QEMU starts up: the parser's imports, then the caller's own work.
-    import generator.helptext
-    import generator.model
-
+    jobs += [asyncio.ensure_future(connect(a, timeout)) for a in addresses]
     try:
+        if started:
+            await asyncio.wait([asyncio.ensure_future(e.wait()) for e in started])
+        # While QEMU starts up: the parser's imports, then the caller's own work.
+        import generator.helptext
+        import generator.model
+
         side = alongside() if alongside is not None else None
+        results = await asyncio.gather(*jobs, return_exceptions=True)
     except BaseException:
         for job in jobs:
             job.cancel()
         await asyncio.gather(*jobs, return_exceptions=True)  # each stops its QEMU
         raise
-    results = await asyncio.gather(*jobs, return_exceptions=True)
-    problems: list[HmpPermsError] = []
-    snapshots: list[Snapshot] = []
+    collected: Collected[T] = Collected(side=side)
     for result in results:
         if isinstance(result, generator.model.Snapshot):
-            snapshots.append(result)
+            collected.snapshots.append(result)
         elif isinstance(result, HmpPermsError):
-            problems.append(result)
+            collected.errors.append(result)
         else:
             raise result
-    if problems:
-        raise ErrorList(problems)
-    return snapshots, side
+    return collected
 
 
-async def collect(binary: str, timeout: float, started: asyncio.Event | None = None) -> Snapshot:
-    """Start `binary`, ask for its listings, version and target, and stop it.
+async def collect(command: str, timeout: float, started: asyncio.Event | None = None) -> Snapshot:
+    """Start QEMU by `command`, ask for its listings, version and target, and stop it.
 
     `started` is set once QEMU runs, or has failed to start.
     """
     started = started or asyncio.Event()
-    try:
-        path = resolve_binary(binary)
-    except CollectError:
-        started.set()
-        raise
-    tmpdir = tempfile.mkdtemp(prefix="hmp-perms-")  # mode 0700
-    client = QMPClient(f"hmp-perms {binary}")
     proc: asyncio.subprocess.Process | None = None
+    stderr = _StreamEnds()
     graceful = False  # QEMU was asked to quit and may take a moment to exit
-    with open(os.path.join(tmpdir, "stderr"), "w+b") as stderr:
-        try:
-            socket_path = os.path.join(tmpdir, "qmp.sock")
-            await client.start_server(socket_path)
+    status: int | None = None  # how QEMU ended, if it ended by itself
+    client = _Client(command)
+    ours: socket.socket | None = None
+    try:
+        async with asyncio.timeout(timeout):
+            words = split_command(command)
+            program = resolve_program(command, words[0])
             try:
-                proc = await asyncio.create_subprocess_exec(
-                    path,
-                    *QEMU_ARGS,
-                    "-qmp",
-                    f"unix:{socket_path}",
-                    stdin=asyncio.subprocess.DEVNULL,
-                    stdout=stderr,
-                    stderr=stderr,
-                    start_new_session=True,  # Ctrl-C reaches us; we stop QEMU ourselves
-                )
+                ours, theirs = socket.socketpair()
+                with theirs:
+                    proc = await _spawn([program, *words[1:]], theirs, stderr)
             except OSError as exc:
-                raise CollectError(binary, f"cannot start: {exc.strerror}") from None
+                raise CollectError(command, f"cannot start: {exc.strerror or exc}") from None
             finally:
                 started.set()
             try:
-                async with asyncio.timeout(timeout):
-                    snapshot = await _converse(client, proc, binary, stderr)
+                await _greeted(client, command, proc, ours)
+                snapshot = await _ask(client, binary_name(command), command)
+                with contextlib.suppress(QMPError, OSError, EOFError):
+                    await client.execute("quit")
                 graceful = True
                 return snapshot
-            except TimeoutError:
-                raise CollectError(
-                    binary, f"no answer within {timeout:g} s", _read(stderr)
-                ) from None
-            except (QMPError, OSError, EOFError) as exc:
-                raise _failure(binary, proc, stderr, f"connection failed: {exc}") from None
-        finally:
-            started.set()
-            await _stop(client, proc, QUIT_GRACE if graceful else 0.0)
-            shutil.rmtree(tmpdir, ignore_errors=True)
+            finally:
+                status = proc.returncode
+                await _disconnect(client)
+                await _stop(proc, min(QUIT_GRACE, timeout) if graceful else 0.0)
+                await stderr.settle()
+    except TimeoutError:
+        raise CollectError(command, f"no answer within {timeout:g} s", stderr.text()) from None
+    except (QMPError, OSError, EOFError, ValueError) as exc:
+        what = _describe(client.broken or exc)
+        if status is not None:
+            what += f" ({_ending(status)})"
+        raise CollectError(command, what, stderr.text()) from None
+    except CollectError as exc:
+        if not exc.stderr and stderr.text():
+            raise CollectError(exc.binary, exc.detail, stderr.text()) from None
+        raise
+    finally:
+        started.set()
+        stderr.close()
+        if ours is not None:
+            ours.close()
 
 
-async def _converse(
-    client: QMPClient, proc: asyncio.subprocess.Process, binary: str, stderr: IO[bytes]
-) -> Snapshot:
-    from generator.helptext import parse_help
-    from generator.model import Snapshot, Version
+async def connect(address: str, timeout: float) -> Snapshot:
+    """Read the monitor of a QEMU that already runs, at a UNIX socket path or HOST:PORT.
 
-    accept = asyncio.ensure_future(client.accept())
+    Only `help`, `info`, `query-version` and `query-target`: the QEMU is left
+    running as it was.
+    """
+    client = _Client(address)
+    host, _, port = address.rpartition(":")
+    target: str | tuple[str, int] = address
+    if host and port.isdigit() and not os.path.exists(address):
+        target = (host.strip("[]"), int(port))
+    try:
+        async with asyncio.timeout(timeout):
+            try:
+                await client.connect(target)
+            except QMPError as exc:
+                cause = getattr(exc, "exc", exc)
+                if isinstance(cause, FileNotFoundError):
+                    raise CollectError(address, "no such socket") from None
+                if isinstance(cause, ConnectionRefusedError):
+                    raise CollectError(
+                        address, "connection refused (nothing listens there)"
+                    ) from None
+                raise
+            try:
+                return await _ask(client, address, address)
+            finally:
+                await _disconnect(client)
+    except TimeoutError:
+        raise CollectError(
+            address,
+            f"no answer within {timeout:g} s (is another client connected to it?)",
+        ) from None
+    except (QMPError, OSError, EOFError, ValueError) as exc:
+        raise CollectError(address, _describe(client.broken or exc)) from None
+
+
+def kill_started() -> None:
+    """Kill every process group started and not yet stopped (on a signal, from the CLI)."""
+    for group in list(_GROUPS):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)
+        _GROUPS.discard(group)
+
+
+class _Client(QMPClient):
+    """A QMP client with bounded messages that remembers why its connection broke."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"hmp-perms {name}", readbuflen=MAX_MESSAGE)
+        self.broken: BaseException | None = None
+
+
+async def _disconnect(client: _Client) -> None:
+    """Close the connection; qemu.qmp raises here the reason a command only saw as a break."""
+    try:
+        await client.disconnect()
+    except Exception as exc:
+        client.broken = exc
+
+
+async def _spawn(
+    argv: list[str], monitor: socket.socket, stderr: _StreamEnds
+) -> asyncio.subprocess.Process:
+    """Start `argv` in a process group of its own, `monitor` at descriptor 3.
+
+    Its stdout and stderr go to a pipe of our own rather than asyncio's: the
+    end of the process is then its exit, not also the end of every copy of the
+    pipe that a child of a wrapper may keep.
+    """
+    fd = monitor.fileno()
+
+    def place_monitor() -> None:  # in the child, between fork and exec
+        if fd != MONITOR_FD:
+            os.dup2(fd, MONITOR_FD)
+            os.close(fd)
+
+    read_end, write_end = os.pipe()
+    try:
+        await stderr.start(read_end)
+    except BaseException:
+        os.close(write_end)
+        raise
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            *QEMU_ARGS,
+            "-chardev",
+            f"socket,id=hmp-perms,fd={MONITOR_FD}",
+            "-mon",
+            "chardev=hmp-perms,mode=control",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=write_end,
+            stderr=write_end,
+            # Descriptor 3 must survive close_fds; whatever the parent has there
+            # (the event loop's, often) is replaced in the child before exec.
+            pass_fds=sorted({MONITOR_FD, fd}),
+            preexec_fn=place_monitor,
+            start_new_session=True,  # Ctrl-C reaches us only; we stop the group ourselves
+        )
+    finally:
+        os.close(write_end)
+    _GROUPS.add(proc.pid)
+    return proc
+
+
+async def _greeted(
+    client: QMPClient, command: str, proc: asyncio.subprocess.Process, sock: socket.socket
+) -> None:
+    """Connect `client` past QMP's greeting on `sock`; a `CollectError` if QEMU exits first."""
+    connecting = asyncio.ensure_future(client.connect(sock))
     exited = asyncio.ensure_future(proc.wait())
     try:
-        await asyncio.wait({accept, exited}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({connecting, exited}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (accept, exited):
+        for task in (connecting, exited):
             task.cancel()
-        await asyncio.gather(accept, exited, return_exceptions=True)
-    if not accept.done() or accept.cancelled():
-        raise _failure(binary, proc, stderr, "exited before it connected")
-    accept.result()
+        await asyncio.gather(connecting, exited, return_exceptions=True)
+    if connecting.done() and not connecting.cancelled() and connecting.exception() is None:
+        return
+    if proc.returncode is None:
+        # The connection closed: most likely QEMU is exiting; let its status tell why.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(proc.wait()), 1.0)
+    if proc.returncode is None:
+        connecting.result()  # raises the reason
+    assert proc.returncode is not None
+    raise CollectError(command, f"exited before it connected ({_ending(proc.returncode)})")
+
+
+async def _ask(client: QMPClient, binary: str, name: str) -> Snapshot:
+    """The snapshot `client`'s QEMU gives: `help`, `info`, its version and target."""
+    from generator.helptext import parse_help
+    from generator.model import Snapshot
 
     async def hmp(command_line: str) -> str:
         reply = await client.execute("human-monitor-command", {"command-line": command_line})
         if not isinstance(reply, str):
-            raise CollectError(binary, f"unexpected reply to {command_line!r}: {reply!r:.80}")
+            raise CollectError(name, f"unexpected reply to {command_line!r}: {reply!r:.80}")
         return reply
 
     help_text = await hmp("help")
-    commands = parse_help(help_text, f"{binary}: help")
+    commands = parse_help(help_text, f"{name}: help")
     info_text = await hmp("info")
-    info = parse_help(info_text, f"{binary}: info", prefix="info ")
-    version_reply = await client.execute("query-version")
-    target_reply = await client.execute("query-target")
-    with contextlib.suppress(QMPError, OSError, EOFError):
-        await client.execute("quit")
-    try:
-        qemu = version_reply["qemu"]  # type: ignore[index]
-        version = Version(int(qemu["major"]), int(qemu["minor"]), int(qemu["micro"]))
-        package = str(version_reply["package"]).strip()  # type: ignore[index]
-        target = str(target_reply["arch"])  # type: ignore[index]
-    except (KeyError, TypeError, ValueError):
-        raise CollectError(
-            binary, f"unexpected reply to query-version/query-target: {version_reply!r:.80}"
-        ) from None
+    info = parse_help(info_text, f"{name}: info", prefix="info ")
+    version, package = _version(name, await client.execute("query-version"))
     return Snapshot(
         binary=binary,
         version=version,
         package=package,
-        target=target,
+        target=_target(name, await client.execute("query-target")),
         commands=commands,
         info=info,
         raw_help=help_text.replace("\r\n", "\n"),
@@ -232,30 +401,114 @@ async def _converse(
     )
 
 
-def _read(stderr: IO[bytes]) -> str:
-    stderr.flush()
-    stderr.seek(0)
-    return stderr.read(4096).decode("utf-8", "replace")
+def _version(name: str, reply: Any) -> tuple[Any, str]:
+    """query-version's release and package string, each checked for its type."""
+    from generator.model import Version
+
+    try:
+        qemu = reply["qemu"]
+        parts = [qemu[key] for key in ("major", "minor", "micro")]
+        package = reply["package"]
+    except (KeyError, TypeError, IndexError):
+        raise CollectError(name, f"unexpected reply to query-version: {reply!r:.80}") from None
+    for part in parts:
+        if type(part) is not int or not 0 <= part < 2**31:
+            raise CollectError(
+                name, f"query-version: {part!r:.40} is not a version number (0 to 2^31-1)"
+            )
+    if not isinstance(package, str):
+        raise CollectError(name, f"query-version: package {package!r:.40} is not a string")
+    return Version(*parts), package.strip()
 
 
-def _failure(
-    binary: str, proc: asyncio.subprocess.Process, stderr: IO[bytes], what: str
-) -> CollectError:
-    status = proc.returncode
-    if status is not None:
-        what += f" (exit status {status})" if status >= 0 else f" (killed by signal {-status})"
-    return CollectError(binary, what, _read(stderr))
+def _target(name: str, reply: Any) -> str:
+    """query-target's architecture name, checked to be one."""
+    from generator.model import is_command_name
+
+    arch = reply.get("arch") if isinstance(reply, dict) else None
+    if not isinstance(arch, str) or not is_command_name(arch):
+        raise CollectError(name, f"unexpected reply to query-target: {reply!r:.80}")
+    return arch
 
 
-async def _stop(client: QMPClient, proc: asyncio.subprocess.Process | None, grace: float) -> None:
-    """Disconnect, give QEMU `grace` seconds to exit, then kill its process group."""
-    with contextlib.suppress(Exception):
-        await client.disconnect()
-    if proc is None or proc.returncode is not None:
-        return
-    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-        await asyncio.wait_for(asyncio.shield(proc.wait()), grace)
+class _StreamEnds:
+    """The first and the last few KB of a pipe, read to its end: QEMU's stderr, bounded."""
+
+    def __init__(self) -> None:
+        self.head = b""
+        self.tail = b""
+        self.skipped = 0
+        self._transport: asyncio.ReadTransport | None = None
+        self._reading: asyncio.Future[None] | None = None
+
+    async def start(self, fd: int) -> None:
+        """Read the pipe `fd` (now owned here) in the background."""
+        reader = asyncio.StreamReader()
+        loop = asyncio.get_running_loop()
+        pipe = os.fdopen(fd, "rb", buffering=0)
+        try:
+            self._transport, _ = await loop.connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(reader), pipe
+            )
+        except BaseException:
+            pipe.close()
+            raise
+        self._reading = asyncio.ensure_future(self._read(reader))
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(65536):
+            room = STDERR_KEEP - len(self.head)
+            self.head += chunk[:room]
+            rest = self.tail + chunk[room:] if room < len(chunk) else self.tail
+            self.skipped += max(0, len(rest) - STDERR_KEEP)
+            self.tail = rest[-STDERR_KEEP:]
+
+    async def settle(self) -> None:
+        """Take what is left; give up soon if something outside the group keeps it open."""
+        if self._reading is not None:
+            with contextlib.suppress(TimeoutError, OSError):
+                await asyncio.wait_for(asyncio.shield(self._reading), 1.0)
+
+    def close(self) -> None:
+        if self._reading is not None:
+            self._reading.cancel()
+        if self._transport is not None:
+            self._transport.close()
+
+    def text(self) -> str:
+        gap = f" [... {self.skipped} bytes ...] " if self.skipped else ""
+        return (self.head + gap.encode() + self.tail).decode("utf-8", "replace")
+
+
+def _describe(exc: BaseException) -> str:
+    """A one-line reason for a failed QMP conversation."""
+    from qemu.qmp.message import DeserializationError
+
+    cause: BaseException = exc
+    while isinstance(getattr(cause, "exc", None), BaseException):
+        cause = cause.exc  # type: ignore[attr-defined]
+    if isinstance(cause, DeserializationError):
+        return f"sent something that is not QMP: {cause.raw!r:.80}"
+    if isinstance(cause, ValueError) and "limit" in str(cause):
+        return f"sent a QMP message over {MAX_MESSAGE // 2**20} MiB, this tool's limit (a listing is tens of KB)"
+    if isinstance(cause, EOFError):
+        return "connection failed: closed by QEMU"
+    if isinstance(exc, ExecuteError):
+        return f"QMP error: {exc}"
+    return f"connection failed: {cause}" if str(cause) else f"connection failed: {cause!r}"
+
+
+def _ending(status: int) -> str:
+    return f"exit status {status}" if status >= 0 else f"killed by signal {-status}"
+
+
+async def _stop(proc: asyncio.subprocess.Process, grace: float) -> None:
+    """Give QEMU `grace` seconds to exit, then kill its process group, whatever it left."""
+    if proc.returncode is None and grace > 0:
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(proc.wait()), grace)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    _GROUPS.discard(proc.pid)
     if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        await proc.wait()
+        await asyncio.shield(proc.wait())

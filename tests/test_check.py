@@ -369,3 +369,24 @@ def test_old_snapshot_format_is_still_read(cli: Callable[..., Result]) -> None:
     assert (old_format.commands, old_format.info) == (record.commands, record.info)
     status, doc = check_json(cli, "--snapshot", FIXTURES / "qemu-7.2-x86_64.json")
     assert (status, doc["findings"]) == (0, [])
+
+
+def test_standin_that_fails_does_not_hide_the_findings_of_other_builds(
+    table_copy: Path, cli: Callable[..., Result]
+) -> None:
+    """`false` stands in for a QEMU that exits at once, beside two recorded builds."""
+    _remove_sum(table_copy)
+    flags = ["--snapshot", OLD, "--snapshot", NEW, "--qemu", "false", "--table", table_copy]
+    result = cli("check", *flags, "--format", "json")
+    assert result.status == 2
+    doc = json.loads(result.out)
+    assert [f["id"] for f in doc["findings"]] == [
+        f"unassigned-command:sum:{OLD_ID}",
+        f"unassigned-command:sum:{NEW_ID}",
+    ]
+    assert doc["failures"] == ["false: exited before it connected (exit status 1)"]
+    assert (doc["status"], doc["exit_status"]) == ("failed", 2)
+    assert result.err == "hmp-perms: false: exited before it connected (exit status 1)\n"
+    for fmt in FORMATS:
+        out = cli("check", *flags, "--format", fmt)
+        assert out.status == 2 and "sum" in out.out

@@ -1,12 +1,20 @@
 """A stand-in for QEMU that fails on demand, for faults a real QEMU will not produce.
 
-Usage: fake_qemu.py MODE [QEMU's arguments...]; it writes its PID to
-$FAKE_QEMU_PIDFILE when that is set. Modes:
-  hang      never connects
-  exit      prints an error to stderr and exits 1 at once
-  die-mid   connects, negotiates, then dies at the first command
-  garbage   connects and answers `help` with text no parser can place
-  bad-reply connects and answers `help` with a number instead of text
+Usage: fake_qemu.py MODE [QEMU's arguments...]; it talks QMP on descriptor 3,
+as hmp-perms passes it, and writes its PID to $FAKE_QEMU_PIDFILE when that is
+set. Modes:
+  hang          never connects
+  exit          prints an error to stderr and exits 1 at once
+  fork-exit     starts a child that sleeps, then exits 1 at once
+  fork-hang     starts a child that sleeps, then never connects
+  flood         writes to stderr without end, never connects
+  die-mid       connects, negotiates, then dies at the first command
+  garbage       connects and answers `help` with text no parser can place
+  bad-reply     connects and answers `help` with a number instead of text
+  bad-greeting  greets with a line that is not JSON
+  huge-reply    answers `help` with a 5 MiB line
+  replies       answers sensibly; query-version and query-target return the raw
+                JSON in $FAKE_QEMU_VERSION and $FAKE_QEMU_TARGET when set
 """
 
 import json
@@ -15,11 +23,8 @@ import socket
 import sys
 import time
 
-
-def qmp_path(args: list[str]) -> str:
-    value = args[args.index("-qmp") + 1]
-    assert value.startswith("unix:")
-    return value[len("unix:") :]
+HELP = "cont|c  -- resume emulation\r\ninfo [subcommand] -- show various information\r\n"
+INFO = "info version  -- show the version of QEMU\r\n"
 
 
 def messages(sock: socket.socket):  # type: ignore[no-untyped-def]
@@ -40,13 +45,16 @@ def messages(sock: socket.socket):  # type: ignore[no-untyped-def]
             yield obj
 
 
-def serve(mode: str, path: str) -> None:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(path)
+def serve(mode: str, args: list[str]) -> None:
+    assert "socket,id=hmp-perms,fd=3" in args, args  # the monitor hmp-perms passes
+    sock = socket.socket(fileno=3)
 
     def send(obj: object) -> None:
         sock.sendall(json.dumps(obj).encode() + b"\r\n")
 
+    if mode == "bad-greeting":
+        sock.sendall(b"Welcome to the fake monitor!\r\n")
+        time.sleep(600)
     send(
         {
             "QMP": {
@@ -57,16 +65,41 @@ def serve(mode: str, path: str) -> None:
     )
     for msg in messages(sock):
         reply_id = msg.get("id")
-        if msg["execute"] == "qmp_capabilities":
+        command = msg["execute"]
+        if command == "qmp_capabilities":
             send({"return": {}, "id": reply_id})
             continue
         if mode == "die-mid":
             sys.stderr.write("fake qemu: dying mid-conversation\n")
             sys.stderr.flush()
             os._exit(3)
-        if msg["execute"] == "human-monitor-command":
-            text = "%%% this is not help output %%%\r\n" if mode == "garbage" else 42
+        raw = {
+            "query-version": os.environ.get("FAKE_QEMU_VERSION"),
+            "query-target": os.environ.get("FAKE_QEMU_TARGET"),
+        }.get(command)
+        if raw is not None:
+            sock.sendall(
+                b'{"return": %s, "id": %s}\r\n' % (raw.encode(), json.dumps(reply_id).encode())
+            )
+        elif command == "human-monitor-command":
+            line = msg["arguments"]["command-line"]
+            text: object = HELP if line == "help" else INFO
+            if mode == "garbage":
+                text = "%%% this is not help output %%%\r\n"
+            elif mode == "bad-reply":
+                text = 42
+            elif mode == "huge-reply":
+                text = "x" * (5 * 1024 * 1024)
             send({"return": text, "id": reply_id})
+        elif command == "query-version":
+            send(
+                {
+                    "return": {"qemu": {"major": 7, "minor": 2, "micro": 0}, "package": ""},
+                    "id": reply_id,
+                }
+            )
+        elif command == "query-target":
+            send({"return": {"arch": "x86_64"}, "id": reply_id})
         else:
             send({"return": {}, "id": reply_id})
 
@@ -77,13 +110,19 @@ def main() -> None:
     if pidfile:
         with open(pidfile, "w") as f:
             f.write(str(os.getpid()))
-    if mode == "hang":
+    if mode.startswith("fork-") and os.fork() == 0:
+        time.sleep(600)  # a child in the stand-in's process group
+        os._exit(0)
+    if mode in ("hang", "fork-hang"):
         time.sleep(600)
-    elif mode == "exit":
+    elif mode in ("exit", "fork-exit"):
         sys.stderr.write("fake qemu: -machine none: unsupported machine type\n")
         sys.exit(1)
+    elif mode == "flood":
+        while True:
+            sys.stderr.write("fake qemu: warning: " + "x" * 4000 + "\n")
     else:
-        serve(mode, qmp_path(args))
+        serve(mode, args)
 
 
 if __name__ == "__main__":

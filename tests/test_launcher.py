@@ -1,0 +1,478 @@
+"""Reaching QEMU through wrappers and running QEMUs; signals, bounds and one-line faults.
+
+Real QEMU binaries throughout; stand-ins (tests/fakes/) only for faults a real
+QEMU will not produce on demand, named `test_standin_...`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from generator.launcher import QEMU_ARGS, binary_name
+from generator.snapshot import load_snapshot
+
+from .conftest import Result, need_binary
+from .test_collect import assert_gone, fake_binary, one_line, private_tmp  # noqa: F401
+
+FAKES = Path(__file__).resolve().parent / "fakes"
+MUTE = FAKES / "mute_monitor.py"
+BWRAP = "bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp"
+MARK = "HMP_PERMS_TEST_MARK"
+
+
+def hmp_perms() -> list[str]:
+    """The installed console script beside this Python, as a user runs it."""
+    script = Path(sys.executable).with_name("hmp-perms")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "generator"]
+
+
+def marked(mark: str) -> list[int]:
+    """Live (not zombie) processes whose environment carries `mark`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if f"{MARK}={mark}".encode() in environ.split(b"\0") and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def wait_for(condition: Callable[[], bool], what: str, limit: float = 60) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def wait_gone(mark: str) -> None:
+    """Orphans are reaped by init a moment after they die: allow for it, then insist."""
+    deadline = time.monotonic() + 10
+    while marked(mark) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marked(mark) == [], "a process hmp-perms started outlived it"
+
+
+@pytest.fixture
+def bwrap() -> str:
+    return need_binary("bwrap")
+
+
+def snapshot_facts(path: Path) -> tuple[object, ...]:
+    s = load_snapshot(str(path))
+    return (s.version, s.package, s.target, s.commands, s.info, s.raw_help, s.raw_info)
+
+
+# -- wrappers ----------------------------------------------------------------
+
+
+def test_binary_name_of_a_command() -> None:
+    assert binary_name("qemu-system-x86_64") == "qemu-system-x86_64"
+    assert binary_name("chroot /srv/root /usr/bin/qemu-system-s390x -L x") == (
+        "/usr/bin/qemu-system-s390x"
+    )
+    assert binary_name("'/opt/q emu/qemu-system-arm'") == "/opt/q emu/qemu-system-arm"
+    assert binary_name("podman run --rm -i IMAGE qemu") == "podman run --rm -i IMAGE qemu"
+
+
+def test_bwrap_with_private_tmp_gives_the_same_snapshot_and_check(
+    qemu_x86: str, bwrap: str, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    wrapped = f"{bwrap} {BWRAP[len('bwrap ') :]} qemu-system-x86_64"
+    for name, command in (("direct", "qemu-system-x86_64"), ("wrapped", wrapped)):
+        result = cli("collect", "--qemu", command, "-o", tmp_path / f"{name}.json")
+        assert result.status == 0, result.err
+    assert snapshot_facts(tmp_path / "wrapped.json") == snapshot_facts(tmp_path / "direct.json")
+    assert json.loads((tmp_path / "wrapped.json").read_text())["binary"] == "qemu-system-x86_64"
+    direct = cli("check", "--qemu", "qemu-system-x86_64", "--format", "json")
+    through = cli("check", "--qemu", wrapped, "--format", "json")
+    assert (through.status, through.err) == (direct.status, direct.err)
+    assert json.loads(through.out) == json.loads(direct.out)
+
+
+def test_chroot_wrapper_and_aarch64_in_bwrap_concurrently(
+    qemu_x86: str, qemu_arm: str, bwrap: str, cli: Callable[..., Result]
+) -> None:
+    result = cli(
+        "collect",
+        "--names",
+        "--qemu",
+        f"chroot / {qemu_x86}",
+        "--qemu",
+        f"{BWRAP} qemu-system-aarch64",
+    )
+    assert result.status == 0, result.err
+    assert result.out.count("cont c\n") == 2 and "mce\n" in result.out
+
+
+def test_quoted_path_with_a_space(
+    qemu_x86: str, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    folder = tmp_path / "my qemu"
+    folder.mkdir()
+    (folder / "qemu-system-x86_64").symlink_to(qemu_x86)
+    command = shlex.quote(str(folder / "qemu-system-x86_64"))
+    result = cli("collect", "--qemu", command, "-o", tmp_path / "s.json")
+    assert result.status == 0, result.err
+    assert load_snapshot(str(tmp_path / "s.json")).binary == str(folder / "qemu-system-x86_64")
+
+
+def test_environment_takes_a_command_line(
+    qemu_arm: str, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HMP_PERMS_QEMU", f"chroot / {qemu_arm}")
+    names = cli("collect", "--names").out.splitlines()
+    assert "cont c" in names and "mce" not in names
+
+
+def test_long_tmpdir_does_not_matter(
+    qemu_x86: str, tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = tmp_path / ("d" * 100) / ("e" * 100)
+    deep.mkdir(parents=True)
+    assert len(str(deep)) > 200
+    monkeypatch.setenv("TMPDIR", str(deep))
+    result = cli("collect", "--qemu", qemu_x86, "--names")
+    assert result.status == 0, result.err
+    assert list(deep.iterdir()) == []
+
+
+# -- a QEMU that already runs --------------------------------------------------
+
+
+@pytest.fixture
+def running_qemu(qemu_x86: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    sock = tmp_path / "vm.qmp"
+    proc = subprocess.Popen(
+        [qemu_x86, *QEMU_ARGS, "-qmp", f"unix:{sock},server=on,wait=off"],
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(sock.exists, "QEMU's QMP socket")
+        yield proc, sock
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def qmp_command(sock: Path, command: str) -> dict[str, object]:
+    """One QMP command on a fresh connection, the plain way."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(30)
+        s.connect(str(sock))
+        stream = s.makefile("rwb")
+        assert "QMP" in json.loads(stream.readline())
+        for execute in ("qmp_capabilities", command):
+            stream.write(json.dumps({"execute": execute}).encode() + b"\n")
+            stream.flush()
+            reply: dict[str, object] = json.loads(stream.readline())
+            while "event" in reply:
+                reply = json.loads(stream.readline())
+        return reply
+
+
+def test_connect_reads_a_running_qemu_and_leaves_it_running(
+    qemu_x86: str,
+    running_qemu: tuple[subprocess.Popen[bytes], Path],
+    tmp_path: Path,
+    cli: Callable[..., Result],
+) -> None:
+    proc, sock = running_qemu
+    result = cli("collect", "--connect", sock, "-o", tmp_path / "connected.json")
+    assert result.status == 0, result.err
+    assert cli("collect", "--qemu", qemu_x86, "-o", tmp_path / "started.json").status == 0
+    assert snapshot_facts(tmp_path / "connected.json") == snapshot_facts(tmp_path / "started.json")
+    assert load_snapshot(str(tmp_path / "connected.json")).binary == str(sock)
+    assert proc.poll() is None
+    status = qmp_command(sock, "query-status")
+    assert status["return"] == {"status": "prelaunch", "singlestep": False, "running": False}
+    # check reads it too, beside a started one
+    both = cli("check", "--connect", sock, "--qemu", qemu_x86, "--format", "json")
+    assert both.status == 0, both.err
+    assert len(json.loads(both.out)["builds"]) == 2
+    assert proc.poll() is None
+
+
+def test_connect_to_a_busy_monitor_times_out(
+    running_qemu: tuple[subprocess.Popen[bytes], Path], cli: Callable[..., Result]
+) -> None:
+    proc, sock = running_qemu
+    with socket.socket(socket.AF_UNIX) as other:
+        other.connect(str(sock))  # QEMU serves one client at a time
+        line = one_line(cli("collect", "--connect", sock, "--timeout", "2"))
+    assert line == (f"hmp-perms: {sock}: no answer within 2 s (is another client connected to it?)")
+    assert proc.poll() is None
+
+
+def test_connect_faults(tmp_path: Path, cli: Callable[..., Result]) -> None:
+    missing = tmp_path / "missing.qmp"
+    assert one_line(cli("collect", "--connect", missing)) == (
+        f"hmp-perms: {missing}: no such socket"
+    )
+    stale = tmp_path / "stale.qmp"
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(stale))  # bound, never listening: like a socket its QEMU left
+    assert one_line(cli("collect", "--connect", stale)) == (
+        f"hmp-perms: {stale}: connection refused (nothing listens there)"
+    )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert one_line(cli("check", "--connect", f"127.0.0.1:{port}")) == (
+        f"hmp-perms: 127.0.0.1:{port}: connection refused (nothing listens there)"
+    )
+
+
+def test_connect_to_a_socket_that_accepts_and_never_greets(
+    tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    path = tmp_path / "silent.qmp"
+    accepted: list[socket.socket] = []
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+        server.listen()
+        thread = threading.Thread(target=lambda: accepted.append(server.accept()[0]))
+        thread.start()
+        start = time.monotonic()
+        line = one_line(cli("collect", "--connect", path, "--timeout", "1"))
+        thread.join()
+    assert line.startswith(f"hmp-perms: {path}: no answer within 1 s")
+    assert time.monotonic() - start < 30
+    for conn in accepted:
+        conn.close()
+
+
+# -- one that fails does not hide the others -------------------------------------
+
+
+def test_failed_build_does_not_hide_the_ones_that_answered(
+    qemu_x86: str, cli: Callable[..., Result]
+) -> None:
+    result = cli("collect", "--names", "--qemu", "false", "--qemu", qemu_x86)
+    assert result.status == 2
+    assert "cont c" in result.out.splitlines()
+    assert result.err == "hmp-perms: false: exited before it connected (exit status 1)\n"
+    checked = cli("check", "--format", "json", "--qemu", qemu_x86, "--qemu", "qemu-system-nope")
+    assert checked.status == 2
+    assert len(json.loads(checked.out)["builds"]) == 1
+    assert len(checked.err.splitlines()) == 1 and "qemu-system-nope" in checked.err
+
+
+# -- faults: one line, exit 2, nothing left --------------------------------------
+
+
+def run_marked(args: list[str], tmp: Path, **kwargs: object) -> tuple[Result, str]:
+    """Run the real console script with a marker in its environment, TMPDIR at `tmp`."""
+    mark = uuid.uuid4().hex
+    env = {**os.environ, MARK: mark, "TMPDIR": str(tmp)}
+    proc = subprocess.run(
+        [*hmp_perms(), *args], env=env, capture_output=True, text=True, timeout=120, **kwargs
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr), mark
+
+
+@pytest.mark.parametrize(
+    ("command", "line"),
+    [
+        ("false", "exited before it connected (exit status 1)"),
+        ("sh -c 'exec sleep 1000'", "no answer within 1 s"),
+        ("sh -c 'sleep 1000 & exec sleep 1000'", "no answer within 1 s"),
+    ],
+)
+def test_wrapper_faults_leave_nothing_running(
+    command: str,
+    line: str,
+    private_tmp: Path,  # noqa: F811
+) -> None:
+    result, mark = run_marked(["collect", "--qemu", command, "--timeout", "1"], private_tmp)
+    assert one_line(result) == f"hmp-perms: {command}: {line}"
+    wait_gone(mark)
+
+
+def test_standin_that_forks_a_child_and_exits(tmp_path: Path, private_tmp: Path) -> None:  # noqa: F811
+    binary, _ = fake_binary(tmp_path, "fork-exit")
+    result, mark = run_marked(["collect", "--qemu", binary, "--timeout", "20"], private_tmp)
+    assert one_line(result) == (
+        f"hmp-perms: {binary}: exited before it connected (exit status 1)"
+        " (QEMU said: fake qemu: -machine none: unsupported machine type)"
+    )
+    wait_gone(mark)
+
+
+def test_standin_flooding_stderr_is_kept_short(tmp_path: Path, private_tmp: Path) -> None:  # noqa: F811
+    binary, _ = fake_binary(tmp_path, "flood")
+    result, mark = run_marked(["collect", "--qemu", binary, "--timeout", "2"], private_tmp)
+    line = one_line(result)
+    assert line.startswith(f"hmp-perms: {binary}: no answer within 2 s (QEMU said: fake qemu:")
+    assert " bytes ...] " in line and len(line) < 6000
+    wait_gone(mark)
+
+
+# mode: (environment, the line after "hmp-perms: BINARY: ")
+STANDIN_FAULTS = {
+    "bad-greeting": ({}, "sent something that is not QMP: b'Welcome to the fake monitor!\\r\\n'"),
+    "huge-reply": (
+        {},
+        "sent a QMP message over 4 MiB, this tool's limit (a listing is tens of KB)",
+    ),
+    "float-version": (
+        {"FAKE_QEMU_VERSION": '{"qemu": {"major": 1e400, "minor": 2, "micro": 0}, "package": ""}'},
+        "query-version: inf is not a version number (0 to 2^31-1)",
+    ),
+    "negative-version": (
+        {"FAKE_QEMU_VERSION": '{"qemu": {"major": 9, "minor": -1, "micro": 0}, "package": ""}'},
+        "query-version: -1 is not a version number (0 to 2^31-1)",
+    ),
+    "huge-version": (
+        {"FAKE_QEMU_VERSION": '{"qemu": {"major": 9, "minor": 0, "micro": 1e3}, "package": ""}'},
+        "query-version: 1000.0 is not a version number (0 to 2^31-1)",
+    ),
+    "package-type": (
+        {"FAKE_QEMU_VERSION": '{"qemu": {"major": 9, "minor": 0, "micro": 0}, "package": [1]}'},
+        "query-version: package [1] is not a string",
+    ),
+    "target-type": (
+        {"FAKE_QEMU_TARGET": '{"arch": 64}'},
+        "unexpected reply to query-target: {'arch': 64}",
+    ),
+    "target-list": ({"FAKE_QEMU_TARGET": "[]"}, "unexpected reply to query-target: []"),
+}
+
+
+@pytest.mark.parametrize("case", STANDIN_FAULTS)
+def test_standin_reply_faults(
+    case: str,
+    tmp_path: Path,
+    cli: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    private_tmp: Path,  # noqa: F811
+) -> None:
+    env, message = STANDIN_FAULTS[case]
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    mode = case if case in ("bad-greeting", "huge-reply") else "replies"
+    binary, pidfile = fake_binary(tmp_path, mode)
+    assert one_line(cli("collect", "--qemu", binary, "--timeout", "30")) == (
+        f"hmp-perms: {binary}: {message}"
+    )
+    assert_gone(pidfile)
+
+
+def test_too_few_descriptors_fails_in_one_line(qemu_x86: str, private_tmp: Path) -> None:  # noqa: F811
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (6, 6))
+
+    start = time.monotonic()
+    result, mark = run_marked(
+        ["collect", "--qemu", qemu_x86, "--timeout", "10"], private_tmp, preexec_fn=limit
+    )
+    assert time.monotonic() - start < 60
+    assert "Too many open files" in one_line(result)
+    wait_gone(mark)
+
+
+@pytest.mark.parametrize("option", ["--info-text", "--qemu-version", "--target", "--package"])
+def test_from_text_options_need_from_text(option: str, cli: Callable[..., Result]) -> None:
+    line = one_line(cli("collect", option, "x"))
+    assert line == (
+        f"hmp-perms: collect: {option} only go with --from-text; a live QEMU reports its own"
+    )
+
+
+# -- signals -------------------------------------------------------------------------
+
+
+def start_marked(args: list[str], tmp: Path) -> tuple[subprocess.Popen[str], str]:
+    mark = uuid.uuid4().hex
+    env = {**os.environ, MARK: mark, "TMPDIR": str(tmp)}
+    proc = subprocess.Popen(
+        [*hmp_perms(), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return proc, mark
+
+
+def qemus(mark: str) -> list[int]:
+    return [p for p in marked(mark) if Path(f"/proc/{p}/comm").read_text().startswith("qemu-sys")]
+
+
+def expect_signalled(proc: subprocess.Popen[str], signum: int, mark: str) -> None:
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signum
+    name = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
+    assert (out, err) == ("", f"hmp-perms: interrupted{name}\n")
+    wait_gone(mark)
+
+
+SIGNALS = [signal.SIGTERM, signal.SIGHUP, signal.SIGINT]
+
+
+@pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
+def test_signal_stops_every_real_qemu(
+    signum: int,
+    qemu_x86: str,
+    qemu_arm: str,
+    bwrap: str,
+    private_tmp: Path,  # noqa: F811
+) -> None:
+    """Real QEMUs whose monitor never answers (it is moved aside), one inside bwrap."""
+    mute = f"{sys.executable} {MUTE}"
+    args = ["collect", "--timeout", "120"]
+    for command in (qemu_x86, qemu_arm, f"{BWRAP} {qemu_x86}"):
+        args += ["--qemu", f"{mute} {command}"]
+    proc, mark = start_marked(args, private_tmp)
+    wait_for(lambda: len(qemus(mark)) == 3, "three QEMUs")
+    proc.send_signal(signum)
+    expect_signalled(proc, signum, mark)
+
+
+@pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
+def test_signal_stops_a_standin_and_its_child(
+    signum: int,
+    tmp_path: Path,
+    private_tmp: Path,  # noqa: F811
+) -> None:
+    binary, pidfile = fake_binary(tmp_path, "fork-hang")
+    proc, mark = start_marked(["check", "--qemu", binary, "--timeout", "120"], private_tmp)
+    wait_for(pidfile.exists, "the stand-in")
+    wait_for(lambda: len(marked(mark)) >= 3, "the stand-in's child")
+    proc.send_signal(signum)
+    expect_signalled(proc, signum, mark)
+
+
+def caught_signals(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return int(line.split()[1], 16)
+    return 0
+
+
+@pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
+def test_signal_during_start_up(signum: int, private_tmp: Path) -> None:  # noqa: F811
+    """As soon as the handlers are in place, before the imports of the command line."""
+    proc, mark = start_marked(["check", "--qemu", "qemu-system-x86_64"], private_tmp)
+    bit = 1 << (signal.SIGTERM - 1)
+    wait_for(lambda: proc.poll() is not None or caught_signals(proc.pid) & bit, "handlers")
+    proc.send_signal(signum)
+    expect_signalled(proc, signum, mark)
