@@ -128,8 +128,27 @@ def main() -> int:
         f"{a:.3f}s vs {b:.3f}s ({', '.join(four)})",
     )
 
+    records = len(list((ROOT / "data" / "builds").glob("*.json")))
     a, b = compare(args.runs, [*HMP, "check", "--qemu", x86], probe)
-    row("check, one live binary / minimal qemu.qmp probe", a / b, 1.3, f"{a:.3f}s vs {b:.3f}s")
+    row(
+        "check, one live binary / minimal qemu.qmp probe",
+        a / b,
+        1.3,
+        f"{a:.3f}s vs {b:.3f}s, {records} recorded builds",
+    )
+
+    every = [*HMP, "check", "--all-local"]
+    names = subprocess.run(
+        [*HMP, "collect", "--all-local", "--names"], cwd=ROOT, capture_output=True, text=True
+    ).stdout
+    local = names.splitlines().count("cont c")
+    a, b = compare(args.runs, every, [*HMP, "check", "--qemu", x86])
+    row(
+        "check --all-local / check of one binary",
+        a / b,
+        10.0,
+        f"{a:.3f}s vs {b:.3f}s, {local} binaries",
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         sock = os.path.join(tmp, "vm.qmp")
