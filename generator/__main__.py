@@ -1,5 +1,10 @@
 """``python -m generator`` runs the command line."""
 
-from generator.cli import run
+import os
+
+try:
+    from generator.cli import run
+except KeyboardInterrupt:  # Ctrl-C while starting: no traceback
+    os._exit(130)
 
 run()

@@ -1,20 +1,28 @@
 """The command line: parse arguments, call the stages, print, pick the exit status.
 
-Entry point: `main`. The only module that prints. Exit status: 0 success,
-1 the check found what it looks for (drift, stale files, lint problems),
-2 the tool could not do its job (bad input, QEMU failed), 130 on Ctrl-C.
+Entry point: `main` (and `run`, the console script). The only module that
+prints, apart from the writer's warning about a broken hard link. Exit status:
+0 success, 1 the check found what it looks for (drift, stale files, lint
+problems), 2 the tool could not do its job (bad input, QEMU failed, or a bug:
+``internal error``, with a traceback only under ``HMP_PERMS_DEBUG=1``), 130 on
+Ctrl-C, 141 when the reader of standard output went away.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NoReturn, TypeVar
 
-from generator import __version__
-from generator.errors import HmpPermsError
+try:
+    import argparse
+    import contextlib
+    from collections.abc import Callable, Sequence
+    from typing import TYPE_CHECKING, NoReturn, TypeVar
+
+    from generator import __version__
+    from generator.errors import HmpPermsError
+except KeyboardInterrupt:  # Ctrl-C while the console script starts: no traceback
+    os._exit(130)
 
 if TYPE_CHECKING:
     from generator.model import Snapshot, Table
@@ -126,17 +134,55 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; return its exit status. Prints one line per error, never a traceback."""
+    _tolerant_output()
     try:
+        args = build_parser().parse_args(argv)
         return int(COMMANDS[args.command](args))
     except HmpPermsError as exc:
-        print(f"hmp-perms: {exc}".replace("\n", "\nhmp-perms: "), file=sys.stderr)
+        _error(str(exc))
         return 2
     except KeyboardInterrupt:
-        print("hmp-perms: interrupted", file=sys.stderr)
+        _error("interrupted")
         return 130
     except BrokenPipeError:
-        return 1
+        _silence_stdout()
+        return 128 + 13  # as if SIGPIPE had ended it, as it ends `cat`
+    except (Exception, RecursionError) as exc:
+        if os.environ.get("HMP_PERMS_DEBUG", "") not in ("", "0"):
+            import traceback
+
+            traceback.print_exc()
+        detail = " ".join(str(exc).split())[:300]
+        _error(
+            f"internal error: {type(exc).__name__}{': ' + detail if detail else ''}"
+            " (a bug: rerun with HMP_PERMS_DEBUG=1 for a traceback and report it)"
+        )
+        return 2
+
+
+def _error(text: str) -> None:
+    with contextlib.suppress(OSError, ValueError):  # stderr gone: the status still tells
+        print(f"hmp-perms: {text}".replace("\n", "\nhmp-perms: "), file=sys.stderr)
+
+
+def _tolerant_output() -> None:
+    """Text the terminal's encoding cannot show is escaped (``\\xe9``), not a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(OSError, ValueError):
+                reconfigure(errors="backslashreplace")
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def run() -> NoReturn:
@@ -146,12 +192,24 @@ def run() -> NoReturn:
     takes about 10 ms, more than the check itself (mypy skips it the same way).
     Output is flushed first; files are already closed, temp dirs removed.
     """
-    status = main()
     try:
-        sys.stdout.flush()
+        status = main()
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            status = status or 128 + 13
         sys.stderr.flush()
-    except BrokenPipeError:
-        status = status or 1
+    except SystemExit as exc:  # argparse: --help, --version, usage errors
+        status = exc.code if isinstance(exc.code, int) else 2
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+    except KeyboardInterrupt:
+        status = 130
+    except (OSError, ValueError):
+        status = 2
     os._exit(status)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from generator.errors import HmpPermsError
 from generator.helptext import parse_help
 from generator.model import HelpEntry, Snapshot, Version
-from generator.writer import read_text
+from generator.writer import read_json, read_text
 
 FORMAT = 1
 
@@ -38,13 +38,14 @@ def snapshot_to_json(snap: Snapshot) -> str:
 
 
 def load_snapshot(path: str) -> Snapshot:
-    try:
-        doc = json.loads(read_text(path))
-    except json.JSONDecodeError as exc:
-        raise HmpPermsError(f"{path}:{exc.lineno}: not a snapshot (invalid JSON)") from None
+    doc = read_json(path)
+    if not isinstance(doc, dict):
+        raise HmpPermsError(f"{path}:1: not a snapshot (a JSON object is expected)")
     try:
         if doc["format"] != FORMAT:
             raise HmpPermsError(f"{path}: snapshot format {doc['format']!r} is not {FORMAT}")
+        if doc["version"] is not None and not isinstance(doc["version"], str):
+            raise TypeError(f"'version' {doc['version']!r} is not a string")
         version = Version.parse(doc["version"]) if doc["version"] else None
         raw_help, raw_info = str(doc["raw"]["help"]), str(doc["raw"]["info"])
         binary, package, target = str(doc["binary"]), str(doc["package"]), str(doc["target"])

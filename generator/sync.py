@@ -20,7 +20,7 @@ from ruamel.yaml.error import YAMLError
 from generator.compare import expectation
 from generator.errors import HmpPermsError
 from generator.model import HelpEntry, Snapshot, fold_space
-from generator.table import load_table
+from generator.table import check_text, load_table
 from generator.writer import read_text, write_atomic
 
 
@@ -36,6 +36,7 @@ def sync_table(path: str, snapshots: Sequence[Snapshot], write: bool) -> tuple[l
     """What changed (one line each) and whether the table was rewritten."""
     yaml = round_trip_yaml()
     text = read_text(path)
+    check_text(path, text)  # nothing deep or odd reaches the recursive composer
     try:
         doc: Any = yaml.load(text)
     except YAMLError as exc:

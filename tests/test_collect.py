@@ -280,7 +280,7 @@ def test_environment_picks_the_default_binary(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{not json", ":1: not a snapshot (invalid JSON)"),
+        ("{not json", ":1: invalid JSON: Expecting property name"),
         ('{"format": 1, "binary": "q"}', ": not a snapshot: missing or bad field"),
         ('{"format": 9}', ": snapshot format 9 is not 1"),
     ],

@@ -487,9 +487,11 @@ def test_check_reports_stale_missing_and_extra_without_touching(
     assert f"--- /dev/null\n+++ b/{out}/HMPPerms.pm\n" in result.out
     assert f"--- a/{out}/old.txt\n+++ /dev/null\n" in result.out
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    fixed = cli("generate", "--out", out)
-    assert fixed.status == 2 and "old.txt: no template makes it" in fixed.err
+    refused = cli("generate", "--out", out)
+    assert refused.status == 2 and "old.txt: no template makes it" in refused.err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing written
     (out / "old.txt").unlink()
+    assert cli("generate", "--out", out).status == 0
     assert cli("generate", "--check", "--out", out).status == 0
 
 

@@ -47,6 +47,9 @@ commands:
     vendor: pve
     deprecated: {since: '10.2'}
     rationale: writes files
+  info:
+    permission: none
+    rationale: reads state
 info:
   usbhost:
     help: show host USB devices
@@ -117,7 +120,7 @@ BAD = [
     (
         "duplicate top key",
         GOOD + "default: none\n",
-        35,
+        38,
         "duplicate key 'default' (first on line 6)",
     ),
     (
@@ -225,7 +228,7 @@ BAD = [
             "    help: show host USB devices\n",
             "    help: show host USB devices\n    permission: root\n",
         ),
-        33,
+        36,
         "info 'usbhost' has no rationale",
     ),
     (
@@ -286,9 +289,10 @@ def test_bad_table_is_one_line_per_problem_and_exit_2(
 
 
 def test_missing_table_file(tmp_path: Path, cli: Callable[..., Result]) -> None:
-    result = cli("lint", "--table", tmp_path / "none.yaml")
-    assert result.status == 1
-    assert "cannot read" in result.out
+    path = tmp_path / "none.yaml"
+    result = cli("lint", "--table", path)
+    assert (result.status, result.out) == (2, "")
+    assert result.err == f"hmp-perms: {path}: cannot read: No such file or directory\n"
 
 
 # -- import-perl ---------------------------------------------------------------
@@ -318,7 +322,7 @@ def test_import_perl_folds_aliases_and_keeps_reasons(
 ) -> None:
     source = tmp_path / "Perms.pm"
     source.write_text(PERL)
-    out = tmp_path / "data" / "imported.yaml"
+    out = tmp_path / "imported.yaml"
     result = cli("import-perl", source, "-o", out)
     assert result.status == 0
     assert f"{source}:11: 'c' looks like an alias of 'cont' but has level 'root'" in result.err
