@@ -25,6 +25,8 @@ from generator.model import Table
 from generator.writer import read_bytes, write_atomic
 
 SUFFIX = ".j2"
+#: PEP 263: a comment on line 1 or 2 that names the codec Python decodes the file with.
+ENCODING_DECLARATION = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
 
 
@@ -143,6 +145,13 @@ def render_templates(table: Table, templates_dir: str) -> dict[str, str]:
             line = getattr(exc, "lineno", None) or _template_line(exc, name)
             where = f"{templates_dir}/{name}" + (f":{line}" if line else "")
             raise HmpPermsError(f"{where}: {exc.message or exc}") from None
+    for name, content in outputs.items():
+        for number, line in enumerate(content.split("\n", 2)[:2], 1):
+            if ENCODING_DECLARATION.match(line):
+                raise HmpPermsError(
+                    f"{templates_dir}/{name}{SUFFIX}: line {number} of its output would declare a"
+                    f" source encoding (PEP 263): {line[:60]!r}; keep table text off lines 1-2"
+                )
     return outputs
 
 
