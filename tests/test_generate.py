@@ -593,3 +593,25 @@ def test_a_template_that_would_declare_an_encoding_is_refused(
     assert result.err.startswith(f"hmp-perms: {templates}/bad.py.j2: line 1 of its output would")
     assert len(result.err.splitlines()) == 1
     assert not out.exists()
+
+
+@pytest.mark.parametrize("line", [b"info", None, 5, ["info"]])
+def test_only_str_lines_are_judged(perms: ModuleType, line: object) -> None:
+    kind = type(line).__name__
+    with pytest.raises(TypeError, match=rf"^required_permission\(\) takes a str, not {kind}$"):
+        perms.required_permission(line)
+    with pytest.raises(TypeError, match=rf"^command_name\(\) takes a str, not {kind}$"):
+        perms.command_name(line)
+
+
+def test_generated_holds_only_what_templates_make() -> None:
+    """Nothing tracked under generated/ (no cache, no leftover) that no template renders."""
+    expected = sorted(render_templates(load_table(str(TABLE)), str(TEMPLATES)))
+    if (ROOT / ".git").exists():
+        listed = subprocess.run(
+            ["git", "ls-files", "generated/"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.split()
+        tracked = sorted(name.removeprefix("generated/") for name in listed)
+    else:  # an unpacked release: every file present must be an output
+        tracked = sorted(p.name for p in GENERATED.iterdir() if p.name != "__pycache__")
+    assert tracked == expected

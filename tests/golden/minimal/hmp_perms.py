@@ -90,9 +90,16 @@ INFO_DEPRECATED: Final[Mapping[str, str]] = MappingProxyType(
 _NAME: Final = re.compile(r"[ \t\n\v\f\r]*([^ \t\n\v\f\r/\x00]{0,255})")
 
 
+def _not_str(function: str, line: object) -> TypeError:
+    return TypeError(f"{function}() takes a str, not {type(line).__name__}")
+
+
 def _split(line: str) -> tuple[str, int]:
     """The name and where it ends; ValueError for a blank line."""
-    match = _NAME.match(line)
+    try:
+        match = _NAME.match(line)
+    except TypeError:
+        raise _not_str("command_name", line) from None
     assert match is not None  # the pattern matches every string
     name, end = match.group(1), match.end()
     if not name and (end == len(line) or line[end] == "\x00"):
@@ -103,16 +110,24 @@ def _split(line: str) -> tuple[str, int]:
 def command_name(line: str) -> str:
     """The command name as QEMU's HMP parser reads it: ``x/10i $pc`` is ``x``.
 
-    Raises ValueError for a blank line. The name may be empty (``/x``), which
-    no command has.
+    Raises ValueError for a blank line, TypeError for anything but a str
+    (decode bytes first: QEMU reads them as a C string). The name may be empty
+    (``/x``), which no command has.
     """
     return _split(line)[0]
 
 
 def required_permission(line: str) -> str:
-    """The level needed to run `line`; ``DEFAULT_PERMISSION`` for anything unknown."""
+    """The level needed to run `line`; ``DEFAULT_PERMISSION`` for anything unknown.
+
+    `line` must be a str: anything else (bytes, None) raises TypeError rather
+    than being guessed at.
+    """
     # _split inlined, as this runs on every request; a blank line finds nothing.
-    match = _NAME.match(line)
+    try:
+        match = _NAME.match(line)
+    except TypeError:  # costs nothing until raised
+        raise _not_str("required_permission", line) from None
     assert match is not None
     name = match.group(1)
     level = _PERMISSIONS.get(name, DEFAULT_PERMISSION)
