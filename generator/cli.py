@@ -367,7 +367,7 @@ def cmd_import_perl(args: argparse.Namespace) -> int:
     from generator.perlimport import import_perl
     from generator.writer import write_atomic
 
-    text, notes = import_perl(args.file)
+    text, notes = import_perl(args.file, args.output)
     for note in notes:
         print(f"hmp-perms: {note}", file=sys.stderr)
     if args.output:

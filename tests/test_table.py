@@ -340,11 +340,17 @@ def test_import_perl_folds_aliases_and_keeps_reasons(
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("our $h = {\n    cont => Sys.Modify,\n};\n", ":2: cannot read this line"),
-        ("our $h = {\n    'a b' => 'root',\n};\n", ":2: 'a b' is not a QEMU command name"),
-        ("our $h = {\n    a => 'root',\n    a => 'none',\n};\n", ":3: 'a' is listed twice"),
-        ("my %h = (a => 'root');\n", "no 'our $hash = {' permission hash found"),
-        ("our $h = {\n    a => 'root',\n", "is not closed"),
+        ("our $hmp_command_perms = {\n    cont => Sys.Modify,\n};\n", ":2: cannot read this line"),
+        (
+            "our $hmp_command_perms = {\n    'a b' => 'root',\n};\n",
+            ":2: 'a b' is not a QEMU command name",
+        ),
+        (
+            "our $hmp_command_perms = {\n    a => 'root',\n    a => 'none',\n};\n",
+            ":3: 'a' is listed twice",
+        ),
+        ("my %h = (a => 'root');\n", "no 'our $hmp_command_perms = {' permission hash found"),
+        ("our $hmp_command_perms = {\n    a => 'root',\n", "is not closed"),
     ],
 )
 def test_import_perl_refuses_what_it_cannot_read(
