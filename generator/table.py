@@ -92,8 +92,12 @@ T = TypeVar("T")
 
 
 def table_label(path: str) -> str:
-    """How generated files name the table: its folder and name, never an absolute path."""
-    return "/".join(Path(path).resolve().parts[-2:])
+    """How generated files name the table: its folder and name, never an absolute path.
+
+    Bytes of a path that are not UTF-8 are shown escaped (``\\xff``).
+    """
+    label = "/".join(Path(path).resolve().parts[-2:])
+    return label.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 #: Nesting no table needs (it has four levels): refused before composing, as the

@@ -230,8 +230,12 @@ def _write_fd(name: str, fd: int, data: bytes) -> None:
     try:
         if stream is not None:
             stream.flush()
-            stream.buffer.write(data)
-            stream.buffer.flush()
+            raw = getattr(stream, "buffer", None)
+            if raw is None:  # a text-only stream (io.StringIO)
+                stream.write(data.decode("utf-8"))
+                return
+            raw.write(data)
+            raw.flush()
             return
         view = memoryview(data)
         while view:

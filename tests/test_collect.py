@@ -257,8 +257,8 @@ def test_ctrl_c_during_collection_leaves_nothing_behind(tmp_path: Path) -> None:
         text=True,
     )
     deadline = time.monotonic() + 30
-    while not pidfile.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while not (pidfile.exists() and pidfile.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the file exists a moment before its PID is in it
     assert pidfile.exists(), "the stand-in QEMU never started"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import textwrap
 import subprocess
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
