@@ -132,4 +132,9 @@ def record_snapshots(
         # A record names the binary, never the path or wrapper it was run through.
         snap = dataclasses.replace(snap, binary=snap.variant)
         planned.append((os.path.join(folder, build.slug + SUFFIX), snapshot_to_json(snap)))
+    if planned:
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise HmpPermsError(f"{folder}: cannot create: {exc.strerror}") from None
     return [(path, write_atomic(path, text)) for path, text in planned]

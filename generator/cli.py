@@ -1,14 +1,19 @@
 """The command line: parse arguments, call the stages, print, pick the exit status.
 
-Entry point: `main`. The only module that prints. Exit status: 0 success,
-1 the check found what it looks for (drift, stale files, lint problems),
-2 the tool could not do its job (bad input, QEMU failed), 128+signal when
-signalled (130 on Ctrl-C; see `console`).
+Entry point: `main`; the console script is `console.run`. The only module
+that prints, apart from the writer's warning about a broken hard link. Exit
+status: 0 success, 1 the check found what it looks for (drift, stale files,
+lint problems), 2 the tool could not do its job (bad input, QEMU failed, or a
+bug: ``internal error``, with a traceback only under ``HMP_PERMS_DEBUG=1``),
+128+signal when signalled (130 on Ctrl-C; see `console`), 141 when the reader
+of standard output went away.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
@@ -179,21 +184,56 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; return its exit status. Prints one line per error, never a traceback."""
+    _tolerant_output()
     try:
+        args = build_parser().parse_args(argv)
         return int(COMMANDS[args.command](args))
     except HmpPermsError as exc:
-        print(f"hmp-perms: {exc}".replace("\n", "\nhmp-perms: "), file=sys.stderr)
+        _error(str(exc))
         return 2
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP under the console script
         from generator.console import interrupted
 
         return interrupted(exc)
     except BrokenPipeError:
-        return 1
-    except OSError as exc:  # the system refused (out of descriptors, memory): no traceback
-        print(f"hmp-perms: {exc}", file=sys.stderr)
+        _silence_stdout()
+        return 128 + 13  # as if SIGPIPE had ended it, as it ends `cat`
+    except (Exception, RecursionError) as exc:
+        if os.environ.get("HMP_PERMS_DEBUG", "") not in ("", "0"):
+            import traceback
+
+            traceback.print_exc()
+        detail = " ".join(str(exc).split())[:300]
+        _error(
+            f"internal error: {type(exc).__name__}{': ' + detail if detail else ''}"
+            " (a bug: rerun with HMP_PERMS_DEBUG=1 for a traceback and report it)"
+        )
         return 2
+
+
+def _error(text: str) -> None:
+    with contextlib.suppress(OSError, ValueError):  # stderr gone: the status still tells
+        print(f"hmp-perms: {text}".replace("\n", "\nhmp-perms: "), file=sys.stderr)
+
+
+def _tolerant_output() -> None:
+    """Text the terminal's encoding cannot show is escaped (``\\xe9``), not a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(OSError, ValueError):
+                reconfigure(errors="backslashreplace")
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _snapshots(args: argparse.Namespace) -> list[Snapshot]:
@@ -469,7 +509,7 @@ def cmd_import_perl(args: argparse.Namespace) -> int:
     from generator.perlimport import import_perl
     from generator.writer import write_atomic
 
-    text, notes = import_perl(args.file)
+    text, notes = import_perl(args.file, args.output)
     for note in notes:
         print(f"hmp-perms: {note}", file=sys.stderr)
     if args.output:

@@ -17,16 +17,32 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from generator.errors import HmpPermsError, SourceInfo
 from generator.model import is_command_name
+from generator.table import load_table
 from generator.writer import read_text
 
-HASH_START = re.compile(r"^\s*our\s+\$(\w+)\s*=\s*\{\s*$")
-HASH_END = re.compile(r"^\s*\}\s*;\s*$")
+#: The one hash read: Proxmox's name for it. Perl whitespace is space and tab here;
+#: anything else outside a comment is refused, not guessed at.
+VARIABLE = "hmp_command_perms"
+HASH_START = re.compile(r"^[ \t]*our[ \t]+\$hmp_command_perms[ \t]*=[ \t]*\{[ \t]*\r?$")
+HASH_END = re.compile(r"^[ \t]*\}[ \t]*;[ \t]*\r?$")
 ENTRY = re.compile(
-    r"""^\s*(?:'(?P<q>[^'\\]*)'|(?P<b>[A-Za-z_][A-Za-z0-9_]*))\s*=>\s*
-        '(?P<level>[^'\\]*)'\s*,?\s*(?:\#\s?(?P<help>.*))?$""",
+    r"""^[ \t]*(?:'(?P<q>[^'\\]*)'|(?P<b>[A-Za-z_][A-Za-z0-9_]*))[ \t]*=>[ \t]*
+        '(?P<level>[^'\\]*)'[ \t]*,?[ \t]*(?:\#[ \t]?(?P<help>[^\r]*))?\r?$""",
     re.X,
 )
-COMMENT = re.compile(r"^\s*#\s?(?P<text>.*)$")
+#: What Perl never runs: POD from a line starting ``=word`` to ``=cut``, all
+#: after ``__END__``/``__DATA__``, and the body of a here-document.
+POD_START = re.compile(r"^=[A-Za-z]")
+POD_END = re.compile(r"^=cut\b")
+END_OF_CODE = re.compile(r"^__(?:END|DATA)__\b")
+HEREDOC = re.compile(r"""<<(~?)[ \t]*(?:"([^"\n]*)"|'([^'\n]*)'|([A-Za-z_]\w*))""")
+#: Code elsewhere that could change the hash after it is defined.
+WRITE = re.compile(
+    r"(?:\bdelete\b|\blocal\b|\bundef\b)[^;]*\bhmp_command_perms\b"
+    r"|\bhmp_command_perms\b(?:[ \t]*->[ \t]*\{[^}]*\})?[ \t]*(?:[-+.|&/*x]|\*\*|//|\|\||&&)?=(?![=~>])"
+)
+_ODD = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+COMMENT = re.compile(r"^[ \t]*#[ \t]?(?P<text>.*)$")
 #: QEMU's short forms (hmp-commands.hx), folded into their commands.
 KNOWN_ALIASES = {"?": "help", "c": "cont", "p": "print", "q": "quit", "s": "stop"}
 ALIAS_HELP = re.compile(r"(?:short-form of|alias for) '([A-Za-z0-9_?-]+)'")
@@ -44,8 +60,12 @@ class _Perm:
     aliases: list[str] = field(default_factory=list)
 
 
-def import_perl(path: str) -> tuple[str, list[str]]:
-    """The table as YAML text, and notes for the user (aliases not folded, ...)."""
+def import_perl(path: str, output: str | None = None) -> tuple[str, list[str]]:
+    """The table as YAML text, and notes for the user (aliases not folded, ...).
+
+    The text is loaded with the table loader before it is returned, as `output`
+    (or ``<stdout>``): what import-perl writes, `lint` passes.
+    """
     perms = _parse(path, read_text(path))
     notes: list[str] = []
     by_name = {p.name: p for p in perms}
@@ -65,29 +85,77 @@ def import_perl(path: str) -> tuple[str, list[str]]:
             continue
         owner.aliases.append(p.name)
         perms.remove(p)
-    return _dump(path, perms), notes
+    text = _dump(path, perms)
+    load_table(output or "<stdout>", text)
+    return text, notes
+
+
+class _Outside:
+    """Which lines outside the hash Perl would compile; lines end at LF only, as Perl's do."""
+
+    def __init__(self) -> None:
+        self.pod = False
+        self.ended = False
+        self.heredocs: list[tuple[str, bool]] = []
+
+    def is_code(self, line: str) -> bool:
+        if self.heredocs:
+            ender, indented = self.heredocs[0]
+            body = line.rstrip("\r")
+            if (body.lstrip(" \t") if indented else body) == ender:
+                self.heredocs.pop(0)
+            return False
+        if self.pod:
+            self.pod = not POD_END.match(line)
+            return False
+        if POD_START.match(line):  # a statement may start here: outside the hash
+            self.pod = not POD_END.match(line)
+            return False
+        if END_OF_CODE.match(line):
+            self.ended = True
+            return False
+        if not line.lstrip(" \t").startswith("#"):
+            for m in HEREDOC.finditer(line.split("#", 1)[0]):
+                ender = next(g for g in (m[2], m[3], m[4]) if g is not None)
+                self.heredocs.append((ender, bool(m[1])))
+        return True
 
 
 def _parse(path: str, text: str) -> list[_Perm]:
     perms: list[_Perm] = []
     seen: dict[str, int] = {}
     inside = False
-    found = False
+    found = 0
     reason: list[str] = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    outside = _Outside()
+    for lineno, line in enumerate(text.split("\n"), 1):
         if not inside:
+            if not outside.is_code(line):
+                if outside.ended:
+                    break
+                continue
             if HASH_START.match(line):
-                inside = found = True
+                if found:
+                    raise HmpPermsError(
+                        f"${VARIABLE} is defined again (first on line {found})",
+                        SourceInfo(path, lineno),
+                    )
+                inside, found = True, lineno
+            elif not line.lstrip().startswith("#") and WRITE.search(line):
+                raise HmpPermsError(
+                    f"${VARIABLE} is changed outside its definition; cannot import it safely",
+                    SourceInfo(path, lineno),
+                )
             continue
         if HASH_END.match(line):
             inside = False
             continue
-        if not line.strip():
+        if not line.strip(" \t\r"):
             reason = []
             continue
         m = COMMENT.match(line)
         if m:
-            reason.append(m["text"].strip())
+            reason.append(_clean(m["text"]))
             continue
         m = ENTRY.match(line)
         if m is None:
@@ -103,15 +171,21 @@ def _parse(path: str, text: str) -> list[_Perm]:
                 f"{name!r} is listed twice (first on line {seen[name]})", SourceInfo(path, lineno)
             )
         seen[name] = lineno
-        perms.append(_Perm(name, m["level"], (m["help"] or "").strip(), " ".join(reason), lineno))
+        help_text = _clean(m["help"] or "")
+        perms.append(_Perm(name, m["level"], help_text, " ".join(r for r in reason if r), lineno))
         reason = []
     if not found:
-        raise HmpPermsError(f"{path}: no 'our $hash = {{' permission hash found")
+        raise HmpPermsError(f"{path}: no 'our ${VARIABLE} = {{' permission hash found")
     if inside:
         raise HmpPermsError(f"{path}: the permission hash is not closed with '}};'")
     if not perms:
         raise HmpPermsError(f"{path}: the permission hash is empty")
     return perms
+
+
+def _clean(text: str) -> str:
+    """Comment text on one line: control characters and odd line breaks become spaces."""
+    return " ".join(_ODD.sub(" ", text).split())
 
 
 def _dump(path: str, perms: list[_Perm]) -> str:

@@ -12,6 +12,7 @@ filters below, never by pasting raw text into code.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -19,11 +20,13 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 
-from generator.errors import HmpPermsError
+from generator.errors import ErrorList, HmpPermsError
 from generator.model import Build, Snapshot, Table, fold_space
-from generator.writer import write_atomic
+from generator.writer import read_bytes, write_atomic
 
 SUFFIX = ".j2"
+#: PEP 263: a comment on line 1 or 2 that names the codec Python decodes the file with.
+ENCODING_DECLARATION = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
 
 
@@ -193,6 +196,13 @@ def render_templates(
             line = getattr(exc, "lineno", None) or _template_line(exc, name)
             where = f"{templates_dir}/{name}" + (f":{line}" if line else "")
             raise HmpPermsError(f"{where}: {exc.message or exc}") from None
+    for name, content in outputs.items():
+        for number, line in enumerate(content.split("\n", 2)[:2], 1):
+            if ENCODING_DECLARATION.match(line):
+                raise HmpPermsError(
+                    f"{templates_dir}/{name}{SUFFIX}: line {number} of its output would declare a"
+                    f" source encoding (PEP 263): {line[:60]!r}; keep table text off lines 1-2"
+                )
     return outputs
 
 
@@ -218,15 +228,41 @@ def _extra_files(outputs: Mapping[str, str], out_dir: str) -> list[Path]:
     )
 
 
+def _out_dir_problem(out_dir: str) -> HmpPermsError | None:
+    """Why `out_dir` cannot hold the outputs, if it cannot."""
+    path = Path(out_dir)
+    if path.exists() and not path.is_dir():
+        return HmpPermsError(f"{out_dir}: not a directory (--out names the output directory)")
+    return None
+
+
+def _unwritable(out_dir: str) -> HmpPermsError | None:
+    """An error if no file can be created in `out_dir` (or where it would be created)."""
+    path = Path(out_dir).absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    if not path.is_dir():
+        return HmpPermsError(f"{out_dir}: cannot create it: {path} is not a directory")
+    if not os.access(path, os.W_OK | os.X_OK):
+        return HmpPermsError(f"{out_dir}: cannot write in {path}: permission denied")
+    return None
+
+
+def _current(path: Path) -> str | None:
+    """What an output file holds now (None if it is missing); odd bytes shown, not fatal."""
+    if not path.exists() and not path.is_symlink():
+        return None
+    return read_bytes(path).decode("utf-8", errors="backslashreplace")
+
+
 def check_outputs(outputs: Mapping[str, str], out_dir: str) -> list[str]:
     """A unified diff for each stale, missing or extra file; empty when all are current."""
+    problem = _out_dir_problem(out_dir)
+    if problem is not None:
+        raise problem
     diffs = []
     for name, content in sorted(outputs.items()):
-        path = Path(out_dir) / name
-        try:
-            current = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            current = None
+        current = _current(Path(out_dir) / name)
         if current == content:
             continue
         diffs.append(
@@ -240,7 +276,7 @@ def check_outputs(outputs: Mapping[str, str], out_dir: str) -> list[str]:
             )
         )
     for path in _extra_files(outputs, out_dir):
-        old = path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+        old = (_current(path) or "").splitlines(keepends=True)
         diffs.append(
             f"# {out_dir}/{path.name}: no template makes it\n"
             + "".join(difflib.unified_diff(old, [], f"a/{out_dir}/{path.name}", "/dev/null"))
@@ -249,14 +285,35 @@ def check_outputs(outputs: Mapping[str, str], out_dir: str) -> list[str]:
 
 
 def write_outputs(outputs: Mapping[str, str], out_dir: str) -> list[str]:
-    """Write what changed; return those names. Extra files are named, not deleted."""
-    written = [
+    """Write what changed; return those names.
+
+    Everything is checked first: a file no template makes (named, never
+    deleted), an output path taken by a directory or a device, an output
+    directory that is a file. Any problem, and nothing is written.
+    """
+    problems: list[HmpPermsError] = []
+    problem = _out_dir_problem(out_dir) or _unwritable(out_dir)
+    if problem is not None:
+        raise problem
+    for name in sorted(outputs):
+        path = Path(out_dir) / name
+        if (path.exists() or path.is_symlink()) and not path.is_file():
+            problems.append(
+                HmpPermsError(f"{out_dir}/{name}: not a regular file; cannot write an output there")
+            )
+    for path in _extra_files(outputs, out_dir):
+        problems.append(
+            HmpPermsError(f"{out_dir}/{path.name}: no template makes it; delete it if it is stale")
+        )
+    if problems:
+        problems.append(HmpPermsError(f"{out_dir}/: nothing written"))
+        raise ErrorList(problems)
+    try:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HmpPermsError(f"{out_dir}: cannot create the directory: {exc.strerror}") from None
+    return [
         name
         for name, content in sorted(outputs.items())
         if write_atomic(Path(out_dir) / name, content)
     ]
-    for path in _extra_files(outputs, out_dir):
-        raise HmpPermsError(
-            f"{out_dir}/{path.name}: no template makes it; delete it if it is stale"
-        )
-    return written

@@ -20,7 +20,7 @@ from typing import Any
 from generator.errors import HmpPermsError
 from generator.helptext import parse_help
 from generator.model import Snapshot, Version
-from generator.writer import read_text
+from generator.writer import read_json, read_text
 
 FORMAT = 2
 READABLE_FORMATS = (1, 2)
@@ -95,14 +95,9 @@ def _listing(path: str, doc: dict[str, Any], key: str) -> str | None:
 
 
 def load_snapshot(path: str) -> Snapshot:
-    try:
-        doc = json.loads(read_text(path))
-    except json.JSONDecodeError as exc:
-        raise HmpPermsError(f"{path}:{exc.lineno}: not a snapshot (invalid JSON)") from None
-    except (RecursionError, ValueError) as exc:
-        raise HmpPermsError(f"{path}: not a snapshot ({exc})") from None
+    doc = read_json(path)  # bounded: size, depth, digits; a lone surrogate is refused
     if not isinstance(doc, dict):
-        raise HmpPermsError(f"{path}: not a snapshot: the top level must be an object")
+        raise HmpPermsError(f"{path}:1: not a snapshot (a JSON object is expected)")
     fmt = doc.get("format")
     if type(fmt) is not int or fmt not in READABLE_FORMATS:
         raise HmpPermsError(

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent, Event, StreamEndEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.errors import ErrorList, HmpPermsError, SourceInfo
@@ -50,16 +51,80 @@ T = TypeVar("T")
 
 
 def table_label(path: str) -> str:
-    """How generated files name the table: its folder and name, never an absolute path."""
-    return "/".join(Path(path).resolve().parts[-2:])
+    """How generated files name the table: its folder and name, never an absolute path.
+
+    Bytes of a path that are not UTF-8 are shown escaped (``\\xff``).
+    """
+    label = "/".join(Path(path).resolve().parts[-2:])
+    return label.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def compose(text: str) -> Node | None:
+#: Nesting no table needs (it has four levels): refused before composing, as the
+#: composer recurses once per level and a deep enough file crashes the process.
+MAX_DEPTH = 20
+#: What YAML does not allow in a document, and line breaks other than LF and CRLF
+#: (they would move every line number): refused with their line.
+_FORBIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]|\r(?!\n)"
+)
+
+
+def check_text(path: str, text: str) -> None:
+    """Refuse, before anything composes it, text that is no table: control characters, deep nesting.
+
+    The depth is read from the parser's event stream, which keeps its own stack
+    instead of recursing, so it is exact for any YAML and costs a few ms.
+    """
+    bad = _FORBIDDEN.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise HmpPermsError(f"control character U+{ord(bad[0][0]):04X}", SourceInfo(path, line))
+    depth = 0
+    try:
+        for event in _events(text):
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise HmpPermsError(
+                        f"nested deeper than {MAX_DEPTH} levels; no table needs that",
+                        SourceInfo(path, event.start_mark.line + 1),
+                    )
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    except MarkedYAMLError as exc:
+        raise yaml_error(path, exc) from None
+
+
+def yaml_error(path: str, exc: MarkedYAMLError) -> HmpPermsError:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else 1
+    reason = exc.problem or exc.context or "cannot be parsed"
+    return HmpPermsError(f"invalid YAML: {reason}", SourceInfo(path, line))
+
+
+def _events(text: str) -> Iterator[Event]:
+    try:
+        from ruamel.yaml.cyaml import CBaseLoader
+    except ImportError:  # pragma: no cover - without ruamel.yaml.clib
+        yield from YAML(typ="base", pure=True).parse(text)
+        return
+    loader = CBaseLoader(text)
+    try:
+        while (event := loader.get_event()) is not None:
+            yield event
+            if isinstance(event, StreamEndEvent):
+                return
+    finally:
+        loader.dispose()
+
+
+def compose(path: str, text: str) -> Node | None:
     """The document's node tree; with the C composer and no tag resolution when it can.
 
     Plain scalars stay strings (the loader reads text, not YAML 1.1 guesses), so
-    `since: 9.10` is version 9.10, not the float 9.1.
+    `since: 9.10` is version 9.10, not the float 9.1. `check_text` runs first.
     """
+    check_text(path, text)
     try:
         from ruamel.yaml.cyaml import CBaseLoader
     except ImportError:  # pragma: no cover - without ruamel.yaml.clib
@@ -71,10 +136,14 @@ def compose(text: str) -> Node | None:
         loader.dispose()
 
 
-def lint_table(path: str) -> list[HmpPermsError]:
-    """Every problem in the table at `path`, in file order; empty when it is good."""
+def lint_table(path: str, text: str | None = None) -> list[HmpPermsError]:
+    """Every problem in the table at `path`, in file order; empty when it is good.
+
+    A file that cannot be read at all is an error raised, not a problem returned.
+    """
+    text = read_text(path) if text is None else text
     try:
-        _Loader(path).load()
+        _Loader(path, text).load()
     except ErrorList as exc:
         return exc.problems
     except HmpPermsError as exc:
@@ -83,7 +152,7 @@ def lint_table(path: str) -> list[HmpPermsError]:
 
 
 def load_table(path: str, text: str | None = None, allow_todo: bool = False) -> Table:
-    """The table at `path` (or `text`, read from there); an `ErrorList` of every problem.
+    """The table at `path` (or `text`, named `path`); an `ErrorList` of every problem.
 
     With `allow_todo`, an entry still awaiting a decision is no problem: it is left
     out of the entries and its name (``info X`` for an info subcommand) is put in
@@ -167,12 +236,9 @@ class NodeReader:
         """The file's text and its top node, which must be a mapping."""
         text = read_text(self.path) if self.text is None else self.text
         try:
-            root = compose(text)
+            root = compose(self.path, text)
         except MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark is not None else 1
-            reason = exc.problem or exc.context or "cannot be parsed"
-            raise HmpPermsError(f"invalid YAML: {reason}", SourceInfo(self.path, line)) from None
+            raise yaml_error(self.path, exc) from None
         if not isinstance(root, MappingNode):
             raise HmpPermsError(f"{what} must be a mapping at the top", SourceInfo(self.path, 1))
         return text, root
@@ -210,6 +276,7 @@ class _Loader(NodeReader):
         commands = self.load_entries(top, "commands", COMMAND_KEYS, ctx)
         info = self.load_entries(top, "info", INFO_KEYS, ctx)
         self.check_commands(commands)
+        self.check_description(top, commands, levels)
         if self.problems:
             self.problems.sort(key=lambda p: p.info or SourceInfo(self.path, 0))
             raise ErrorList(self.problems)
@@ -406,6 +473,25 @@ class _Loader(NodeReader):
                         f" not {target.permission!r} ({target.info})",
                         entry.info,
                     )
+                )
+
+    def check_description(
+        self,
+        top: dict[str, tuple[ScalarNode, Node]],
+        commands: dict[str, Entry],
+        levels: tuple[str, ...],
+    ) -> None:
+        """The API description (Proxmox's format) names the `none` and `root` commands."""
+        if "commands" not in top or not levels:
+            return
+        used = {entry.permission for entry in commands.values()}
+        for needed in ("none", "root"):
+            if needed not in used:
+                self.problem(
+                    top["commands"][0],
+                    f"no command at level {needed!r}: the API description lists the"
+                    " commands at 'none' and at 'root', so the table needs both levels and"
+                    " a command at each",
                 )
 
 

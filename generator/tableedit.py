@@ -54,14 +54,12 @@ def yaml_string(text: str) -> str:
 
 
 def _root(path: str, text: str) -> MappingNode:
-    from generator.table import compose
+    from generator.table import compose, yaml_error
 
     try:
-        root = compose(text)
+        root = compose(path, text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        raise HmpPermsError("invalid YAML; run `hmp-perms lint`", SourceInfo(path, line)) from None
+        raise yaml_error(path, exc) from None
     if not isinstance(root, MappingNode):
         raise HmpPermsError("the table must be a mapping at the top", SourceInfo(path, 1))
     return root

@@ -1,24 +1,77 @@
-"""Files: read text with one clear error, write whole or not at all.
+"""Files: read text and JSON with one clear error, write whole or not at all.
 
-Entry points: `read_text` and `write_atomic`. The only module that writes files.
+Entry points: `read_text`, `read_json` and `write_atomic`. The only module
+that touches files the user names.
+
+Reading is bounded: at most `MAX_BYTES` from a regular file, a pipe or a
+character device, never a hang on a FIFO nobody writes to. Writing replaces
+a regular file through a temp file and a rename (a symlink is followed to the
+file it names), and writes straight into what cannot be replaced: ``-``
+(standard output), ``/dev/stdout`` and other open descriptors, ``/dev/null``
+and other character devices, FIFOs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
+import stat
+import sys
 import tempfile
 from pathlib import Path
 
 from generator.errors import HmpPermsError, SourceInfo
 
+#: The most any input may hold: a listing is tens of KB, a table a few hundred.
+MAX_BYTES = 16 * 1024 * 1024
+#: The deepest nesting a JSON input may have (a snapshot needs three levels).
+MAX_JSON_DEPTH = 32
+#: The longest integer a JSON input may hold (a snapshot's are one digit).
+MAX_JSON_DIGITS = 18
+
+#: A name for a descriptor this process already has open: write into it, never replace it.
+_OPEN_FD = re.compile(r"/(?:dev/fd|proc/self/fd|proc/thread-self/fd)/(\d+)")
+_STD_FD = {"-": 1, "/dev/stdout": 1, "/dev/stderr": 2}
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The bytes of a file, pipe or character device; at most `MAX_BYTES`."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise HmpPermsError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise HmpPermsError(f"{path}: is a directory, not a file")
+        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+            raise HmpPermsError(f"{path}: cannot read: not a file, pipe or character device")
+        # Opened without blocking so a FIFO with no writer cannot hang the open;
+        # reading it then ends at once. A pipe with a writer is read as it comes.
+        os.set_blocking(fd, True)
+        chunks, total = [], 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, MAX_BYTES + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > MAX_BYTES:
+                raise HmpPermsError(
+                    f"{path}: more than {MAX_BYTES >> 20} MiB, the limit for any input"
+                )
+        return b"".join(chunks)
+    except OSError as exc:
+        raise HmpPermsError(f"{path}: cannot read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+
 
 def read_text(path: str | Path) -> str:
     """A UTF-8 file's text; a `HmpPermsError` naming the file (and line) when it is not."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise HmpPermsError(f"{path}: cannot read: {exc.strerror}") from None
+    data = read_bytes(path)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -26,30 +79,168 @@ def read_text(path: str | Path) -> str:
         raise HmpPermsError("not UTF-8 text", SourceInfo(str(path), line)) from None
 
 
-def write_atomic(path: str | Path, content: str) -> bool:
-    """Write `content` to `path` through a temp file and a rename.
+# A JSON string, an opening or closing bracket, or a long run of digits outside a string.
+_JSON_TOKEN = re.compile(
+    rf'"(?:[^"\\\n]|\\.)*"|[\[{{]|[\]}}]|(?<![\w.])-?\d{{{MAX_JSON_DIGITS + 1},}}'
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
-    Returns False, touching nothing, when the file already holds exactly that.
+
+def read_json(path: str | Path) -> object:
+    """A JSON file's value, read within bounds that no hostile file can get past.
+
+    Refused, each as ``file:line: what``: more than `MAX_BYTES`, nesting deeper
+    than `MAX_JSON_DEPTH`, an integer longer than `MAX_JSON_DIGITS` digits, a
+    lone surrogate (``"\\ud800"``, which no UTF-8 file can hold), invalid JSON.
     """
-    target = Path(path)
-    data = content.encode("utf-8")
+    text = read_text(path)
+
+    def fail(pos: int, message: str) -> HmpPermsError:
+        return HmpPermsError(message, SourceInfo(str(path), text.count("\n", 0, pos) + 1))
+
+    depth = 0
+    for token in _JSON_TOKEN.finditer(text):
+        first = token[0][0]
+        if first in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise fail(token.start(), f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        elif first in "]}":
+            depth = max(depth - 1, 0)
+        elif first == '"':
+            if "\\u" in token[0] and _SURROGATE.search(_json_string(token[0])):
+                raise fail(token.start(), "JSON string with a lone surrogate (not Unicode text)")
+        else:
+            raise fail(token.start(), f"JSON integer longer than {MAX_JSON_DIGITS} digits")
     try:
-        if target.read_bytes() == data:
-            return False
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HmpPermsError(f"invalid JSON: {exc.msg}", SourceInfo(str(path), exc.lineno)) from None
+    except (RecursionError, ValueError) as exc:  # pragma: no cover - the scan above refuses these
+        raise HmpPermsError(f"invalid JSON: {exc}", SourceInfo(str(path), 1)) from None
+
+
+def _json_string(token: str) -> str:
+    try:
+        return str(json.loads(token))
+    except ValueError:
+        return ""  # json.loads of the whole text reports it
+
+
+def write_atomic(path: str | Path, content: str) -> bool:
+    """Write `content` to `path` whole or not at all; False when it already held exactly that.
+
+    A regular file is replaced through a temp file in its directory and a
+    rename, keeping its permission bits (and its owner, where allowed); a new
+    one gets the umask's. A symlink is followed and the file it names is
+    replaced. A file with other hard links is replaced too, which parts it from
+    them: a warning says so. What cannot be replaced (``-``, descriptors such
+    as ``/dev/stdout``, character devices, FIFOs) is written straight into.
+    """
+    name = str(path)
+    try:
+        data = content.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise HmpPermsError(f"{name}: cannot write: {exc.reason}") from None
+    fd_match = _OPEN_FD.fullmatch(name)
+    fd = _STD_FD.get(name, int(fd_match[1]) if fd_match else None)
+    if fd is not None:
+        _write_fd(name, fd, data)
+        return True
+    try:
+        st: os.stat_result | None = os.stat(name)
     except FileNotFoundError:
-        pass
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        st = None  # a new file, or a symlink to one
+    except OSError as exc:
+        raise HmpPermsError(f"{name}: cannot write: {exc.strerror}") from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        if stat.S_ISDIR(st.st_mode):
+            raise HmpPermsError(f"{name}: is a directory; name a file to write")
+        if not (stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
+            raise HmpPermsError(f"{name}: not a regular file, FIFO or character device")
+        _write_special(name, data)
+        return True
+    real = os.path.realpath(name)
+    if st is not None:
+        if st.st_size == len(data) and _same_content(real, data):
+            return False
+        if st.st_nlink > 1:
+            print(
+                f"hmp-perms: warning: {name}: had {st.st_nlink - 1} other hard link(s);"
+                " replaced, they keep the old content",
+                file=sys.stderr,
+            )
+    _replace(name, real, data, st)
+    return True
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _replace(name: str, real: str, data: bytes, old: os.stat_result | None) -> None:
+    folder = os.path.dirname(real)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise HmpPermsError(f"{name}: cannot write in {folder}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else 0o644)
-        os.replace(tmp, target)
-    except BaseException:
+            if old is not None and (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
+                with contextlib.suppress(PermissionError):
+                    os.fchown(f.fileno(), old.st_uid, old.st_gid)
+            mode = old.st_mode & 0o777 if old is not None else 0o666 & ~_umask()
+            os.fchmod(f.fileno(), mode)
+        os.replace(tmp, real)
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise HmpPermsError(f"{name}: cannot write: {exc.strerror}") from None
         raise
-    return True
+
+
+def _same_content(path: str, data: bytes) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(data) + 1) == data
+    except OSError:
+        return False
+
+
+def _write_special(name: str, data: bytes) -> None:
+    try:
+        fd = os.open(name, os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise HmpPermsError(f"{name}: cannot write: {exc.strerror}") from None
+    try:
+        _write_fd(name, fd, data)
+    finally:
+        os.close(fd)
+
+
+def _write_fd(name: str, fd: int, data: bytes) -> None:
+    """Write all of `data` to an open descriptor; standard output and error through Python's."""
+    stream = {1: sys.stdout, 2: sys.stderr}.get(fd)
+    try:
+        if stream is not None:
+            stream.flush()
+            raw = getattr(stream, "buffer", None)
+            if raw is None:  # a text-only stream (io.StringIO)
+                stream.write(data.decode("utf-8"))
+                return
+            raw.write(data)
+            raw.flush()
+            return
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise HmpPermsError(f"{name}: cannot write: {exc.strerror}") from None

@@ -42,6 +42,9 @@ commands:
     vendor: pve
     deprecated: {since: '10.2'}
     rationale: writes files
+  info:
+    permission: none
+    rationale: reads state
 info:
   usbhost:
   via:
@@ -105,7 +108,7 @@ BAD = [
     (
         "duplicate top key",
         GOOD + "default: none\n",
-        33,
+        36,
         "duplicate key 'default' (first on line 6)",
     ),
     (
@@ -205,7 +208,7 @@ BAD = [
     (
         "info override without rationale",
         swap("  usbhost:\n", "  usbhost:\n    permission: root\n"),
-        30,
+        33,
         "info 'usbhost' has no rationale",
     ),
     (
@@ -266,9 +269,10 @@ def test_bad_table_is_one_line_per_problem_and_exit_2(
 
 
 def test_missing_table_file(tmp_path: Path, cli: Callable[..., Result]) -> None:
-    result = cli("lint", "--table", tmp_path / "none.yaml")
-    assert result.status == 1
-    assert "cannot read" in result.out
+    path = tmp_path / "none.yaml"
+    result = cli("lint", "--table", path)
+    assert (result.status, result.out) == (2, "")
+    assert result.err == f"hmp-perms: {path}: cannot read: No such file or directory\n"
 
 
 # -- import-perl ---------------------------------------------------------------
@@ -298,7 +302,7 @@ def test_import_perl_folds_aliases_and_keeps_reasons(
 ) -> None:
     source = tmp_path / "Perms.pm"
     source.write_text(PERL)
-    out = tmp_path / "data" / "imported.yaml"
+    out = tmp_path / "imported.yaml"
     result = cli("import-perl", source, "-o", out)
     assert result.status == 0
     assert f"{source}:11: 'c' looks like an alias of 'cont' but has level 'root'" in result.err
@@ -315,11 +319,17 @@ def test_import_perl_folds_aliases_and_keeps_reasons(
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("our $h = {\n    cont => Sys.Modify,\n};\n", ":2: cannot read this line"),
-        ("our $h = {\n    'a b' => 'root',\n};\n", ":2: 'a b' is not a QEMU command name"),
-        ("our $h = {\n    a => 'root',\n    a => 'none',\n};\n", ":3: 'a' is listed twice"),
-        ("my %h = (a => 'root');\n", "no 'our $hash = {' permission hash found"),
-        ("our $h = {\n    a => 'root',\n", "is not closed"),
+        ("our $hmp_command_perms = {\n    cont => Sys.Modify,\n};\n", ":2: cannot read this line"),
+        (
+            "our $hmp_command_perms = {\n    'a b' => 'root',\n};\n",
+            ":2: 'a b' is not a QEMU command name",
+        ),
+        (
+            "our $hmp_command_perms = {\n    a => 'root',\n    a => 'none',\n};\n",
+            ":3: 'a' is listed twice",
+        ),
+        ("my %h = (a => 'root');\n", "no 'our $hmp_command_perms = {' permission hash found"),
+        ("our $hmp_command_perms = {\n    a => 'root',\n", "is not closed"),
     ],
 )
 def test_import_perl_refuses_what_it_cannot_read(
