@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,3 +83,14 @@ def table_copy(tmp_path: Path) -> Path:
     shutil.copyfile(TABLE, path)
     shutil.copyfile(TABLE.parent / "suggest-rules.yaml", folder / "suggest-rules.yaml")
     return path
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A temp folder of the test's own, to prove nothing is left in it."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    monkeypatch.setenv("TMPDIR", str(folder))
+    yield folder
+    assert list(folder.iterdir()) == [], "a temporary file or folder was left behind"

@@ -8,9 +8,8 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -124,17 +123,6 @@ def test_collect_from_text_the_parser_rejects(cli: Callable[..., Result], tmp_pa
 
 
 # -- faults ------------------------------------------------------------------
-
-
-@pytest.fixture
-def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A temp folder of the test's own, to prove nothing is left in it."""
-    folder = tmp_path / "tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    monkeypatch.setenv("TMPDIR", str(folder))
-    yield folder
-    assert list(folder.iterdir()) == [], "a temporary file or folder was left behind"
 
 
 def fake_binary(tmp_path: Path, mode: str) -> tuple[str, Path]:

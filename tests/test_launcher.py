@@ -26,7 +26,7 @@ from generator.launcher import QEMU_ARGS, binary_name
 from generator.snapshot import load_snapshot
 
 from .conftest import Result, need_binary
-from .test_collect import assert_gone, fake_binary, one_line, private_tmp  # noqa: F401
+from .test_collect import assert_gone, fake_binary, one_line
 
 FAKES = Path(__file__).resolve().parent / "fakes"
 MUTE = FAKES / "mute_monitor.py"
@@ -300,14 +300,14 @@ def run_marked(args: list[str], tmp: Path, **kwargs: object) -> tuple[Result, st
 def test_wrapper_faults_leave_nothing_running(
     command: str,
     line: str,
-    private_tmp: Path,  # noqa: F811
+    private_tmp: Path,
 ) -> None:
     result, mark = run_marked(["collect", "--qemu", command, "--timeout", "1"], private_tmp)
     assert one_line(result) == f"hmp-perms: {command}: {line}"
     wait_gone(mark)
 
 
-def test_standin_that_forks_a_child_and_exits(tmp_path: Path, private_tmp: Path) -> None:  # noqa: F811
+def test_standin_that_forks_a_child_and_exits(tmp_path: Path, private_tmp: Path) -> None:
     binary, _ = fake_binary(tmp_path, "fork-exit")
     result, mark = run_marked(["collect", "--qemu", binary, "--timeout", "20"], private_tmp)
     assert one_line(result) == (
@@ -317,7 +317,7 @@ def test_standin_that_forks_a_child_and_exits(tmp_path: Path, private_tmp: Path)
     wait_gone(mark)
 
 
-def test_standin_flooding_stderr_is_kept_short(tmp_path: Path, private_tmp: Path) -> None:  # noqa: F811
+def test_standin_flooding_stderr_is_kept_short(tmp_path: Path, private_tmp: Path) -> None:
     binary, _ = fake_binary(tmp_path, "flood")
     result, mark = run_marked(["collect", "--qemu", binary, "--timeout", "2"], private_tmp)
     line = one_line(result)
@@ -363,7 +363,7 @@ def test_standin_reply_faults(
     tmp_path: Path,
     cli: Callable[..., Result],
     monkeypatch: pytest.MonkeyPatch,
-    private_tmp: Path,  # noqa: F811
+    private_tmp: Path,
 ) -> None:
     env, message = STANDIN_FAULTS[case]
     for name, value in env.items():
@@ -376,7 +376,7 @@ def test_standin_reply_faults(
     assert_gone(pidfile)
 
 
-def test_too_few_descriptors_fails_in_one_line(qemu_x86: str, private_tmp: Path) -> None:  # noqa: F811
+def test_too_few_descriptors_fails_in_one_line(qemu_x86: str, private_tmp: Path) -> None:
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (6, 6))
 
@@ -434,7 +434,7 @@ def test_signal_stops_every_real_qemu(
     qemu_x86: str,
     qemu_arm: str,
     bwrap: str,
-    private_tmp: Path,  # noqa: F811
+    private_tmp: Path,
 ) -> None:
     """Real QEMUs whose monitor never answers (it is moved aside), one inside bwrap."""
     mute = f"{sys.executable} {MUTE}"
@@ -451,7 +451,7 @@ def test_signal_stops_every_real_qemu(
 def test_signal_stops_a_standin_and_its_child(
     signum: int,
     tmp_path: Path,
-    private_tmp: Path,  # noqa: F811
+    private_tmp: Path,
 ) -> None:
     binary, pidfile = fake_binary(tmp_path, "fork-hang")
     proc, mark = start_marked(["check", "--qemu", binary, "--timeout", "120"], private_tmp)
@@ -469,7 +469,7 @@ def caught_signals(pid: int) -> int:
 
 
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
-def test_signal_during_start_up(signum: int, private_tmp: Path) -> None:  # noqa: F811
+def test_signal_during_start_up(signum: int, private_tmp: Path) -> None:
     """As soon as the handlers are in place, before the imports of the command line."""
     proc, mark = start_marked(["check", "--qemu", "qemu-system-x86_64"], private_tmp)
     bit = 1 << (signal.SIGTERM - 1)
