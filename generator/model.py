@@ -115,6 +115,7 @@ class Table:
     vendors: Mapping[str, re.Pattern[str]]
     commands: Mapping[str, Entry]
     info: Mapping[str, Entry] = field(default_factory=dict)
+    descriptions: Mapping[str, str] = field(default_factory=dict)  # level -> what it allows
 
     def level_of(self, entry: Entry) -> str:
         """An entry's effective level; info subcommands inherit `info`'s."""

@@ -54,7 +54,12 @@ def test_goldens(case: str, request: pytest.FixtureRequest) -> None:
     """Each template on small tables against tests/golden/CASE/; `make golden` rewrites them."""
     folder = GOLDEN / case
     outputs = render_templates(load_table(str(folder / "table.yaml")), str(TEMPLATES))
-    assert sorted(outputs) == ["HMPPerms.pm", "hmp-perms-description.txt", "hmp_perms.py"]
+    assert sorted(outputs) == [
+        "HMPPerms.pm",
+        "hmp-commands.md",
+        "hmp-perms-description.txt",
+        "hmp_perms.py",
+    ]
     if request.config.getoption("--update-goldens"):
         for name, content in outputs.items():
             (folder / name).write_text(content)
@@ -101,8 +106,13 @@ def test_every_output_but_the_text_has_the_header() -> None:
         if name.endswith(".txt"):
             assert content.startswith("The following commands do not require")
             continue
-        assert "# Generated from data/hmp-commands.yaml by hmp-perms; do not edit." in content
-        assert f"# Table sha256: {table.digest}" in content
+        prefix = "# "
+        if name.endswith(".md"):  # one HTML comment, first thing in the file
+            assert content.startswith("<!--\n")
+            content, prefix = content.removeprefix("<!--\n").split("\n-->\n", 1)[0], ""
+        lines = content.splitlines()
+        assert f"{prefix}Generated from data/hmp-commands.yaml by hmp-perms; do not edit." in lines
+        assert f"{prefix}Table sha256: {table.digest}" in lines
 
 
 # -- the generated module ----------------------------------------------------------
@@ -459,7 +469,8 @@ def test_quotes_in_names_and_levels_are_rejected(
 def test_generate_then_check(tmp_path: Path, cli: Callable[..., Result]) -> None:
     out = tmp_path / "generated"
     first = cli("generate", "--out", out)
-    assert first.status == 0 and len(first.out.splitlines()) == 3
+    templates = sorted(p.name for p in TEMPLATES.glob("[!_]*.j2"))
+    assert first.status == 0 and len(first.out.splitlines()) == len(templates) == 4
     stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     second = cli("generate", "--out", out)
     assert second.out == ""

@@ -1,7 +1,7 @@
 package PVE::API2::Qemu::HMPPerms;
 
 # Generated from four-levels/table.yaml by hmp-perms; do not edit.
-# Table sha256: 12c992e6037f018a714d1d2960819aa3e933204478cf0fd804875bbb8795e8d9
+# Table sha256: 927de89e3d64a6ee9067e8295ebad0423eea9211af91a4f94c1a9c713910678b
 # Change the table, then run: hmp-perms generate
 
 use strict;
@@ -10,6 +10,7 @@ use warnings;
 # The permission each HMP monitor command needs; a command not listed needs
 # 'root'. Levels, least to most privileged:
 #   'none'
+#   'VM.Audit'
 #   'VM.Monitor'
 #   'Sys.Modify'
 #   'root'

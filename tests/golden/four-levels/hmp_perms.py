@@ -1,5 +1,5 @@
 # Generated from four-levels/table.yaml by hmp-perms; do not edit.
-# Table sha256: 12c992e6037f018a714d1d2960819aa3e933204478cf0fd804875bbb8795e8d9
+# Table sha256: 927de89e3d64a6ee9067e8295ebad0423eea9211af91a4f94c1a9c713910678b
 # Change the table, then run: hmp-perms generate
 """Who may run which QEMU human-monitor (HMP) command.
 
@@ -31,10 +31,10 @@ __all__ = [
     "required_permission",
 ]
 
-TABLE_SHA256: Final = '12c992e6037f018a714d1d2960819aa3e933204478cf0fd804875bbb8795e8d9'
+TABLE_SHA256: Final = '927de89e3d64a6ee9067e8295ebad0423eea9211af91a4f94c1a9c713910678b'
 
 #: Every level, least to most privileged.
-LEVELS: Final[tuple[str, ...]] = ('none', 'VM.Monitor', 'Sys.Modify', 'root')
+LEVELS: Final[tuple[str, ...]] = ('none', 'VM.Audit', 'VM.Monitor', 'Sys.Modify', 'root')
 
 #: What anything the table does not know needs: fail closed.
 DEFAULT_PERMISSION: Final = 'root'

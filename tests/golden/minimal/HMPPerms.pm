@@ -1,7 +1,7 @@
 package PVE::API2::Qemu::HMPPerms;
 
 # Generated from minimal/table.yaml by hmp-perms; do not edit.
-# Table sha256: 671503dd964f8125033258e5ae435b33f1845b6f458420ecf40e4f3d1c09b602
+# Table sha256: 678fa2238c0d4ebad7465fc3f0fbc2e69fd8026c20289d2b4b812cdcbfe749a6
 # Change the table, then run: hmp-perms generate
 
 use strict;
@@ -20,6 +20,8 @@ our $hmp_command_perms = {
     'c' => 'Sys.Modify', # resume emulation
     # Opens host files.
     'drive_add' => 'root', # add drive to PCI storage controller
+    # Counterpart of drive_add.
+    'drive_del' => 'root',
     # Prints the command reference.
     'help' => 'none', # show the help
     '?' => 'none', # show the help

@@ -1,5 +1,5 @@
 # Generated from minimal/table.yaml by hmp-perms; do not edit.
-# Table sha256: 671503dd964f8125033258e5ae435b33f1845b6f458420ecf40e4f3d1c09b602
+# Table sha256: 678fa2238c0d4ebad7465fc3f0fbc2e69fd8026c20289d2b4b812cdcbfe749a6
 # Change the table, then run: hmp-perms generate
 """Who may run which QEMU human-monitor (HMP) command.
 
@@ -31,7 +31,7 @@ __all__ = [
     "required_permission",
 ]
 
-TABLE_SHA256: Final = '671503dd964f8125033258e5ae435b33f1845b6f458420ecf40e4f3d1c09b602'
+TABLE_SHA256: Final = '678fa2238c0d4ebad7465fc3f0fbc2e69fd8026c20289d2b4b812cdcbfe749a6'
 
 #: Every level, least to most privileged.
 LEVELS: Final[tuple[str, ...]] = ('none', 'Sys.Modify', 'root')
@@ -48,6 +48,8 @@ _PERMISSIONS: Final[dict[str, str]] = {
     'c': 'Sys.Modify',
     # Opens host files.
     'drive_add': 'root',
+    # Counterpart of drive_add.
+    'drive_del': 'root',
     # Prints the command reference.
     'help': 'none',
     '?': 'none',
