@@ -1,7 +1,7 @@
 package PVE::API2::Qemu::HMPPerms;
 
 # Generated from data/hmp-commands.yaml by hmp-perms; do not edit.
-# Table sha256: 50437d8d43494dc8185c2c30b791a1a45964086262ccbc17c1315bdd267a7564
+# Table sha256: 6d6c77ddf2235a8b4528dcd73df58f915909c1b03e9e590c945bec941ea61cb3
 # Change the table, then run: hmp-perms generate
 
 use strict;

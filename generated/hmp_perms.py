@@ -1,5 +1,5 @@
 # Generated from data/hmp-commands.yaml by hmp-perms; do not edit.
-# Table sha256: 50437d8d43494dc8185c2c30b791a1a45964086262ccbc17c1315bdd267a7564
+# Table sha256: 6d6c77ddf2235a8b4528dcd73df58f915909c1b03e9e590c945bec941ea61cb3
 # Change the table, then run: hmp-perms generate
 """Who may run which QEMU human-monitor (HMP) command.
 
@@ -31,7 +31,7 @@ __all__ = [
     "required_permission",
 ]
 
-TABLE_SHA256: Final = '50437d8d43494dc8185c2c30b791a1a45964086262ccbc17c1315bdd267a7564'
+TABLE_SHA256: Final = '6d6c77ddf2235a8b4528dcd73df58f915909c1b03e9e590c945bec941ea61cb3'
 
 #: Every level, least to most privileged.
 LEVELS: Final[tuple[str, ...]] = ('none', 'Sys.Modify', 'root')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,19 @@ def need_binary(name: str) -> str:
         if os.environ.get("CI"):
             pytest.fail(f"{name} is not installed, and CI must run every QEMU test")
         pytest.skip(f"{name} is not installed (apt-get install qemu-system-x86 qemu-system-arm)")
+    return path
+
+
+def tool(name: str) -> str:
+    """A command-line tool from the test extras: beside this interpreter, else on PATH.
+
+    They are declared test dependencies (`pip install -e '.[test]'`), so a missing
+    one fails rather than skips.
+    """
+    beside = Path(sys.executable).parent / name
+    path = str(beside) if beside.exists() else shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed: pip install -e '.[test]'")
     return path
 
 
