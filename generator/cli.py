@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="also show absences the table explains"
     )
     p.add_argument("--strict", action="store_true", help="warnings fail the check too")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="write the report here (whole, or not at all)"
+    )
 
     p = sub.add_parser(
         "sync", help="bring the table up to date with QEMU (dry run without --write)"
@@ -257,8 +260,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     from generator.report import format_report, use_colour
 
     report = check_drift(snaps, table)
-    colour = args.format == "text" and use_colour(sys.stdout.isatty())
-    sys.stdout.write(format_report(report, args.format, args.verbose, args.strict, colour))
+    colour = args.format == "text" and not args.output and use_colour(sys.stdout.isatty())
+    text = format_report(report, args.format, args.verbose, args.strict, colour)
+    if args.output:
+        from generator.writer import write_atomic
+
+        write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
     return report.exit_status(args.strict)
 
 

@@ -31,8 +31,13 @@ def write_atomic(path: str | Path, content: str) -> bool:
 
     Returns False, touching nothing, when the file already holds exactly that.
     """
-    target = Path(path)
-    data = content.encode("utf-8")
+    try:
+        return _replace(Path(path), content.encode("utf-8"))
+    except OSError as exc:
+        raise HmpPermsError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def _replace(target: Path, data: bytes) -> bool:
     try:
         if target.read_bytes() == data:
             return False

@@ -385,3 +385,26 @@ def test_bad_table_with_a_live_binary_stops_qemu(
         except OSError:
             continue
     assert running == []
+
+
+def test_check_output_file_holds_the_report_and_the_status_stays(
+    table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    edit(table_copy, _remove_command)
+    out = tmp_path / "reports" / "junit.xml"
+    args = ("check", "--table", table_copy, "--snapshot", X86, "--format", "junit")
+    result = cli(*args, "-o", out)
+    assert result.status == 1 and result.out == "" and result.err == ""
+    assert out.read_text() == cli(*args).out
+    assert ET.parse(out).getroot().get("failures") == "1"
+
+
+@pytest.mark.parametrize("where", ["dir", "missing-parent-in-proc"])
+def test_check_output_that_cannot_be_written_is_one_line(
+    tmp_path: Path, cli: Callable[..., Result], where: str
+) -> None:
+    target = tmp_path if where == "dir" else Path("/proc/no-such-dir/report.xml")
+    result = cli("check", "--snapshot", X86, "-o", target)
+    assert result.status == 2 and result.out == ""
+    assert result.err == f"hmp-perms: {target}: cannot write: " + result.err.split(": ")[-1]
+    assert len(result.err.splitlines()) == 1
