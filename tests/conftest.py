@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,22 @@ def need_binary(name: str) -> str:
             pytest.fail(f"{name} is not installed, and CI must run every QEMU test")
         pytest.skip(f"{name} is not installed (apt-get install qemu-system-x86 qemu-system-arm)")
     return path
+
+
+def copy_project(dest: Path) -> Path:
+    """The project's files as the working tree has them (tracked or new, not ignored)."""
+    listed = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split("\0")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    return dest
 
 
 def tool(name: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from .conftest import ROOT, tool
+from .conftest import ROOT, copy_project, tool
 
 GIT = ["git", "-c", "user.name=hmp-perms tests", "-c", "user.email=tests@example.invalid"]
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
@@ -34,18 +34,7 @@ def commit_all(repo: Path) -> None:
 @pytest.fixture(scope="session")
 def hooks_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This project's files, as the working tree has them, committed in a fresh repository."""
-    repo = tmp_path_factory.mktemp("hooks-repo")
-    listed = subprocess.run(
-        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split("\0")
-    for name in filter(None, listed):
-        source = ROOT / name
-        if source.is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, repo / name)
+    repo = copy_project(tmp_path_factory.mktemp("hooks-repo"))
     git(repo, "init", "-q")
     commit_all(repo)
     return repo
