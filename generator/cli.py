@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="also list the commands checked (text format)",
     )
     p.add_argument("--strict", action="store_true", help="warnings fail the check too")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="write the report here (whole, or not at all)"
+    )
 
     p = sub.add_parser(
         "sync", help="bring the table up to date with QEMU (dry run without --write)"
@@ -392,8 +395,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     failures = [str(e) for e in collected.errors]
     report = check_drift(checked, table, failures, advise=advisor(table))
-    colour = args.format == "text" and use_colour(sys.stdout.isatty())
-    sys.stdout.write(format_report(report, args.format, args.verbose, args.strict, colour))
+    colour = args.format == "text" and not args.output and use_colour(sys.stdout.isatty())
+    text = format_report(report, args.format, args.verbose, args.strict, colour)
+    if args.output:
+        from generator.writer import write_atomic
+
+        write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
     # The builds that answered are reported; each that did not fails the run.
     return _print_failures(collected.errors) or report.exit_status(args.strict)
 

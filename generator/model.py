@@ -153,6 +153,7 @@ class Table:
     commands: Mapping[str, Entry]
     info: Mapping[str, Entry] = field(default_factory=dict)
     todo: frozenset[str] = frozenset()  # entries awaiting a decision (``info X`` for info)
+    descriptions: Mapping[str, str] = field(default_factory=dict)  # level -> what it allows
 
     def level_of(self, entry: Entry) -> str:
         """An entry's effective level; info subcommands inherit `info`'s."""

@@ -41,6 +41,37 @@ def comment(text: str, prefix: str = "# ", width: int = 79) -> str:
     return "\n".join((prefix + line).rstrip() for line in lines)
 
 
+# Markdown: what could start markup (emphasis, links, code, strikethrough),
+# end a table cell, or escape the escaping; `_` inside a word starts nothing.
+_MD_SPECIAL = re.compile(r"[\\`*\[\]|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_MD_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def markdown(text: str) -> str:
+    """Text for one Markdown table cell: one line, no markup, no HTML, no cell break."""
+    text = _MD_SPECIAL.sub(lambda m: "\\" + m[0], one_line(text))
+    return re.sub("[&<>]", lambda m: _MD_HTML[m[0]], text)
+
+
+def markdown_code(text: str) -> str:
+    """Text as a Markdown code span that fits in a table cell.
+
+    Inside a code span nothing is markup, but GFM still ends a cell at `|`
+    unless it is escaped, and the fence must be longer than any backtick run.
+    """
+    text = one_line(text).replace("|", "\\|")
+    fence = "`" * (max((len(r) for r in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def html_comment(text: str) -> str:
+    """Text inside ``<!-- -->``: no `--`, so nothing in it ends the comment."""
+    while "--" in text:
+        text = text.replace("--", "- -")
+    return text
+
+
 def perl_string(text: str) -> str:
     """A Perl single-quoted literal: only backslash and quote are special there."""
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -158,6 +189,17 @@ def template_context(
         "builds": [build.slug for build, _ in records],
         "help": help_text,
         "presence": presence,
+        "by_level": {
+            level: {
+                "commands": [e for e in commands if table.level_of(e) == level],
+                "info": [
+                    table.info[n]
+                    for n in sorted(table.info)
+                    if table.level_of(table.info[n]) == level
+                ],
+            }
+            for level in table.levels
+        },
     }
 
 
@@ -170,7 +212,15 @@ def environment(templates_dir: str) -> Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.filters.update(comment=comment, perl=perl_string, py=python_string, one_line=one_line)
+    env.filters.update(
+        comment=comment,
+        perl=perl_string,
+        py=python_string,
+        one_line=one_line,
+        md=markdown,
+        md_code=markdown_code,
+        html_comment=html_comment,
+    )
     return env
 
 

@@ -269,7 +269,8 @@ class _Loader(NodeReader):
                     f"schema {schema!r} is not known to this version (it reads schema {SCHEMA})",
                     self.where(top["schema"][1]),
                 )
-        levels = self.load_levels(top["levels"][1]) if "levels" in top else ()
+        descriptions = self.load_levels(top["levels"][1]) if "levels" in top else {}
+        levels = tuple(descriptions)
         default = self.load_default(top, levels)
         vendors = self.load_vendors(top["vendors"][1]) if "vendors" in top else {}
         ctx = _Context(levels, vendors)
@@ -290,19 +291,24 @@ class _Loader(NodeReader):
             commands=commands,
             info=info,
             todo=frozenset(self.todo),
+            descriptions={k: v for k, v in descriptions.items() if v},
         )
 
-    def load_levels(self, node: Node) -> tuple[str, ...]:
-        levels = []
+    def load_levels(self, node: Node) -> dict[str, str]:
+        """Each level, least to most privileged, with its description ('' when none)."""
+        levels = {}
         for name, (key, value) in self.mapping(node, "levels").items():
             if not LEVEL_RE.fullmatch(name):
                 self.problem(key, f"level {name!r} is not a plain name ([A-Za-z0-9_.-]+)")
                 continue
-            self.mapping(value, f"level {name!r}", LEVEL_KEYS)
-            levels.append(name)
+            fields = self.mapping(value, f"level {name!r}", LEVEL_KEYS)
+            description = fields["description"][1] if "description" in fields else None
+            levels[name] = ""
+            if description is not None and not _is_null(description):
+                levels[name] = self.scalar(description, f"level {name!r}: description") or ""
         if not levels:
             self.problem(node, "levels: declare at least one level")
-        return tuple(levels)
+        return levels
 
     def load_default(self, top: dict[str, tuple[ScalarNode, Node]], levels: tuple[str, ...]) -> str:
         if "default" not in top:

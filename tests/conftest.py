@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -36,6 +38,35 @@ def need_binary(name: str) -> str:
         if os.environ.get("CI"):
             pytest.fail(f"{name} is not installed, and CI must run every QEMU test")
         pytest.skip(f"{name} is not installed (apt-get install qemu-system-x86 qemu-system-arm)")
+    return path
+
+
+def copy_project(dest: Path) -> Path:
+    """The project's files as the working tree has them (tracked or new, not ignored)."""
+    listed = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split("\0")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    return dest
+
+
+def tool(name: str) -> str:
+    """A command-line tool from the test extras: beside this interpreter, else on PATH.
+
+    They are declared test dependencies (`pip install -e '.[test]'`), so a missing
+    one fails rather than skips.
+    """
+    beside = Path(sys.executable).parent / name
+    path = str(beside) if beside.exists() else shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed: pip install -e '.[test]'")
     return path
 
 

@@ -390,3 +390,26 @@ def test_standin_that_fails_does_not_hide_the_findings_of_other_builds(
     for fmt in FORMATS:
         out = cli("check", *flags, "--format", fmt)
         assert out.status == 2 and "sum" in out.out
+
+
+def test_check_output_file_holds_the_report_and_the_status_stays(
+    table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    _remove_sum(table_copy)
+    out = tmp_path / "junit.xml"
+    args = ("check", "--table", table_copy, "--snapshot", OLD, "--format", "junit")
+    result = cli(*args, "-o", out)
+    assert result.status == 1 and result.out == "" and result.err == ""
+    assert out.read_text() == cli(*args).out
+    assert ET.parse(out).getroot().get("failures") == "1"
+
+
+@pytest.mark.parametrize("where", ["dir", "missing-parent-in-proc"])
+def test_check_output_that_cannot_be_written_is_one_line(
+    tmp_path: Path, cli: Callable[..., Result], where: str
+) -> None:
+    target = tmp_path if where == "dir" else Path("/proc/no-such-dir/report.xml")
+    result = cli("check", "--snapshot", OLD, "-o", target)
+    assert result.status == 2 and result.out == ""
+    assert result.err.startswith(f"hmp-perms: {target}: ")
+    assert len(result.err.splitlines()) == 1

@@ -218,12 +218,25 @@ BAD = [
         "'backup': choose",
     ),
     (
+        "level description not text",
+        swap("  root: {}", "  root: {description: [a, b]}"),
+        5,
+        "level 'root': description must be a single value",
+    ),
+    (
         "bad vendor regex",
         swap("package: '^pve-qemu-kvm'", "package: '(['"),
         8,
         "package is not a regex",
     ),
 ]
+
+
+def test_level_descriptions_are_kept(tmp_path: Path) -> None:
+    text = swap("  none: {}", "  none: {description: anyone}").replace(
+        "  root: {}", "  root: {description: }"
+    )
+    assert load_table(write(tmp_path, text)).descriptions == {"none": "anyone"}
 
 
 @pytest.mark.parametrize(("text", "line", "message"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])

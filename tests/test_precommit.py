@@ -1,0 +1,158 @@
+"""The pre-commit hooks, run by the real `pre-commit try-repo` on scratch repositories.
+
+pre-commit installs this project from a committed copy of it into an
+environment of its own, with the dependencies from PyPI.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from .conftest import ROOT, copy_project, tool
+
+GIT = ["git", "-c", "user.name=hmp-perms tests", "-c", "user.email=tests@example.invalid"]
+HOOKS = ROOT / ".pre-commit-hooks.yaml"
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run([*GIT, "-C", str(repo), *args], check=True, capture_output=True, timeout=60)
+
+
+def commit_all(repo: Path) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-verify", "-m", "snapshot")
+
+
+@pytest.fixture(scope="session")
+def hooks_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This project's files, as the working tree has them, committed in a fresh repository."""
+    repo = copy_project(tmp_path_factory.mktemp("hooks-repo"))
+    git(repo, "init", "-q")
+    commit_all(repo)
+    return repo
+
+
+def user_repo(root: Path, change: Callable[[Path], None] | None = None) -> Path:
+    """A repository holding a table, its templates and what they generate, `change`d."""
+    for folder in ("data", "templates", "generated"):
+        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    if change is not None:
+        change(root)
+    git(root, "init", "-q")
+    commit_all(root)
+    return root
+
+
+def break_table(root: Path) -> None:
+    table = root / "data" / "hmp-commands.yaml"
+    text = table.read_text()
+    table.write_text(text.replace("    permission: Sys.Modify\n", "    permission: admin\n", 1))
+
+
+def make_stale(root: Path) -> None:
+    module = root / "generated" / "hmp_perms.py"
+    module.write_text(module.read_text().replace("'quit': 'Sys.Modify'", "'quit': 'none'"))
+
+
+@pytest.fixture(scope="module")
+def runs(
+    hooks_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[Path, subprocess.CompletedProcess[str]]]:
+    """`pre-commit try-repo` with every hook, on a good, a broken and a stale repository.
+
+    try-repo installs the hooks into a fresh store each time (about ten
+    seconds), so the three run side by side.
+    """
+    cases = {"good": None, "broken": break_table, "stale": make_stale}
+    started = {}
+    for name, change in cases.items():
+        repo = user_repo(tmp_path_factory.mktemp(name), change)
+        command = [
+            tool("pre-commit"),
+            "try-repo",
+            str(hooks_repo),
+            "--all-files",
+            "--color",
+            "never",
+        ]
+        started[name] = (
+            repo,
+            command,
+            subprocess.Popen(
+                command, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            ),
+        )
+    done = {}
+    for name, (repo, command, process) in started.items():
+        out, err = process.communicate(timeout=600)
+        done[name] = (repo, subprocess.CompletedProcess(command, process.returncode, out, err))
+    return done
+
+
+def test_hooks_file_offers_both_hooks_on_their_files() -> None:
+    hooks = {h["id"]: h for h in YAML(typ="safe").load(HOOKS.read_text())}
+    assert sorted(hooks) == ["hmp-perms-generate-check", "hmp-perms-lint"]
+    assert all(h["language"] == "python" and h["pass_filenames"] is False for h in hooks.values())
+    assert hooks["hmp-perms-lint"]["files"] == r"^data/hmp-commands\.yaml$"
+    check = re.compile(hooks["hmp-perms-generate-check"]["files"])
+    for path in ("data/hmp-commands.yaml", "templates/x.j2", "generated/hmp_perms.py"):
+        assert check.search(path)
+    assert not check.search("README.md") and not check.search("data/builds/x.json")
+
+
+def hook_lines(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    return {
+        line.split(".", 1)[0]: line.rsplit(".", 1)[-1]
+        for line in result.stdout.splitlines()
+        if line.startswith("hmp-perms ") and "..." in line
+    }
+
+
+def test_hooks_pass_on_a_good_repository(runs: dict[str, tuple[Path, Any]]) -> None:
+    _, result = runs["good"]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert hook_lines(result) == {
+        "hmp-perms lint": "Passed",
+        "hmp-perms generate --check": "Passed",
+    }
+
+
+def test_broken_table_fails_both_hooks_with_the_tool_message(
+    runs: dict[str, tuple[Path, Any]],
+) -> None:
+    repo, result = runs["broken"]
+    assert result.returncode == 1
+    assert hook_lines(result) == {
+        "hmp-perms lint": "Failed",
+        "hmp-perms generate --check": "Failed",
+    }
+    table = (repo / "data" / "hmp-commands.yaml").read_text().splitlines()
+    line = table.index("    permission: admin") + 1
+    problem = (
+        f"data/hmp-commands.yaml:{line}: 'announce_self': permission 'admin' is not a declared"
+        " level (none, Sys.Modify, root)"
+    )
+    assert f"\n{problem}\n" in result.stdout  # lint: the problem as is
+    assert f"\nhmp-perms: {problem}\n" in result.stdout  # generate: the same line, exit 2
+    assert "exit code: 2" in result.stdout and "Traceback" not in result.stdout
+
+
+def test_stale_output_fails_the_generate_hook_with_a_diff(
+    runs: dict[str, tuple[Path, Any]],
+) -> None:
+    _, result = runs["stale"]
+    assert result.returncode == 1
+    assert hook_lines(result) == {
+        "hmp-perms lint": "Passed",
+        "hmp-perms generate --check": "Failed",
+    }
+    assert "-    'quit': 'none',\n+    'quit': 'Sys.Modify',\n" in result.stdout
+    assert "hmp-perms: generated/ is stale; run: hmp-perms generate" in result.stdout
