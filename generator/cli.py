@@ -23,7 +23,8 @@ from generator.errors import ErrorList, HmpPermsError
 
 if TYPE_CHECKING:
     from generator.launcher import Collected
-    from generator.model import Snapshot, Table
+    from generator.model import HelpEntry, Snapshot, Table
+    from generator.suggest import Suggestion
 
 T = TypeVar("T")
 
@@ -371,6 +372,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     def prepare() -> Table:
         # Runs while QEMU starts: the imports and the table load cost nothing then.
+        import generator.builds
         import generator.compare
         import generator.report  # noqa: F401
         from generator.table import load_table
@@ -391,10 +393,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     for snap in snaps:
         build = build_of(snap, table.vendors)
         checked.append(Checked(snap, build, find_baseline(build, args.builds, table.vendors)))
-    from generator.suggest import advisor
-
     failures = [str(e) for e in collected.errors]
-    report = check_drift(checked, table, failures, advise=advisor(table))
+    report = check_drift(checked, table, failures, advise=_lazy_advisor(table))
     colour = args.format == "text" and not args.output and use_colour(sys.stdout.isatty())
     text = format_report(report, args.format, args.verbose, args.strict, colour)
     if args.output:
@@ -405,6 +405,21 @@ def cmd_check(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     # The builds that answered are reported; each that did not fails the run.
     return _print_failures(collected.errors) or report.exit_status(args.strict)
+
+
+def _lazy_advisor(table: Table) -> Callable[[str, HelpEntry | None, bool], Suggestion | None]:
+    """Suggestions for `check`'s hints, with the suggester imported only when a command
+    needs one: a clean check never pays for it."""
+    found: list[Callable[[str, HelpEntry | None, bool], Suggestion] | None] = []
+
+    def advise(name: str, entry: HelpEntry | None, is_info: bool) -> Suggestion | None:
+        if not found:
+            from generator.suggest import advisor
+
+            found.append(advisor(table))
+        return found[0](name, entry, is_info) if found[0] is not None else None
+
+    return advise
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

@@ -17,7 +17,10 @@ from generator.errors import SourceInfo
 from generator.model import Build, Entry, HelpEntry, Snapshot, Table, fold_space
 
 if TYPE_CHECKING:
-    from generator.suggest import Advisor
+    from generator.suggest import Suggestion
+
+    #: Suggests a level for a command the table does not decide (None: no suggestion).
+    Advisor = Callable[[str, HelpEntry | None, bool], Suggestion | None]
 
 #: How QEMU's help marks a deprecated command (10.2: `wavcapture`, `stopcapture`).
 DEPRECATED_MARK = "(deprecated)"
@@ -161,10 +164,11 @@ def _check_section(
                 "run `hmp-perms sync --write` (it adds the entry at this line),"
                 " then choose its level and write a rationale"
             )
-            if advise is not None:
+            suggestion = advise(qemu.name, qemu, bool(prefix)) if advise else None
+            if suggestion is not None:
                 from generator.suggest import hint_for
 
-                hint += "; " + hint_for(advise(qemu.name, qemu, bool(prefix)))
+                hint += "; " + hint_for(suggestion)
             out.append(
                 finding(
                     f"unassigned-{'info' if prefix else 'command'}",

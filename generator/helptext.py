@@ -13,6 +13,8 @@ listing is the same with every entry prefixed ``info ``.
 
 from __future__ import annotations
 
+import functools
+
 from generator.errors import HmpPermsError, SourceInfo
 from generator.model import HelpEntry, is_command_name
 
@@ -26,6 +28,18 @@ def parse_help(text: str, source: str = "<help>", prefix: str = "") -> tuple[Hel
     is an error naming its line, never dropped. Entries come back sorted by
     name; a name or alias outside ``[A-Za-z0-9_?-]+`` is an error.
     """
+    try:
+        return _parse_listing(text, prefix)
+    except HmpPermsError as exc:
+        line = exc.info.line if exc.info else 1
+        raise HmpPermsError(exc.message, SourceInfo(source, line)) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
+    """`parse_help` without the source's name, so that the many builds that print the
+    same listing (62 recorded builds print 8 different ones) parse it once."""
+    source = ""  # named by `parse_help`
     entries: dict[str, HelpEntry] = {}
     seen: dict[str, int] = {}
     # The entry being read: its line, its name field, params lines, help lines.

@@ -132,15 +132,23 @@ def recorded_facts(
     help_text: dict[str, str] = {}
     have: dict[str, dict[str, set[str]]] = {}
     releases: dict[str, set[str]] = {}
+    # Builds of one release mostly print the same listings, parsed once into the
+    # same tuples: fold their text once per listing, not once per build.
+    folded: dict[int, list[tuple[str, str]]] = {}
     for build, snap in records:  # oldest first, so the newest help wins
         release = f"{build.flavour} {build.version.short() if build.version else 'unknown'}"
         where = build.slug.removeprefix(f"{build.flavour}-{build.version or 'unknown'}-")
         releases.setdefault(release, set()).add(where)
-        entries = [(n, e) for e in snap.commands for n in e.names]
-        entries += [(f"info {e.name}", e) for e in snap.info]
-        for name, e in entries:
-            help_text[name] = fold_space(e.help)
-            have.setdefault(name, {}).setdefault(release, set()).add(where)
+        for listing, prefix in ((snap.commands, ""), (snap.info, "info ")):
+            if id(listing) not in folded:
+                folded[id(listing)] = [
+                    (prefix + n, fold_space(e.help))
+                    for e in listing
+                    for n in (e.names if not prefix else (e.name,))
+                ]
+            for name, text in folded[id(listing)]:
+                help_text[name] = text
+                have.setdefault(name, {}).setdefault(release, set()).add(where)
     presence = {}
     for name, by_release in have.items():
         parts = []

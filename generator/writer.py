@@ -84,6 +84,28 @@ _JSON_TOKEN = re.compile(
     rf'"(?:[^"\\\n]|\\.)*"|[\[{{]|[\]}}]|(?<![\w.])-?\d{{{MAX_JSON_DIGITS + 1},}}'
 )
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _short_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_JSON_DIGITS:
+        raise ValueError("integer too long")
+    return int(digits)
+
+
+def _depth(value: object) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (a scalar is 0)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        )
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def read_json(path: str | Path) -> object:
@@ -94,6 +116,16 @@ def read_json(path: str | Path) -> object:
     lone surrogate (``"\\ud800"``, which no UTF-8 file can hold), invalid JSON.
     """
     text = read_text(path)
+    if not _SURROGATE_ESCAPE.search(text):
+        # The common case, a well-formed file, costs one C parse and a walk; any doubt
+        # (an error, a long integer, deep nesting) goes to the scan below, which says where.
+        try:
+            value = json.loads(text, parse_int=_short_int)
+        except (ValueError, RecursionError):
+            pass
+        else:
+            if _depth(value) <= MAX_JSON_DEPTH:
+                return value
 
     def fail(pos: int, message: str) -> HmpPermsError:
         return HmpPermsError(message, SourceInfo(str(path), text.count("\n", 0, pos) + 1))
