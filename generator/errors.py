@@ -1,8 +1,9 @@
 """Errors that mean "bad input", not "bug".
 
 Every error the user can cause is a `HmpPermsError`; the command line catches
-that one class, prints its one line and exits 2. Anything else is a bug and
-keeps its traceback.
+that one class, prints its one line and exits 2. Anything else is a bug: one
+``internal error`` line and exit 2 as well, its traceback only under
+``HMP_PERMS_DEBUG=1``.
 """
 
 from __future__ import annotations
