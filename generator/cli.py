@@ -389,9 +389,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     from generator.compare import Checked, check_drift
     from generator.report import format_report, use_colour
 
-    checked = []
+    checked: list[Checked] = []
+    seen: dict[str, Snapshot] = {}
     for snap in snaps:
         build = build_of(snap, table.vendors)
+        first = seen.setdefault(build.slug, snap)
+        if first is not snap:
+            # One build given twice (a path and its name, a record and the binary):
+            # checked once, so every finding id stays unique in the run.
+            if (first.raw_help, first.raw_info) == (snap.raw_help, snap.raw_info):
+                continue
+            raise UsageError(
+                f"{first.binary} and {snap.binary} are both build {build.slug} but list"
+                " different commands; check them in separate runs"
+            )
         checked.append(Checked(snap, build, find_baseline(build, args.builds, table.vendors)))
     failures = [str(e) for e in collected.errors]
     report = check_drift(checked, table, failures, advise=_lazy_advisor(table))

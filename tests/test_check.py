@@ -413,3 +413,21 @@ def test_check_output_that_cannot_be_written_is_one_line(
     assert result.status == 2 and result.out == ""
     assert result.err.startswith(f"hmp-perms: {target}: ")
     assert len(result.err.splitlines()) == 1
+
+
+def test_one_build_given_twice_is_checked_once(
+    qemu_x86: str, cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    snap = tmp_path / "x86.json"
+    assert cli("collect", "--qemu", qemu_x86, "-o", snap).status == 0
+    status, doc = check_json(
+        cli, "--snapshot", snap, "--qemu", qemu_x86, "--qemu", "qemu-system-x86_64"
+    )
+    assert status == 0
+    assert len(doc["builds"]) == 1
+    changed = json.loads(snap.read_text())
+    changed["help"] = [line for line in changed["help"] if not line.startswith("sum ")]
+    snap.write_text(json.dumps(changed))
+    result = cli("check", "--snapshot", snap, "--qemu", qemu_x86)
+    assert result.status == 2 and len(result.err.splitlines()) == 1
+    assert "list different commands" in result.err
