@@ -177,6 +177,8 @@ def test_output_into_a_read_only_directory(tmp_path: Path, cli: Callable[..., Re
     bwrap = need_binary("bwrap")
     args = ["--bind", "/", "/", "--ro-bind", str(folder), str(folder), "--dev", "/dev"]
     if subprocess.run([bwrap, *args, "true"], capture_output=True).returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail("bwrap cannot make a mount namespace here, and CI must run this test")
         pytest.skip("bwrap cannot make a mount namespace here")
     run = subprocess.run(
         [
