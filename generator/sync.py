@@ -12,12 +12,13 @@ table's folder serialises concurrent runs.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from generator.builds import build_of, record_snapshots
-from generator.errors import HmpPermsError
+from generator.errors import HmpPermsError, SourceInfo
 from generator.model import HelpEntry, Snapshot, Table, fold_space
 from generator.suggest import Advisor, advisor, suggestion_comment
 from generator.table import load_table
@@ -70,11 +71,7 @@ def _plan(
     result.changes += _gone(table, snapshots)
     if new_text != text:
         stubbed = load_table(path, new_text, allow_todo=True)  # the same rules, or nothing
-        missing = {f"{p}{n}" for p, d in (("", table.commands), ("info ", table.info)) for n in d}
-        missing -= {
-            f"{p}{n}" for p, d in (("", stubbed.commands), ("info ", stubbed.info)) for n in d
-        }
-        if missing or not table.todo <= stubbed.todo:
+        if _decisions(table) != _decisions(stubbed) or not table.todo <= stubbed.todo:
             raise HmpPermsError(f"{path}: sync would change entries it must keep; nothing written")
     for snap in snapshots:
         slug = build_of(snap, table.vendors).slug
@@ -84,6 +81,24 @@ def _plan(
         result.records = record_snapshots(snapshots, builds_dir, table.vendors)
         result.written = write_atomic(path, new_text)
     return result
+
+
+def _decisions(table: Table) -> object:
+    """Everything the table decides, without line numbers: a stub may add entries and
+    shift lines, and must leave every existing entry and setting as it was."""
+    kept: list[object] = [
+        table.levels,
+        table.default,
+        dict(table.vendors),
+        dict(table.descriptions),
+    ]
+    for prefix, entries in (("", table.commands), ("info ", table.info)):
+        for name, entry in entries.items():
+            if prefix + name not in table.todo:
+                kept.append(
+                    (prefix + name, dataclasses.replace(entry, info=SourceInfo(table.path, 0)))
+                )
+    return kept
 
 
 def _stubs(

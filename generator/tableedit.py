@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.errors import HmpPermsError, SourceInfo
 
@@ -81,6 +81,20 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
+def _content_end(node: Node) -> int:
+    """The first line after a node's own text: a comment line before it may be
+    part of a block scalar (`|` text may hold `# ...` lines, `|+` keeps blank ones)."""
+    while not getattr(node, "flow_style", False) and node.value:
+        if isinstance(node, MappingNode):
+            node = node.value[-1][1]
+        elif isinstance(node, SequenceNode):
+            node = node.value[-1]
+        else:
+            break
+    end = node.end_mark
+    return int(end.line if end.column == 0 else end.line + 1)
+
+
 def insert_entries(
     path: str, text: str, section: str, entries: Sequence[tuple[str, Sequence[str]]]
 ) -> str:
@@ -97,7 +111,7 @@ def insert_entries(
     root = _root(path, text)
     found = _section(root, section)
     key_col, field_col = 2, 4
-    existing: list[tuple[str, int, Node]] = []
+    existing: list[tuple[str, int, int]] = []  # (name, line, first line after its text)
     if found is None:
         if lines and not lines[-1].endswith("\n"):
             lines[-1] += eol
@@ -114,10 +128,13 @@ def insert_entries(
                     " to a block mapping: rewrite it in block style",
                     SourceInfo(path, section_line + 1),
                 )
-            existing = [(str(k.value), k.start_mark.line, v) for k, v in svalue.value]
+            existing = [
+                (str(k.value), k.start_mark.line, max(k.start_mark.line + 1, _content_end(v)))
+                for k, v in svalue.value
+            ]
             if existing:
                 key_col = svalue.value[0][0].start_mark.column
-                for _, _, v in existing:
+                for _, v in svalue.value:
                     if isinstance(v, MappingNode) and v.value and not v.flow_style:
                         field_col = v.value[0][0].start_mark.column
                         break
@@ -137,14 +154,15 @@ def insert_entries(
     inserts: dict[int, list[str]] = {}
     for name, fields in sorted(entries):
         after = [line for n, line, _ in existing if n > name]
+        at = min(after) if after else end_line
+        # Never back into the text of the entry above: only real comments are passed.
+        floor = max([section_line + 1] + [end for _, line, end in existing if line < at])
         if after:
-            at = min(after)
-            while at - 1 > section_line and lines[at - 1].strip().startswith("#"):
+            while at > floor and lines[at - 1].strip().startswith("#"):
                 at -= 1
         else:
-            at = end_line
             while (
-                at - 1 > section_line
+                at > floor
                 and _is_comment_or_blank(lines[at - 1])
                 and (not lines[at - 1].strip() or _indent(lines[at - 1]) <= key_col)
             ):

@@ -1,0 +1,98 @@
+"""Hostile and careless inputs found in a review; each test is a break that was fixed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from generator.table import load_table
+
+from .conftest import BUILDS, Result
+from .test_check import drop_entry
+
+OLD = BUILDS / "debian-7.2.22-x86_64.json"
+
+
+def _entry_before(path: Path, section: str, name: str) -> str:
+    """The name of the entry just above where `name` sorts in `section`."""
+    table = load_table(str(path))
+    entries = table.info if section == "info" else table.commands
+    return max(n for n in entries if n < name)
+
+
+def _set_rationale(path: Path, section: str, name: str, block: str) -> None:
+    """Give one entry a rationale written as the YAML block `block` (lines indented by 4)."""
+    text = path.read_text()
+    start = text.index(f"\n{section}:\n")
+    key = re.compile(rf"(?m)^  {re.escape(name)}:\n(?:    .*\n)*").search(text, start)
+    assert key is not None
+    fields = [ln for ln in key[0].splitlines(keepends=True)[1:] if "rationale:" not in ln]
+    entry = f"  {name}:\n" + "".join(fields) + block
+    path.write_text(text[: key.start()] + entry + text[key.end() :])
+
+
+@pytest.mark.parametrize(
+    ("section", "name", "block", "rationale"),
+    [
+        # a `|` text whose last line starts with `#`: text, not a comment above the next entry
+        (
+            "commands",
+            "sum",
+            "    rationale: |\n      Sends a request.\n      # not a comment: text\n",
+            "Sends a request.\n# not a comment: text\n",
+        ),
+        # `|+` keeps the blank lines after it: the section's end is after them
+        ("info", "vnc", "    rationale: |+\n      Shows state.\n\n\n", "Shows state.\n\n\n"),
+    ],
+)
+def test_sync_write_never_edits_the_text_of_the_entry_above(
+    section: str,
+    name: str,
+    block: str,
+    rationale: str,
+    table_copy: Path,
+    tmp_path: Path,
+    cli: Callable[..., Result],
+) -> None:
+    drop_entry(table_copy, section, name)
+    above = _entry_before(table_copy, section, name)
+    _set_rationale(table_copy, section, above, block)
+    before = load_table(str(table_copy))
+    entries = before.info if section == "info" else before.commands
+    assert entries[above].rationale == rationale.strip()  # the layout itself reads so
+
+    result = cli(
+        "sync", "--snapshot", OLD, "--table", table_copy, "--builds", tmp_path / "b", "--write"
+    )
+    assert result.status == 0, result.err
+    after = load_table(str(table_copy), allow_todo=True)
+    entries = after.info if section == "info" else after.commands
+    assert entries[above].rationale == rationale.strip()
+    assert block in table_copy.read_text()  # byte for byte, blank lines too
+    assert (f"info {name}" if section == "info" else name) in after.todo
+
+
+def test_sync_refuses_an_edit_that_would_change_a_decision(
+    table_copy: Path, tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last guard: whatever the insertion does, a changed entry is never written."""
+    import generator.sync
+
+    real = generator.sync.insert_entries
+
+    def careless(path: str, text: str, section: str, entries: object) -> str:
+        out = real(path, text, section, entries)  # type: ignore[arg-type]
+        return out.replace("Sends input events to the guest.", "Anything.", 1)
+
+    drop_entry(table_copy, "commands", "sum")
+    original = table_copy.read_bytes()
+    monkeypatch.setattr(generator.sync, "insert_entries", careless)
+    builds = tmp_path / "b"
+    result = cli("sync", "--snapshot", OLD, "--table", table_copy, "--builds", builds, "--write")
+    assert result.status == 2
+    assert result.err.strip().endswith("sync would change entries it must keep; nothing written")
+    assert table_copy.read_bytes() == original
+    assert not builds.exists()
