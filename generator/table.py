@@ -183,7 +183,7 @@ class NodeReader:
     ) -> dict[str, tuple[ScalarNode, Node]]:
         """A mapping's items by key; reports duplicates, odd keys and unknown keys."""
         if not isinstance(node, MappingNode):
-            if not _is_null(node):
+            if not is_null(node):
                 self.problem(node, f"{what} must be a mapping")
             return {}
         items: dict[str, tuple[ScalarNode, Node]] = {}
@@ -206,7 +206,7 @@ class NodeReader:
         return items
 
     def scalar(self, node: Node, what: str) -> str | None:
-        if not isinstance(node, ScalarNode) or _is_null(node):
+        if not isinstance(node, ScalarNode) or is_null(node):
             self.problem(node, f"{what} must be a single value")
             return None
         return str(node.value)
@@ -304,7 +304,7 @@ class _Loader(NodeReader):
             fields = self.mapping(value, f"level {name!r}", LEVEL_KEYS)
             description = fields["description"][1] if "description" in fields else None
             levels[name] = ""
-            if description is not None and not _is_null(description):
+            if description is not None and not is_null(description):
                 levels[name] = self.scalar(description, f"level {name!r}: description") or ""
         if not levels:
             self.problem(node, "levels: declare at least one level")
@@ -507,7 +507,7 @@ class _Context:
         self.vendors = vendors
 
 
-def _is_null(node: Node) -> bool:
+def is_null(node: Node) -> bool:
     """An empty value (`key:`), or a plain null; with no tags resolved, by its text."""
     if not isinstance(node, ScalarNode):
         return False

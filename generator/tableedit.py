@@ -104,6 +104,8 @@ def insert_entries(
     comments just above that one), or after the section's last entry; field
     lines are indented like the table's own fields and end like its lines.
     """
+    from generator.table import is_null
+
     if not entries:
         return text
     lines = split_lines(text)
@@ -141,16 +143,21 @@ def insert_entries(
                 else:
                     field_col = key_col + 2
             end_line = svalue.end_mark.line if svalue.end_mark.column == 0 else len(lines)
-        elif isinstance(svalue, ScalarNode) and not svalue.value and not svalue.style:
+        elif is_null(svalue):
             end_line = section_line + 1  # `info:` with nothing under it yet
+            if svalue.value and svalue.start_mark.line == section_line:
+                # `info: null` or `info: ~`: the word goes, the entries follow the colon
+                row = lines[section_line]
+                head, rest = row[: svalue.start_mark.column], row[svalue.end_mark.column :]
+                if not rest.strip():
+                    head, rest = head.rstrip(" \t"), rest.lstrip(" \t")
+                lines[section_line] = head + rest
         else:
             raise HmpPermsError(
                 f"'{section}' must be a mapping; run `hmp-perms lint`",
                 SourceInfo(path, section_line + 1),
             )
         end_line = min(end_line, len(lines))
-        if end_line == len(lines) and lines and not lines[-1].endswith("\n"):
-            lines[-1] += eol
     inserts: dict[int, list[str]] = {}
     for name, fields in sorted(entries):
         after = [line for n, line, _ in existing if n > name]
@@ -170,6 +177,8 @@ def insert_entries(
         block = [f"{' ' * key_col}{yaml_key(name)}:{eol}"]
         block += [f"{' ' * field_col}{field}{eol}" for field in fields]
         inserts.setdefault(at, []).extend(block)
+    if len(lines) in inserts and lines and not lines[-1].endswith("\n"):
+        lines[-1] += eol  # only a last line that gets lines after it gains an end
     out: list[str] = []
     for i in range(len(lines) + 1):
         out += inserts.get(i, [])

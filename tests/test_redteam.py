@@ -96,3 +96,39 @@ def test_sync_refuses_an_edit_that_would_change_a_decision(
     assert result.err.strip().endswith("sync would change entries it must keep; nothing written")
     assert table_copy.read_bytes() == original
     assert not builds.exists()
+
+
+@pytest.mark.parametrize("null", ["null", "~", "NULL  # none decided yet"])
+def test_sync_write_fills_an_info_section_written_as_null(
+    null: str, table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    """`info: null` is a valid table (lint passes); sync must be able to stub into it."""
+    text = table_copy.read_text()
+    table_copy.write_text(text[: text.index("\ninfo:\n") + 1] + f"info: {null}\n")
+    assert cli("lint", "--table", table_copy).status == 0
+
+    result = cli(
+        "sync", "--snapshot", OLD, "--table", table_copy, "--builds", tmp_path / "b", "--write"
+    )
+    assert result.status == 0, result.err
+    after = table_copy.read_text()
+    line = "info:   # none decided yet" if "#" in null else "info:"
+    assert f"\n{line}\n  balloon:\n" in after
+    assert after.startswith(text[: text.index("\ninfo:\n") + 1])
+    assert "info balloon" in load_table(str(table_copy), allow_todo=True).todo
+
+
+def test_sync_write_leaves_a_last_line_without_its_end_as_it_was(
+    table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    """Stubs go above a closing comment; that comment keeps its missing newline."""
+    drop_entry(table_copy, "info", "vnc")
+    text = table_copy.read_text() + "# end of the table"
+    table_copy.write_text(text)
+
+    result = cli(
+        "sync", "--snapshot", OLD, "--table", table_copy, "--builds", tmp_path / "b", "--write"
+    )
+    assert result.status == 0, result.err
+    after = table_copy.read_text()
+    assert after.endswith("\n# end of the table")
