@@ -119,7 +119,7 @@ def record_snapshots(
 ) -> list[tuple[str, bool]]:
     """Write each snapshot as a record; (path, whether it changed) for each."""
     from generator.snapshot import snapshot_to_json
-    from generator.writer import write_atomic
+    from generator.writer import ensure_writable, write_atomic
 
     planned = []
     for snap in snapshots:
@@ -137,4 +137,6 @@ def record_snapshots(
             os.makedirs(folder, exist_ok=True)
         except OSError as exc:
             raise HmpPermsError(f"{folder}: cannot create: {exc.strerror}") from None
+    for path, _ in planned:
+        ensure_writable(path)  # every record, before the first is written
     return [(path, write_atomic(path, text)) for path, text in planned]

@@ -23,7 +23,7 @@ from generator.model import HelpEntry, Snapshot, Table, fold_space
 from generator.suggest import Advisor, advisor, suggestion_comment
 from generator.table import load_table
 from generator.tableedit import insert_entries, table_lock, yaml_string
-from generator.writer import read_text, write_atomic
+from generator.writer import ensure_writable, read_text, write_atomic
 
 MAX_COMMENT = 160  # characters of QEMU's text quoted in a stub's comment
 
@@ -78,6 +78,8 @@ def _plan(
         record = os.path.join(builds_dir, slug + ".json")
         result.changes.append(f"@ {record}: {snap.label}")
     if write:
+        if new_text != text:
+            ensure_writable(path)  # the table too, before any record is written
         result.records = record_snapshots(snapshots, builds_dir, table.vendors)
         result.written = write_atomic(path, new_text)
     return result

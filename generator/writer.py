@@ -179,17 +179,8 @@ def write_atomic(path: str | Path, content: str) -> bool:
     if fd is not None:
         _write_fd(name, fd, data)
         return True
-    try:
-        st: os.stat_result | None = os.stat(name)
-    except FileNotFoundError:
-        st = None  # a new file, or a symlink to one
-    except OSError as exc:
-        raise HmpPermsError(f"{name}: cannot write: {exc.strerror}") from None
+    st = _target(name)
     if st is not None and not stat.S_ISREG(st.st_mode):
-        if stat.S_ISDIR(st.st_mode):
-            raise HmpPermsError(f"{name}: is a directory; name a file to write")
-        if not (stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
-            raise HmpPermsError(f"{name}: not a regular file, FIFO or character device")
         _write_special(name, data)
         return True
     real = os.path.realpath(name)
@@ -204,6 +195,39 @@ def write_atomic(path: str | Path, content: str) -> bool:
             )
     _replace(name, real, data, st)
     return True
+
+
+def _target(name: str) -> os.stat_result | None:
+    """What `name` is now: None when new; refused when nothing can be written there."""
+    try:
+        st = os.stat(name)
+    except FileNotFoundError:
+        return None  # a new file, or a symlink to one
+    except OSError as exc:
+        raise HmpPermsError(f"{name}: cannot write: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise HmpPermsError(f"{name}: is a directory; name a file to write")
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
+        raise HmpPermsError(f"{name}: not a regular file, FIFO or character device")
+    return st
+
+
+def ensure_writable(path: str | Path) -> None:
+    """Fail now where `write_atomic(path, ...)` would fail for the kind of file or its
+    folder, so that a command writing several files can check them all first."""
+    name = str(path)
+    if name in _STD_FD or _OPEN_FD.fullmatch(name):
+        return
+    st = _target(name)
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        return  # written into, not replaced
+    folder = os.path.dirname(os.path.realpath(name))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".hmp-perms.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise HmpPermsError(f"{name}: cannot write in {folder}: {exc.strerror}") from None
 
 
 def _umask() -> int:

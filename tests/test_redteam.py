@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,7 +13,7 @@ import pytest
 
 from generator.table import load_table
 
-from .conftest import BUILDS, Result
+from .conftest import BUILDS, ROOT, Result, need_binary
 from .test_check import drop_entry
 
 OLD = BUILDS / "debian-7.2.22-x86_64.json"
@@ -132,3 +135,53 @@ def test_sync_write_leaves_a_last_line_without_its_end_as_it_was(
     assert result.status == 0, result.err
     after = table_copy.read_text()
     assert after.endswith("\n# end of the table")
+
+
+def test_sync_write_checks_every_record_before_writing_one(
+    table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    """A record path taken by a directory is refused before any other record is written."""
+    drop_entry(table_copy, "commands", "sum")
+    original = table_copy.read_bytes()
+    builds = tmp_path / "b"
+    (builds / "debian-7.2.22-x86_64.json").mkdir(parents=True)
+    arm = BUILDS / "debian-7.2.22-aarch64.json"
+    args = ["sync", "--snapshot", arm, "--snapshot", OLD, "--table", table_copy, "--builds", builds]
+    result = cli(*args, "--write")
+    assert (result.status, result.out) == (2, "")
+    assert (
+        result.err
+        == f"hmp-perms: {builds}/debian-7.2.22-x86_64.json: is a directory; name a file to write\n"
+    )
+    assert sorted(p.name for p in builds.iterdir()) == ["debian-7.2.22-x86_64.json"]
+    assert table_copy.read_bytes() == original
+
+
+def test_sync_write_to_a_table_in_a_read_only_folder_records_nothing(
+    table_copy: Path, tmp_path: Path
+) -> None:
+    """The table cannot be written: no record is written either (a half-done sync)."""
+    drop_entry(table_copy, "commands", "sum")
+    original = table_copy.read_bytes()
+    folder = table_copy.parent
+    builds = tmp_path / "b"
+    bwrap = need_binary("bwrap")
+    args = ["--bind", "/", "/", "--ro-bind", str(folder), str(folder), "--dev", "/dev"]
+    if subprocess.run([bwrap, *args, "true"], capture_output=True).returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail("bwrap cannot make a mount namespace here, and CI must run this test")
+        pytest.skip("bwrap cannot make a mount namespace here")
+    command = ["sync", "--snapshot", str(OLD), "--table", str(table_copy), "--builds", str(builds)]
+    run = subprocess.run(
+        [bwrap, *args, sys.executable, "-m", "generator", *command, "--write"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (run.returncode, run.stdout) == (2, "")
+    assert (
+        run.stderr == f"hmp-perms: {table_copy}: cannot write in {folder}: Read-only file system\n"
+    )
+    assert not builds.exists()
+    assert table_copy.read_bytes() == original
