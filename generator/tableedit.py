@@ -256,9 +256,17 @@ def migrate_table(path: str, write: bool) -> tuple[int | None, bool]:
     with table_lock(path):
         text = read_text(path)
         found = _section(_root(path, text), "schema")
-        if found is None or not isinstance(found[1], ScalarNode) or found[1].value != "1":
-            return None, False
+        if found is None:
+            raise HmpPermsError("no `schema: 1` to migrate from", SourceInfo(path, 1))
         value = found[1]
+        schema = value.value if isinstance(value, ScalarNode) else None
+        if schema == str(SCHEMA):
+            return None, False
+        if schema != "1":
+            raise HmpPermsError(
+                f"schema is neither 1 nor {SCHEMA}: nothing to migrate",
+                SourceInfo(path, found[0].start_mark.line + 1),
+            )
         lines = split_lines(text)
         row = lines[value.start_mark.line]
         col = value.start_mark.column

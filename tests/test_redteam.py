@@ -185,3 +185,18 @@ def test_sync_write_to_a_table_in_a_read_only_folder_records_nothing(
     )
     assert not builds.exists()
     assert table_copy.read_bytes() == original
+
+
+@pytest.mark.parametrize("schema", ["schema: 0x1\n", "schema: 1.0\n", "schema: [1]\n", ""])
+def test_migrate_never_calls_a_table_of_another_schema_done(
+    schema: str, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    """Only schema 1 is migrated and only schema 2 is 'already schema 2'; the rest is refused."""
+    table = tmp_path / "t.yaml"
+    table.write_text(schema + "levels:\n  none: {}\n  root: {}\ndefault: root\ncommands: {}\n")
+    assert cli("lint", "--table", table).status != 0
+    for write in ([], ["--write"]):
+        result = cli("migrate", "--table", table, *write)
+        assert (result.status, result.out) == (2, "")
+        assert result.err.startswith(f"hmp-perms: {table}:1: ")
+        assert result.err.count("\n") == 1
