@@ -221,7 +221,9 @@ def _check_baseline(item: Checked, table: Table) -> list[Finding]:
                 INFO,
                 "",
                 f"no recorded build to compare with: {base.why_none}",
-                hint="`hmp-perms sync --write` records this build",
+                hint="`hmp-perms sync --write` records this build"
+                if item.build.version is not None
+                else "a build is recorded under its version: give --qemu-version with --from-text",
             )
         ]
     if (

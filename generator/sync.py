@@ -74,6 +74,11 @@ def _plan(
         if _decisions(table) != _decisions(stubbed) or not table.todo <= stubbed.todo:
             raise HmpPermsError(f"{path}: sync would change entries it must keep; nothing written")
     for snap in snapshots:
+        if snap.version is None:  # found on a dry run too, not only by --write
+            raise HmpPermsError(
+                f"{snap.binary}: cannot record a build whose QEMU version is unknown"
+                " (give --qemu-version)"
+            )
         slug = build_of(snap, table.vendors).slug
         record = os.path.join(builds_dir, slug + ".json")
         result.changes.append(f"@ {record}: {snap.label}")

@@ -13,7 +13,7 @@ import pytest
 
 from generator.table import load_table
 
-from .conftest import BUILDS, ROOT, Result, need_binary
+from .conftest import BUILDS, FIXTURES, ROOT, Result, need_binary
 from .test_check import drop_entry
 
 OLD = BUILDS / "debian-7.2.22-x86_64.json"
@@ -200,3 +200,25 @@ def test_migrate_never_calls_a_table_of_another_schema_done(
         assert (result.status, result.out) == (2, "")
         assert result.err.startswith(f"hmp-perms: {table}:1: ")
         assert result.err.count("\n") == 1
+
+
+def test_a_build_of_unknown_version_is_refused_by_a_dry_run_too(
+    table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    """A dry run promised a record `--write` then refused; `check` advised that sync."""
+    snap = tmp_path / "s.json"
+    made = cli("collect", "--from-text", FIXTURES / "qemu-7.2-x86_64.help.txt", "-o", snap)
+    assert made.status == 0, made.err
+    builds = tmp_path / "b"
+    for write in ([], ["--write"]):
+        result = cli("sync", "--snapshot", snap, "--table", table_copy, "--builds", builds, *write)
+        assert (result.status, result.out) == (2, "")
+        assert result.err == (
+            f"hmp-perms: {FIXTURES}/qemu-7.2-x86_64.help.txt: cannot record a build whose QEMU version"
+            " is unknown (give --qemu-version)\n"
+        )
+    assert not builds.exists()
+    check = cli(
+        "check", "--snapshot", snap, "--table", table_copy, "--builds", builds, "--format", "json"
+    )
+    assert "give --qemu-version" in check.out and "sync --write" not in check.out
