@@ -336,10 +336,12 @@ def _rule(reader: NodeReader, node: Node, levels: tuple[str, ...]) -> Rule | Non
     matcher = _matcher(reader, node, fields, what)
     unless = None
     if "unless" in fields:
+        before_unless = len(reader.problems)
         sub = reader.mapping(fields["unless"][1], f"{what}: unless", UNLESS_KEYS)
-        if "field" not in sub:
-            reader.problem(fields["unless"][1], f"{what}: unless needs 'field'")
-        unless = _matcher(reader, fields["unless"][1], sub, f"{what}: unless")
+        if len(reader.problems) == before_unless:  # not a mapping: said once, not thrice
+            if "field" not in sub:
+                reader.problem(fields["unless"][1], f"{what}: unless needs 'field'")
+            unless = _matcher(reader, fields["unless"][1], sub, f"{what}: unless")
     level = reader.scalar(fields["level"][1], f"{what}: level") if "level" in fields else None
     if level is not None and level not in levels:
         reader.problem(
@@ -355,6 +357,10 @@ def _rule(reader: NodeReader, node: Node, levels: tuple[str, ...]) -> Rule | Non
                 fields["reason"][1], f"{what}: reason may hold only the placeholder {{match}}"
             )
             reason = None
+    if reason is not None and not reason.isprintable():
+        # printed as one tab-separated line and quoted in a YAML comment by sync
+        reader.problem(fields["reason"][1], f"{what}: reason must be one line of printable text")
+        reason = None
     reveals = False
     if "reveals-host" in fields:
         flag = reader.scalar(fields["reveals-host"][1], f"{what}: reveals-host")
@@ -386,9 +392,16 @@ def _matcher(
         return None
     if has_words:
         value = fields["words"][1]
+        before = len(reader.problems)
         words = reader.names(value, f"{what}: words")
+        if len(reader.problems) > before:
+            return None
         if not words:
             reader.problem(value, f"{what}: words is empty")
+            return None
+        if any(not w.strip() for w in words):
+            # an empty word matches at every non-word position: every command
+            reader.problem(value, f"{what}: words holds an empty word, which matches anything")
             return None
         source = r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)"
     else:

@@ -215,3 +215,45 @@ def test_a_build_of_unknown_version_is_refused_by_a_dry_run_too(
         "check", "--snapshot", snap, "--table", table_copy, "--builds", builds, "--format", "json"
     )
     assert "give --qemu-version" in check.out and "sync --write" not in check.out
+
+
+_RULE = """\
+  - id: r1
+    field: help
+    words: [host]
+    level: root
+    reason: help speaks of the host ({match})
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        # an empty word matched every command: each got this rule's level
+        (_RULE.replace("[host]", "[host, '']"), 4, "words holds an empty word"),
+        (_RULE.replace("[host]", "[' ']"), 4, "words holds an empty word"),
+        # a reason is printed as one tab-separated line: a line break or ESC broke it
+        (
+            _RULE.replace("reason: help speaks of the host ({match})", 'reason: "two\\nlines"'),
+            6,
+            "reason must be one line",
+        ),
+        (
+            _RULE.replace("reason: help speaks of the host ({match})", 'reason: "\\e[31mred"'),
+            6,
+            "reason must be one line",
+        ),
+        # one mistake was said three times over
+        (_RULE + "    unless: 5\n", 7, "unless must be a mapping"),
+        (_RULE.replace("[host]", "host"), 4, "words must be a list"),
+    ],
+)
+def test_a_rule_that_would_match_anything_or_print_raw_text_is_refused_once(
+    tmp_path: Path, cli: Callable[..., Result], text: str, line: int, message: str
+) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text("rules:\n" + text)
+    r = cli("suggest", "--rules", path, "cont")
+    assert (r.status, r.out) == (2, "")
+    assert r.err.startswith(f"hmp-perms: {path}:{line}: rule 'r1': {message}"), r.err
+    assert r.err.count("\n") == 1, r.err
