@@ -192,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _tolerant_output()
     try:
         args = build_parser().parse_args(argv)
+        _refuse_empty_paths(args)
         return int(COMMANDS[args.command](args))
     except HmpPermsError as exc:
         _error(str(exc))
@@ -214,6 +215,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             " (a bug: rerun with HMP_PERMS_DEBUG=1 for a traceback and report it)"
         )
         return 2
+
+
+_PATH_OPTIONS = {
+    "output": "-o",
+    "table": "--table",
+    "builds": "--builds",
+    "rules": "--rules",
+    "templates": "--templates",
+    "out": "--out",
+}
+
+
+def _refuse_empty_paths(args: argparse.Namespace) -> None:
+    """`-o "$UNSET"` must not mean stdout, nor `--builds ''` no records at all."""
+    for dest, flag in _PATH_OPTIONS.items():
+        if getattr(args, dest, None) == "":
+            raise UsageError(f"{args.command}: {flag} is given an empty path")
 
 
 def _error(text: str) -> None:

@@ -257,3 +257,22 @@ def test_a_rule_that_would_match_anything_or_print_raw_text_is_refused_once(
     assert (r.status, r.out) == (2, "")
     assert r.err.startswith(f"hmp-perms: {path}:{line}: rule 'r1': {message}"), r.err
     assert r.err.count("\n") == 1, r.err
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        # `-o "$REPORT"` with REPORT unset printed the report and exited 0
+        (("check", "--snapshot", OLD, "-o", ""), "-o"),
+        # no records were read, so the build was checked against no baseline
+        (("check", "--snapshot", OLD, "--builds", ""), "--builds"),
+        (("collect", "--from-text", FIXTURES / "qemu-7.2-x86_64.help.txt", "-o", ""), "-o"),
+        (("generate", "--check", "--out", ""), "--out"),
+    ],
+)
+def test_an_empty_path_is_refused_not_read_as_no_option(
+    args: tuple[object, ...], flag: str, cli: Callable[..., Result]
+) -> None:
+    r = cli(*args)
+    assert (r.status, r.out) == (2, "")
+    assert r.err == f"hmp-perms: {args[0]}: {flag} is given an empty path\n"
