@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from generator.builds import build_of, record_snapshots
-from generator.errors import HmpPermsError, SourceInfo
+from generator.errors import ErrorList, HmpPermsError, SourceInfo
 from generator.model import HelpEntry, Snapshot, Table, fold_space
 from generator.suggest import Advisor, advisor, suggestion_comment
 from generator.table import load_table
-from generator.tableedit import insert_entries, table_lock, yaml_string
+from generator.tableedit import insert_entries, section_line, table_lock, yaml_string
 from generator.writer import ensure_writable, read_text, write_atomic
 
 MAX_COMMENT = 160  # characters of QEMU's text quoted in a stub's comment
@@ -52,25 +52,38 @@ def _plan(
     advise = advisor(table)
     result = SyncResult()
     newest = sorted(snapshots, key=lambda s: (s.version is not None, s.version), reverse=True)
-    new_text = text
+    planned = []
     for section, prefix in (("commands", ""), ("info", "info ")):
         stubs = _stubs(table, newest, prefix)
         for name, (qemu, _) in sorted(stubs.items()):
             result.changes.append(
                 f"+ {prefix}{name}: stub added, awaiting a decision ({_quote(qemu)})"
             )
-        new_text = insert_entries(
-            path,
-            new_text,
-            section,
-            [
-                (name, _stub_fields(qemu, snap, table, advise, bool(prefix)))
-                for name, (qemu, snap) in stubs.items()
-            ],
-        )
+        fields = [
+            (name, _stub_fields(qemu, snap, table, advise, bool(prefix)))
+            for name, (qemu, snap) in stubs.items()
+        ]
+        planned.append((section_line(path, text, section), section, fields))
+    # The later section first: its lines added shift none of the earlier one's, so
+    # every line a refusal names is a line of the file as it is.
+    planned.sort(key=lambda p: -1 if p[0] is None else p[0], reverse=True)
+    new_text = text
+    for _, section, fields in planned:
+        try:
+            new_text = insert_entries(path, new_text, section, fields)
+        except HmpPermsError as exc:
+            if new_text != text:  # the stubs added so far may have broken the text
+                try:
+                    section_line(path, new_text, section)
+                except HmpPermsError:
+                    raise _unloadable(path, exc) from None
+            raise
     result.changes += _gone(table, snapshots)
     if new_text != text:
-        stubbed = load_table(path, new_text, allow_todo=True)  # the same rules, or nothing
+        try:  # the same rules, or nothing
+            stubbed = load_table(path, new_text, allow_todo=True)
+        except HmpPermsError as exc:
+            raise _unloadable(path, exc) from None
         if _decisions(table) != _decisions(stubbed) or not table.todo <= stubbed.todo:
             raise HmpPermsError(f"{path}: sync would change entries it must keep; nothing written")
     for snap in snapshots:
@@ -88,6 +101,15 @@ def _plan(
         result.records = record_snapshots(snapshots, builds_dir, table.vendors)
         result.written = write_atomic(path, new_text)
     return result
+
+
+def _unloadable(path: str, exc: HmpPermsError) -> HmpPermsError:
+    """The stubbed text does not load: its lines are of a text never written, so none is named."""
+    first = exc.problems[0] if isinstance(exc, ErrorList) else exc
+    return HmpPermsError(
+        f"{path}: with the stubs added the table would not load ({first.message}): its"
+        " layout defeats the line editor; add the entries by hand; nothing written"
+    )
 
 
 def _decisions(table: Table) -> object:

@@ -72,6 +72,12 @@ def _section(root: MappingNode, name: str) -> tuple[ScalarNode, Node] | None:
     return None
 
 
+def section_line(path: str, text: str, name: str) -> int | None:
+    """The line of a top-level key, or None when the table has none."""
+    found = _section(_root(path, text), name)
+    return None if found is None else int(found[0].start_mark.line)
+
+
 def _is_comment_or_blank(line: str) -> bool:
     stripped = line.strip()
     return not stripped or stripped.startswith("#")

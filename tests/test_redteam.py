@@ -276,3 +276,42 @@ def test_an_empty_path_is_refused_not_read_as_no_option(
     r = cli(*args)
     assert (r.status, r.out) == (2, "")
     assert r.err == f"hmp-perms: {args[0]}: {flag} is given an empty path\n"
+
+
+def test_sync_refusing_a_flow_style_section_names_its_line_in_the_file(
+    table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    """The commands' stubs were added first, so the line named was that of a text never
+    written (18 lines below `info: {}`)."""
+    text = table_copy.read_text()
+    table_copy.write_text(text[: text.index("\ninfo:\n") + 1] + "info: {}\n")
+    drop_entry(table_copy, "commands", "sum")
+    original = table_copy.read_bytes()
+    line = original.decode().splitlines().index("info: {}") + 1
+    result = cli(
+        "sync", "--snapshot", OLD, "--table", table_copy, "--builds", tmp_path / "b", "--write"
+    )
+    assert (result.status, result.out) == (2, "")
+    assert result.err.startswith(f"hmp-perms: {table_copy}:{line}: 'info' is written in flow")
+    assert result.err.count("\n") == 1
+    assert table_copy.read_bytes() == original
+
+
+def test_sync_a_layout_the_stubs_would_break_is_refused_without_a_bogus_line(
+    table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    """An explicit key (`? name`) is valid YAML; a stub above it was indented like its
+    name and broke the text, and the error named a line of that unwritten text."""
+    drop_entry(table_copy, "commands", "announce_self")
+    text = table_copy.read_text().replace("\n  backup:\n", "\n  ? backup\n  :\n", 1)
+    table_copy.write_text(text)
+    assert cli("lint", "--table", table_copy).status == 0
+    result = cli(
+        "sync", "--snapshot", OLD, "--table", table_copy, "--builds", tmp_path / "b", "--write"
+    )
+    assert (result.status, result.out) == (2, "")
+    assert result.err.startswith(f"hmp-perms: {table_copy}: with the stubs added the table")
+    assert result.err.endswith("add the entries by hand; nothing written\n")
+    assert result.err.count("\n") == 1
+    assert table_copy.read_text() == text
+    assert not (tmp_path / "b").exists()
