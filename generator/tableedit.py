@@ -214,9 +214,9 @@ def remove_keys(path: str, text: str, sections: Sequence[str], keys: Sequence[st
                         " block style so its lines can be edited",
                         SourceInfo(path, entry_key.start_mark.line + 1),
                     )
-                end = value.end_mark
-                last = end.line if end.column > 0 else end.line - 1
-                drop.update(range(key.start_mark.line, last + 1))
+                # a block list ends where the next key starts: its own text ends
+                # with its last item
+                drop.update(range(key.start_mark.line, _content_end(value)))
     return "".join(line for i, line in enumerate(lines) if i not in drop)
 
 

@@ -315,3 +315,25 @@ def test_sync_a_layout_the_stubs_would_break_is_refused_without_a_bogus_line(
     assert result.err.count("\n") == 1
     assert table_copy.read_text() == text
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize(
+    "targets",
+    [
+        "    targets:\n      - x86_64\n      - aarch64\n",
+        "    targets:\n    - x86_64\n    - aarch64\n",
+    ],
+)
+def test_migrate_drops_a_fact_written_as_a_block_list_and_only_it(
+    targets: str, table_copy: Path, cli: Callable[..., Result]
+) -> None:
+    """A block list ends where the next key starts: that key's line went with it, and a
+    valid schema 1 table was refused as "'balloon' has no permission"."""
+    text = table_copy.read_text()
+    schema1 = text.replace("schema: 2", "schema: 1", 1).replace(
+        "\n  balloon:\n", "\n  balloon:\n" + targets, 1
+    )
+    table_copy.write_text(schema1)
+    result = cli("migrate", "--table", table_copy, "--write")
+    assert result.status == 0, result.err
+    assert table_copy.read_text() == text
