@@ -14,6 +14,7 @@ from generator.table import load_table
 
 from .conftest import BUILDS, FIXTURES, ROOT, Result, read_only_bwrap
 from .test_check import drop_entry
+from .test_suggest import RULE
 
 OLD = BUILDS / "debian-7.2.22-x86_64.json"
 
@@ -217,35 +218,26 @@ def test_a_build_of_unknown_version_is_refused_by_a_dry_run_too(
     assert "give --qemu-version" in check.out and "sync --write" not in check.out
 
 
-_RULE = """\
-  - id: r1
-    field: help
-    words: [host]
-    level: root
-    reason: help speaks of the host ({match})
-"""
-
-
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
         # an empty word matched every command: each got this rule's level
-        (_RULE.replace("[host]", "[host, '']"), 4, "words holds an empty word"),
-        (_RULE.replace("[host]", "[' ']"), 4, "words holds an empty word"),
+        (RULE.replace("[host]", "[host, '']"), 4, "words holds an empty word"),
+        (RULE.replace("[host]", "[' ']"), 4, "words holds an empty word"),
         # a reason is printed as one tab-separated line: a line break or ESC broke it
         (
-            _RULE.replace("reason: help speaks of the host ({match})", 'reason: "two\\nlines"'),
+            RULE.replace("reason: help speaks of the host ({match})", 'reason: "two\\nlines"'),
             6,
             "reason must be one line",
         ),
         (
-            _RULE.replace("reason: help speaks of the host ({match})", 'reason: "\\e[31mred"'),
+            RULE.replace("reason: help speaks of the host ({match})", 'reason: "\\e[31mred"'),
             6,
             "reason must be one line",
         ),
         # one mistake was said three times over
-        (_RULE + "    unless: 5\n", 7, "unless must be a mapping"),
-        (_RULE.replace("[host]", "host"), 4, "words must be a list"),
+        (RULE + "    unless: 5\n", 7, "unless must be a mapping"),
+        (RULE.replace("[host]", "host"), 4, "words must be a list"),
     ],
 )
 def test_a_rule_that_would_match_anything_or_print_raw_text_is_refused_once(
