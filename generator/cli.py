@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-v",
         "--verbose",
         action="store_true",
-        help="also list the commands checked (text format)",
+        help="accepted for older command lines; changes nothing (every finding is listed)",
     )
     p.add_argument("--strict", action="store_true", help="warnings fail the check too")
     p.add_argument(

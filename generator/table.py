@@ -3,11 +3,11 @@
 Entry points: `load_table` (raises on the first bad table, with every problem
 in it) and `lint_table` (returns the problems).
 
-The file is composed into ruamel.yaml's node tree, the same tree its
-round-trip mode builds on: every key and value keeps its line, and duplicate
-keys at any depth are still there to be reported. The C composer is used when
-ruamel.yaml.clib is installed (ten times faster); rewriting the table
-(``sync --write``) uses round-trip mode, which keeps comments and order.
+The file is composed into ruamel.yaml's node tree: every key and value keeps
+its line, and duplicate keys at any depth are still there to be reported. The
+C composer is used when ruamel.yaml.clib is installed (ten times faster).
+Rewriting the table (``sync --write``, ``migrate``) edits its text at those
+lines (`tableedit`), so every other byte stays as it was.
 """
 
 from __future__ import annotations

@@ -431,3 +431,22 @@ def test_one_build_given_twice_is_checked_once(
     result = cli("check", "--snapshot", snap, "--qemu", qemu_x86)
     assert result.status == 2 and len(result.err.splitlines()) == 1
     assert "list different commands" in result.err
+
+
+def test_verbose_flag_changes_nothing_and_says_so(
+    cli: Callable[..., Result], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # The README: `-v` is accepted for older command lines and changes nothing;
+    # shown on an upgrade, whose findings include info ones.
+    shutil.copy(BUILDS / "debian-7.2.22-x86_64.json", tmp_path)
+    new = BUILDS / "debian-10.0.13-x86_64.json"
+    for fmt in ("text", "json", "junit", "github", "markdown"):
+        args = ("--snapshot", new, "--builds", tmp_path, "--format", fmt)
+        plain = cli("check", *args)
+        assert "one-insn-per-tb" in plain.out, fmt
+        loud = cli("check", "-v", *args)
+        assert (loud.status, loud.out, loud.err) == (plain.status, plain.out, plain.err), fmt
+    with pytest.raises(SystemExit):
+        cli("check", "--help")
+    usage = " ".join(capsys.readouterr().out.split())
+    assert "-v, --verbose accepted for older command lines; changes nothing" in usage

@@ -300,3 +300,27 @@ def test_gitlab_check_passes_then_fails_with_junit(
     assert result.stdout.splitlines()[-1].startswith("FAILED: 2 error(s)")
     assert len(junit_failures(failing / "hmp-perms-junit.xml")[1]) == 2
     assert "| `balloon` |" in (failing / "hmp-perms.md").read_text()
+
+
+def test_ensure_deps_names_each_missing_package_once(tmp_path: Path) -> None:
+    """With bubblewrap missing (and no apt-get to install it), scripts/ensure-deps
+    prints the one apt-get command that installs it, naming it once, and fails."""
+    qemus = ("qemu-system-x86_64", "qemu-system-aarch64", "qemu-system-s390x", "qemu-system-ppc64")
+    for name in qemus:
+        (tmp_path / name).symlink_to(need_binary(name))
+    for name in ("perl", "python3", "id"):  # the system's python3, not this venv's
+        found = shutil.which(name, path=os.defpath)
+        assert found is not None, name
+        (tmp_path / name).symlink_to(found)
+    result = subprocess.run(
+        ["/bin/sh", str(ROOT / "scripts" / "ensure-deps")],
+        env={"PATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1, result
+    assert result.stderr.splitlines() == [
+        "missing: bubblewrap",
+        "run: sudo apt-get update && sudo apt-get install -y bubblewrap",
+    ]
