@@ -341,7 +341,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
         ]
         if given:
             raise UsageError(
-                f"collect: {', '.join(given)} only go with --from-text; a live QEMU reports its own"
+                f"collect: {', '.join(given)}: only with --from-text; a live QEMU reports its own"
             )
         result: Collected[None] = _collect_alongside(args, None)
         snaps, failures = result.snapshots, result.errors

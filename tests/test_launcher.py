@@ -391,11 +391,13 @@ def test_too_few_descriptors_fails_in_one_line(qemu_x86: str, private_tmp: Path)
     wait_gone(mark)
 
 
-@pytest.mark.parametrize("option", ["--info-text", "--qemu-version", "--target", "--package"])
+@pytest.mark.parametrize(
+    "option", ["--info-text", "--qemu-version", "--target", "--package", "--variant"]
+)
 def test_from_text_options_need_from_text(option: str, cli: Callable[..., Result]) -> None:
     line = one_line(cli("collect", option, "x"))
     assert line == (
-        f"hmp-perms: collect: {option} only go with --from-text; a live QEMU reports its own"
+        f"hmp-perms: collect: {option}: only with --from-text; a live QEMU reports its own"
     )
 
 
