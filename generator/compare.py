@@ -174,7 +174,7 @@ def _check_section(
                     f"unassigned-{'info' if prefix else 'command'}",
                     ERROR,
                     name,
-                    f"{what} {name} has no permission in the table ({_text(qemu)})",
+                    f"{what} {qemu.name} has no permission in the table ({_text(qemu)})",
                     source=_place_for(entries, qemu.name),
                     hint=hint,
                 )

@@ -450,3 +450,12 @@ def test_verbose_flag_changes_nothing_and_says_so(
         cli("check", "--help")
     usage = " ".join(capsys.readouterr().out.split())
     assert "-v, --verbose accepted for older command lines; changes nothing" in usage
+
+
+def test_unassigned_info_message_names_the_subcommand_once(
+    table_copy: Path, cli: Callable[..., Result]
+) -> None:
+    _remove_usbhost(table_copy)
+    _, doc = check_json(cli, "--snapshot", OLD, "--table", table_copy)
+    (finding,) = doc["findings"]
+    assert finding["message"].startswith("info subcommand usbhost has no permission")
