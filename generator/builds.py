@@ -114,6 +114,17 @@ def load_records(
     return records
 
 
+def record_path(snap: Snapshot, folder: str, vendors: Mapping[str, re.Pattern[str]]) -> str:
+    """Where `snap` is recorded; a build of unknown version cannot be."""
+    build = build_of(snap, vendors)
+    if build.version is None:
+        raise HmpPermsError(
+            f"{snap.binary}: cannot record a build whose QEMU version is unknown"
+            " (give --qemu-version)"
+        )
+    return os.path.join(folder, build.slug + SUFFIX)
+
+
 def record_snapshots(
     snapshots: Sequence[Snapshot], folder: str, vendors: Mapping[str, re.Pattern[str]]
 ) -> list[tuple[str, bool]]:
@@ -123,15 +134,10 @@ def record_snapshots(
 
     planned = []
     for snap in snapshots:
-        build = build_of(snap, vendors)
-        if build.version is None:
-            raise HmpPermsError(
-                f"{snap.binary}: cannot record a build whose QEMU version is unknown"
-                " (give --qemu-version)"
-            )
+        path = record_path(snap, folder, vendors)
         # A record names the binary, never the path or wrapper it was run through.
         snap = dataclasses.replace(snap, binary=snap.variant)
-        planned.append((os.path.join(folder, build.slug + SUFFIX), snapshot_to_json(snap)))
+        planned.append((path, snapshot_to_json(snap)))
     if planned:
         try:
             os.makedirs(folder, exist_ok=True)

@@ -493,13 +493,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from generator.model import is_command_name
     from generator.snapshot import load_snapshot
     from generator.suggest import (
-        RULES_NAME,
         Scale,
+        default_rules_path,
         describe_from,
         evaluate,
         format_evaluation,
@@ -519,7 +518,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
             raise UsageError(f"suggest: {text!r} is not a command name or 'info NAME'")
         queries.append((name, is_info))
     table = load_table(args.table)
-    rules_path = args.rules or str(Path(args.table).parent / RULES_NAME)
+    rules_path = args.rules or default_rules_path(args.table)
     rules = load_rules(rules_path, table.levels)
     if args.snapshot:
         described = describe_from(load_snapshot(path) for path in args.snapshot)

@@ -27,6 +27,12 @@ from generator.table import NodeReader
 
 RULES_NAME = "suggest-rules.yaml"  # beside the table
 
+
+def default_rules_path(table_path: str) -> str:
+    """Where a table's rules live unless told otherwise: beside it."""
+    return os.path.join(os.path.dirname(table_path), RULES_NAME)
+
+
 FIELDS = ("params", "help", "name")
 RULE_KEYS = ("id", "field", "words", "regex", "unless", "level", "reason", "reveals-host")
 UNLESS_KEYS = ("field", "words", "regex")
@@ -481,7 +487,7 @@ def advisor(table: Table, rules_path: str | None = None) -> Advisor | None:
     a table without a rules file gets no suggestions (None). Loading waits for the
     first call, so a check that finds nothing new never reads the rules.
     """
-    path = rules_path or os.path.join(os.path.dirname(table.path), RULES_NAME)
+    path = rules_path or default_rules_path(table.path)
     if not os.path.exists(path):
         return None
     scale = Scale.of(table)

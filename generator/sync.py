@@ -13,11 +13,10 @@ table's folder serialises concurrent runs.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from generator.builds import build_of, record_snapshots
+from generator.builds import build_of, record_path, record_snapshots
 from generator.errors import ErrorList, HmpPermsError, SourceInfo
 from generator.model import HelpEntry, Snapshot, Table, fold_space
 from generator.suggest import Advisor, advisor, suggestion_comment
@@ -86,14 +85,8 @@ def _plan(
             raise _unloadable(path, exc) from None
         if _decisions(table) != _decisions(stubbed) or not table.todo <= stubbed.todo:
             raise HmpPermsError(f"{path}: sync would change entries it must keep; nothing written")
-    for snap in snapshots:
-        if snap.version is None:  # found on a dry run too, not only by --write
-            raise HmpPermsError(
-                f"{snap.binary}: cannot record a build whose QEMU version is unknown"
-                " (give --qemu-version)"
-            )
-        slug = build_of(snap, table.vendors).slug
-        record = os.path.join(builds_dir, slug + ".json")
+    for snap in snapshots:  # a build that cannot be recorded is refused on a dry run too
+        record = record_path(snap, builds_dir, table.vendors)
         result.changes.append(f"@ {record}: {snap.label}")
     if write:
         if new_text != text:
