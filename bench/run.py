@@ -178,7 +178,7 @@ def main() -> int:
     )
 
     sys.path.insert(0, str(ROOT))
-    from generator.table import lint_table, load_table
+    from generator.table.loader import lint_table, load_table
 
     with tempfile.TemporaryDirectory() as tmp:
         real = ROOT / "data" / "hmp-commands.yaml"

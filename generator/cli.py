@@ -22,9 +22,9 @@ from generator import __version__
 from generator.errors import ErrorList, HmpPermsError
 
 if TYPE_CHECKING:
-    from generator.launcher import Collected
+    from generator.collect.launcher import Collected
     from generator.model import HelpEntry, Snapshot, Table
-    from generator.suggest import Suggestion
+    from generator.suggest.rules import Suggestion
 
 T = TypeVar("T")
 
@@ -271,12 +271,12 @@ def _collect_alongside(args: argparse.Namespace, work: Callable[[], T] | None) -
     if none), and the result of `work`, done while QEMU starts up."""
     import asyncio
 
-    from generator.launcher import Collected, collect_all, default_binary, local_binaries
+    from generator.collect.launcher import Collected, collect_all, default_binary, local_binaries
 
     snaps: list[Snapshot] = []
     files = getattr(args, "snapshot", [])  # `collect` reads no snapshot files
     if files:
-        from generator.snapshot import load_snapshot
+        from generator.collect.snapshot import load_snapshot
 
         snaps = [load_snapshot(path) for path in files]
     commands = list(args.qemu or [])
@@ -290,7 +290,7 @@ def _collect_alongside(args: argparse.Namespace, work: Callable[[], T] | None) -
     if not commands and not args.connect:
         return Collected(snaps, [], work() if work else None)
     result: Collected[T] = asyncio.run(collect_all(commands, args.timeout, work, args.connect))
-    from generator.snapshot import validate_snapshot
+    from generator.collect.snapshot import validate_snapshot
 
     live = []
     for snap in result.snapshots:
@@ -312,7 +312,7 @@ def _print_failures(errors: Sequence[HmpPermsError]) -> int:
 
 def cmd_collect(args: argparse.Namespace) -> int:
     if args.from_text:
-        from generator.snapshot import snapshot_from_text
+        from generator.collect.snapshot import snapshot_from_text
 
         if args.qemu or args.all_local or args.connect:
             raise UsageError("collect: --from-text excludes --qemu, --connect and --all-local")
@@ -352,8 +352,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
             raise ErrorList(failures)
         if len(snaps) != 1:
             raise UsageError("collect: -o takes one binary; run it once per binary")
-        from generator.snapshot import snapshot_to_json
-        from generator.writer import write_atomic
+        from generator.collect.snapshot import snapshot_to_json
+        from generator.files import write_atomic
 
         write_atomic(args.output, snapshot_to_json(snaps[0]))
         return 0
@@ -375,7 +375,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    from generator.table import lint_table
+    from generator.table.loader import lint_table
 
     problems = lint_table(args.table)
     for problem in problems:
@@ -390,10 +390,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     def prepare() -> Table:
         # Runs while QEMU starts: the imports and the table load cost nothing then.
-        import generator.builds
-        import generator.compare
-        import generator.report  # noqa: F401
-        from generator.table import load_table
+        from generator.table.loader import load_table
 
         return load_table(args.table)
 
@@ -403,9 +400,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     if collected.errors and not snaps:
         raise ErrorList(collected.errors)
 
-    from generator.builds import build_of, find_baseline
-    from generator.compare import Checked, check_drift
-    from generator.report import format_report, use_colour
+    from generator.check.compare import Checked, check_drift
+    from generator.check.report import format_report, use_colour
+    from generator.collect.records import build_of, find_baseline
 
     checked: list[Checked] = []
     seen: dict[str, Snapshot] = {}
@@ -427,7 +424,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     colour = args.format == "text" and not args.output and use_colour(sys.stdout.isatty())
     text = format_report(report, args.format, args.verbose, args.strict, colour)
     if args.output:
-        from generator.writer import write_atomic
+        from generator.files import write_atomic
 
         write_atomic(args.output, text)
     else:
@@ -443,7 +440,7 @@ def _lazy_advisor(table: Table) -> Callable[[str, HelpEntry | None, bool], Sugge
 
     def advise(name: str, entry: HelpEntry | None, is_info: bool) -> Suggestion | None:
         if not found:
-            from generator.suggest import advisor
+            from generator.suggest.rules import advisor
 
             found.append(advisor(table))
         return found[0](name, entry, is_info) if found[0] is not None else None
@@ -452,9 +449,9 @@ def _lazy_advisor(table: Table) -> Callable[[str, HelpEntry | None, bool], Sugge
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from generator.compare import diff_snapshots
-    from generator.report import format_diff
-    from generator.snapshot import load_snapshot
+    from generator.check.compare import diff_snapshots
+    from generator.check.report import format_diff
+    from generator.collect.snapshot import load_snapshot
 
     a, b = load_snapshot(args.old), load_snapshot(args.new)
     sys.stdout.write(format_diff(diff_snapshots(a, b), a.label, b.label, args.format))
@@ -462,7 +459,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from generator.sync import sync_table
+    from generator.app.sync import sync_table
 
     result = sync_table(args.table, _snapshots(args), args.builds, write=args.write)
     for line in result.changes:
@@ -480,7 +477,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from generator.tableedit import migrate_table
+    from generator.table.edit import migrate_table
 
     removed, _ = migrate_table(args.table, write=args.write)
     if removed is None:
@@ -494,9 +491,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_suggest(args: argparse.Namespace) -> int:
 
+    from generator.collect.snapshot import load_snapshot
     from generator.model import is_command_name
-    from generator.snapshot import load_snapshot
-    from generator.suggest import (
+    from generator.suggest.rules import (
         Scale,
         default_rules_path,
         describe_from,
@@ -505,7 +502,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         load_rules,
         suggest,
     )
-    from generator.table import load_table
+    from generator.table.loader import load_table
 
     if args.evaluate == bool(args.names):
         raise UsageError("suggest: give command names or --evaluate (one of the two)")
@@ -523,7 +520,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     if args.snapshot:
         described = describe_from(load_snapshot(path) for path in args.snapshot)
     else:
-        from generator.builds import load_records
+        from generator.collect.records import load_records
 
         described = describe_from(s for _, s in load_records(args.builds, table.vendors))
     if args.evaluate:
@@ -539,9 +536,9 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from generator.builds import load_records
-    from generator.render import check_outputs, render_templates, write_outputs
-    from generator.table import load_table
+    from generator.collect.records import load_records
+    from generator.generate.render import check_outputs, render_templates, write_outputs
+    from generator.table.loader import load_table
 
     table = load_table(args.table)
     outputs = render_templates(table, args.templates, load_records(args.builds, table.vendors))
@@ -558,8 +555,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_import_perl(args: argparse.Namespace) -> int:
-    from generator.perlimport import import_perl
-    from generator.writer import write_atomic
+    from generator.files import write_atomic
+    from generator.perl.importer import import_perl
 
     text, notes = import_perl(args.file, args.output)
     for note in notes:

@@ -45,7 +45,7 @@ def install_handlers() -> None:
 def interrupted(exc: KeyboardInterrupt) -> int:
     """Stop whatever QEMU runs, say why on stderr, and give the exit status: 128+signal."""
     signum = exc.signum if isinstance(exc, Signalled) else signal.SIGINT
-    launcher = sys.modules.get("generator.launcher")
+    launcher = sys.modules.get("generator.collect.launcher")
     if launcher is not None:
         launcher.kill_started()
     what = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"

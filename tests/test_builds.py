@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from generator.builds import build_of, find_baseline, load_records
-from generator.helptext import format_help
+from generator.collect.helptext import format_help
+from generator.collect.records import build_of, find_baseline, load_records
+from generator.collect.snapshot import load_snapshot
 from generator.model import Build, Version
-from generator.snapshot import load_snapshot
-from generator.table import load_table
+from generator.table.loader import load_table
 
 from .conftest import BUILDS, TABLE, Result
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from generator.builds import build_of, find_baseline
-from generator.compare import Checked, check_drift
-from generator.report import format_report, use_colour
-from generator.snapshot import load_snapshot
-from generator.table import load_table
+from generator.check.compare import Checked, check_drift
+from generator.check.report import format_report, use_colour
+from generator.collect.records import build_of, find_baseline
+from generator.collect.snapshot import load_snapshot
+from generator.table.loader import load_table
 
 from .conftest import BUILDS, FIXTURES, TABLE, Result
 

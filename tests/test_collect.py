@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.builds import build_of, find_baseline
-from generator.launcher import QEMU_ARGS, collect_snapshots
-from generator.snapshot import load_snapshot
+from generator.collect.launcher import QEMU_ARGS, collect_snapshots
+from generator.collect.records import build_of, find_baseline
+from generator.collect.snapshot import load_snapshot
 
 from .conftest import BUILDS, FIXTURES, ROOT, Result
 

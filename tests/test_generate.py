@@ -21,12 +21,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from qemu.qmp import QMPClient
 
-from generator.builds import build_of, load_records
-from generator.launcher import QEMU_ARGS
+from generator.collect.launcher import QEMU_ARGS
+from generator.collect.records import build_of, load_records
+from generator.collect.snapshot import load_snapshot
+from generator.generate.render import render_templates
 from generator.model import Build, Snapshot, Table
-from generator.render import render_templates
-from generator.snapshot import load_snapshot
-from generator.table import lint_table, load_table
+from generator.table.loader import lint_table, load_table
 
 from .conftest import BUILDS, GENERATED, ROOT, TABLE, TEMPLATES, Result
 
@@ -343,7 +343,7 @@ def random_lines(rng: random.Random, real: set[str], count: int) -> list[str]:
 
 
 def test_command_name_agrees_with_qemu(qemu_x86: str, perms: ModuleType) -> None:
-    from generator.launcher import collect_snapshots
+    from generator.collect.launcher import collect_snapshots
 
     (snap,) = collect_snapshots([qemu_x86], timeout=60)
     real = {n for e in snap.commands for n in e.names} | set(perms.PERMISSIONS)

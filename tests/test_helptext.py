@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from generator.collect.helptext import format_help, parse_help
 from generator.errors import HmpPermsError
-from generator.helptext import format_help, parse_help
 from generator.model import HelpEntry
 
 from .conftest import FIXTURES

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator.cli import main
-from generator.writer import MAX_BYTES
+from generator.files import MAX_BYTES
 
 from .conftest import FIXTURES, ROOT, TABLE, TEMPLATES, Result, read_only_bwrap
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.launcher import QEMU_ARGS, binary_name
-from generator.snapshot import load_snapshot
+from generator.collect.launcher import QEMU_ARGS, binary_name
+from generator.collect.snapshot import load_snapshot
 
 from .conftest import Result, need_binary
 from .test_collect import assert_gone, fake_binary, one_line

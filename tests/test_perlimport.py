@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.table import load_table
+from generator.table.loader import load_table
 
 from .conftest import Result
 from .proxmox_levels import PROXMOX_LEVELS

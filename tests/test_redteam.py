@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.table import load_table
+from generator.table.loader import load_table
 
 from .conftest import BUILDS, FIXTURES, ROOT, Result, read_only_bwrap
 from .test_check import drop_entry
@@ -82,9 +82,9 @@ def test_sync_refuses_an_edit_that_would_change_a_decision(
     table_copy: Path, tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The last guard: whatever the insertion does, a changed entry is never written."""
-    import generator.sync
+    import generator.app.sync
 
-    real = generator.sync.insert_entries
+    real = generator.app.sync.insert_entries
 
     def careless(path: str, text: str, section: str, entries: object) -> str:
         out = real(path, text, section, entries)  # type: ignore[arg-type]
@@ -92,7 +92,7 @@ def test_sync_refuses_an_edit_that_would_change_a_decision(
 
     drop_entry(table_copy, "commands", "sum")
     original = table_copy.read_bytes()
-    monkeypatch.setattr(generator.sync, "insert_entries", careless)
+    monkeypatch.setattr(generator.app.sync, "insert_entries", careless)
     builds = tmp_path / "b"
     result = cli("sync", "--snapshot", OLD, "--table", table_copy, "--builds", builds, "--write")
     assert result.status == 2

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from generator.render import html_comment, markdown, markdown_code, one_line
-from generator.table import load_table
+from generator.generate.render import html_comment, markdown, markdown_code, one_line
+from generator.table.loader import load_table
 
 from .conftest import GENERATED, TABLE, Result
 from .test_generate import HOSTILE, hostile_table

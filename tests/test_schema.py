@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from generator import model
-from generator import table as loader
-from generator.table import lint_table
+from generator.table import loader
+from generator.table.loader import lint_table
 
 from .conftest import ROOT, TABLE, tool
 from .test_table import GOOD, swap

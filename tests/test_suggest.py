@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from generator.collect.snapshot import load_snapshot
 from generator.errors import HmpPermsError
 from generator.model import HelpEntry, Snapshot, Version
-from generator.snapshot import load_snapshot
-from generator.suggest import (
+from generator.suggest.rules import (
     Rules,
     Scale,
     Suggestion,
@@ -24,7 +24,7 @@ from generator.suggest import (
     suggest,
     suggestion_comment,
 )
-from generator.table import load_table
+from generator.table.loader import load_table
 
 from .conftest import BUILDS, ROOT, TABLE, Result
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from generator.table import load_table
+from generator.table.loader import load_table
 
 from .conftest import BUILDS, ROOT, TABLE, Result
 from .test_check import drop_entry

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.table import lint_table, load_table
+from generator.table.loader import lint_table, load_table
 
 from .conftest import TABLE, Result
 from .proxmox_levels import PROXMOX_LEVELS

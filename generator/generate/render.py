@@ -21,8 +21,8 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 
 from generator.errors import ErrorList, HmpPermsError
+from generator.files import read_bytes, write_atomic
 from generator.model import Build, Snapshot, Table, fold_space
-from generator.writer import read_bytes, write_atomic
 
 SUFFIX = ".j2"
 #: PEP 263: a comment on line 1 or 2 that names the codec Python decodes the file with.

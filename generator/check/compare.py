@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from generator.builds import Baseline
+from generator.collect.records import Baseline
 from generator.errors import SourceInfo
 from generator.model import Build, Entry, HelpEntry, Snapshot, Table, fold_space
 
 if TYPE_CHECKING:
-    from generator.suggest import Suggestion
+    from generator.suggest.rules import Suggestion
 
     #: Suggests a level for a command the table does not decide (None: no suggestion).
     Advisor = Callable[[str, HelpEntry | None, bool], Suggestion | None]
@@ -166,7 +166,7 @@ def _check_section(
             )
             suggestion = advise(qemu.name, qemu, bool(prefix)) if advise else None
             if suggestion is not None:
-                from generator.suggest import hint_for
+                from generator.suggest.rules import hint_for
 
                 hint += "; " + hint_for(suggestion)
             out.append(

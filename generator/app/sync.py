@@ -16,13 +16,13 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from generator.builds import build_of, record_path, record_snapshots
+from generator.collect.records import build_of, record_path, record_snapshots
 from generator.errors import ErrorList, HmpPermsError, SourceInfo
+from generator.files import ensure_writable, read_text, write_atomic
 from generator.model import HelpEntry, Snapshot, Table, fold_space
-from generator.suggest import Advisor, advisor, suggestion_comment
-from generator.table import load_table
-from generator.tableedit import insert_entries, section_line, table_lock, yaml_string
-from generator.writer import ensure_writable, read_text, write_atomic
+from generator.suggest.rules import Advisor, advisor, suggestion_comment
+from generator.table.edit import insert_entries, section_line, table_lock, yaml_string
+from generator.table.loader import load_table
 
 MAX_COMMENT = 160  # characters of QEMU's text quoted in a stub's comment
 

@@ -16,9 +16,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from generator.errors import HmpPermsError, SourceInfo
+from generator.files import read_text
 from generator.model import is_command_name
-from generator.table import load_table
-from generator.writer import read_text
+from generator.table.loader import load_table
 
 #: The one hash read: Proxmox's name for it. Perl whitespace is space and tab here;
 #: anything else outside a comment is refused, not guessed at.

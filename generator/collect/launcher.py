@@ -167,7 +167,7 @@ async def collect_all(
         if started:
             await asyncio.wait([asyncio.ensure_future(e.wait()) for e in started])
         # While QEMU starts up: the parser's imports, then the caller's own work.
-        import generator.helptext
+        import generator.collect.helptext
         import generator.model
 
         side = alongside() if alongside is not None else None
@@ -374,7 +374,7 @@ async def _greeted(
 
 async def _ask(client: QMPClient, binary: str, name: str) -> Snapshot:
     """The snapshot `client`'s QEMU gives: `help`, `info`, its version and target."""
-    from generator.helptext import parse_help
+    from generator.collect.helptext import parse_help
     from generator.model import Snapshot
 
     async def hmp(command_line: str) -> str:

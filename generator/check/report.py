@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Sequence
 
-from generator.compare import ERROR, INFO, WARNING, Change, Checked, Finding, Report
+from generator.check.compare import ERROR, INFO, WARNING, Change, Checked, Finding, Report
 from generator.model import fold_space
 
 FORMATS = ("text", "json", "junit", "github", "markdown")

@@ -24,8 +24,8 @@ from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent, Event, 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.errors import ErrorList, HmpPermsError, SourceInfo
+from generator.files import read_text
 from generator.model import Entry, Table, Version, is_command_name
-from generator.writer import read_text
 
 SCHEMA = 2
 LEVEL_RE = re.compile(r"[A-Za-z0-9_.-]+")

@@ -54,7 +54,7 @@ def yaml_string(text: str) -> str:
 
 
 def _root(path: str, text: str) -> MappingNode:
-    from generator.table import compose, yaml_error
+    from generator.table.loader import compose, yaml_error
 
     try:
         root = compose(path, text)
@@ -110,7 +110,7 @@ def insert_entries(
     comments just above that one), or after the section's last entry; field
     lines are indented like the table's own fields and end like its lines.
     """
-    from generator.table import is_null
+    from generator.table.loader import is_null
 
     if not entries:
         return text
@@ -256,8 +256,8 @@ def migrate_table(path: str, write: bool) -> tuple[int | None, bool]:
     None lines when the table is not schema 1. The result must load cleanly, or
     nothing is written.
     """
-    from generator.table import FACT_KEYS, SCHEMA, load_table
-    from generator.writer import read_text, write_atomic
+    from generator.files import read_text, write_atomic
+    from generator.table.loader import FACT_KEYS, SCHEMA, load_table
 
     with table_lock(path):
         text = read_text(path)

@@ -65,7 +65,7 @@ def _record_names(folder: str) -> list[str]:
 def find_baseline(build: Build, folder: str, vendors: Mapping[str, re.Pattern[str]]) -> Baseline:
     """The recorded build of the same flavour, target and variant with the highest
     version not above `build`'s (itself, when recorded)."""
-    from generator.snapshot import load_snapshot
+    from generator.collect.snapshot import load_snapshot
 
     if build.version is None:
         return Baseline(None, None, "its QEMU version is unknown")
@@ -99,7 +99,7 @@ def load_records(
     folder: str, vendors: Mapping[str, re.Pattern[str]]
 ) -> list[tuple[Build, Snapshot]]:
     """Every recorded build, oldest version first, each checked against its file name."""
-    from generator.snapshot import load_snapshot
+    from generator.collect.snapshot import load_snapshot
 
     records = []
     for name in _record_names(folder):
@@ -129,8 +129,8 @@ def record_snapshots(
     snapshots: Sequence[Snapshot], folder: str, vendors: Mapping[str, re.Pattern[str]]
 ) -> list[tuple[str, bool]]:
     """Write each snapshot as a record; (path, whether it changed) for each."""
-    from generator.snapshot import snapshot_to_json
-    from generator.writer import ensure_writable, write_atomic
+    from generator.collect.snapshot import snapshot_to_json
+    from generator.files import ensure_writable, write_atomic
 
     planned = []
     for snap in snapshots:

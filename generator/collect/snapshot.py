@@ -17,10 +17,10 @@ import json
 import re
 from typing import Any
 
+from generator.collect.helptext import parse_help
 from generator.errors import HmpPermsError
-from generator.helptext import parse_help
+from generator.files import read_json, read_text
 from generator.model import Snapshot, Version
-from generator.writer import read_json, read_text
 
 FORMAT = 2
 READABLE_FORMATS = (1, 2)

@@ -1,0 +1,7 @@
+"""Collect stage: what a QEMU build says about its monitor, as a `Snapshot`.
+
+Entry point: `launcher.collect_all` (start or connect, ask, stop). Beside it:
+`helptext.parse_help` (the listing parser, pure), `snapshot` (snapshot files
+and saved text) and `records` (recorded builds in ``data/builds/``, and the
+baseline each build is compared with).
+"""

@@ -1,0 +1,4 @@
+"""Perl import stage: a Perl permission hash (Proxmox's ``HMPPerms``) as a table.
+
+Entry point: `importer.import_perl`.
+"""
