@@ -31,7 +31,7 @@ generate: $(STAMP)
 
 # Rewrite tests/golden/CASE/* from the current templates; review the diff.
 golden: $(STAMP)
-	$(BIN)/pytest tests/test_generate.py -k goldens --update-goldens
+	$(BIN)/pytest tests/generate/test_render.py -k goldens --update-goldens
 
 deps:
 	@sh scripts/ensure-deps

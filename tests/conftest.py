@@ -16,7 +16,8 @@ import pytest
 from generator.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TESTS = Path(__file__).resolve().parent
+FIXTURES = TESTS / "fixtures"
 TABLE = ROOT / "data" / "hmp-commands.yaml"
 BUILDS = ROOT / "data" / "builds"
 TEMPLATES = ROOT / "templates"

@@ -17,10 +17,9 @@ import pytest
 from generator.collect.launcher import QEMU_ARGS, collect_snapshots
 from generator.collect.records import build_of, find_baseline
 from generator.collect.snapshot import load_snapshot
+from tests.conftest import BUILDS, FIXTURES, ROOT, TESTS, Result
 
-from .conftest import BUILDS, FIXTURES, ROOT, Result
-
-FAKE = Path(__file__).resolve().parent / "fakes" / "fake_qemu.py"
+FAKE = TESTS / "fakes" / "fake_qemu.py"
 
 
 def monitor_stdio_lines(binary: str) -> list[str]:

@@ -14,8 +14,7 @@ from generator.collect.records import build_of, find_baseline, load_records
 from generator.collect.snapshot import load_snapshot
 from generator.model import Build, Version
 from generator.table.loader import load_table
-
-from .conftest import BUILDS, TABLE, Result
+from tests.conftest import BUILDS, TABLE, Result
 
 RECORDS = sorted(BUILDS.glob("*.json"))
 

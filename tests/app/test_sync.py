@@ -13,9 +13,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from generator.table.loader import load_table
-
-from .conftest import BUILDS, ROOT, TABLE, Result
-from .test_check import drop_entry
+from tests.check.test_compare import drop_entry
+from tests.conftest import BUILDS, ROOT, TABLE, Result
 
 OLD = BUILDS / "debian-7.2.22-x86_64.json"
 

@@ -24,11 +24,10 @@ import pytest
 
 from generator.collect.launcher import QEMU_ARGS, binary_name
 from generator.collect.snapshot import load_snapshot
+from tests.collect.test_collect import assert_gone, fake_binary, one_line
+from tests.conftest import TESTS, Result, need_binary
 
-from .conftest import Result, need_binary
-from .test_collect import assert_gone, fake_binary, one_line
-
-FAKES = Path(__file__).resolve().parent / "fakes"
+FAKES = TESTS / "fakes"
 MUTE = FAKES / "mute_monitor.py"
 BWRAP = "bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp"
 MARK = "HMP_PERMS_TEST_MARK"

@@ -27,10 +27,9 @@ from generator.collect.snapshot import load_snapshot
 from generator.generate.render import render_templates
 from generator.model import Build, Snapshot, Table
 from generator.table.loader import lint_table, load_table
+from tests.conftest import BUILDS, GENERATED, ROOT, TABLE, TEMPLATES, TESTS, Result
 
-from .conftest import BUILDS, GENERATED, ROOT, TABLE, TEMPLATES, Result
-
-GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN = TESTS / "golden"
 C_SPACE = " \t\n\v\f\r"
 
 
@@ -495,7 +494,7 @@ def test_hostile_text_in_perl(tmp_path: Path, perl: str, cli: Callable[..., Resu
 def test_quotes_in_names_and_levels_are_rejected(
     tmp_path: Path, old: str, new: str, message: str
 ) -> None:
-    from .test_table import GOOD
+    from tests.table.test_loader import GOOD
 
     path = tmp_path / "t.yaml"
     path.write_text(GOOD.replace(old, new))

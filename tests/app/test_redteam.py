@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from generator.table.loader import load_table
-
-from .conftest import BUILDS, FIXTURES, ROOT, Result, read_only_bwrap
-from .test_check import drop_entry
-from .test_suggest import RULE
+from tests.check.test_compare import drop_entry
+from tests.conftest import BUILDS, FIXTURES, ROOT, Result, read_only_bwrap
+from tests.suggest.test_rules import RULE
 
 OLD = BUILDS / "debian-7.2.22-x86_64.json"
 

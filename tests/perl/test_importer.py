@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from generator.table.loader import load_table
-
-from .conftest import Result
-from .proxmox_levels import PROXMOX_LEVELS
+from tests.conftest import Result
+from tests.proxmox_levels import PROXMOX_LEVELS
 
 # Prints the hash named by its package as "name<TAB>level" lines, or UNDEFINED.
 DRIVER = r"""

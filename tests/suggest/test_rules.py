@@ -25,8 +25,7 @@ from generator.suggest.rules import (
     suggestion_comment,
 )
 from generator.table.loader import load_table
-
-from .conftest import BUILDS, ROOT, TABLE, Result
+from tests.conftest import BUILDS, ROOT, TABLE, Result
 
 RULES = ROOT / "data" / "suggest-rules.yaml"
 TARGETS = ("x86_64", "aarch64", "s390x")

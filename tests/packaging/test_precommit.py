@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from .conftest import ROOT, copy_project, tool
+from tests.conftest import ROOT, copy_project, tool
 
 GIT = ["git", "-c", "user.name=hmp-perms tests", "-c", "user.email=tests@example.invalid"]
 HOOKS = ROOT / ".pre-commit-hooks.yaml"

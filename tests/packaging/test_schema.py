@@ -10,9 +10,8 @@ from typing import Any
 from generator import model
 from generator.table import loader
 from generator.table.loader import lint_table
-
-from .conftest import ROOT, TABLE, tool
-from .test_table import GOOD, swap
+from tests.conftest import ROOT, TABLE, tool
+from tests.table.test_loader import GOOD, swap
 
 SCHEMA = ROOT / "schema" / "hmp-commands.schema.json"
 GOLDEN = ROOT / "tests" / "golden"

@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 from generator.collect.helptext import format_help, parse_help
 from generator.errors import HmpPermsError
 from generator.model import HelpEntry
-
-from .conftest import FIXTURES
+from tests.conftest import FIXTURES
 
 
 def recorded(target: str, kind: str) -> str:

@@ -20,8 +20,7 @@ from hypothesis import strategies as st
 
 from generator.cli import main
 from generator.files import MAX_BYTES
-
-from .conftest import FIXTURES, ROOT, TABLE, TEMPLATES, Result, read_only_bwrap
+from tests.conftest import FIXTURES, ROOT, TABLE, TEMPLATES, Result, read_only_bwrap
 
 HELP = FIXTURES / "qemu-7.2-x86_64.help.txt"
 SNAPSHOT = FIXTURES / "qemu-7.2-x86_64.json"

@@ -13,9 +13,8 @@ from markdown_it.token import Token
 
 from generator.generate.render import html_comment, markdown, markdown_code, one_line
 from generator.table.loader import load_table
-
-from .conftest import GENERATED, TABLE, Result
-from .test_generate import HOSTILE, hostile_table
+from tests.conftest import GENERATED, TABLE, Result
+from tests.generate.test_render import HOSTILE, hostile_table
 
 # GitHub's flavour as far as it matters here: tables and strikethrough.
 MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])

@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from generator import __version__
-
-from .conftest import FIXTURES, ROOT, copy_project
+from tests.conftest import FIXTURES, ROOT, copy_project
 
 
 @dataclass

@@ -17,8 +17,7 @@ from generator.check.report import format_report, use_colour
 from generator.collect.records import build_of, find_baseline
 from generator.collect.snapshot import load_snapshot
 from generator.table.loader import load_table
-
-from .conftest import BUILDS, FIXTURES, TABLE, Result
+from tests.conftest import BUILDS, FIXTURES, TABLE, Result
 
 OLD = BUILDS / "debian-7.2.22-x86_64.json"
 NEW = BUILDS / "debian-10.0.13-x86_64.json"

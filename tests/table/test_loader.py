@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from generator.table.loader import lint_table, load_table
-
-from .conftest import TABLE, Result
-from .proxmox_levels import PROXMOX_LEVELS
+from tests.conftest import FIXTURES, TABLE, Result
+from tests.proxmox_levels import PROXMOX_LEVELS
 
 GOOD = """\
 schema: 2
@@ -271,7 +270,7 @@ def test_bad_table_is_one_line_per_problem_and_exit_2(
     tmp_path: Path, cli: Callable[..., Result], command: str
 ) -> None:
     path = write(tmp_path, swap("  cont:\n", "  cont: [\n"))
-    args = ["--snapshot", str(Path(__file__).parent / "fixtures" / "qemu-7.2-x86_64.json")]
+    args = ["--snapshot", str(FIXTURES / "qemu-7.2-x86_64.json")]
     result = cli(command, "--table", path, *([] if command == "generate" else args))
     assert result.status == 2
     assert result.out == ""
