@@ -321,28 +321,43 @@ our $hmp_command_perms = {
     'xp' => 'Sys.Modify', # physical memory dump starting at 'addr'
 };
 
-my @deprecated = ('stopcapture', 'wavcapture');
+# The API description text: which commands need which level.
+my $description =
+    'The following commands do not require any additional privilege: ?, ' .
+    'help, info' . "\n" .
+    "\n" .
+    'The following commands require \'Sys.Modify\': announce_self, ' .
+    'backup_cancel, balloon, block_job_cancel, block_job_complete, ' .
+    'block_job_pause, block_job_resume, block_job_set_speed, block_resize, ' .
+    'block_set_io_throttle, boot_set, c, calc_dirty_rate, ' .
+    'cancel_vcpu_dirty_limit, chardev-send-break, closefd, commit, cont, ' .
+    'cpu, delvm, eject, exit_preconfig, expire_password, getfd, gpa2hpa, ' .
+    'gpa2hva, gva2gpa, i, loadvm, log, migrate_cancel, migrate_continue, ' .
+    'migrate_pause, migrate_set_capability, migrate_set_parameter, ' .
+    'migrate_start_postcopy, migration_mode, mouse_button, mouse_move, ' .
+    'mouse_set, one-insn-per-tb, p, print, q, qemu-io, qom-get, qom-list, ' .
+    'quit, replay_break, replay_delete_break, replay_seek, ringbuf_read, ' .
+    'ringbuf_write, s, savevm, sendkey, set_link, set_password, ' .
+    'set_vcpu_dirty_limit, singlestep, snapshot_blkdev_internal, ' .
+    'snapshot_delete_blkdev_internal, stop, stopcapture, sum, sync-profile, ' .
+    'system_powerdown, system_reset, system_wakeup, trace-event, x, ' .
+    'x_colo_lost_heartbeat, xp' . "\n" .
+    "\n" .
+    'The following commands are root-only: backup, block_stream, change, ' .
+    'chardev-add, chardev-change, chardev-remove, client_migrate_info, ' .
+    'device_add, device_del, drive_add, drive_backup, drive_del, ' .
+    'drive_mirror, dump-guest-memory, dump-skeys, dumpdtb, gdbserver, ' .
+    'hostfwd_add, hostfwd_remove, logfile, mce, memsave, migrate, ' .
+    'migrate_incoming, migrate_recover, nbd_server_add, nbd_server_remove, ' .
+    'nbd_server_start, nbd_server_stop, netdev_add, netdev_del, nmi, o, ' .
+    'object_add, object_del, pcie_aer_inject_error, pmemsave, qom-set, ' .
+    'savevm-end, savevm-start, screendump, snapshot_blkdev, trace-file, ' .
+    'watchdog_action, wavcapture, xen-event-inject, xen-event-list' . "\n" .
+    "\n" .
+    'The following commands are deprecated: stopcapture, wavcapture' . "\n";
 
 sub generate_description {
-    my %by_perm;
-    for my $cmd (sort keys %$hmp_command_perms) {
-        push @{ $by_perm{ $hmp_command_perms->{$cmd} } }, $cmd;
-    }
-    my $none = delete $by_perm{none}
-        or die "internal error - no command without a required permission\n";
-    my $root = delete $by_perm{root}
-        or die "internal error - no root-only command\n";
-
-    my $text = "The following commands do not require any additional privilege: "
-        . join(', ', @$none) . "\n\n";
-    for my $perm (sort keys %by_perm) {
-        $text .= "The following commands require '$perm': "
-            . join(', ', @{ $by_perm{$perm} }) . "\n\n";
-    }
-    $text .= "The following commands are root-only: " . join(', ', @$root) . "\n";
-    $text .= "\nThe following commands are deprecated: " . join(', ', @deprecated) . "\n"
-        if @deprecated;
-    return $text;
+    return $description;
 }
 
 1;

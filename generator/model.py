@@ -13,6 +13,12 @@ NAME_RE = re.compile(r"[A-Za-z0-9_?-]+")
 VERSION_RE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?")
 
 
+#: The levels the API description names (Proxmox's format): the table must have both,
+#: each with a command.
+UNPRIVILEGED, ROOT = "none", "root"
+DESCRIBED_LEVELS = (UNPRIVILEGED, ROOT)
+
+
 def fold_space(text: str) -> str:
     """Runs of whitespace (newlines and QEMU's continuation tabs too) as one space."""
     return " ".join(text.split())
@@ -116,10 +122,23 @@ class Build:
             rest = "-" + self.variant.removeprefix("qemu-system-")
         return f"{self.flavour}-{self.version or 'unknown'}-{self.target}{rest}"
 
-    @property
-    def line(self) -> str:
-        """Flavour, target and variant: the builds one baseline line is chosen from."""
-        return f"{self.flavour} {self.variant} ({self.target})"
+
+@dataclass(frozen=True)
+class Baseline:
+    """What a build is compared with: a record, or why there is none."""
+
+    snapshot: Snapshot | None
+    build: Build | None
+    why_none: str = ""
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One build as the check sees it: the snapshot, which build it is, its baseline."""
+
+    snapshot: Snapshot
+    build: Build
+    baseline: Baseline
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,10 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     """Run ``hmp-perms ARGS`` in-process; returns exit status, stdout and stderr."""
 
     def run(*args: str) -> Result:
-        status = main([str(a) for a in args])
+        try:
+            status = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse: a usage error (2), or --help (0)
+            status = exc.code if isinstance(exc.code, int) else 2
         captured = capsys.readouterr()
         return Result(status, captured.out, captured.err)
 

@@ -25,6 +25,11 @@ from generator.table.edit import insert_entries, section_line, table_lock, yaml_
 from generator.table.loader import load_table
 
 MAX_COMMENT = 160  # characters of QEMU's text quoted in a stub's comment
+#: What the first character of each line `sync_table` reports means.
+MARKS = (
+    "(+ a stub added to the table, ? an entry none of these builds has, kept;"
+    " @ where a build is recorded)"
+)
 
 
 @dataclass

@@ -1,72 +1,62 @@
-"""Compare stage: snapshots against the table, and snapshots against each other.
+"""Check stage: builds against the table and against their baselines.
 
-Entry points: `check_drift` and `diff_snapshots`. Pure: values in, findings out;
-the command line decides what is fatal and how it is shown. Each build is
+Entry point: `check_drift`. Pure: values in, a `Report` out. Each build is
 checked against the table (is every command decided?) and against its
-baseline, the recorded build it is compared with (what moved since?).
+baseline, the recorded build it is compared with (what moved since?). Which
+kinds exist, how severe each is and what is fatal are `kinds`' to say.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
-from generator.collect.records import Baseline
+from generator.check import kinds
+from generator.check.diff import diff_snapshots, entry_text
+from generator.check.kinds import ERROR, INFO, WARNING, Policy
 from generator.errors import SourceInfo
-from generator.model import Build, Entry, HelpEntry, Snapshot, Table, fold_space
+from generator.model import Checked, Entry, HelpEntry, Snapshot, Table
+from generator.text import one_line
 
-if TYPE_CHECKING:
-    from generator.suggest.rules import Suggestion
-
-    #: Suggests a level for a command the table does not decide (None: no suggestion).
-    Advisor = Callable[[str, HelpEntry | None, bool], Suggestion | None]
+#: A hint for a command the table does not decide (a suggested level), or None.
+Advisor = Callable[[str, HelpEntry | None, bool], str | None]
 
 #: How QEMU's help marks a deprecated command (10.2: `wavcapture`, `stopcapture`).
 DEPRECATED_MARK = "(deprecated)"
 
-ERROR, WARNING, INFO = "error", "warning", "info"
-
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing a person may need to act on, about one build."""
+    """One thing a person may need to act on, about one build (or the table alone)."""
 
-    kind: str
-    severity: str
-    name: str  # "cont", or "info usbhost" for an info subcommand
-    binary: str
-    version: str
-    target: str
+    kind: str  # a `kinds.KINDS` id
+    severity: str  # the kind's, after the run's policy
+    name: str  # "cont", "info usbhost", or the build's name for a finding about the build
     message: str
+    build: str = ""  # the build's name; empty for a finding about the table alone
+    binary: str = ""
+    version: str = ""
+    target: str = ""
     hint: str = ""
     source: SourceInfo | None = None  # the table entry it is about, or where it belongs
     before: str | None = None
     after: str | None = None
-    build: str = ""  # the build's slug: flavour, version, target, variant
-    against: str = ""  # what `before` is: "table", or the baseline build's slug
+    against: str = ""  # what `before` is: "table", or the baseline build's name
 
     @property
     def id(self) -> str:
-        """Unique in a run and stable across runs: kind, name and build."""
-        return f"{self.kind}:{self.name}:{self.build}"
-
-
-@dataclass(frozen=True)
-class Checked:
-    """One build as the check saw it: the snapshot, which build it is, its baseline."""
-
-    snapshot: Snapshot
-    build: Build
-    baseline: Baseline
+        """Unique in a run and stable across runs: ``kind:name:build`` (``kind:name``
+        for a finding about the table alone)."""
+        return f"{self.kind}:{self.name}:{self.build}" if self.build else f"{self.kind}:{self.name}"
 
 
 @dataclass(frozen=True)
 class Report:
     checked_builds: tuple[Checked, ...]
     findings: tuple[Finding, ...]
+    policy: Policy = field(default_factory=Policy)
     table_path: str = ""
-    #: per build slug, every name checked (commands, then "info X")
+    #: per build name, every name checked (commands, then "info X")
     checked: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: one line per binary or file that could not be read: the run cannot be clean
     failures: tuple[str, ...] = ()
@@ -78,12 +68,15 @@ class Report:
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
 
-    def exit_status(self, strict: bool = False) -> int:
+    def fatal(self, finding: Finding) -> bool:
+        return self.policy.fatal(finding.severity)
+
+    @property
+    def exit_status(self) -> int:
+        """0 clean, 1 a fatal finding, 2 a build that could not be read."""
         if self.failures:
             return 2
-        if self.count(ERROR) or (strict and self.count(WARNING)):
-            return 1
-        return 0
+        return 1 if any(self.fatal(f) for f in self.findings) else 0
 
 
 def check_drift(
@@ -91,56 +84,79 @@ def check_drift(
     table: Table,
     failures: Sequence[str] = (),
     advise: Advisor | None = None,
+    policy: Policy | None = None,
 ) -> Report:
     """Each build against the table (coverage) and against its baseline (drift).
 
-    `advise` suggests a level for a command the table does not decide; the
-    suggestion goes into that finding's hint.
+    `advise` gives a hint (a suggested level) for a command the table does not decide.
     """
+    policy = policy or Policy()
     findings: list[Finding] = []
     checked: dict[str, tuple[str, ...]] = {}
     for item in builds:
         snap = item.snapshot
+        make = _Maker(item, policy)
         names = [e.name for e in snap.commands]
-        findings += _check_section(item, table, snap.commands, table.commands, "", advise)
+        _check_section(make, snap.commands, table.commands, "", advise)
         if snap.raw_info:
-            findings += _check_section(item, table, snap.info, table.info, "info ", advise)
+            _check_section(make, snap.info, table.info, "info ", advise)
             names += [f"info {e.name}" for e in snap.info]
-        findings += _check_baseline(item, table)
+        _check_baseline(make, item, table)
+        findings += make.found
         checked[item.build.slug] = tuple(names)
-    return Report(tuple(builds), tuple(findings), table.path, checked, tuple(failures))
+    return Report(tuple(builds), tuple(findings), policy, table.path, checked, tuple(failures))
 
 
-def _maker(item: Checked) -> Callable[..., Finding]:
-    snap = item.snapshot
+class _Maker:
+    """Makes the findings of one build, each with its kind's severity and hint."""
 
-    def finding(kind: str, severity: str, name: str, message: str, **kw: Any) -> Finding:
-        return Finding(
-            kind,
-            severity,
-            name,
-            snap.binary,
-            str(snap.version) if snap.version else "unknown",
-            snap.target,
-            message,
-            build=item.build.slug,
-            **kw,
+    def __init__(self, item: Checked, policy: Policy) -> None:
+        self.item = item
+        self.policy = policy
+        self.found: list[Finding] = []
+
+    def add(
+        self,
+        kind_id: str,
+        name: str,
+        message: str,
+        source: SourceInfo | None,
+        *,
+        hint: str | None = None,
+        before: str | None = None,
+        after: str | None = None,
+        against: str = "",
+    ) -> None:
+        if not self.policy.reports(kind_id):
+            return
+        snap = self.item.snapshot
+        self.found.append(
+            Finding(
+                kind_id,
+                self.policy.severity_of(kind_id),
+                name,
+                message,
+                build=self.item.build.slug,
+                binary=snap.binary,
+                version=str(snap.version) if snap.version else "unknown",
+                target=snap.target,
+                hint=kinds.kind(kind_id).hint if hint is None else hint,
+                source=source,
+                before=before,
+                after=after,
+                against=against,
+            )
         )
-
-    return finding
 
 
 def _check_section(
-    item: Checked,
-    table: Table,
+    make: _Maker,
     present: Iterable[HelpEntry],
     entries: Mapping[str, Entry],
     prefix: str,
     advise: Advisor | None,
-) -> list[Finding]:
+) -> None:
     what = "info subcommand" if prefix else "command"
-    finding = _maker(item)
-    out: list[Finding] = []
     by_alias = {alias: e for e in entries.values() for alias in e.aliases}
     for qemu in present:
         name = prefix + qemu.name
@@ -148,146 +164,94 @@ def _check_section(
         if entry is None:
             owner = by_alias.get(qemu.name)
             if owner is not None:
-                out.append(
-                    finding(
-                        "alias-mismatch",
-                        ERROR,
-                        name,
-                        f"QEMU lists {qemu.name!r} as a command of its own; the table has it as an"
-                        f" alias of {owner.name!r}",
-                        hint="make it an entry of its own with a level and a rationale",
-                        source=owner.info,
-                    )
+                make.add(
+                    "alias-mismatch",
+                    name,
+                    f"QEMU lists {qemu.name!r} as a command of its own; the table has it as an"
+                    f" alias of {owner.name!r}",
+                    owner.info,
                 )
                 continue
-            hint = (
-                "run `hmp-perms sync --write` (it adds the entry at this line),"
-                " then choose its level and write a rationale"
-            )
+            kind_id = "unassigned-info" if prefix else "unassigned-command"
             suggestion = advise(qemu.name, qemu, bool(prefix)) if advise else None
-            if suggestion is not None:
-                from generator.suggest.rules import hint_for
-
-                hint += "; " + hint_for(suggestion)
-            out.append(
-                finding(
-                    f"unassigned-{'info' if prefix else 'command'}",
-                    ERROR,
-                    name,
-                    f"{what} {qemu.name} has no permission in the table ({_text(qemu)})",
-                    source=_place_for(entries, qemu.name),
-                    hint=hint,
-                )
+            make.add(
+                kind_id,
+                name,
+                f"{what} {qemu.name} has no permission in the table ({entry_text(qemu)})",
+                place_for(entries, qemu.name),
+                hint=f"{kinds.kind(kind_id).hint}; {suggestion}" if suggestion else None,
             )
             continue
         if not prefix and sorted(qemu.aliases) != sorted(entry.aliases):
-            out.append(
-                finding(
-                    "alias-mismatch",
-                    ERROR,
-                    name,
-                    f"aliases differ: QEMU has [{', '.join(qemu.aliases)}],"
-                    f" the table has [{', '.join(entry.aliases)}]",
-                    hint="fix `aliases` in the table; each alias gets the command's level",
-                    source=entry.info,
-                    before=", ".join(entry.aliases),
-                    after=", ".join(qemu.aliases),
-                    against="table",
-                )
+            make.add(
+                "alias-mismatch",
+                name,
+                f"aliases differ: QEMU has [{', '.join(qemu.aliases)}],"
+                f" the table has [{', '.join(entry.aliases)}]",
+                entry.info,
+                before=", ".join(entry.aliases),
+                after=", ".join(qemu.aliases),
+                against="table",
             )
         if entry.deprecated is None and DEPRECATED_MARK in qemu.help.lower():
-            out.append(
-                finding(
-                    "deprecated-unmarked",
-                    WARNING,
-                    name,
-                    f"QEMU's help marks {name} deprecated; the table does not",
-                    hint="add `deprecated: {since: X.Y}` to the entry",
-                    source=entry.info,
-                    after=fold_space(qemu.help),
-                )
+            make.add(
+                "deprecated-unmarked",
+                name,
+                f"QEMU's help marks {name} deprecated; the table does not",
+                entry.info,
+                after=one_line(qemu.help),
             )
-    return out
 
 
-def _check_baseline(item: Checked, table: Table) -> list[Finding]:
+def _check_baseline(make: _Maker, item: Checked, table: Table) -> None:
     """What moved since the baseline: added, removed, params or help changed."""
-    finding = _maker(item)
     base = item.baseline
     if base.snapshot is None or base.build is None:
-        return [
-            finding(
-                "no-baseline",
-                INFO,
-                "",
-                f"no recorded build to compare with: {base.why_none}",
-                hint="`hmp-perms sync --write` records this build"
-                if item.build.version is not None
-                else "a build is recorded under its version: give --qemu-version with --from-text",
-            )
-        ]
+        make.add(
+            "no-baseline",
+            item.build.slug,
+            f"no recorded build to compare with: {base.why_none}",
+            None,
+            hint=None
+            if item.build.version is not None
+            else "a build is recorded under its version: give --qemu-version with --from-text",
+        )
+        return
     if (
         base.build == item.build
         and base.snapshot.raw_help == item.snapshot.raw_help
         and (base.snapshot.raw_info == item.snapshot.raw_info or not item.snapshot.raw_info)
     ):
-        return []  # the build is recorded exactly as it is: the common case, made cheap
+        return  # the build is recorded exactly as it is: the common case, made cheap
     against = base.build.slug
-    out: list[Finding] = []
     for change in diff_snapshots(base.snapshot, item.snapshot):
+        if change.kind not in _CHANGES:
+            continue  # aliases are checked against the table, where a difference is an error
         prefix, _, key = change.name.rpartition(" ")
         entries = table.info if prefix else table.commands
         entry = entries.get(key)
-        source = entry.info if entry else _place_for(entries, key)
-        kind = "info" if prefix else "command"
-        if change.kind == "added":
-            out.append(
-                finding(
-                    f"added-{kind}",
-                    INFO,
-                    change.name,
-                    f"{change.name} is new since {against}",
-                    source=source,
-                    after=change.after,
-                    against=against,
-                )
-            )
-        elif change.kind == "removed":
-            out.append(
-                finding(
-                    f"removed-{kind}",
-                    WARNING,
-                    change.name,
-                    f"{change.name} is gone since {against}",
-                    hint="keep the entry while a build you support has it",
-                    source=source,
-                    before=change.before,
-                    against=against,
-                )
-            )
-        elif change.kind in ("params", "help"):
-            out.append(
-                finding(
-                    f"changed-{change.kind}",
-                    WARNING,
-                    change.name,
-                    f"{change.kind} of {change.name} changed since {against}",
-                    hint="review the rationale; `hmp-perms sync --write` records this build",
-                    source=source,
-                    before=change.before,
-                    after=change.after,
-                    against=against,
-                )
-            )
-        # Aliases are checked against the table, where a difference is an error.
-    return out
+        command_kind, info_kind, message = _CHANGES[change.kind]
+        make.add(
+            info_kind if prefix else command_kind,
+            change.name,
+            message.format(name=change.name, against=against),
+            entry.info if entry else place_for(entries, key),
+            before=change.before if change.kind != "added" else None,
+            after=change.after if change.kind != "removed" else None,
+            against=against,
+        )
 
 
-def _text(e: HelpEntry) -> str:
-    return f"{fold_space(e.params)} -- {fold_space(e.help)}".strip()
+#: A baseline change: its kind for a command, for an info subcommand, and its message.
+_CHANGES = {
+    "added": ("added-command", "added-info", "{name} is new since {against}"),
+    "removed": ("removed-command", "removed-info", "{name} is gone since {against}"),
+    "params": ("changed-params", "changed-params", "params of {name} changed since {against}"),
+    "help": ("changed-help", "changed-help", "help of {name} changed since {against}"),
+}
 
 
-def _place_for(entries: Mapping[str, Entry], name: str) -> SourceInfo | None:
+def place_for(entries: Mapping[str, Entry], name: str) -> SourceInfo | None:
     """Where an entry for `name` belongs: the line of the entry it would precede."""
     after = [e.info for n, e in entries.items() if n > name]
     if after:
@@ -295,37 +259,4 @@ def _place_for(entries: Mapping[str, Entry], name: str) -> SourceInfo | None:
     return max((e.info for e in entries.values()), default=None)
 
 
-@dataclass(frozen=True)
-class Change:
-    kind: str  # added, removed, aliases, params, help
-    name: str  # "cont" or "info usbhost"
-    before: str = ""
-    after: str = ""
-
-
-def diff_snapshots(a: Snapshot, b: Snapshot) -> list[Change]:
-    """What changed from `a` to `b`: commands, and info subcommands when both list them."""
-    changes: list[Change] = []
-    sections = [("", a.commands, b.commands)]
-    if a.raw_info and b.raw_info:
-        sections.append(("info ", a.info, b.info))
-    for prefix, old, new in sections:
-        before = {e.name: e for e in old}
-        after = {e.name: e for e in new}
-        for name in sorted(before.keys() | after.keys()):
-            x, y = before.get(name), after.get(name)
-            label = prefix + name
-            if x is None and y is not None:
-                changes.append(Change("added", label, after=_text(y)))
-            elif y is None and x is not None:
-                changes.append(Change("removed", label, before=_text(x)))
-            elif x is not None and y is not None:
-                if x.aliases != y.aliases:
-                    changes.append(
-                        Change("aliases", label, ", ".join(x.aliases), ", ".join(y.aliases))
-                    )
-                for part in ("params", "help"):
-                    old_text, new_text = fold_space(getattr(x, part)), fold_space(getattr(y, part))
-                    if old_text != new_text:
-                        changes.append(Change(part, label, old_text, new_text))
-    return changes
+__all__ = ["ERROR", "INFO", "WARNING", "Advisor", "Finding", "Report", "check_drift"]

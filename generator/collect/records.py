@@ -15,12 +15,10 @@ import dataclasses
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from generator.errors import HmpPermsError
-from generator.model import Build, Snapshot, Version
+from generator.model import Baseline, Build, Snapshot, Version
 
-DEFAULT_DIR = "data/builds"
 SUFFIX = ".json"
 _RECORD_NAME = re.compile(
     r"(?P<flavour>[a-z][a-z0-9_-]*?)-(?P<version>\d+\.\d+\.\d+)-(?P<rest>[A-Za-z0-9_.-]+)\.json"
@@ -42,15 +40,6 @@ def build_of(snap: Snapshot, vendors: Mapping[str, re.Pattern[str]]) -> Build:
 def _rest(build: Build) -> str:
     """The slug after flavour and version: target and variant."""
     return build.slug.removeprefix(f"{build.flavour}-{build.version or 'unknown'}-")
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """What a build is compared with: a record, or why there is none."""
-
-    snapshot: Snapshot | None
-    build: Build | None
-    why_none: str = ""
 
 
 def _record_names(folder: str) -> list[str]:

@@ -7,8 +7,7 @@ A snapshot holds what QEMU printed, line by line, and what identifies the
 build (binary, variant, version, package string, target); the parsed commands
 are derived from that text on every load, so a file written by an older
 parser is read by the current one, and a diff of two files shows exactly the
-lines QEMU printed differently. Format 1 (parsed entries plus the raw text in
-one string) is still read.
+lines QEMU printed differently.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from generator.files import read_json, read_text
 from generator.model import Snapshot, Version
 
 FORMAT = 2
-READABLE_FORMATS = (1, 2)
 #: Commands every QEMU's monitor has; a listing without them is not a real one.
 CORE_COMMANDS = ("help", "info", "quit")
 TARGET_RE = re.compile(r"[a-z][a-z0-9_]*")
@@ -102,10 +100,9 @@ def load_snapshot(path: str) -> Snapshot:
     if not isinstance(doc, dict):
         raise HmpPermsError(f"{path}:1: not a snapshot (a JSON object is expected)")
     fmt = doc.get("format")
-    if type(fmt) is not int or fmt not in READABLE_FORMATS:
+    if type(fmt) is not int or fmt != FORMAT:
         raise HmpPermsError(
-            f"{path}: snapshot format {fmt!r:.20} is not one this version reads"
-            f" ({', '.join(map(str, READABLE_FORMATS))})"
+            f"{path}: snapshot format {fmt!r:.20} is not one this version reads ({FORMAT})"
         )
     binary = _field(path, doc, "binary", None)
     package = _field(path, doc, "package", None)
@@ -120,21 +117,11 @@ def load_snapshot(path: str) -> Snapshot:
             version = Version.parse(version_text)
         except ValueError as exc:
             raise HmpPermsError(f"{path}: version: {exc}") from None
-    variant = ""
-    if fmt == 1:
-        raw = doc.get("raw")
-        if not isinstance(raw, dict) or not all(
-            isinstance(raw.get(k), str) for k in ("help", "info")
-        ):
-            raise HmpPermsError(f"{path}: not a snapshot: 'raw' must hold 'help' and 'info' text")
-        raw_help: str = raw["help"]
-        raw_info: str | None = raw["info"] or None
-    else:
-        variant = _field(path, doc, "variant", VARIANT_RE)
-        help_text = _listing(path, doc, "help")
-        if help_text is None:
-            raise HmpPermsError(f"{path}: not a snapshot: 'help' is missing")
-        raw_help, raw_info = help_text, _listing(path, doc, "info")
+    variant = _field(path, doc, "variant", VARIANT_RE)
+    raw_help = _listing(path, doc, "help")
+    if raw_help is None:
+        raise HmpPermsError(f"{path}: not a snapshot: 'help' is missing")
+    raw_info = _listing(path, doc, "info")
     snap = Snapshot(
         binary=binary,
         version=version,

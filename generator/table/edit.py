@@ -1,9 +1,9 @@
-"""Edit the table's text in place: add entries, remove keys, and nothing else.
+"""Edit the table's text in place: add entries, and nothing else.
 
-Entry points: `insert_entries`, `remove_keys` and `table_lock`.
+Entry points: `insert_entries` and `table_lock`.
 
-The loader knows the line of every key, so a change is made by inserting or
-deleting whole lines at those positions; every other byte (comments, quoting,
+The loader knows the line of every key, so a change is made by inserting
+whole lines at those positions; every other byte (comments, quoting,
 indentation, CRLF line ends, a byte-order mark) stays as it was. Where a change
 cannot be made that way (a section in flow style), the edit is refused, never
 approximated.
@@ -193,33 +193,6 @@ def insert_entries(
     return "".join(out)
 
 
-def remove_keys(path: str, text: str, sections: Sequence[str], keys: Sequence[str]) -> str:
-    """`text` without the lines of the given keys in every entry of `sections`."""
-    lines = split_lines(text)
-    root = _root(path, text)
-    drop: set[int] = set()
-    for name in sections:
-        found = _section(root, name)
-        if found is None or not isinstance(found[1], MappingNode):
-            continue
-        for entry_key, entry in found[1].value:
-            if not isinstance(entry, MappingNode):
-                continue
-            for key, value in entry.value:
-                if not isinstance(key, ScalarNode) or key.value not in keys:
-                    continue
-                if entry.flow_style or key.start_mark.line == entry_key.start_mark.line:
-                    raise HmpPermsError(
-                        f"{entry_key.value!r} is written in flow style ({{...}}); rewrite it in"
-                        " block style so its lines can be edited",
-                        SourceInfo(path, entry_key.start_mark.line + 1),
-                    )
-                # a block list ends where the next key starts: its own text ends
-                # with its last item
-                drop.update(range(key.start_mark.line, _content_end(value)))
-    return "".join(line for i, line in enumerate(lines) if i not in drop)
-
-
 @contextlib.contextmanager
 def table_lock(path: str) -> Iterator[None]:
     """Hold an advisory lock on the table's folder while its text is read and replaced.
@@ -248,36 +221,3 @@ def table_lock(path: str) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
-
-
-def migrate_table(path: str, write: bool) -> tuple[int | None, bool]:
-    """Schema 1 to 2: drop the fact keys, set `schema: 2`. (Lines removed, written.)
-
-    None lines when the table is not schema 1. The result must load cleanly, or
-    nothing is written.
-    """
-    from generator.files import read_text, write_atomic
-    from generator.table.loader import FACT_KEYS, SCHEMA, load_table
-
-    with table_lock(path):
-        text = read_text(path)
-        found = _section(_root(path, text), "schema")
-        if found is None:
-            raise HmpPermsError("no `schema: 1` to migrate from", SourceInfo(path, 1))
-        value = found[1]
-        schema = value.value if isinstance(value, ScalarNode) else None
-        if schema == str(SCHEMA):
-            return None, False
-        if schema != "1":
-            raise HmpPermsError(
-                f"schema is neither 1 nor {SCHEMA}: nothing to migrate",
-                SourceInfo(path, found[0].start_mark.line + 1),
-            )
-        lines = split_lines(text)
-        row = lines[value.start_mark.line]
-        col = value.start_mark.column
-        lines[value.start_mark.line] = row[:col] + row[col:].replace("1", str(SCHEMA), 1)
-        migrated = remove_keys(path, "".join(lines), ("commands", "info"), FACT_KEYS)
-        removed = len(lines) - len(split_lines(migrated))
-        load_table(path, migrated)  # every rule of schema 2, or nothing is written
-        return removed, write and write_atomic(path, migrated)

@@ -6,8 +6,8 @@ in it) and `lint_table` (returns the problems).
 The file is composed into ruamel.yaml's node tree: every key and value keeps
 its line, and duplicate keys at any depth are still there to be reported. The
 C composer is used when ruamel.yaml.clib is installed (ten times faster).
-Rewriting the table (``sync --write``, ``migrate``) edits its text at those
-lines (`tableedit`), so every other byte stays as it was.
+Rewriting the table (``sync --write``) edits its text at those lines
+(`generator.table.edit`), so every other byte stays as it was.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.errors import ErrorList, HmpPermsError, SourceInfo
 from generator.files import read_text
-from generator.model import Entry, Table, Version, is_command_name
+from generator.model import DESCRIBED_LEVELS, Entry, Table, Version, is_command_name
 
 SCHEMA = 2
 LEVEL_RE = re.compile(r"[A-Za-z0-9_.-]+")
@@ -42,7 +42,7 @@ COMMAND_KEYS = (
     "deprecated",
     "todo",  # left by `sync --write` on a new entry; an error until a person removes it
 )
-#: Schema 1 kept QEMU's facts in the table; they now live in recorded builds.
+#: QEMU's facts, which live in the recorded builds, not in the table.
 FACT_KEYS = ("params", "help", "since", "until", "targets", "config")
 INFO_KEYS = tuple(k for k in COMMAND_KEYS if k not in ("aliases", "follows"))
 DEPRECATED_KEYS = ("since",)
@@ -258,15 +258,9 @@ class _Loader(NodeReader):
                 self.problem(None, f"missing top-level key {required!r}")
         if "schema" in top:
             schema = self.scalar(top["schema"][1], "schema")
-            if schema == "1":
-                raise HmpPermsError(
-                    "schema 1 keeps QEMU's params, help and versions in the table; they now come"
-                    " from recorded builds: run `hmp-perms migrate --write`",
-                    self.where(top["schema"][1]),
-                )
             if schema is not None and schema != str(SCHEMA):
                 raise HmpPermsError(
-                    f"schema {schema!r} is not known to this version (it reads schema {SCHEMA})",
+                    f"schema {schema!r} is not one this version reads ({SCHEMA})",
                     self.where(top["schema"][1]),
                 )
         descriptions = self.load_levels(top["levels"][1]) if "levels" in top else {}
@@ -491,7 +485,7 @@ class _Loader(NodeReader):
         if "commands" not in top or not levels:
             return
         used = {entry.permission for entry in commands.values()}
-        for needed in ("none", "root"):
+        for needed in DESCRIBED_LEVELS:
             if needed not in used:
                 self.problem(
                     top["commands"][0],

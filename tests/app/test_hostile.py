@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 
 from generator.cli import main
 from generator.files import MAX_BYTES
-from tests.conftest import FIXTURES, ROOT, TABLE, TEMPLATES, Result, read_only_bwrap
+from tests.conftest import BUILDS, FIXTURES, ROOT, TABLE, TEMPLATES, Result, read_only_bwrap
 
 HELP = FIXTURES / "qemu-7.2-x86_64.help.txt"
-SNAPSHOT = FIXTURES / "qemu-7.2-x86_64.json"
+SNAPSHOT = BUILDS / "debian-7.2.22-x86_64.json"
 
 
 def hmp_perms(
@@ -403,8 +403,9 @@ def test_non_utf8_table_path(tmp_path: Path) -> None:
         ('{"format": ' + "9" * 4300 + "}", ":1: JSON integer longer than 18 digits"),
         ('{\n"format": 1,\n"binary": "\\ud800"}', ":3: JSON string with a lone surrogate"),
         (
-            '{"format": 1, "binary": "q", "package": "", "target": "x86_64", "raw": []}',
-            "not a snapshot: 'raw' must hold 'help' and 'info' text",
+            '{"format": 2, "binary": "q", "variant": "qemu-system-x86_64", "package": "",'
+            ' "target": "x86_64", "version": null, "help": "cont"}',
+            "not a snapshot: 'help' must be a list of lines",
         ),
     ],
 )

@@ -1,4 +1,4 @@
-"""Rewriting the table: sync adds lines and changes no other byte; migrate; the lock."""
+"""Rewriting the table: sync adds lines and changes no other byte; the lock."""
 
 from __future__ import annotations
 
@@ -194,10 +194,7 @@ def test_concurrent_syncs_lose_nothing(table_copy: Path, tmp_path: Path) -> None
         assert load_table(str(table_copy), allow_todo=True).todo == {"sum", "xp"}
 
 
-# -- migrate ------------------------------------------------------------------------
-
 SCHEMA_1 = """\
-# a comment that stays
 schema: 1
 levels:
   none: {}
@@ -205,63 +202,20 @@ levels:
 default: root
 commands:
   help:
-    permission: none   # keep this comment
+    permission: none
     params: ''
-    help: show the help
-    since: '7.0'
     rationale: lists commands
-  mce:
-    permission: root
-    targets: [i386, x86_64]
-    config: CONFIG_X
-    help: >-
-      inject a machine check
-      exception
-    rationale: reaches host state
-info:
-  lapic:
-    targets: [x86_64]
-  usbhost:
-    help: show host USB devices
-    rationale: lists host devices
-"""
-
-SCHEMA_2 = """\
-# a comment that stays
-schema: 2
-levels:
-  none: {}
-  root: {}
-default: root
-commands:
-  help:
-    permission: none   # keep this comment
-    rationale: lists commands
-  mce:
-    permission: root
-    rationale: reaches host state
-info:
-  lapic:
-  usbhost:
-    rationale: lists host devices
 """
 
 
-def test_migrate_moves_a_schema_1_table_to_schema_2(
+def test_a_schema_1_table_is_refused_with_one_line(
     tmp_path: Path, cli: Callable[..., Result]
 ) -> None:
     table = tmp_path / "t.yaml"
     table.write_text(SCHEMA_1)
-    assert cli("lint", "--table", table).status in (1, 2)
-    dry = cli("migrate", "--table", table)
-    assert dry.status == 0 and "10 line(s)" in dry.out
-    assert table.read_text() == SCHEMA_1
-    done = cli("migrate", "--table", table, "--write")
-    assert done.status == 0
-    assert table.read_text() == SCHEMA_2
-    assert cli("lint", "--table", table).status == 0
-    again = cli("migrate", "--table", table, "--write")
-    assert again.out == f"{table}: already schema 2\n"
+    result = cli("lint", "--table", table)
+    assert result.status == 1
+    assert result.out == f"{table}:1: schema '1' is not one this version reads (2)\n"
 
 
 def test_the_committed_table_is_schema_2() -> None:

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from generator.check.compare import Checked, check_drift
-from generator.check.report import format_report, use_colour
+from generator.check.report import format_report
+from generator.cli import use_colour
 from generator.collect.records import build_of, find_baseline
 from generator.collect.snapshot import load_snapshot
 from generator.table.loader import load_table
@@ -143,8 +144,8 @@ def test_coverage_findings_in_every_format(
     )
 
     md = cli("check", *flags, "--format", "markdown")
-    assert f"| error | {finding['kind']} | `{finding['name']}` | {OLD_ID} |" in md.out
-    assert f"| {OLD_ID} | `qemu-system-x86_64` | baseline: itself |" in md.out
+    assert f"| error | `{finding['kind']}` | `{finding['name']}` | `{OLD_ID}` |" in md.out
+    assert f"| `{OLD_ID}` | `qemu-system-x86_64` | baseline: itself |" in md.out
 
     text = cli("check", *flags)
     assert text.status == 1
@@ -181,7 +182,7 @@ def test_deprecated_in_qemu_but_not_in_the_table(
     status, report = check_json(cli, "--snapshot", marked, "--table", table, "--builds", tmp_path)
     ids = {f["id"]: f["severity"] for f in report["findings"]}
     assert ids.pop(f"deprecated-unmarked:stopcapture:{NEW_ID}") == "warning"
-    assert ids == {f"no-baseline::{NEW_ID}": "info"}
+    assert ids == {f"no-baseline:{NEW_ID}:{NEW_ID}": "info"}
     assert status == 0
     assert cli("check", "--snapshot", marked, "--table", table, "--strict").status == 1
 
@@ -303,7 +304,7 @@ def test_no_recorded_build_is_an_info_finding_and_coverage_still_counts(
     status, doc = check_json(cli, "--snapshot", snap)
     assert status == 0
     (finding,) = doc["findings"]
-    assert finding["id"] == "no-baseline::upstream-unknown-x86_64"
+    assert finding["id"] == "no-baseline:upstream-unknown-x86_64:upstream-unknown-x86_64"
     assert "its QEMU version is unknown" in finding["message"]
 
 
@@ -321,7 +322,7 @@ def test_ids_are_unique_across_two_versions_of_one_target(
     root = ET.fromstring(cli("check", *flags, "--format", "junit").out)
     assert [s.get("name", "").split(":")[0] for s in root.iter("testsuite")] == [OLD_ID, NEW_ID]
     md = cli("check", *flags, "--format", "markdown").out
-    assert f"| `sum` | {OLD_ID} |" in md and f"| `sum` | {NEW_ID} |" in md
+    assert f"| `sum` | `{OLD_ID}` |" in md and f"| `sum` | `{NEW_ID}` |" in md
 
 
 def test_failed_collection_is_never_clean(cli: Callable[..., Result]) -> None:
@@ -361,13 +362,15 @@ def test_diff_between_two_releases(cli: Callable[..., Result]) -> None:
     assert "No changes." in same.out
 
 
-def test_old_snapshot_format_is_still_read(cli: Callable[..., Result]) -> None:
-    """Snapshots written before recorded builds (format 1) check like their records."""
-    old_format = load_snapshot(str(FIXTURES / "qemu-7.2-x86_64.json"))
-    record = load_snapshot(str(OLD))
-    assert (old_format.commands, old_format.info) == (record.commands, record.info)
-    status, doc = check_json(cli, "--snapshot", FIXTURES / "qemu-7.2-x86_64.json")
-    assert (status, doc["findings"]) == (0, [])
+def test_a_format_1_snapshot_is_refused_naming_its_format(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    """Format 1 (parsed entries beside the raw text) was read until 0.1.0 dropped it."""
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"format": 1, "binary": "qemu-system-x86_64", "raw": {}}))
+    result = cli("check", "--snapshot", old)
+    assert (result.status, result.out) == (2, "")
+    assert result.err == f"hmp-perms: {old}: snapshot format 1 is not one this version reads (2)\n"
 
 
 def test_standin_that_fails_does_not_hide_the_findings_of_other_builds(
@@ -432,23 +435,10 @@ def test_one_build_given_twice_is_checked_once(
     assert "list different commands" in result.err
 
 
-def test_verbose_flag_changes_nothing_and_says_so(
-    cli: Callable[..., Result], capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    # The README: `-v` is accepted for older command lines and changes nothing;
-    # shown on an upgrade, whose findings include info ones.
-    shutil.copy(BUILDS / "debian-7.2.22-x86_64.json", tmp_path)
-    new = BUILDS / "debian-10.0.13-x86_64.json"
-    for fmt in ("text", "json", "junit", "github", "markdown"):
-        args = ("--snapshot", new, "--builds", tmp_path, "--format", fmt)
-        plain = cli("check", *args)
-        assert "one-insn-per-tb" in plain.out, fmt
-        loud = cli("check", "-v", *args)
-        assert (loud.status, loud.out, loud.err) == (plain.status, plain.out, plain.err), fmt
-    with pytest.raises(SystemExit):
-        cli("check", "--help")
-    usage = " ".join(capsys.readouterr().out.split())
-    assert "-v, --verbose accepted for older command lines; changes nothing" in usage
+def test_verbose_flag_is_gone(cli: Callable[..., Result]) -> None:
+    # `-v` changed nothing and was kept only for old command lines: now a usage error.
+    result = cli("check", "-v", "--snapshot", BUILDS / "debian-10.0.13-x86_64.json")
+    assert result.status == 2 and "unrecognized arguments: -v" in result.err
 
 
 def test_unassigned_info_message_names_the_subcommand_once(

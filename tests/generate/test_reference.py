@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from generator.generate.render import html_comment, markdown, markdown_code, one_line
 from generator.table.loader import load_table
+from generator.text import html_comment, md_cell, md_code, one_line
 from tests.conftest import GENERATED, TABLE, Result
 from tests.generate.test_render import HOSTILE, hostile_table
 
@@ -75,23 +75,23 @@ def one_cell(text: str) -> Token:
 
 @pytest.mark.parametrize("text", NASTY)
 def test_md_cell_is_the_text_and_nothing_else(text: str) -> None:
-    assert plain(one_cell(markdown(text))) == one_line(text.replace("\x00", " "))
+    assert plain(one_cell(md_cell(text))) == one_line(text.replace("\x00", " "))
 
 
 @pytest.mark.parametrize("text", NASTY)
 def test_md_code_cell_is_one_code_span(text: str) -> None:
-    children = one_cell(markdown_code(text)).children or []
+    children = one_cell(md_code(text)).children or []
     assert [c.type for c in children] == ["code_inline"]
     assert children[0].content == one_line(text).strip()
 
 
 @given(st.text(alphabet=st.sampled_from("ab_ *`[]()|\\<>&!~#-:\n\t\u00e9"), max_size=30))
 def test_md_any_text_stays_text(text: str) -> None:
-    assert plain(one_cell(markdown(text))) == one_line(text)
+    assert plain(one_cell(md_cell(text))) == one_line(text)
 
 
 def test_md_keeps_snake_case_readable() -> None:
-    assert markdown("device_add and nbd_server_start's level") == (
+    assert md_cell("device_add and nbd_server_start's level") == (
         "device_add and nbd_server_start's level"
     )
 

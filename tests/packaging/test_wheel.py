@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from generator import __version__
-from tests.conftest import FIXTURES, ROOT, copy_project
+from tests.conftest import BUILDS, ROOT, copy_project
 
 
 @dataclass
@@ -90,7 +90,7 @@ def test_sdist_carries_what_tests_and_readme_need(built: Built) -> None:
         "examples/ci/github-workflow.yml",
         "examples/ci/gitlab-ci.yml",
         "tests/conftest.py",
-        "tests/fixtures/qemu-7.2-x86_64.json",
+        "tests/fixtures/qemu-7.2-x86_64.help.txt",
         "tests/golden/minimal/table.yaml",
         "scripts/ensure-deps",
     ):
@@ -103,7 +103,7 @@ def test_installed_wheel_does_the_job_in_a_scratch_directory(built: Built, tmp_p
         shutil.copytree(
             ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__")
         )
-    shutil.copyfile(FIXTURES / "qemu-7.2-x86_64.json", tmp_path / "snapshot.json")
+    shutil.copyfile(BUILDS / "debian-7.2.22-x86_64.json", tmp_path / "snapshot.json")
     hmp_perms = built.venv / "bin" / "hmp-perms"
 
     version = run(hmp_perms, "--version", cwd=tmp_path)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from generator.table.loader import lint_table, load_table
-from tests.conftest import FIXTURES, TABLE, Result
+from tests.conftest import BUILDS, TABLE, Result
 from tests.proxmox_levels import PROXMOX_LEVELS
 
 GOOD = """\
@@ -192,10 +192,15 @@ BAD = [
         "schema 1",
         swap("schema: 2", "schema: 1"),
         1,
-        "schema 1 keeps QEMU's params, help and versions in the table",
+        "schema '1' is not one this version reads (2)",
     ),
     ("unknown vendor", swap("vendor: pve", "vendor: rhel"), 26, "unknown vendor 'rhel'"),
-    ("unknown schema", swap("schema: 2", "schema: 3"), 1, "schema '3' is not known"),
+    (
+        "unknown schema",
+        swap("schema: 2", "schema: 3"),
+        1,
+        "schema '3' is not one this version reads (2)",
+    ),
     ("not YAML", swap("  cont:\n", "  cont: [\n"), 12, "invalid YAML"),
     ("not a mapping", "- a\n- b\n", 1, "must be a mapping at the top"),
     (
@@ -270,7 +275,7 @@ def test_bad_table_is_one_line_per_problem_and_exit_2(
     tmp_path: Path, cli: Callable[..., Result], command: str
 ) -> None:
     path = write(tmp_path, swap("  cont:\n", "  cont: [\n"))
-    args = ["--snapshot", str(FIXTURES / "qemu-7.2-x86_64.json")]
+    args = ["--snapshot", str(BUILDS / "debian-7.2.22-x86_64.json")]
     result = cli(command, "--table", path, *([] if command == "generate" else args))
     assert result.status == 2
     assert result.out == ""

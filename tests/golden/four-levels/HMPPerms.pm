@@ -31,28 +31,18 @@ our $hmp_command_perms = {
     's' => 'Sys.Modify',
 };
 
-my @deprecated = ();
+# The API description text: which commands need which level.
+my $description =
+    'The following commands do not require any additional privilege: info' . "\n" .
+    "\n" .
+    'The following commands require \'Sys.Modify\': q, quit, s, stop' . "\n" .
+    "\n" .
+    'The following commands require \'VM.Monitor\': p, print' . "\n" .
+    "\n" .
+    'The following commands are root-only: netdev_add' . "\n";
 
 sub generate_description {
-    my %by_perm;
-    for my $cmd (sort keys %$hmp_command_perms) {
-        push @{ $by_perm{ $hmp_command_perms->{$cmd} } }, $cmd;
-    }
-    my $none = delete $by_perm{none}
-        or die "internal error - no command without a required permission\n";
-    my $root = delete $by_perm{root}
-        or die "internal error - no root-only command\n";
-
-    my $text = "The following commands do not require any additional privilege: "
-        . join(', ', @$none) . "\n\n";
-    for my $perm (sort keys %by_perm) {
-        $text .= "The following commands require '$perm': "
-            . join(', ', @{ $by_perm{$perm} }) . "\n\n";
-    }
-    $text .= "The following commands are root-only: " . join(', ', @$root) . "\n";
-    $text .= "\nThe following commands are deprecated: " . join(', ', @deprecated) . "\n"
-        if @deprecated;
-    return $text;
+    return $description;
 }
 
 1;

@@ -134,21 +134,18 @@ def required_permission(line: str) -> str:
     return _INFO_PERMISSIONS.get(sub, DEFAULT_PERMISSION)
 
 
+#: The API description text: which commands need which level.
+DESCRIPTION: Final = (
+    'The following commands do not require any additional privilege: info\n'
+    '\n'
+    "The following commands require 'Sys.Modify': q, quit, s, stop\n"
+    '\n'
+    "The following commands require 'VM.Monitor': p, print\n"
+    '\n'
+    'The following commands are root-only: netdev_add\n'
+)
+
+
 def generate_description() -> str:
     """The API description text: which commands need which level."""
-    by_level: dict[str, list[str]] = {}
-    for name in sorted(PERMISSIONS):
-        by_level.setdefault(PERMISSIONS[name], []).append(name)
-    none = by_level.pop("none")
-    root = by_level.pop("root")
-    text = "The following commands do not require any additional privilege: "
-    text += ", ".join(none) + "\n\n"
-    for level in sorted(by_level):
-        text += f"The following commands require '{level}': " + ", ".join(by_level[level]) + "\n\n"
-    text += "The following commands are root-only: " + ", ".join(root) + "\n"
-    if DEPRECATED:
-        text += "\nThe following commands are deprecated: " + ", ".join(sorted(DEPRECATED)) + "\n"
-    return text
-
-
-DESCRIPTION: Final = generate_description()
+    return DESCRIPTION

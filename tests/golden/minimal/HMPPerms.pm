@@ -32,28 +32,20 @@ our $hmp_command_perms = {
     'wavcapture' => 'root', # capture audio to a wave file (default frequency=44100 bits=16 channels=2)
 };
 
-my @deprecated = ('wavcapture');
+# The API description text: which commands need which level.
+my $description =
+    'The following commands do not require any additional privilege: ?, ' .
+    'help, info' . "\n" .
+    "\n" .
+    'The following commands require \'Sys.Modify\': c, cont' . "\n" .
+    "\n" .
+    'The following commands are root-only: backup, drive_add, drive_del, ' .
+    'wavcapture' . "\n" .
+    "\n" .
+    'The following commands are deprecated: wavcapture' . "\n";
 
 sub generate_description {
-    my %by_perm;
-    for my $cmd (sort keys %$hmp_command_perms) {
-        push @{ $by_perm{ $hmp_command_perms->{$cmd} } }, $cmd;
-    }
-    my $none = delete $by_perm{none}
-        or die "internal error - no command without a required permission\n";
-    my $root = delete $by_perm{root}
-        or die "internal error - no root-only command\n";
-
-    my $text = "The following commands do not require any additional privilege: "
-        . join(', ', @$none) . "\n\n";
-    for my $perm (sort keys %by_perm) {
-        $text .= "The following commands require '$perm': "
-            . join(', ', @{ $by_perm{$perm} }) . "\n\n";
-    }
-    $text .= "The following commands are root-only: " . join(', ', @$root) . "\n";
-    $text .= "\nThe following commands are deprecated: " . join(', ', @deprecated) . "\n"
-        if @deprecated;
-    return $text;
+    return $description;
 }
 
 1;

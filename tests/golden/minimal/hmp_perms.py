@@ -142,21 +142,20 @@ def required_permission(line: str) -> str:
     return _INFO_PERMISSIONS.get(sub, DEFAULT_PERMISSION)
 
 
+#: The API description text: which commands need which level.
+DESCRIPTION: Final = (
+    'The following commands do not require any additional privilege: ?, '
+    'help, info\n'
+    '\n'
+    "The following commands require 'Sys.Modify': c, cont\n"
+    '\n'
+    'The following commands are root-only: backup, drive_add, drive_del, '
+    'wavcapture\n'
+    '\n'
+    'The following commands are deprecated: wavcapture\n'
+)
+
+
 def generate_description() -> str:
     """The API description text: which commands need which level."""
-    by_level: dict[str, list[str]] = {}
-    for name in sorted(PERMISSIONS):
-        by_level.setdefault(PERMISSIONS[name], []).append(name)
-    none = by_level.pop("none")
-    root = by_level.pop("root")
-    text = "The following commands do not require any additional privilege: "
-    text += ", ".join(none) + "\n\n"
-    for level in sorted(by_level):
-        text += f"The following commands require '{level}': " + ", ".join(by_level[level]) + "\n\n"
-    text += "The following commands are root-only: " + ", ".join(root) + "\n"
-    if DEPRECATED:
-        text += "\nThe following commands are deprecated: " + ", ".join(sorted(DEPRECATED)) + "\n"
-    return text
-
-
-DESCRIPTION: Final = generate_description()
+    return DESCRIPTION

@@ -1,0 +1,92 @@
+"""Use case: check the builds a run is given against the table and their baselines.
+
+Entry points: `check_builds` and `diff_files`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from generator.app.collecting import gather
+from generator.app.settings import Paths, Sources
+from generator.check.compare import Advisor, Report, check_drift
+from generator.check.diff import Change, diff_snapshots
+from generator.check.kinds import Policy
+from generator.collect.records import build_of, find_baseline
+from generator.collect.snapshot import load_snapshot
+from generator.errors import ErrorList, HmpPermsError
+from generator.model import Build, Checked, HelpEntry, Snapshot, Table
+from generator.table.loader import load_table
+
+if TYPE_CHECKING:
+    from generator.suggest.rules import Advisor as SuggestFn
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    report: Report
+    errors: tuple[HmpPermsError, ...]  # one per build that could not be read
+
+    @property
+    def exit_status(self) -> int:
+        """The builds that answered are reported; each that did not fails the run."""
+        return 2 if self.errors else self.report.exit_status
+
+
+def check_builds(sources: Sources, paths: Paths, policy: Policy) -> CheckRun:
+    # The table is loaded while QEMU starts: its cost is hidden in that wait.
+    collected = gather(sources, lambda: load_table(paths.table))
+    table = collected.side
+    assert table is not None
+    if collected.errors and not collected.snapshots:
+        raise ErrorList(collected.errors)
+    checked = [
+        Checked(snap, build, find_baseline(build, paths.builds, table.vendors))
+        for snap, build in distinct_builds(collected.snapshots, table)
+    ]
+    failures = [str(e) for e in collected.errors]
+    report = check_drift(checked, table, failures, _advisor(table, paths.rules), policy)
+    return CheckRun(report, tuple(collected.errors))
+
+
+def distinct_builds(snapshots: Sequence[Snapshot], table: Table) -> list[tuple[Snapshot, Build]]:
+    """Each build once: one given twice (a path and its name, a record and the binary)
+    is checked once, so every finding id stays unique in the run."""
+    seen: dict[str, Snapshot] = {}
+    out = []
+    for snap in snapshots:
+        build = build_of(snap, table.vendors)
+        first = seen.setdefault(build.slug, snap)
+        if first is not snap:
+            if (first.raw_help, first.raw_info) == (snap.raw_help, snap.raw_info):
+                continue
+            raise HmpPermsError(
+                f"{first.binary} and {snap.binary} are both build {build.slug} but list"
+                " different commands; check them in separate runs"
+            )
+        out.append((snap, build))
+    return out
+
+
+def _advisor(table: Table, rules: str | None) -> Advisor:
+    """Hints with a suggested level. The suggester is imported, and its rules read,
+    only when a command needs one: a clean check never pays for it."""
+    loaded: dict[str, SuggestFn | None] = {}
+
+    def advise(name: str, entry: HelpEntry | None, is_info: bool) -> str | None:
+        from generator.suggest.rules import advisor, hint_for
+
+        if "rules" not in loaded:
+            loaded["rules"] = advisor(table, rules)
+        suggest = loaded["rules"]
+        return hint_for(suggest(name, entry, is_info)) if suggest is not None else None
+
+    return advise
+
+
+def diff_files(old: str, new: str) -> tuple[list[Change], str, str]:
+    """What changed between two snapshot files, with their labels."""
+    a, b = load_snapshot(old), load_snapshot(new)
+    return diff_snapshots(a, b), a.label, b.label

@@ -1,0 +1,113 @@
+"""Use case: collect the builds a run is given, and save or show what they list.
+
+Entry points: `gather` (every build: snapshot files, QEMUs started, QEMUs
+connected to), `collect_from_text`, `save_snapshot` and `listing`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+from generator.app.settings import Sources
+from generator.collect.launcher import Collected, collect_all, default_binary, local_binaries
+from generator.collect.snapshot import (
+    load_snapshot,
+    snapshot_from_text,
+    snapshot_to_json,
+    validate_snapshot,
+)
+from generator.errors import ErrorList, HmpPermsError
+from generator.files import write_atomic
+from generator.model import Snapshot
+from generator.text import one_line, terminal
+
+T = TypeVar("T")
+
+
+def gather(sources: Sources, alongside: Callable[[], T] | None = None) -> Collected[T]:
+    """A snapshot per build that answered and an error per one that did not, plus the
+    result of `alongside`, done while QEMU starts up (nothing given: the default QEMU)."""
+    snaps = [load_snapshot(path) for path in sources.snapshots]
+    commands = list(sources.qemu)
+    if sources.all_local:
+        commands += [b for b in local_binaries() if b not in commands]
+        if not commands:
+            raise HmpPermsError("--all-local: no qemu-system-* binary on PATH")
+    if not commands and not snaps and not sources.connect:
+        commands = [default_binary()]
+    if not commands and not sources.connect:
+        return Collected(snaps, [], alongside() if alongside else None)
+    result: Collected[T] = asyncio.run(
+        collect_all(commands, sources.timeout, alongside, sources.connect)
+    )
+    live = []
+    for snap in result.snapshots:
+        try:
+            validate_snapshot(snap)  # an empty or truncated answer is a failed build
+            live.append(snap)
+        except HmpPermsError as exc:
+            result.errors.append(exc)
+    result.snapshots[:] = snaps + live
+    return result
+
+
+def gather_all(sources: Sources) -> list[Snapshot]:
+    """Every build given, or one `ErrorList` naming each that failed."""
+    result: Collected[None] = gather(sources)
+    if result.errors:
+        raise ErrorList(result.errors)
+    return result.snapshots
+
+
+#: What describes saved text (``--from-text``), which a live QEMU reports itself.
+TEXT_OPTIONS = ("info_text", "qemu_version", "target", "package", "variant")
+
+
+def collect(
+    sources: Sources, from_text: str | None, saved: Mapping[str, str | None]
+) -> Collected[None]:
+    """The builds given, or the one snapshot saved text makes (`saved`: `TEXT_OPTIONS`)."""
+    if from_text is None:
+        given = [f"--{o.replace('_', '-')}" for o in TEXT_OPTIONS if saved.get(o) is not None]
+        if given:
+            raise HmpPermsError(
+                f"collect: {', '.join(given)}: only with --from-text; a live QEMU reports its own"
+            )
+        return gather(sources)
+    if sources.qemu or sources.all_local or sources.connect:
+        raise HmpPermsError("collect: --from-text excludes --qemu, --connect and --all-local")
+    snap = snapshot_from_text(
+        from_text,
+        saved.get("info_text"),
+        saved.get("qemu_version"),
+        saved.get("target") or "x86_64",
+        saved.get("package") or "",
+        saved.get("variant") or "",
+    )
+    return Collected([snap])
+
+
+def save_snapshot(collected: Collected[None], path: str) -> None:
+    if collected.errors:
+        raise ErrorList(collected.errors)
+    if len(collected.snapshots) != 1:
+        raise HmpPermsError("collect: -o takes one binary; run it once per binary")
+    write_atomic(path, snapshot_to_json(collected.snapshots[0]))
+
+
+def listing(snapshots: list[Snapshot], names_only: bool) -> list[str]:
+    """What `collect` prints: each build's commands and info subcommands."""
+    lines = []
+    for snap in snapshots:
+        if names_only:
+            lines += [" ".join(e.names) for e in snap.commands]
+            lines += [f"info {e.name}" for e in snap.info]
+            continue
+        lines.append(f"{snap.label}{' ' + snap.package if snap.package else ''}")
+        lines.append(f"  {len(snap.commands)} commands:")
+        lines += [f"    {'|'.join(e.names):<32} {one_line(e.help)}" for e in snap.commands]
+        lines.append(f"  {len(snap.info)} info subcommands:")
+        lines += [f"    info {e.name:<27} {one_line(e.help)}" for e in snap.info]
+    return [terminal(line) for line in lines]

@@ -1,0 +1,66 @@
+"""Use case: suggest levels for commands, or measure the rules against the table.
+
+Entry points: `suggest_for` and `evaluate_rules`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from generator.app.settings import Paths
+from generator.collect.records import load_records
+from generator.collect.snapshot import load_snapshot
+from generator.errors import HmpPermsError
+from generator.model import HelpEntry, Table, is_command_name
+from generator.suggest.rules import (
+    Evaluation,
+    Scale,
+    default_rules_path,
+    describe_from,
+    evaluate,
+    load_rules,
+    suggest,
+)
+from generator.table.loader import load_table
+
+
+def parse_query(text: str) -> tuple[str, bool]:
+    """A command name or ``info NAME``, as (name, is_info)."""
+    words = text.split()
+    is_info = len(words) == 2 and words[0] == "info"
+    name = words[-1] if words else ""
+    if len(words) != 1 + is_info or not is_command_name(name):
+        raise HmpPermsError(f"suggest: {text!r} is not a command name or 'info NAME'")
+    return name, is_info
+
+
+def _described(paths: Paths, snapshots: Sequence[str], table: Table) -> dict[str, HelpEntry]:
+    """QEMU's text for each name: of the snapshots given, else of the records."""
+    if snapshots:
+        return describe_from(load_snapshot(path) for path in snapshots)
+    return describe_from(s for _, s in load_records(paths.builds, table.vendors))
+
+
+def suggest_for(
+    queries: Sequence[str], paths: Paths, snapshots: Sequence[str]
+) -> list[tuple[str, str, str]]:
+    """(name, level, reason) for each query, from the records' text (or the snapshots')."""
+    parsed = [parse_query(q) for q in queries]
+    table = load_table(paths.table)
+    rules = load_rules(paths.rules or default_rules_path(paths.table), table.levels)
+    described = _described(paths, snapshots, table)
+    scale = Scale.of(table)
+    out = []
+    for name, is_info in parsed:
+        key = f"info {name}" if is_info else name
+        s = suggest(rules, scale, name, described.get(key), is_info)
+        out.append((key, s.level, s.reason))
+    return out
+
+
+def evaluate_rules(paths: Paths, snapshots: Sequence[str]) -> tuple[Evaluation, str]:
+    """Every table entry's suggestion compared with its decision; and the rules' path."""
+    table = load_table(paths.table)
+    rules_path = paths.rules or default_rules_path(paths.table)
+    rules = load_rules(rules_path, table.levels)
+    return evaluate(table, rules, _described(paths, snapshots, table)), rules_path

@@ -1,0 +1,53 @@
+"""What changed between two snapshots: the comparison under `check`'s baseline findings
+and under ``hmp-perms diff``.
+
+Entry point: `diff_snapshots`. Pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator.model import HelpEntry, Snapshot
+from generator.text import one_line
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # added, removed, aliases, params, help
+    name: str  # "cont" or "info usbhost"
+    before: str = ""
+    after: str = ""
+
+
+def entry_text(e: HelpEntry) -> str:
+    """An entry's params and help on one line, as findings quote them."""
+    return f"{one_line(e.params)} -- {one_line(e.help)}".strip()
+
+
+def diff_snapshots(a: Snapshot, b: Snapshot) -> list[Change]:
+    """What changed from `a` to `b`: commands, and info subcommands when both list them."""
+    changes: list[Change] = []
+    sections = [("", a.commands, b.commands)]
+    if a.raw_info and b.raw_info:
+        sections.append(("info ", a.info, b.info))
+    for prefix, old, new in sections:
+        before = {e.name: e for e in old}
+        after = {e.name: e for e in new}
+        for name in sorted(before.keys() | after.keys()):
+            x, y = before.get(name), after.get(name)
+            label = prefix + name
+            if x is None and y is not None:
+                changes.append(Change("added", label, after=entry_text(y)))
+            elif y is None and x is not None:
+                changes.append(Change("removed", label, before=entry_text(x)))
+            elif x is not None and y is not None:
+                if x.aliases != y.aliases:
+                    changes.append(
+                        Change("aliases", label, ", ".join(x.aliases), ", ".join(y.aliases))
+                    )
+                for part in ("params", "help"):
+                    old_text, new_text = one_line(getattr(x, part)), one_line(getattr(y, part))
+                    if old_text != new_text:
+                        changes.append(Change(part, label, old_text, new_text))
+    return changes

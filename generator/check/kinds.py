@@ -1,0 +1,212 @@
+"""The finding kinds, as data: the one list the comparer, the reports, `--strict` and the docs read.
+
+Each kind has an id (what a finding's id starts with, what a config file names),
+a default severity, what it is checked against, what it means and a hint for
+acting on it. `Policy` applies a run's choices on top (per-kind severity,
+kinds left out, `--strict`) and is the one place that decides what is fatal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from generator.errors import HmpPermsError
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+#: Least to most severe.
+SEVERITIES = (INFO, WARNING, ERROR)
+
+TABLE, BASELINE = "table", "baseline"
+
+
+@dataclass(frozen=True)
+class Kind:
+    id: str
+    severity: str  # the default
+    against: str  # TABLE or BASELINE
+    meaning: str
+    hint: str
+
+
+def _kinds(*kinds: Kind) -> dict[str, Kind]:
+    return {k.id: k for k in kinds}
+
+
+_SYNC = "`hmp-perms sync --write` records this build"
+
+#: Every kind a check can report, in the order the docs list them.
+KINDS: Mapping[str, Kind] = _kinds(
+    Kind(
+        "unassigned-command",
+        ERROR,
+        TABLE,
+        "QEMU has a command the table does not decide",
+        "run `hmp-perms sync --write` (it adds the entry at this line),"
+        " then choose its level and write a rationale",
+    ),
+    Kind(
+        "unassigned-info",
+        ERROR,
+        TABLE,
+        "QEMU has an info subcommand the table does not list",
+        "run `hmp-perms sync --write` (it adds the entry at this line, and a bare entry"
+        " inherits the level of `info`)",
+    ),
+    Kind(
+        "alias-mismatch",
+        ERROR,
+        TABLE,
+        "QEMU's aliases of a command differ from the table's, or QEMU lists a table alias"
+        " as a command of its own",
+        "fix `aliases` in the table; each alias gets the command's level",
+    ),
+    Kind(
+        "deprecated-unmarked",
+        WARNING,
+        TABLE,
+        "QEMU's help says a command is deprecated; the table does not",
+        "add `deprecated: {since: X.Y}` to the entry",
+    ),
+    Kind(
+        "added-command",
+        INFO,
+        BASELINE,
+        "a command the baseline does not have",
+        _SYNC,
+    ),
+    Kind(
+        "added-info",
+        INFO,
+        BASELINE,
+        "an info subcommand the baseline does not have",
+        _SYNC,
+    ),
+    Kind(
+        "removed-command",
+        WARNING,
+        BASELINE,
+        "a command the baseline has and this build does not",
+        "keep the entry while a build you support has it",
+    ),
+    Kind(
+        "removed-info",
+        WARNING,
+        BASELINE,
+        "an info subcommand the baseline has and this build does not",
+        "keep the entry while a build you support has it",
+    ),
+    Kind(
+        "changed-params",
+        WARNING,
+        BASELINE,
+        "a command's parameters differ from the baseline's",
+        "review the rationale; " + _SYNC,
+    ),
+    Kind(
+        "changed-help",
+        WARNING,
+        BASELINE,
+        "a command's help text differs from the baseline's",
+        "review the rationale; " + _SYNC,
+    ),
+    Kind(
+        "no-baseline",
+        INFO,
+        BASELINE,
+        "no recorded build of this flavour and variant to compare with",
+        _SYNC,
+    ),
+)
+
+
+def kind(kind_id: str) -> Kind:
+    """The registered kind `kind_id`; a bug if there is none."""
+    return KINDS[kind_id]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How a run treats each kind: its severity, whether it is reported, what fails.
+
+    Built by `Policy.of`, which refuses an unknown kind and any choice that would
+    let an error pass: a kind whose default is an error can be neither left out
+    nor lowered (the check fails closed).
+    """
+
+    severity: Mapping[str, str] = field(default_factory=dict)
+    ignore: frozenset[str] = frozenset()
+    strict: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        severity: Mapping[str, str] | None = None,
+        ignore: Iterable[str] = (),
+        strict: bool = False,
+        where: str = "",
+    ) -> Policy:
+        severity = dict(severity or {})
+        ignored = frozenset(ignore)
+        prefix = f"{where}: " if where else ""
+        for kind_id in sorted(ignored | severity.keys()):
+            if kind_id not in KINDS:
+                raise HmpPermsError(
+                    f"{prefix}unknown finding kind {kind_id!r} (`hmp-perms kinds` lists them)"
+                )
+        for kind_id, level in sorted(severity.items()):
+            if level not in SEVERITIES:
+                raise HmpPermsError(
+                    f"{prefix}{kind_id}: severity {level!r} is not one of {', '.join(SEVERITIES)}"
+                )
+            if KINDS[kind_id].severity == ERROR and level != ERROR:
+                raise HmpPermsError(
+                    f"{prefix}{kind_id} is an error and stays one: the check fails closed"
+                )
+        for kind_id in sorted(ignored):
+            if KINDS[kind_id].severity == ERROR:
+                raise HmpPermsError(
+                    f"{prefix}{kind_id} is an error and cannot be ignored: the check fails closed"
+                )
+        return cls(severity, ignored, strict)
+
+    def severity_of(self, kind_id: str) -> str:
+        return self.severity.get(kind_id, KINDS[kind_id].severity)
+
+    def reports(self, kind_id: str) -> bool:
+        return kind_id not in self.ignore
+
+    def fatal(self, severity: str) -> bool:
+        """Whether a finding of `severity` fails the run: the one place `--strict` acts."""
+        return severity == ERROR or (self.strict and severity == WARNING)
+
+
+def format_kinds(fmt: str, policy: Policy | None = None) -> str:
+    """The registry as text (one line a kind), JSON or a Markdown table (for the docs)."""
+    policy = policy or Policy()
+    rows = [(k, policy.severity_of(k.id)) for k in KINDS.values()]
+    if fmt == "json":
+        import json
+
+        doc = [
+            {
+                "id": k.id,
+                "severity": severity,
+                "against": k.against,
+                "meaning": k.meaning,
+                "hint": k.hint,
+            }
+            for k, severity in rows
+        ]
+        return json.dumps(doc, indent=2) + "\n"
+    if fmt == "markdown":
+        from generator.text import md_cell, md_code
+
+        lines = ["| kind | severity | against | meaning |", "|---|---|---|---|"]
+        lines += [
+            f"| {md_code(k.id)} | {severity} | {k.against} | {md_cell(k.meaning)} |"
+            for k, severity in rows
+        ]
+        return "\n".join(lines) + "\n"
+    width = max(len(k.id) for k in KINDS.values())
+    return "".join(f"{k.id:<{width}}  {severity:<7}  {k.meaning}\n" for k, severity in rows)

@@ -1,0 +1,195 @@
+"""Text safety: what a loaded string may hold, and how text is escaped for each destination.
+
+Two halves, each the one place of its policy:
+
+- *At load*, `unprintable` finds what no string this tool passes on may hold:
+  C0 and C1 controls, DEL, line and paragraph separators, byte-order marks,
+  non-characters and lone surrogates. Each loader names the few whitespace
+  characters its format allows (a listing's continuation TAB, a rationale's
+  line breaks) and refuses the rest with the line it stands on.
+- *At output*, one function per destination turns any text (already checked,
+  or not: each is safe on its own) into what that destination reads as plain
+  text: a terminal line, a Markdown table cell or code span, an HTML comment,
+  XML character data and attributes, a GitHub workflow command, a YAML,
+  Python or Perl comment, a Perl or Python literal. Reports and templates
+  use these and nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+#: What no loaded string may hold (whitespace a format allows is passed in `allow`).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+
+
+def unprintable(text: str, allow: str = "") -> re.Match[str] | None:
+    """The first character of `text` no loaded string may hold, `allow`'s aside."""
+    for m in _UNPRINTABLE.finditer(text):
+        if m[0] not in allow:
+            return m
+    return None
+
+
+def describe_char(char: str) -> str:
+    """How an error names a character: ``U+001B``."""
+    return f"U+{ord(char):04X}"
+
+
+def one_line(text: str) -> str:
+    """Any text as a single line: every run of whitespace and controls is one space."""
+    return " ".join(_UNPRINTABLE.sub(" ", text).split())
+
+
+# -- terminals -------------------------------------------------------------------
+
+
+def terminal(text: str) -> str:
+    """A line a terminal shows as it is: no escape sequence, no line break, no bidi trick.
+
+    Each character Python does not call printable (controls, TAB, separators,
+    format characters) is shown as its escape (``\\x1b``), never passed on."""
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
+
+
+# -- Markdown and HTML -----------------------------------------------------------
+
+# What could start markup (emphasis, links, code, strikethrough, the `://` of a
+# bare autolink; angle brackets are HTML, below), end a table cell, or escape the
+# escaping; `_` inside a word starts nothing.
+_MD_SPECIAL = re.compile(r"[\\`*\[\]|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|:(?=//)")
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_HTML_SPECIAL = re.compile("[&<>]")
+
+
+def _html(text: str) -> str:
+    return _HTML_SPECIAL.sub(lambda m: _HTML[m[0]], text)
+
+
+def md_cell(text: str) -> str:
+    """Text for one Markdown table cell: one line, no markup, no HTML, no cell break."""
+    return _html(_MD_SPECIAL.sub(lambda m: "\\" + m[0], one_line(text)))
+
+
+def md_code(text: str) -> str:
+    """Text as a Markdown code span that fits in a table cell.
+
+    Inside a code span nothing is markup, but GFM still ends a cell at `|`
+    unless it is escaped, and the fence must be longer than any backtick run.
+    """
+    text = one_line(text).replace("|", "\\|")
+    fence = "`" * (max((len(r) for r in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def html_comment(text: str) -> str:
+    """Text inside ``<!-- -->``, its lines kept: no `--`, so nothing in it ends the comment,
+    and no `>` at its start, which would end it at once."""
+    text = _UNPRINTABLE.sub(lambda m: m[0] if m[0] == "\n" else " ", text)
+    while "--" in text:
+        text = text.replace("--", "- -")
+    return " " + text if text.startswith((">", "->")) else text
+
+
+# -- XML -------------------------------------------------------------------------
+
+#: Characters XML 1.0 cannot carry at all, even escaped.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """XML character data. (xml.sax.saxutils would import urllib: 20 ms per run.)"""
+    text = _XML_INVALID.sub("\ufffd", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def xml_attr(text: str) -> str:
+    """An XML attribute value, quotes included; line breaks kept as character references."""
+    escaped = xml_text(text).replace('"', "&quot;")
+    return '"' + escaped.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;") + '"'
+
+
+# -- GitHub workflow commands ------------------------------------------------------
+
+
+def github_message(text: str) -> str:
+    """The message of a workflow command (``::error ...::MESSAGE``): lines kept, escaped."""
+    text = _UNPRINTABLE.sub(lambda m: m[0] if m[0] == "\n" else " ", text)
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def github_property(text: str) -> str:
+    """A property value of a workflow command (``file=``, ``title=``): one line."""
+    return github_message(one_line(text)).replace(":", "%3A").replace(",", "%2C")
+
+
+# -- comments and literals in generated code ---------------------------------------
+
+
+def comment(text: str, prefix: str = "# ", width: int = 79) -> str:
+    """Text as comment lines (YAML, Python, Perl: each starts with `prefix`).
+
+    Nothing in it can end the comment: the text is folded to one line first,
+    then wrapped, so every line starts with the prefix."""
+    lines = textwrap.wrap(one_line(text), width - len(prefix), break_on_hyphens=False) or [""]
+    return "\n".join((prefix + line).rstrip() for line in lines)
+
+
+def yaml_comment(text: str) -> str:
+    """One YAML comment line, ``# text``."""
+    return ("# " + one_line(text)).rstrip()
+
+
+def perl_literal(text: str) -> str:
+    """A Perl single-quoted literal: only backslash and quote are special there."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def python_literal(value: str | tuple[str, ...]) -> str:
+    """A Python literal (a string, or a tuple of them) that reads back as `value`."""
+    return repr(value)
+
+
+def _pieces(text: str, width: int = 72) -> list[str]:
+    """`text` cut into pieces of about `width` characters, each ending after a space:
+    how a long string is written as several literals."""
+    pieces: list[str] = []
+    for line in text.splitlines(True):
+        words = line.split(" ")
+        piece = ""
+        for i, word in enumerate(words):
+            word += " " if i < len(words) - 1 else ""
+            if piece and len(piece) + len(word) > width:
+                pieces.append(piece)
+                piece = ""
+            piece += word
+        pieces.append(piece)
+    return pieces
+
+
+def python_lines(value: str, indent: str = "    ") -> str:
+    """A text as adjacent Python literals, one line of code each, for an implicit
+    concatenation in parentheses."""
+    return "\n".join(indent + python_literal(piece) for piece in _pieces(value))
+
+
+def perl_lines(value: str, indent: str = "    ") -> str:
+    """A text as Perl literals joined by ``.``, one line of code each; line ends as
+    ``"\\n"``, since a single-quoted Perl string has no escapes."""
+    parts = []
+    for piece in _pieces(value):
+        body = piece.removesuffix("\n")
+        literals = [perl_literal(body)] if body else []
+        if body != piece:
+            literals.append('"\\n"')
+        parts.append(indent + " . ".join(literals))
+    return " .\n".join(parts)
+
+
+def yaml_string(text: str) -> str:
+    """A single-quoted YAML scalar on one line."""
+    return "'" + one_line(text).replace("'", "''") + "'"
