@@ -19,13 +19,15 @@ from tests.conftest import BUILDS, TABLE, Result
 RECORDS = sorted(BUILDS.glob("*.json"))
 
 
-def test_both_debian_releases_are_recorded_for_every_target() -> None:
+def test_every_debian_release_is_recorded_for_every_target() -> None:
     records = load_records(str(BUILDS), load_table(str(TABLE)).vendors)
     by_version: dict[str, set[str]] = {}
     for build, _ in records:
         assert build.flavour == "debian"
         by_version.setdefault(str(build.version), set()).add(build.slug.split("-", 2)[2])
-    assert sorted(by_version) == ["10.0.13", "7.2.22"]
+    assert len(records) == len(RECORDS)
+    # The releases are the versions the folder's file names give.
+    assert sorted(by_version) == sorted({p.name.split("-")[1] for p in RECORDS})
     for targets in by_version.values():
         assert {"x86_64", "x86_64-microvm", "aarch64", "s390x", "ppc64", "riscv64"} <= targets
     # Debian 13 dropped the cris and nios2 targets (QEMU removed them in 9.1 and 9.2).
@@ -54,8 +56,10 @@ def test_every_recorded_listing_parses_to_what_qemu_printed(record: Path) -> Non
 
 def test_help_that_ends_in_a_newline_keeps_it() -> None:
     """s390x prints an empty line after `dump-skeys` and `migration_mode`."""
-    for version in ("7.2.22", "10.0.13"):
-        snap = load_snapshot(str(BUILDS / f"debian-{version}-s390x.json"))
+    s390x = sorted(BUILDS.glob("debian-*-s390x.json"))
+    assert s390x
+    for record in s390x:
+        snap = load_snapshot(str(record))
         by_name = {e.name: e for e in snap.commands}
         assert by_name["dump-skeys"].help == "Save guest storage keys into file 'filename'.\n"
         assert by_name["migration_mode"].help == "Enables or disables migration mode\n"
