@@ -329,7 +329,7 @@ our $hmp_command_perms = {
 # The API description text: which commands need which level.
 my $description =
     'The following commands do not require any additional privilege: ?, ' .
-    'help, info' . "\n" .
+    'clear, help, info' . "\n" .
     "\n" .
     'The following commands require \'Sys.Modify\': announce_self, ' .
     'backup_cancel, balloon, block_job_cancel, block_job_complete, ' .

@@ -513,7 +513,7 @@ def required_permission(line: str) -> str:
 #: The API description text: which commands need which level.
 DESCRIPTION: Final = (
     'The following commands do not require any additional privilege: ?, '
-    'help, info\n'
+    'clear, help, info\n'
     '\n'
     "The following commands require 'Sys.Modify': announce_self, "
     'backup_cancel, balloon, block_job_cancel, block_job_complete, '
