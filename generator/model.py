@@ -160,6 +160,29 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Section:
+    """Where a section the table's entries are added to stands in its text (0-based lines)."""
+
+    line: int  # its key's line
+    style: str  # "block", "flow" (`{...}`), "null" (no entries yet), "other" (not a mapping)
+    key_col: int = 2  # the column of its entries' keys
+    field_col: int = 4  # the column of their fields
+    entries: tuple[tuple[str, int, int], ...] = ()  # (name, key line, first line after its text)
+    end: int = 0  # the first line after the section's own text
+    null_word: tuple[int, int] | None = None  # the columns of `null` or `~` on the key's line
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The position index of a table's text, built by the loader; `sync` edits against it."""
+
+    line_end: str  # "\n" or "\r\n": as the file's first line ends
+    lines: int
+    append_at: int  # where a section the table lacks is added
+    sections: Mapping[str, Section] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Table:
     """The loaded permission table."""
 
@@ -173,6 +196,7 @@ class Table:
     info: Mapping[str, Entry] = field(default_factory=dict)
     todo: frozenset[str] = frozenset()  # entries awaiting a decision (``info X`` for info)
     descriptions: Mapping[str, str] = field(default_factory=dict)  # level -> what it allows
+    layout: Layout = field(default_factory=lambda: Layout("\n", 0, 0))
 
     def level_of(self, entry: Entry) -> str:
         """An entry's effective level; info subcommands inherit `info`'s."""

@@ -21,8 +21,9 @@ from generator.errors import ErrorList, HmpPermsError, SourceInfo
 from generator.files import ensure_writable, read_text, write_atomic
 from generator.model import HelpEntry, Snapshot, Table, fold_space
 from generator.suggest.rules import Advisor, advisor, suggestion_comment
-from generator.table.edit import insert_entries, section_line, table_lock, yaml_string
+from generator.table.edit import insert_entries, table_lock
 from generator.table.loader import load_table
+from generator.text import yaml_string
 
 MAX_COMMENT = 160  # characters of QEMU's text quoted in a stub's comment
 #: What the first character of each line `sync_table` reports means.
@@ -67,21 +68,15 @@ def _plan(
             (name, _stub_fields(qemu, snap, table, advise, bool(prefix)))
             for name, (qemu, snap) in stubs.items()
         ]
-        planned.append((section_line(path, text, section), section, fields))
-    # The later section first: its lines added shift none of the earlier one's, so
-    # every line a refusal names is a line of the file as it is.
-    planned.sort(key=lambda p: -1 if p[0] is None else p[0], reverse=True)
+        planned.append((section, fields))
+    # The later section first: lines added below shift nothing above, so the loader's
+    # positions hold for every edit; a section the table lacks goes at the end.
+    layout = table.layout
+    at = {name: s.line for name, s in layout.sections.items()}
+    planned.sort(key=lambda p: at.get(p[0], layout.lines), reverse=True)
     new_text = text
-    for _, section, fields in planned:
-        try:
-            new_text = insert_entries(path, new_text, section, fields)
-        except HmpPermsError as exc:
-            if new_text != text:  # the stubs added so far may have broken the text
-                try:
-                    section_line(path, new_text, section)
-                except HmpPermsError:
-                    raise _unloadable(path, exc) from None
-            raise
+    for section, fields in planned:
+        new_text = insert_entries(path, new_text, layout, section, fields)
     result.changes += _gone(table, snapshots)
     if new_text != text:
         try:  # the same rules, or nothing

@@ -26,6 +26,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from generator.errors import ErrorList, HmpPermsError, SourceInfo
 from generator.files import read_text
 from generator.model import DESCRIBED_LEVELS, Entry, Table, Version, is_command_name
+from generator.table.layout import index_layout, is_null
 
 SCHEMA = 2
 LEVEL_RE = re.compile(r"[A-Za-z0-9_.-]+")
@@ -286,6 +287,7 @@ class _Loader(NodeReader):
             info=info,
             todo=frozenset(self.todo),
             descriptions={k: v for k, v in descriptions.items() if v},
+            layout=index_layout(text, root),
         )
 
     def load_levels(self, node: Node) -> dict[str, str]:
@@ -499,12 +501,3 @@ class _Context:
     def __init__(self, levels: tuple[str, ...], vendors: dict[str, str]) -> None:
         self.levels = levels
         self.vendors = vendors
-
-
-def is_null(node: Node) -> bool:
-    """An empty value (`key:`), or a plain null; with no tags resolved, by its text."""
-    if not isinstance(node, ScalarNode):
-        return False
-    if str(node.tag).endswith(":null"):
-        return True
-    return not node.style and node.value in ("", "~", "null", "Null", "NULL")

@@ -85,8 +85,8 @@ def test_sync_refuses_an_edit_that_would_change_a_decision(
 
     real = generator.app.sync.insert_entries
 
-    def careless(path: str, text: str, section: str, entries: object) -> str:
-        out = real(path, text, section, entries)  # type: ignore[arg-type]
+    def careless(path: str, text: str, layout: object, section: str, entries: object) -> str:
+        out = real(path, text, layout, section, entries)  # type: ignore[arg-type]
         return out.replace("Sends input events to the guest.", "Anything.", 1)
 
     drop_entry(table_copy, "commands", "sum")

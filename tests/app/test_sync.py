@@ -238,3 +238,53 @@ def test_a_stub_carries_a_suggestion_and_is_still_no_decision(
     lint = cli("lint", "--table", table_copy)
     assert lint.status == 1
     assert "'dump-guest-memory': new in debian-7.2.22-x86_64" in lint.out
+
+
+def test_stubs_go_before_a_document_end_marker(tmp_path: Path, cli: Callable[..., Result]) -> None:
+    """A table that ends with `...` and has no `info:`: the section was appended after
+    the marker, where YAML reads no document, and the sync refused."""
+    table = tmp_path / "t.yaml"
+    head = "---\nschema: 2\nlevels:\n  none: {}\n  root: {}\ndefault: root\ncommands:\n"
+    entries = "".join(
+        f"  {name}:\n    permission: {level}\n    rationale: decided\n"
+        for name, level in (("help", "none"), ("info", "none"), ("quit", "root"))
+    )
+    table.write_text(head + entries + "...\n")
+    snapshot = tmp_path / "snap.json"
+    help_text = tmp_path / "help.txt"
+    help_text.write_text("help [cmd] -- show the help\ninfo [cmd] -- show\nquit  -- quit\n")
+    info_text = tmp_path / "info.txt"
+    info_text.write_text("info version  -- show the version\n")
+    made = cli(
+        "collect", "--from-text", help_text, "--info-text", info_text,
+        "--qemu-version", "7.2.22", "-o", snapshot,
+    )  # fmt: skip
+    assert made.status == 0, made.err
+    result = cli("sync", "--snapshot", snapshot, "--table", table, "--builds", tmp_path, "--write")
+    assert result.status == 0, result.err
+    text = table.read_text()
+    assert text.startswith(head + entries) and text.endswith("...\n")
+    assert text.index("info:\n  version:\n") < text.index("...\n")
+    stubbed = load_table(str(table), allow_todo=True)
+    assert stubbed.todo == {"info version"}
+
+
+def test_sync_composes_the_table_twice(
+    table_copy: Path, tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parsed once to plan the stubs, once more to prove the result: no more."""
+    import generator.table.loader as loader
+
+    drop_entry(table_copy, "commands", "sum")
+    drop_entry(table_copy, "info", "usbhost")
+    calls: list[str] = []
+    real = loader.compose
+
+    def counted(path: str, text: str) -> object:
+        calls.append(path)
+        return real(path, text)
+
+    monkeypatch.setattr(loader, "compose", counted)
+    result = cli("sync", "--snapshot", OLD, "--table", table_copy, "--builds", tmp_path, "--write")
+    assert result.status == 0, result.err
+    assert calls.count(str(table_copy)) == 2, calls

@@ -254,7 +254,8 @@ def test_description_text_matches_the_module(perms: ModuleType) -> None:
     assert perms.DESCRIPTION == perms.generate_description() == text
     lines = text.split("\n")
     assert (
-        lines[0] == "The following commands do not require any additional privilege: ?, clear, help, info"
+        lines[0]
+        == "The following commands do not require any additional privilege: ?, clear, help, info"
     )
     assert lines[2].startswith("The following commands require 'Sys.Modify': announce_self, ")
     assert lines[4].startswith("The following commands are root-only: backup, block_stream, ")
