@@ -20,8 +20,12 @@ from __future__ import annotations
 import re
 import textwrap
 
-#: What no loaded string may hold (whitespace a format allows is passed in `allow`).
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+#: What no loaded string may hold (whitespace a format allows is passed in `allow`):
+#: controls, line and paragraph separators, zero-width and bidi formatting (which
+#: make text read otherwise than it is), byte-order marks, non-characters, surrogates.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufffe\uffff\ud800-\udfff]"
+)
 
 
 def unprintable(text: str, allow: str = "") -> re.Match[str] | None:

@@ -8,7 +8,9 @@ entry can go on over more lines: help goes on on lines that start with a tab,
 params (``drive_add``) on lines that start at column 0 with ``[``. Empty params
 leave two spaces before ``--``. Help text that ends in a newline leaves one empty
 line after its entry. Over QMP the lines end in CRLF. The ``info``
-listing is the same with every entry prefixed ``info ``.
+listing is the same with every entry prefixed ``info ``. A line holds printable
+text only, after the TABs that start a continuation line: anything else is
+refused with its line, here, whichever way the listing came.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import functools
 
 from generator.errors import HmpPermsError, SourceInfo
 from generator.model import HelpEntry, is_command_name
+from generator.text import describe_char, unprintable
 
 SEPARATOR = " -- "
 
@@ -66,8 +69,16 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
             names[0], tuple(names[1:]), params_text, "\n".join(help_lines), start
         )
 
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = text.replace("\r\n", "\n").split("\n")
     for lineno, line in enumerate(lines, 1):
+        bad = unprintable(line.lstrip("\t"))
+        if bad:
+            # Help text reaches terminals and CI pages: only the TABs that start a
+            # continuation line are more than printable text.
+            raise HmpPermsError(
+                f"holds the control character {describe_char(bad[0])}, which no listing may hold",
+                SourceInfo(source, lineno),
+            )
         if line.startswith("\t"):
             if help_lines is None:
                 raise HmpPermsError(

@@ -27,6 +27,7 @@ from generator.errors import ErrorList, HmpPermsError, SourceInfo
 from generator.files import read_text
 from generator.model import DESCRIBED_LEVELS, Entry, Table, Version, is_command_name
 from generator.table.layout import index_layout, is_null
+from generator.text import describe_char, unprintable
 
 SCHEMA = 2
 LEVEL_RE = re.compile(r"[A-Za-z0-9_.-]+")
@@ -63,11 +64,10 @@ def table_label(path: str) -> str:
 #: Nesting no table needs (it has four levels): refused before composing, as the
 #: composer recurses once per level and a deep enough file crashes the process.
 MAX_DEPTH = 20
-#: What YAML does not allow in a document, and line breaks other than LF and CRLF
-#: (they would move every line number): refused with their line.
-_FORBIDDEN = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]|\r(?!\n)"
-)
+#: Whitespace a table's text may hold; a CR only before an LF (any other line break
+#: would move every line number). Everything else `text.unprintable` finds is refused.
+_TEXT_WHITESPACE = "\t\n\r"
+_LONE_CR = re.compile("\r(?!\n)")
 
 
 def check_text(path: str, text: str) -> None:
@@ -76,10 +76,10 @@ def check_text(path: str, text: str) -> None:
     The depth is read from the parser's event stream, which keeps its own stack
     instead of recursing, so it is exact for any YAML and costs a few ms.
     """
-    bad = _FORBIDDEN.search(text)
+    bad = unprintable(text.removeprefix("\ufeff"), _TEXT_WHITESPACE) or _LONE_CR.search(text)
     if bad:
         line = text.count("\n", 0, bad.start()) + 1
-        raise HmpPermsError(f"control character U+{ord(bad[0][0]):04X}", SourceInfo(path, line))
+        raise HmpPermsError(f"control character {describe_char(bad[0])}", SourceInfo(path, line))
     depth = 0
     try:
         for event in _events(text):
@@ -210,7 +210,12 @@ class NodeReader:
         if not isinstance(node, ScalarNode) or is_null(node):
             self.problem(node, f"{what} must be a single value")
             return None
-        return str(node.value)
+        value = str(node.value)
+        bad = unprintable(value, "\t\n")  # an escape in a quoted string ("\e", "\x85")
+        if bad:
+            self.problem(node, f"{what} holds the control character {describe_char(bad[0])}")
+            return None
+        return value
 
     def names(self, node: Node, what: str) -> tuple[str, ...]:
         if not isinstance(node, SequenceNode):

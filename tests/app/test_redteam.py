@@ -228,7 +228,7 @@ def test_a_build_of_unknown_version_is_refused_by_a_dry_run_too(
         (
             RULE.replace("reason: help speaks of the host ({match})", 'reason: "\\e[31mred"'),
             6,
-            "reason must be one line",
+            "reason holds the control character U+001B",
         ),
         # one mistake was said three times over
         (RULE + "    unless: 5\n", 7, "unless must be a mapping"),

@@ -117,12 +117,24 @@ def test_collect_from_saved_text(cli: Callable[..., Result], tmp_path: Path) -> 
 
 def test_collect_from_text_the_parser_rejects(cli: Callable[..., Result], tmp_path: Path) -> None:
     bad = tmp_path / "help.txt"
-    bad.write_text("cont|c  -- resume emulation\n\tok\nst op -- x\n\x07bell  -- y\n")
+    bad.write_text("cont|c  -- resume emulation\n\tok\nst op -- x\nbell!  -- y\n")
     result = cli("collect", "--from-text", bad)
     assert result.status == 2
-    assert (
-        result.err == f"hmp-perms: {bad}:4: '\\x07bell' is not a command name ([A-Za-z0-9_?-]+)\n"
-    )
+    assert result.err == f"hmp-perms: {bad}:4: 'bell!' is not a command name ([A-Za-z0-9_?-]+)\n"
+
+
+@pytest.mark.parametrize("char", ["\x07", "\x1b", "\r", "\x85", "\u2028", "\u202e", "\ufeff"])
+@pytest.mark.parametrize("where", ["stop\x00  -- stop", "stop  -- stop\x00 it", "\t\x00more help"])
+def test_a_listing_line_holds_printable_text_only(
+    cli: Callable[..., Result], tmp_path: Path, char: str, where: str
+) -> None:
+    """QEMU's text reaches terminals and CI pages: a control character, a line break
+    other than LF, a bidi override is refused with its line, whatever follows it."""
+    bad = tmp_path / "help.txt"
+    bad.write_text("cont|c  -- resume emulation\n" + where.replace("\x00", char) + "\n", newline="")
+    result = cli("collect", "--from-text", bad)
+    assert (result.status, result.out) == (2, "")
+    assert result.err.startswith(f"hmp-perms: {bad}:2: holds the control character U+"), result.err
 
 
 # -- faults ------------------------------------------------------------------

@@ -373,7 +373,7 @@ HOSTILE = [
     "{{ 7 * 7 }} and {% raw %} and {# not a comment #}",
     '\'\'\'""" ); die(\'x\'); print("""',
     "ends with a backslash \\",
-    "unicode line break\u2028PWNED = True\u2029and\x85more\rreturn",
+    "a tab\there, ]]> and <!-- --> and `code` and [a](link) and *stars* and | pipes",
     "__END__\n=pod\n=cut",
 ]
 
@@ -408,8 +408,9 @@ def hostile_table(tmp_path: Path) -> Path:
     with path.open("w") as f:
         yaml.dump(doc, f)
     assert lint_table(str(path)) == []
-    # A listing line cannot hold a line break; every other character may reach a comment.
-    texts = [" ".join(re.split(r"[\r\n]", t)) for t in HOSTILE]
+    # A listing line holds printable text only (its load refuses the rest); all of that
+    # may reach a comment.
+    texts = [" ".join(re.split(r"[\r\n\t]", t)) for t in HOSTILE]
     names = ["help", "cont|c", "quit", "drive_add", "wavcapture", "o", "info"]
     record = {
         "format": 2,
