@@ -23,7 +23,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.errors import ErrorList, SourceInfo
 from generator.model import HelpEntry, Snapshot, Table, Version, fold_space
-from generator.table.loader import NodeReader
+from generator.yamlnodes import NodeReader
 
 RULES_NAME = "suggest-rules.yaml"  # beside the table
 

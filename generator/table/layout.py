@@ -12,6 +12,7 @@ import re
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.model import Layout, Section
+from generator.yamlnodes import is_null
 
 EDITED = ("commands", "info")  # the sections `sync` adds entries to
 _DOCUMENT_MARK = re.compile(r"(?:\.\.\.|---)(?:[ \t].*)?\r?\n?")
@@ -42,15 +43,6 @@ def _entry_end(key: ScalarNode, value: Node) -> int:
     if isinstance(value, ScalarNode) and value.value == "" and not value.style:
         return int(key.start_mark.line + 1)
     return max(int(key.start_mark.line) + 1, _content_end(value))
-
-
-def is_null(node: Node) -> bool:
-    """An empty value (`key:`), or a plain null; with no tags resolved, by its text."""
-    if not isinstance(node, ScalarNode):
-        return False
-    return str(node.tag).endswith(":null") or (
-        not node.style and node.value in ("", "~", "null", "Null", "NULL")
-    )
 
 
 def index_layout(text: str, root: MappingNode) -> Layout:

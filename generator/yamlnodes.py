@@ -1,0 +1,201 @@
+"""YAML read as nodes that know their line: the reading the table and the rules files share.
+
+Entry points: `NodeReader` (a composed document's nodes, every problem
+collected as `file:line: message`) and `compose`.
+
+The text is checked before anything composes it (`check_text`): what it may
+hold (`generator.text`), and how deeply it nests. The C composer is used when
+ruamel.yaml.clib is installed (ten times faster); no tag is resolved, so a
+plain scalar stays the string it reads as.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent, Event, StreamEndEvent
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from generator.errors import HmpPermsError, SourceInfo
+from generator.files import read_text
+from generator.text import describe_char, unprintable
+
+T = TypeVar("T")
+
+
+def is_null(node: Node) -> bool:
+    """An empty value (`key:`), or a plain null; with no tags resolved, by its text."""
+    if not isinstance(node, ScalarNode):
+        return False
+    return str(node.tag).endswith(":null") or (
+        not node.style and node.value in ("", "~", "null", "Null", "NULL")
+    )
+
+
+#: Nesting no table needs (it has four levels): refused before composing, as the
+#: composer recurses once per level and a deep enough file crashes the process.
+MAX_DEPTH = 20
+#: Whitespace a table's text may hold; a CR only before an LF (any other line break
+#: would move every line number). Everything else `text.unprintable` finds is refused.
+_TEXT_WHITESPACE = "\t\n\r"
+_LONE_CR = re.compile("\r(?!\n)")
+
+
+def check_text(path: str, text: str) -> None:
+    """Refuse, before anything composes it, text that is no table: control characters, deep nesting.
+
+    The depth is read from the parser's event stream, which keeps its own stack
+    instead of recursing, so it is exact for any YAML and costs a few ms.
+    """
+    bad = unprintable(text.removeprefix("\ufeff"), _TEXT_WHITESPACE) or _LONE_CR.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise HmpPermsError(f"control character {describe_char(bad[0])}", SourceInfo(path, line))
+    depth = 0
+    try:
+        for event in _events(text):
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise HmpPermsError(
+                        f"nested deeper than {MAX_DEPTH} levels; no table needs that",
+                        SourceInfo(path, event.start_mark.line + 1),
+                    )
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    except MarkedYAMLError as exc:
+        raise yaml_error(path, exc) from None
+
+
+def yaml_error(path: str, exc: MarkedYAMLError) -> HmpPermsError:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else 1
+    reason = exc.problem or exc.context or "cannot be parsed"
+    return HmpPermsError(f"invalid YAML: {reason}", SourceInfo(path, line))
+
+
+def _events(text: str) -> Iterator[Event]:
+    try:
+        from ruamel.yaml.cyaml import CBaseLoader
+    except ImportError:  # pragma: no cover - without ruamel.yaml.clib
+        yield from YAML(typ="base", pure=True).parse(text)
+        return
+    loader = CBaseLoader(text)
+    try:
+        while (event := loader.get_event()) is not None:
+            yield event
+            if isinstance(event, StreamEndEvent):
+                return
+    finally:
+        loader.dispose()
+
+
+def compose(path: str, text: str) -> Node | None:
+    """The document's node tree; with the C composer and no tag resolution when it can.
+
+    Plain scalars stay strings (the loader reads text, not YAML 1.1 guesses), so
+    `since: 9.10` is version 9.10, not the float 9.1. `check_text` runs first.
+    """
+    check_text(path, text)
+    try:
+        from ruamel.yaml.cyaml import CBaseLoader
+    except ImportError:  # pragma: no cover - without ruamel.yaml.clib
+        return YAML(typ="base", pure=True).compose(text)  # type: ignore[no-any-return]
+    loader = CBaseLoader(text)
+    try:
+        return loader.get_single_node()  # type: ignore[no-any-return]
+    finally:
+        loader.dispose()
+
+
+class NodeReader:
+    """Reads a composed YAML file's nodes; collects every problem as `file:line: message`."""
+
+    def __init__(self, path: str, text: str | None = None) -> None:
+        self.path = path
+        self.text = text  # None: read it from `path`
+        self.problems: list[HmpPermsError] = []
+
+    def where(self, node: Node) -> SourceInfo:
+        return SourceInfo(self.path, node.start_mark.line + 1)
+
+    def problem(self, node: Node | None, message: str) -> None:
+        info = self.where(node) if node is not None else SourceInfo(self.path, 1)
+        self.problems.append(HmpPermsError(message, info))
+
+    def known(self, name: str, keys: tuple[str, ...]) -> str:
+        """What an unknown key's problem says after it: the keys that are known."""
+        return f"known: {', '.join(keys)}"
+
+    # -- shapes -------------------------------------------------------------
+
+    def mapping(
+        self, node: Node, what: str, keys: tuple[str, ...] | None = None
+    ) -> dict[str, tuple[ScalarNode, Node]]:
+        """A mapping's items by key; reports duplicates, odd keys and unknown keys."""
+        if not isinstance(node, MappingNode):
+            if not is_null(node):
+                self.problem(node, f"{what} must be a mapping")
+            return {}
+        items: dict[str, tuple[ScalarNode, Node]] = {}
+        for key, value in node.value:
+            if not isinstance(key, ScalarNode):
+                self.problem(key, f"{what}: a key must be a plain name")
+                continue
+            name = str(key.value)
+            if name in items:
+                first = items[name][0].start_mark.line + 1
+                self.problem(key, f"{what}: duplicate key {name!r} (first on line {first})")
+                continue
+            if keys is not None and name not in keys:
+                self.problem(key, f"{what}: unknown key {name!r} ({self.known(name, keys)})")
+                continue
+            items[name] = (key, value)
+        return items
+
+    def scalar(self, node: Node, what: str) -> str | None:
+        if not isinstance(node, ScalarNode) or is_null(node):
+            self.problem(node, f"{what} must be a single value")
+            return None
+        value = str(node.value)
+        bad = unprintable(value, "\t\n")  # an escape in a quoted string ("\e", "\x85")
+        if bad:
+            self.problem(node, f"{what} holds the control character {describe_char(bad[0])}")
+            return None
+        return value
+
+    def names(self, node: Node, what: str) -> tuple[str, ...]:
+        if not isinstance(node, SequenceNode):
+            self.problem(node, f"{what} must be a list")
+            return ()
+        out = []
+        for item in node.value:
+            text = self.scalar(item, what)
+            if text is not None:
+                out.append((text, item))
+        return tuple(t for t, _ in out)
+
+    def parsed(self, node: Node, what: str, parse: Callable[[str], T]) -> T | None:
+        text = self.scalar(node, what)
+        if text is None:
+            return None
+        try:
+            return parse(text)
+        except ValueError as exc:
+            self.problem(node, f"{what}: {exc}")
+            return None
+
+    def document(self, what: str) -> tuple[str, MappingNode]:
+        """The file's text and its top node, which must be a mapping."""
+        text = read_text(self.path) if self.text is None else self.text
+        try:
+            root = compose(self.path, text)
+        except MarkedYAMLError as exc:
+            raise yaml_error(self.path, exc) from None
+        if not isinstance(root, MappingNode):
+            raise HmpPermsError(f"{what} must be a mapping at the top", SourceInfo(self.path, 1))
+        return text, root
