@@ -18,6 +18,10 @@ from ruamel.yaml import YAML
 
 from tests.conftest import ROOT, copy_project, tool
 
+# pre-commit builds a hook environment from the package registry: the fast run
+# (`pytest -m "not slow"`) leaves it out.
+pytestmark = pytest.mark.slow
+
 GIT = ["git", "-c", "user.name=hmp-perms tests", "-c", "user.email=tests@example.invalid"]
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
 

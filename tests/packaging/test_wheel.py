@@ -20,6 +20,10 @@ import pytest
 from generator import __version__
 from tests.conftest import BUILDS, ROOT, copy_project
 
+# It builds the wheel and installs it, from the package registry: the fast run
+# (`pytest -m "not slow"`) leaves it out.
+pytestmark = pytest.mark.slow
+
 
 @dataclass
 class Built:
