@@ -142,3 +142,24 @@ def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     monkeypatch.setenv("TMPDIR", str(folder))
     yield folder
     assert list(folder.iterdir()) == [], "a temporary file or folder was left behind"
+
+
+def hmp_perms(
+    *args: str | bytes | Path, env: dict[str, str] | None = None, **kw: object
+) -> subprocess.CompletedProcess[bytes]:
+    """The command line as a separate process (``python -m generator``)."""
+    return subprocess.run(  # type: ignore[call-overload, no-any-return]
+        [sys.executable, "-m", "generator", *args],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        **kw,
+    )
+
+
+def one_error(result: Result, *parts: str) -> None:
+    assert (result.status, result.out) == (2, ""), result
+    assert len(result.err.splitlines()) == 1, result.err
+    for part in parts:
+        assert part in result.err, result.err

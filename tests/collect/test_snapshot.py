@@ -11,7 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BUILDS, Result
+from tests.conftest import (
+    BUILDS,
+    Result,
+    one_error,
+)
 
 OLD = BUILDS / "debian-7.2.22-x86_64.json"
 ESCAPES = {
@@ -104,3 +108,33 @@ def test_a_fake_peer_whose_help_holds_an_escape_is_refused(
     assert result.err.startswith(f"hmp-perms: {fake_peer}: help:2: holds the control character")
     assert "\x1b" not in result.err and len(result.err.splitlines()) == 1
     assert os.path.exists(fake_peer)
+
+
+# -- snapshots -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            '{"format": 2, "binary": "q", "package": "", "target": "x86_64", "version": 7}',
+            "'version' must be a string or null",
+        ),
+        ("[1, 2]", ":1: not a snapshot (a JSON object is expected)"),
+        ("[" * 100_000 + "]" * 100_000, ":1: JSON nested deeper than 32 levels"),
+        ('{"format": ' + "9" * 4300 + "}", ":1: JSON integer longer than 18 digits"),
+        ('{\n"format": 1,\n"binary": "\\ud800"}', ":3: JSON string with a lone surrogate"),
+        (
+            '{"format": 2, "binary": "q", "variant": "qemu-system-x86_64", "package": "",'
+            ' "target": "x86_64", "version": null, "help": "cont"}',
+            "not a snapshot: 'help' must be a list of lines",
+        ),
+    ],
+)
+def test_hostile_snapshot(
+    tmp_path: Path, cli: Callable[..., Result], content: str, message: str
+) -> None:
+    path = tmp_path / "snap.json"
+    path.write_text(content)
+    for args in (("check", "--snapshot", path), ("diff", path, OLD)):
+        one_error(cli(*args), message)

@@ -419,3 +419,36 @@ def test_rules_file_without_rules(tmp_path: Path) -> None:
     path.write_text("other: 1\n")
     with pytest.raises(HmpPermsError, match=r"rules.yaml:1: rules file: unknown key 'other'"):
         load_rules(str(path), ("none", "root"))
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        # an empty word matched every command: each got this rule's level
+        (RULE.replace("[host]", "[host, '']"), 4, "words holds an empty word"),
+        (RULE.replace("[host]", "[' ']"), 4, "words holds an empty word"),
+        # a reason is printed as one tab-separated line: a line break or ESC broke it
+        (
+            RULE.replace("reason: help speaks of the host ({match})", 'reason: "two\\nlines"'),
+            6,
+            "reason must be one line",
+        ),
+        (
+            RULE.replace("reason: help speaks of the host ({match})", 'reason: "\\e[31mred"'),
+            6,
+            "reason holds the control character U+001B",
+        ),
+        # one mistake was said three times over
+        (RULE + "    unless: 5\n", 7, "unless must be a mapping"),
+        (RULE.replace("[host]", "host"), 4, "words must be a list"),
+    ],
+)
+def test_a_rule_that_would_match_anything_or_print_raw_text_is_refused_once(
+    tmp_path: Path, cli: Callable[..., Result], text: str, line: int, message: str
+) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text("rules:\n" + text)
+    r = cli("suggest", "--rules", path, "cont")
+    assert (r.status, r.out) == (2, "")
+    assert r.err.startswith(f"hmp-perms: {path}:{line}: rule 'r1': {message}"), r.err
+    assert r.err.count("\n") == 1, r.err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -9,8 +10,15 @@ from pathlib import Path
 import pytest
 
 from generator.table.loader import lint_table, load_table
-from tests.conftest import BUILDS, TABLE, Result
+from tests.conftest import (
+    BUILDS,
+    TABLE,
+    Result,
+    one_error,
+)
 from tests.proxmox_levels import PROXMOX_LEVELS
+
+SNAPSHOT = BUILDS / "debian-7.2.22-x86_64.json"
 
 GOOD = """\
 schema: 2
@@ -372,10 +380,49 @@ def test_import_perl_output_is_a_table(tmp_path: Path, cli: Callable[..., Result
 
 def test_pure_python_composer_gives_the_same_table(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without ruamel.yaml.clib the loader falls back to the pure-Python composer."""
-    import sys
 
     fast = load_table(str(TABLE))
     monkeypatch.setitem(sys.modules, "ruamel.yaml.cyaml", None)
     slow = load_table(str(TABLE))
     assert slow == fast
     assert lint_table(str(TABLE)) == []
+
+
+# -- the table: control characters, deep nesting, one rule set ---------------------------
+
+
+@pytest.mark.parametrize(("char", "code"), [("\x00", "0000"), ("\x1b", "001B"), ("\ufffe", "FFFE")])
+def test_control_character_in_the_table(
+    table_copy: Path, cli: Callable[..., Result], char: str, code: str
+) -> None:
+    lines = table_copy.read_text().splitlines(keepends=True)
+    lines[40] = lines[40].rstrip("\n") + char + "\n"
+    table_copy.write_text("".join(lines))
+    message = f"{table_copy}:41: control character U+{code}"
+    lint = cli("lint", "--table", table_copy)
+    assert (lint.status, lint.out) == (1, message + "\n")
+    one_error(cli("check", "--table", table_copy, "--snapshot", SNAPSHOT), message)
+    one_error(cli("generate", "--table", table_copy, "--out", table_copy.parent), message)
+
+
+def test_lint_applies_the_rules_generate_needs(
+    table_copy: Path, cli: Callable[..., Result]
+) -> None:
+    text = table_copy.read_text().replace("permission: none\n", "permission: Sys.Modify\n")
+    table_copy.write_text(text)
+    lint = cli("lint", "--table", table_copy)
+    assert lint.status == 1
+    assert "no command at level 'none'" in lint.out
+    generate = cli("generate", "--table", table_copy, "--out", table_copy.parent / "out")
+    one_error(generate, "no command at level 'none'")
+
+
+@pytest.mark.parametrize("schema", ["schema: 0x1\n", "schema: 1.0\n", "schema: [1]\n", ""])
+def test_a_table_of_another_schema_is_refused_at_its_line(
+    schema: str, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    table = tmp_path / "t.yaml"
+    table.write_text(schema + "levels:\n  none: {}\n  root: {}\ndefault: root\ncommands: {}\n")
+    result = cli("lint", "--table", table)
+    assert result.status != 0
+    assert f"{table}:1: " in result.out + result.err

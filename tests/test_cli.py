@@ -1,0 +1,177 @@
+"""The command line as a user meets it: usage errors, unforeseen errors, pipes, encodings, any bytes."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from generator.cli import main
+from tests.conftest import (
+    BUILDS,
+    FIXTURES,
+    ROOT,
+    TABLE,
+    Result,
+    hmp_perms,
+    one_error,
+)
+
+OLD = BUILDS / "debian-7.2.22-x86_64.json"
+
+HELP = FIXTURES / "qemu-7.2-x86_64.help.txt"
+
+
+# -- any bytes, through the real entry point -------------------------------------------------
+
+TEXT = st.one_of(
+    st.text(max_size=300),
+    st.binary(max_size=300).map(lambda b: b.decode("latin-1")),
+)
+
+
+def run_main(*args: str | Path) -> tuple[int, str]:
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        status = main([str(a) for a in args])
+    return status, err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("any-bytes")
+
+
+# -- unforeseen errors, broken pipes, encodings, Ctrl-C ----------------------------------
+
+
+def test_internal_error_is_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Result]
+) -> None:
+    import generator.cli
+
+    def broken(args: object) -> int:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setitem(generator.cli.COMMANDS, "lint", broken)
+    monkeypatch.delenv("HMP_PERMS_DEBUG", raising=False)
+    one_error(cli("lint"), "hmp-perms: internal error: RuntimeError: boom second line")
+    monkeypatch.setenv("HMP_PERMS_DEBUG", "1")
+    result = cli("lint")
+    assert result.status == 2 and result.err.startswith("Traceback")
+    assert result.err.endswith("rerun with HMP_PERMS_DEBUG=1 for a traceback and report it)\n")
+
+
+def test_broken_pipe_is_quiet() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator", "collect", "--from-text", str(HELP)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(120) == 128 + signal.SIGPIPE
+    assert err == b""
+
+
+def test_ascii_stdout_does_not_crash(tmp_path: Path) -> None:
+    text = HELP.read_text().replace("resume emulation", "r\u00e9sum\u00e9 \u2603")
+    help_file = tmp_path / "h\u00e9lp.txt"
+    help_file.write_text(text)
+    env = {"PYTHONIOENCODING": "ascii", "LANG": "C", "LC_ALL": "C"}
+    result = hmp_perms("collect", "--from-text", help_file, env=env)
+    assert result.returncode == 0, result.stderr
+    assert b"r\\xe9sum\\xe9 \\u2603" in result.stdout
+    missing = hmp_perms("lint", "--table", tmp_path / "\u00e9.yaml", env=env)
+    assert missing.returncode == 2
+    assert missing.stderr.endswith(b"\\xe9.yaml: cannot read: No such file or directory\n")
+
+
+@pytest.mark.parametrize(
+    ("module", "command"), [("argparse", "lint"), ("ruamel.yaml", "lint"), ("jinja2", "generate")]
+)
+def test_ctrl_c_during_imports_exits_130(module: str, command: str) -> None:
+    """A KeyboardInterrupt raised by the import of `module`, as Ctrl-C at start-up would."""
+    code = (
+        "import sys, runpy\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, *rest):\n"
+        f"        if name == {module!r}: raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        f"sys.argv = ['hmp-perms', {command!r}]\n"
+        "runpy.run_module('generator', run_name='__main__')\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 130
+    assert "Traceback" not in run.stderr and run.stdout == ""
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.one_of(st.binary(max_size=400), TEXT.map(lambda t: t.encode("utf-8", "surrogatepass")))
+)
+def test_any_bytes_to_every_loader(scratch: Path, data: bytes) -> None:
+    path = scratch / "input"
+    path.write_bytes(data)
+    for args in (
+        ("lint", "--table", path),
+        ("check", "--snapshot", path, "--table", TABLE),
+        ("collect", "--from-text", path),
+        ("import-perl", path, "-o", scratch / "out.yaml"),
+    ):
+        status, err = run_main(*args)
+        assert status in (0, 1, 2), (args, err)
+        assert "Traceback" not in err and "internal error" not in err, (args, err)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    prefix=st.sampled_from(["schema: 2\nlevels:\n  none: {}\n", "our $hmp_command_perms = {\n"]),
+    body=st.text(alphabet=st.sampled_from(list("[]{}-:'\"#\n |>&*!? abc=,")), max_size=200),
+)
+def test_structured_noise_to_the_table_and_perl_loaders(
+    scratch: Path, prefix: str, body: str
+) -> None:
+    path = scratch / "structured"
+    path.write_text(prefix + body)
+    for args in (("lint", "--table", path), ("import-perl", path)):
+        status, err = run_main(*args)
+        assert status in (0, 1, 2), (args, err)
+        assert "Traceback" not in err and "internal error" not in err, (args, err)
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        # `-o "$REPORT"` with REPORT unset printed the report and exited 0
+        (("check", "--snapshot", OLD, "-o", ""), "-o"),
+        # no records were read, so the build was checked against no baseline
+        (("check", "--snapshot", OLD, "--builds", ""), "--builds"),
+        (("collect", "--from-text", FIXTURES / "qemu-7.2-x86_64.help.txt", "-o", ""), "-o"),
+        (("generate", "--check", "--out", ""), "--out"),
+    ],
+)
+def test_an_empty_path_is_refused_not_read_as_no_option(
+    args: tuple[object, ...], flag: str, cli: Callable[..., Result]
+) -> None:
+    r = cli(*args)
+    assert (r.status, r.out) == (2, "")
+    assert flag in r.err and r.err.rstrip().endswith("an empty path"), r.err
+
+
+def test_migrate_is_gone(cli: Callable[..., Result]) -> None:
+    # Schema 1 tables and `migrate` were kept for a table no release ever shipped.
+    result = cli("migrate", "--write")
+    assert result.status == 2 and "invalid choice: 'migrate'" in result.err
