@@ -102,25 +102,37 @@ def variant_of(binary: str, target: str) -> str:
     return f"qemu-system-{target}"
 
 
+#: How a binary's name may extend the target QEMU reports: a byte order (QEMU 11.1
+#: reports `mips64` for `qemu-system-mips64el`), then a machine (`-microvm`).
+_VARIANT_SUFFIX = re.compile(r"(?:el|eb|le)?(?:-[a-z0-9]+)?")
+
+
+def variant_agrees(variant: str, target: str) -> bool:
+    """Whether binary `variant` can be a build of `target`: ``qemu-system-TARGET``, plus
+    a byte-order suffix, plus a machine suffix. ``x86`` is no target of
+    ``qemu-system-x86_64``."""
+    base = "qemu-system-" + target
+    return variant.startswith(base) and _VARIANT_SUFFIX.fullmatch(variant[len(base) :]) is not None
+
+
 @dataclass(frozen=True)
 class Build:
-    """Which build a snapshot is of: flavour, version, target and binary variant."""
+    """Which build a snapshot is of: flavour, version and binary variant."""
 
     flavour: str  # a table vendor, "debian", or "upstream"
     version: Version | None
-    target: str
-    variant: str
+    variant: str  # the binary's name: qemu-system-x86_64-microvm is not qemu-system-x86_64
+
+    @property
+    def machine(self) -> str:
+        """The variant less ``qemu-system-``: what tells builds of one release apart."""
+        return self.variant.removeprefix("qemu-system-")
 
     @property
     def slug(self) -> str:
         """The build's name in finding ids and record file names: ``debian-7.2.22-x86_64``,
-        ``debian-10.0.2-x86_64-microvm``, ``debian-7.2.22-ppc64le``."""
-        plain = f"qemu-system-{self.target}"
-        if self.variant.startswith(plain):
-            rest = self.variant[len(plain) :]
-        else:
-            rest = "-" + self.variant.removeprefix("qemu-system-")
-        return f"{self.flavour}-{self.version or 'unknown'}-{self.target}{rest}"
+        ``debian-10.0.13-x86_64-microvm``, ``debian-11.1.3-mips64el``."""
+        return f"{self.flavour}-{self.version or 'unknown'}-{self.machine}"
 
 
 @dataclass(frozen=True)
@@ -130,6 +142,12 @@ class Baseline:
     snapshot: Snapshot | None
     build: Build | None
     why_none: str = ""
+
+    def newer_than(self, build: Build) -> bool:
+        """Whether this baseline is a later release than `build` (a point release older
+        than any recorded one is compared with the lowest above it)."""
+        mine, theirs = self.build.version if self.build else None, build.version
+        return mine is not None and theirs is not None and mine > theirs
 
 
 @dataclass(frozen=True)

@@ -230,11 +230,13 @@ def _check_baseline(make: _Maker, item: Checked, table: Table) -> None:
         prefix, _, key = change.name.rpartition(" ")
         entries = table.info if prefix else table.commands
         entry = entries.get(key)
-        command_kind, info_kind, message = _CHANGES[change.kind]
+        command_kind, info_kind, message, newer = _CHANGES[change.kind]
         make.add(
             info_kind if prefix else command_kind,
             change.name,
-            message.format(name=change.name, against=against),
+            (newer if base.newer_than(item.build) else message).format(
+                name=change.name, against=against
+            ),
             entry.info if entry else place_for(entries, key),
             before=change.before if change.kind != "added" else None,
             after=change.after if change.kind != "removed" else None,
@@ -242,12 +244,33 @@ def _check_baseline(make: _Maker, item: Checked, table: Table) -> None:
         )
 
 
-#: A baseline change: its kind for a command, for an info subcommand, and its message.
+#: A baseline change: its kind for a command and for an info subcommand, its message
+#: against an older (or the same) release, and against a newer one.
 _CHANGES = {
-    "added": ("added-command", "added-info", "{name} is new since {against}"),
-    "removed": ("removed-command", "removed-info", "{name} is gone since {against}"),
-    "params": ("changed-params", "changed-params", "params of {name} changed since {against}"),
-    "help": ("changed-help", "changed-help", "help of {name} changed since {against}"),
+    "added": (
+        "added-command",
+        "added-info",
+        "{name} is new since {against}",
+        "{name} is not in the newer {against}",
+    ),
+    "removed": (
+        "removed-command",
+        "removed-info",
+        "{name} is gone since {against}",
+        "{name} is only in the newer {against}",
+    ),
+    "params": (
+        "changed-params",
+        "changed-params",
+        "params of {name} changed since {against}",
+        "params of {name} differ from the newer {against}",
+    ),
+    "help": (
+        "changed-help",
+        "changed-help",
+        "help of {name} changed since {against}",
+        "help of {name} differs from the newer {against}",
+    ),
 }
 
 

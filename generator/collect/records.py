@@ -15,13 +15,15 @@ import dataclasses
 import os
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from generator.errors import HmpPermsError
 from generator.model import Baseline, Build, Snapshot, Version
 
 SUFFIX = ".json"
 _RECORD_NAME = re.compile(
-    r"(?P<flavour>[a-z][a-z0-9_-]*?)-(?P<version>\d+\.\d+\.\d+)-(?P<rest>[A-Za-z0-9_.-]+)\.json"
+    r"(?P<flavour>[a-z][a-z0-9_-]*?)-(?P<version>(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*)){2})"
+    r"-(?P<machine>[A-Za-z0-9_.-]+)\.json"
 )
 
 
@@ -34,43 +36,79 @@ def flavour_of(package: str, vendors: Mapping[str, re.Pattern[str]]) -> str:
 
 
 def build_of(snap: Snapshot, vendors: Mapping[str, re.Pattern[str]]) -> Build:
-    return Build(flavour_of(snap.package, vendors), snap.version, snap.target, snap.variant)
+    return Build(flavour_of(snap.package, vendors), snap.version, snap.variant)
 
 
-def _rest(build: Build) -> str:
-    """The slug after flavour and version: target and variant."""
-    return build.slug.removeprefix(f"{build.flavour}-{build.version or 'unknown'}-")
+@dataclass(frozen=True)
+class _Recorded:
+    """A record as its file name tells: which build it claims to hold."""
+
+    file: str
+    flavour: str
+    version: Version
+    machine: str
 
 
-def _record_names(folder: str) -> list[str]:
+def _records_in(folder: str) -> list[_Recorded]:
+    """Every record in `folder`, by its name; a `.json` file named for no build is refused
+    (it would be skipped by every baseline, silently)."""
     try:
-        return sorted(os.listdir(folder))
+        names = sorted(os.listdir(folder))
     except FileNotFoundError:
         return []
     except OSError as exc:
         raise HmpPermsError(f"{folder}: cannot list recorded builds: {exc.strerror}") from None
+    found = []
+    for name in names:
+        if not name.endswith(SUFFIX):
+            continue  # a README, a .gitkeep
+        m = _RECORD_NAME.fullmatch(name)
+        if m is None:
+            raise HmpPermsError(
+                f"{os.path.join(folder, name)}: not named for a build"
+                " (FLAVOUR-X.Y.Z-VARIANT.json, as debian-7.2.22-x86_64.json)"
+            )
+        found.append(_Recorded(name, m["flavour"], Version.parse(m["version"]), m["machine"]))
+    return found
+
+
+def choose_baseline(version: Version, recorded: Sequence[Version]) -> Version | None:
+    """Which recorded version a build of `version` is compared with.
+
+    In its own major.minor series, the highest not above it (itself, when recorded),
+    else the lowest above it; with none in its series, the highest release below it.
+    So 10.0.2 is compared with 10.0.13, not with 7.2.22."""
+    series = [v for v in recorded if (v.major, v.minor) == (version.major, version.minor)]
+    up_to = [v for v in series if v <= version]
+    if up_to:
+        return max(up_to)
+    if series:
+        return min(series)
+    below = [v for v in recorded if v < version]
+    return max(below) if below else None
 
 
 def find_baseline(build: Build, folder: str, vendors: Mapping[str, re.Pattern[str]]) -> Baseline:
-    """The recorded build of the same flavour, target and variant with the highest
-    version not above `build`'s (itself, when recorded)."""
+    """The recorded build of the same flavour and variant `choose_baseline` picks; only
+    that one file is read."""
     from generator.collect.snapshot import load_snapshot
 
     if build.version is None:
         return Baseline(None, None, "its QEMU version is unknown")
-    best: tuple[Version, str] | None = None
-    for name in _record_names(folder):
-        m = _RECORD_NAME.fullmatch(name)
-        if m is None or m["flavour"] != build.flavour or m["rest"] != _rest(build):
-            continue
-        version = Version.parse(m["version"])
-        if version <= build.version and (best is None or version > best[0]):
-            best = (version, name)
-    if best is None:
+    mine = {
+        r.version: r.file
+        for r in _records_in(folder)
+        if (r.flavour, r.machine) == (build.flavour, build.machine)
+    }
+    chosen = choose_baseline(build.version, list(mine))
+    if chosen is None:
+        v = build.version
         return Baseline(
-            None, None, f"no {build.flavour} build of {build.variant} up to {build.version}"
+            None,
+            None,
+            f"no {build.flavour} build of {build.variant} of {v.major}.{v.minor} or before is recorded",
         )
-    path = os.path.join(folder, best[1])
+    path = os.path.join(folder, mine[chosen])
     snap = load_snapshot(path)
     recorded = build_of(snap, vendors)
     check_record_name(path, recorded)
@@ -91,10 +129,8 @@ def load_records(
     from generator.collect.snapshot import load_snapshot
 
     records = []
-    for name in _record_names(folder):
-        if not name.endswith(SUFFIX):
-            continue
-        path = os.path.join(folder, name)
+    for record in _records_in(folder):
+        path = os.path.join(folder, record.file)
         snap = load_snapshot(path)
         build = build_of(snap, vendors)
         check_record_name(path, build)

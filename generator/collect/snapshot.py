@@ -19,7 +19,7 @@ from typing import Any
 from generator.collect.helptext import parse_help
 from generator.errors import HmpPermsError
 from generator.files import read_json, read_text
-from generator.model import Snapshot, Version
+from generator.model import Snapshot, Version, variant_agrees
 from generator.text import describe_char, unprintable
 
 FORMAT = 2
@@ -143,6 +143,12 @@ def validate_snapshot(snap: Snapshot) -> None:
     _check_field(where, "package", snap.package, None)
     _check_field(where, "target", snap.target, TARGET_RE)
     _check_field(where, "variant", snap.variant, VARIANT_RE)
+    if not variant_agrees(snap.variant, snap.target):
+        raise HmpPermsError(
+            f"{where}: binary {snap.variant} cannot be a build of target {snap.target}:"
+            f" it is qemu-system-{snap.target}, or that with a byte-order suffix (el, eb, le)"
+            " and a machine (-microvm)"
+        )
     names = {n for e in snap.commands for n in e.names}
     missing = [c for c in CORE_COMMANDS if c not in names]
     if missing:

@@ -179,7 +179,9 @@ def test_deprecated_in_qemu_but_not_in_the_table(
     stop = re.search(r"  stopcapture:\n(    .*\n)*?    deprecated: .*\n", text)
     assert stop is not None
     table.write_text(text.replace(stop[0], re.sub(r"    deprecated: .*\n", "", stop[0])))
-    status, report = check_json(cli, "--snapshot", marked, "--table", table, "--builds", tmp_path)
+    empty = tmp_path / "builds"
+    empty.mkdir()
+    status, report = check_json(cli, "--snapshot", marked, "--table", table, "--builds", empty)
     ids = {f["id"]: f["severity"] for f in report["findings"]}
     assert ids.pop(f"deprecated-unmarked:stopcapture:{NEW_ID}") == "warning"
     assert ids == {f"no-baseline:{NEW_ID}:{NEW_ID}": "info"}

@@ -12,9 +12,9 @@ import pytest
 from generator.collect.helptext import format_help
 from generator.collect.records import build_of, find_baseline, load_records
 from generator.collect.snapshot import load_snapshot
-from generator.model import Build, Version
+from generator.model import Build, Version, variant_agrees
 from generator.table.loader import load_table
-from tests.conftest import BUILDS, TABLE, Result
+from tests.conftest import BUILDS, FIXTURES, TABLE, Result
 
 RECORDS = sorted(BUILDS.glob("*.json"))
 
@@ -69,25 +69,29 @@ def test_help_that_ends_in_a_newline_keeps_it() -> None:
 def build(
     version: str | None, variant: str = "qemu-system-x86_64", flavour: str = "debian"
 ) -> Build:
-    return Build(flavour, Version.parse(version) if version else None, "x86_64", variant)
+    return Build(flavour, Version.parse(version) if version else None, variant)
 
 
 @pytest.mark.parametrize(
     ("wanted", "baseline"),
     [
         (build("10.0.13"), "debian-10.0.13-x86_64"),  # itself
-        (build("11.0.0"), "debian-10.0.13-x86_64"),  # the newest not above it
+        (build("11.1.3"), "debian-11.1.3-x86_64"),
+        (build("10.0.14"), "debian-10.0.13-x86_64"),  # its series: the highest not above it
+        # its series, though only above it: 10.0.2's listings are 10.0.13's byte for byte,
+        # and 7.2.22 would repeat every 7.2-to-10.0 change as drift
+        (build("10.0.2"), "debian-10.0.13-x86_64"),
+        (build("7.2.21"), "debian-7.2.22-x86_64"),
+        (build("11.0.0"), "debian-10.0.13-x86_64"),  # no 11.0: the highest release below it
         (build("9.2.0"), "debian-7.2.22-x86_64"),
-        (build("10.0.12"), "debian-7.2.22-x86_64"),
-        (build("7.2.21"), None),  # nothing this old
+        (build("12.0.0"), "debian-11.1.3-x86_64"),
+        (build("6.0.0"), None),  # nothing in its series or below it
         (build("10.0.13", "qemu-system-x86_64-microvm"), "debian-10.0.13-x86_64-microvm"),
         (build("10.0.13", flavour="upstream"), None),  # another flavour
         (build(None), None),
     ],
 )
-def test_baseline_is_the_newest_record_not_above_the_build(
-    wanted: Build, baseline: str | None
-) -> None:
+def test_baseline_is_chosen_in_the_series_first(wanted: Build, baseline: str | None) -> None:
     found = find_baseline(wanted, str(BUILDS), {})
     assert (found.build.slug if found.build else None) == baseline
     if baseline is None:
@@ -112,3 +116,106 @@ def test_vendor_builds_are_their_own_flavour() -> None:
     assert build_of(pve, table.vendors).slug == "pve-10.0.13-x86_64"
     plain = snap.__class__(**{**snap.__dict__, "package": ""})
     assert build_of(plain, table.vendors).slug == "upstream-10.0.13-x86_64"
+
+
+@pytest.mark.parametrize(
+    ("variant", "target", "agrees"),
+    [
+        ("qemu-system-x86_64", "x86_64", True),
+        ("qemu-system-x86_64-microvm", "x86_64", True),
+        ("qemu-system-mips64el", "mips64", True),  # QEMU 11.1 reports the byte order less
+        ("qemu-system-mips64el", "mips64el", True),  # QEMU 10.0 and before
+        ("qemu-system-sh4eb", "sh4", True),
+        ("qemu-system-ppc64le", "ppc64", True),
+        ("qemu-system-x86_64", "x86", False),
+        ("qemu-system-ppc64le", "ppc", False),
+        ("qemu-system-mips64el", "mips", False),
+        ("qemu-system-x86_64", "x86_64-microvm", False),
+    ],
+)
+def test_a_variant_agrees_with_its_target(variant: str, target: str, agrees: bool) -> None:
+    assert variant_agrees(variant, target) is agrees
+
+
+def test_a_build_whose_target_is_no_target_of_its_binary_is_refused(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    """Target `x86` from `qemu-system-x86_64` was named debian-7.2.22-x86_64 and took the
+    x86_64 record's place."""
+    help_text = FIXTURES / "qemu-7.2-x86_64.help.txt"
+    result = cli(
+        "collect", "--from-text", help_text, "--qemu-version", "7.2.22", "--target", "x86",
+        "--variant", "qemu-system-x86_64", "-o", tmp_path / "x.json",
+    )  # fmt: skip
+    assert (result.status, result.out) == (2, "")
+    assert result.err == (
+        f"hmp-perms: {help_text}: binary qemu-system-x86_64 cannot be a build of target x86:"
+        " it is qemu-system-x86, or that with a byte-order suffix (el, eb, le) and a machine"
+        " (-microvm)\n"
+    )
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_a_record_whose_target_is_no_target_of_its_binary_is_refused(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    doc = json.loads((BUILDS / "debian-7.2.22-x86_64.json").read_text())
+    doc["target"] = "x86"
+    (tmp_path / "debian-7.2.22-x86_64.json").write_text(json.dumps(doc))
+    result = cli("check", "--snapshot", BUILDS / "debian-7.2.22-x86_64.json", "--builds", tmp_path)
+    assert (result.status, result.out) == (2, "")
+    assert result.err.startswith(f"hmp-perms: {tmp_path}/debian-7.2.22-x86_64.json: binary")
+    assert len(result.err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "stray", ["debian-07.2.22-x86_64.json", "debian-7.2-x86_64.json", "notes.json"]
+)
+def test_a_json_file_named_for_no_build_is_refused(
+    stray: str, cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    """`debian-07.2.22-x86_64.json` beside the records ended every x86_64 check with
+    `internal error: ValueError`."""
+    shutil.copy(BUILDS / "debian-7.2.22-x86_64.json", tmp_path)
+    (tmp_path / stray).write_text("{}")
+    (tmp_path / ".gitkeep").write_text("")  # not a record: no .json
+    for command in ("check", "generate"):
+        args = ["--snapshot", BUILDS / "debian-7.2.22-x86_64.json"] if command == "check" else []
+        extra = ["--check"] if command == "generate" else []
+        result = cli(command, *args, *extra, "--builds", tmp_path)
+        assert (result.status, result.out) == (2, ""), command
+        assert result.err == (
+            f"hmp-perms: {tmp_path}/{stray}: not named for a build"
+            " (FLAVOUR-X.Y.Z-VARIANT.json, as debian-7.2.22-x86_64.json)\n"
+        )
+
+
+def _point_release(tmp_path: Path, edit: Callable[[str], str] = lambda line: line) -> Path:
+    """10.0.13's record as a 10.0.2 build would print it (Debian's listings are the same
+    byte for byte), each help line passed through `edit`."""
+    doc = json.loads((BUILDS / "debian-10.0.13-x86_64.json").read_text())
+    doc["version"] = "10.0.2"
+    doc["package"] = "Debian 1:10.0.2+ds-2+deb13u1~bpo12+1"
+    doc["help"] = [edit(line) for line in doc["help"]]
+    path = tmp_path / "point.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_a_point_release_is_compared_with_its_series(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    result = cli("check", "--snapshot", _point_release(tmp_path), "--strict", "--format", "json")
+    assert result.status == 0, result.out
+    (entry,) = json.loads(result.out)["builds"]
+    assert (entry["build"], entry["baseline"]) == ("debian-10.0.2-x86_64", "debian-10.0.13-x86_64")
+    assert json.loads(result.out)["findings"] == []
+
+
+def test_a_newer_baseline_words_its_findings_so(cli: Callable[..., Result], tmp_path: Path) -> None:
+    point = _point_release(tmp_path, lambda line: line.replace("-- resume emulation", "-- go on"))
+    result = cli("check", "--snapshot", point, "--format", "json")
+    (finding,) = json.loads(result.out)["findings"]
+    assert finding["id"] == "changed-help:cont:debian-10.0.2-x86_64"
+    assert finding["message"] == "help of cont differs from the newer debian-10.0.13-x86_64"
+    assert (finding["before"], finding["after"]) == ("resume emulation", "go on")
