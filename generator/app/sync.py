@@ -16,10 +16,11 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from generator.check.diff import entry_text
 from generator.collect.records import build_of, record_path, record_snapshots
 from generator.errors import ErrorList, HmpPermsError, SourceInfo
 from generator.files import ensure_writable, read_text, write_atomic
-from generator.model import HelpEntry, Snapshot, Table, fold_space
+from generator.model import HelpEntry, Snapshot, Table
 from generator.suggest.rules import Advisor, advisor, suggestion_comment
 from generator.table.edit import insert_entries, table_lock
 from generator.table.loader import load_table
@@ -149,7 +150,7 @@ def _stub_fields(
     build = build_of(snap, table.vendors).slug
     fields = [f"# QEMU {build}: {_quote(qemu)}"]
     if advise is not None:
-        fields.append(_printable(suggestion_comment(advise(qemu.name, qemu, is_info))))
+        fields.append(suggestion_comment(advise(qemu.name, qemu, is_info)))
     if qemu.aliases:
         fields.append(f"aliases: [{', '.join(yaml_string(a) for a in qemu.aliases)}]")
     fields.append(
@@ -161,12 +162,8 @@ def _stub_fields(
 
 def _quote(qemu: HelpEntry) -> str:
     """QEMU's params and help on one printable line, safe inside a YAML comment."""
-    text = _printable(fold_space(f"{qemu.params} -- {qemu.help}"))
+    text = entry_text(qemu)  # printable already: the listing's load saw to that
     return text if len(text) <= MAX_COMMENT else text[: MAX_COMMENT - 3] + "..."
-
-
-def _printable(text: str) -> str:
-    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _gone(table: Table, snapshots: Sequence[Snapshot]) -> list[str]:

@@ -8,6 +8,7 @@ kinds exist, how severe each is and what is fatal are `kinds`' to say.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -21,8 +22,9 @@ from generator.text import one_line
 #: A hint for a command the table does not decide (a suggested level), or None.
 Advisor = Callable[[str, HelpEntry | None, bool], str | None]
 
-#: How QEMU's help marks a deprecated command (10.2: `wavcapture`, `stopcapture`).
-DEPRECATED_MARK = "(deprecated)"
+#: How QEMU's help marks a deprecated command: 10.2's `stopcapture` says
+#: "(deprecated)", 11.1's `wavcapture` "(deprecated, default frequency=44100)".
+DEPRECATED_MARK = re.compile(r"\(deprecated[,)]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,7 @@ def _check_section(
                 after=", ".join(qemu.aliases),
                 against="table",
             )
-        if entry.deprecated is None and DEPRECATED_MARK in qemu.help.lower():
+        if entry.deprecated is None and DEPRECATED_MARK.search(qemu.help):
             make.add(
                 "deprecated-unmarked",
                 name,

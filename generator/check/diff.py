@@ -21,8 +21,10 @@ class Change:
 
 
 def entry_text(e: HelpEntry) -> str:
-    """An entry's params and help on one line, as findings quote them."""
-    return f"{one_line(e.params)} -- {one_line(e.help)}".strip()
+    """An entry's params and help on one line, as findings quote them (``params -- help``,
+    or the help alone when it takes none)."""
+    params, text = one_line(e.params), one_line(e.help)
+    return f"{params} -- {text}" if params else text
 
 
 def diff_snapshots(a: Snapshot, b: Snapshot) -> list[Change]:

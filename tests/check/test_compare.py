@@ -356,7 +356,7 @@ def test_diff_between_two_releases(cli: Callable[..., Result]) -> None:
     text = cli("diff", OLD, NEW)
     assert text.status == 0
     assert "  - singlestep: [on|off] -- run emulation in singlestep mode" in text.out
-    assert "  + info cryptodev: -- show the crypto devices" in text.out
+    assert "  + info cryptodev: show the crypto devices" in text.out
     assert "  ~ migrate: params changed\n      before: [-d] [-b] [-i] [-r] uri\n" in text.out
     md = cli("diff", OLD, NEW, "--format", "markdown")
     assert "| removed | `singlestep` |" in md.out
