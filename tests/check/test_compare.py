@@ -450,3 +450,17 @@ def test_unassigned_info_message_names_the_subcommand_once(
     _, doc = check_json(cli, "--snapshot", OLD, "--table", table_copy)
     (finding,) = doc["findings"]
     assert finding["message"].startswith("info subcommand usbhost has no permission")
+
+
+def test_deprecated_with_more_in_the_parentheses_counts(
+    table_copy: Path, cli: Callable[..., Result]
+) -> None:
+    """11.1 prints `wavcapture`'s mark as "(deprecated, default frequency=44100 ...)"."""
+    text = table_copy.read_text()
+    entry = re.search(r"  wavcapture:\n(    .*\n)*?    deprecated: .*\n", text)
+    assert entry is not None
+    table_copy.write_text(text.replace(entry[0], re.sub(r"    deprecated: .*\n", "", entry[0])))
+    eleven = BUILDS / "debian-11.1.3-x86_64.json"
+    _, report = check_json(cli, "--snapshot", eleven, "--table", table_copy)
+    kinds = {f["id"]: f["kind"] for f in report["findings"]}
+    assert kinds == {"deprecated-unmarked:wavcapture:debian-11.1.3-x86_64": "deprecated-unmarked"}
