@@ -80,10 +80,22 @@ class Snapshot:
     raw_info: str
     source: str = ""  # where it was read from: a snapshot file, a text file, or live
     variant: str = ""  # e.g. qemu-system-x86_64-microvm; by default `variant_of` the binary
+    #: every package string recorded for this build with this listing (`package` among them)
+    packages: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.variant:
             object.__setattr__(self, "variant", variant_of(self.binary, self.target))
+        if self.package not in self.packages:
+            object.__setattr__(self, "packages", tuple(sorted({*self.packages, self.package})))
+
+    @property
+    def given(self) -> str:
+        """How the user named this build: the file it was read from, else the binary."""
+        return self.source if self.source not in ("", "live") else self.binary
+
+    def same_listing(self, other: Snapshot) -> bool:
+        return (self.raw_help, self.raw_info) == (other.raw_help, other.raw_info)
 
     @property
     def label(self) -> str:
@@ -157,6 +169,18 @@ class Checked:
     snapshot: Snapshot
     build: Build
     baseline: Baseline
+    folded: tuple[Snapshot, ...] = ()  # the same build given again, with the same listing
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        """Every package string of the build: the snapshot's, and those folded into it."""
+        return tuple(sorted({p for s in (self.snapshot, *self.folded) for p in s.packages}))
+
+    @property
+    def binaries(self) -> tuple[str, ...]:
+        """What was given for the build, in order: each binary started or connected to,
+        each snapshot file read."""
+        return tuple(dict.fromkeys(s.given for s in (self.snapshot, *self.folded)))
 
 
 @dataclass(frozen=True)

@@ -43,31 +43,33 @@ def check_builds(sources: Sources, paths: Paths, policy: Policy) -> CheckRun:
     if collected.errors and not collected.snapshots:
         raise ErrorList(collected.errors)
     checked = [
-        Checked(snap, build, find_baseline(build, paths.builds, table.vendors))
-        for snap, build in distinct_builds(collected.snapshots, table)
+        Checked(
+            group[0], build, find_baseline(build, paths.builds, table.vendors), tuple(group[1:])
+        )
+        for build, group in distinct_builds(collected.snapshots, table)
     ]
     failures = [str(e) for e in collected.errors]
     report = check_drift(checked, table, failures, _advisor(table, paths.rules), policy)
     return CheckRun(report, tuple(collected.errors))
 
 
-def distinct_builds(snapshots: Sequence[Snapshot], table: Table) -> list[tuple[Snapshot, Build]]:
-    """Each build once: one given twice (a path and its name, a record and the binary)
-    is checked once, so every finding id stays unique in the run."""
-    seen: dict[str, Snapshot] = {}
-    out = []
+def distinct_builds(
+    snapshots: Sequence[Snapshot], table: Table
+) -> list[tuple[Build, list[Snapshot]]]:
+    """Each build once, with every snapshot given of it: a build given twice (a path and
+    its name, a record and the binary, two packagings of one release) is checked once,
+    so every finding id stays unique, and the report names every package and binary."""
+    groups: dict[Build, list[Snapshot]] = {}
     for snap in snapshots:
         build = build_of(snap, table.vendors)
-        first = seen.setdefault(build.slug, snap)
-        if first is not snap:
-            if (first.raw_help, first.raw_info) == (snap.raw_help, snap.raw_info):
-                continue
+        group = groups.setdefault(build, [])
+        if group and not group[0].same_listing(snap):
             raise HmpPermsError(
-                f"{first.binary} and {snap.binary} are both build {build.slug} but list"
+                f"{group[0].binary} and {snap.binary} are both build {build.slug} but list"
                 " different commands; check them in separate runs"
             )
-        out.append((snap, build))
-    return out
+        group.append(snap)
+    return list(groups.items())
 
 
 def _advisor(table: Table, rules: str | None) -> Advisor:

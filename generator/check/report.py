@@ -54,6 +54,11 @@ def _baseline(item: Checked) -> str:
     return "baseline: itself" if base == item.build else f"baseline: {base.slug}"
 
 
+def _folded(item: Checked) -> str:
+    """Every binary and package string given for one build."""
+    return f"{', '.join(item.binaries)} (packages: {'; '.join(item.packages) or 'none'})"
+
+
 def _mine(report: Report, item: Checked) -> list[Finding]:
     return [f for f in report.findings if f.build == item.build.slug]
 
@@ -90,6 +95,8 @@ def _text(report: Report, colour: bool) -> str:
                 f" subcommands; {item.build.slug}, {_baseline(item)}"
             )
         )
+        if len(item.binaries) > 1 or len(item.packages) > 1:
+            lines.append(terminal(f"  one build: {_folded(item)}"))
         show(_mine(report, item), "  ")
     lines += [f"  failed: {terminal(failure)}" for failure in report.failures]
     lines.append(terminal(_summary(report)))
@@ -129,6 +136,8 @@ def _json(report: Report) -> str:
                 "variant": c.build.variant,
                 "version": str(c.snapshot.version) if c.snapshot.version else None,
                 "package": c.snapshot.package,
+                "packages": list(c.packages),
+                "binaries": list(c.binaries),
                 "target": c.snapshot.target,
                 "baseline": c.baseline.build.slug if c.baseline.build else None,
                 "commands": len(c.snapshot.commands),
@@ -161,36 +170,43 @@ def _junit_case(report: Report, suite: str, name: str, findings: Sequence[Findin
     return head + ("\n" + "\n".join(body) + "\n    " if body else "") + "</testcase>"
 
 
-def _junit_suite(name: str, cases: Sequence[str]) -> str:
+def _junit_suite(name: str, properties: Sequence[tuple[str, str]], cases: Sequence[str]) -> str:
     failures = sum(1 for c in cases if "<failure" in c)
-    return (
-        f'  <testsuite name={xml_attr(name)} tests="{len(cases)}" failures="{failures}"'
-        ' errors="0">\n' + "\n".join(cases) + "\n  </testsuite>"
-    )
+    head = [
+        f'  <testsuite name={xml_attr(name)} tests="{len(cases)}" failures="{failures}" errors="0">'
+    ]
+    if properties:
+        head.append("    <properties>")
+        head += [f"      <property name={xml_attr(k)} value={xml_attr(v)}/>" for k, v in properties]
+        head.append("    </properties>")
+    return "\n".join([*head, *cases, "  </testsuite>"])
 
 
 def _junit(report: Report) -> str:
     """One suite per build, one test case per command checked and per finding's name;
-    findings about the table alone in a suite of their own."""
-    suites: list[tuple[str, list[str]]] = []
+    findings about the table alone in a suite of their own. A suite's properties name
+    every binary and package string given for its build."""
+    suites: list[tuple[str, list[tuple[str, str]], list[str]]] = []
     table_side = _table_side(report)
     if table_side:
-        by_name = _by_name(table_side)
-        suites.append(("table", [_junit_case(report, "table", n, fs) for n, fs in by_name.items()]))
+        cases = [_junit_case(report, "table", n, fs) for n, fs in _by_name(table_side).items()]
+        suites.append(("table", [], cases))
     for item in report.checked_builds:
         by_name = _by_name(_mine(report, item))
         names = list(report.checked.get(item.build.slug, ()))
         names += sorted(n for n in by_name if n not in names)
         slug = item.build.slug
         cases = [_junit_case(report, slug, n, by_name.get(n, [])) for n in names]
-        suites.append((f"{slug}: {item.snapshot.label}", cases))
-    total = sum(len(cases) for _, cases in suites)
-    failed = sum(1 for _, cases in suites for c in cases if "<failure" in c)
+        properties = [("binary", b) for b in item.binaries]
+        properties += [("package", p) for p in item.packages]
+        suites.append((f"{slug}: {item.snapshot.label}", properties, cases))
+    total = sum(len(cases) for _, _, cases in suites)
+    failed = sum(1 for _, _, cases in suites for c in cases if "<failure" in c)
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<testsuites name="hmp-perms check" tests="{total}" failures="{failed}" errors="0">',
     ]
-    out += [_junit_suite(name, cases) for name, cases in suites]
+    out += [_junit_suite(name, properties, cases) for name, properties, cases in suites]
     out.append("</testsuites>")
     return "\n".join(out) + "\n"
 
@@ -228,20 +244,22 @@ def _github(report: Report) -> str:
 def _markdown(report: Report) -> str:
     lines = ["## HMP permission check", "", md_cell(_summary(report)), ""]
     lines += [
-        "| build | binary | baseline | commands | info | errors | warnings |",
-        "|---|---|---|---:|---:|---:|---:|",
+        "| build | binary | package | baseline | commands | info | errors | warnings |",
+        "|---|---|---|---|---:|---:|---:|---:|",
     ]
     for item in report.checked_builds:
         s = item.snapshot
         mine = _mine(report, item)
         errors = sum(1 for f in mine if f.severity == ERROR)
         warnings = sum(1 for f in mine if f.severity == WARNING)
+        binaries = ", ".join(md_code(b) for b in item.binaries)
+        packages = "; ".join(md_cell(p) for p in item.packages)
         lines.append(
-            f"| {md_code(item.build.slug)} | {md_code(s.binary)} | {md_cell(_baseline(item))}"
+            f"| {md_code(item.build.slug)} | {binaries} | {packages} | {md_cell(_baseline(item))}"
             f" | {len(s.commands)} | {len(s.info)} | {errors} | {warnings} |"
         )
     for failure in report.failures:
-        lines.append(f"| failed | {md_cell(failure)} | | | | | |")
+        lines.append(f"| failed | {md_cell(failure)} | | | | | | |")
     if report.findings:
         lines += [
             "",

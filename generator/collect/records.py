@@ -153,16 +153,35 @@ def record_path(snap: Snapshot, folder: str, vendors: Mapping[str, re.Pattern[st
 def record_snapshots(
     snapshots: Sequence[Snapshot], folder: str, vendors: Mapping[str, re.Pattern[str]]
 ) -> list[tuple[str, bool]]:
-    """Write each snapshot as a record; (path, whether it changed) for each."""
-    from generator.collect.snapshot import snapshot_to_json
+    """Write each build as a record; (path, whether it changed) for each.
+
+    A record keeps every package string recorded for its build with its listing:
+    two packagings of one release (sid's and a backport's) that list the same
+    commands are one record naming both; a new listing replaces the record."""
+    from generator.collect.snapshot import load_snapshot, snapshot_to_json
     from generator.files import ensure_writable, write_atomic
 
-    planned = []
+    merged: dict[str, Snapshot] = {}
     for snap in snapshots:
         path = record_path(snap, folder, vendors)
         # A record names the binary, never the path or wrapper it was run through.
         snap = dataclasses.replace(snap, binary=snap.variant)
-        planned.append((path, snapshot_to_json(snap)))
+        before = merged.get(path)
+        if before is None and os.path.isfile(path):
+            old = load_snapshot(path)
+            before = old if old.same_listing(snap) else None
+        if before is not None and not before.same_listing(snap):
+            raise HmpPermsError(
+                f"{path}: two builds given list different commands; record them in separate runs"
+            )
+        if before is not None:
+            snap = dataclasses.replace(
+                snap,
+                package=before.package,
+                packages=tuple(sorted({*before.packages, *snap.packages})),
+            )
+        merged[path] = snap
+    planned = [(path, snapshot_to_json(snap)) for path, snap in merged.items()]
     if planned:
         try:
             os.makedirs(folder, exist_ok=True)

@@ -46,6 +46,7 @@ def snapshot_to_json(snap: Snapshot) -> str:
         "variant": snap.variant,
         "version": str(snap.version) if snap.version else None,
         "package": snap.package,
+        **({"packages": list(snap.packages)} if len(snap.packages) > 1 else {}),
         "target": snap.target,
         "help": _lines(snap.raw_help),
         "info": _lines(snap.raw_info) if snap.raw_info else None,
@@ -109,6 +110,11 @@ def load_snapshot(path: str) -> Snapshot:
         except ValueError as exc:
             raise HmpPermsError(f"{path}: version: {exc}") from None
     variant = _field(path, doc, "variant", VARIANT_RE)
+    packages = doc.get("packages", [package])
+    if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
+        raise HmpPermsError(f"{path}: not a snapshot: 'packages' must be a list of strings")
+    for other in packages:
+        _check_field(path, "packages", other, None)
     raw_help = _listing(path, doc, "help")
     if raw_help is None:
         raise HmpPermsError(f"{path}: not a snapshot: 'help' is missing")
@@ -124,6 +130,7 @@ def load_snapshot(path: str) -> Snapshot:
         raw_info=raw_info or "",
         source=path,
         variant=variant,
+        packages=tuple(sorted(set(packages))),
     )
     if raw_info is not None and not raw_info:
         raise HmpPermsError(f"{path}: the info listing is empty")

@@ -219,3 +219,54 @@ def test_a_newer_baseline_words_its_findings_so(cli: Callable[..., Result], tmp_
     assert finding["id"] == "changed-help:cont:debian-10.0.2-x86_64"
     assert finding["message"] == "help of cont differs from the newer debian-10.0.13-x86_64"
     assert (finding["before"], finding["after"]) == ("resume emulation", "go on")
+
+
+SID = "Debian 1:11.1.3+ds-1"
+BACKPORT = "Debian 1:11.1.3+ds-1~bpo13+1"
+
+
+def _packaged(tmp_path: Path, package: str) -> Path:
+    """11.1.3's record as another packaging of the same release prints it."""
+    doc = json.loads((BUILDS / "debian-11.1.3-x86_64.json").read_text())
+    doc["package"] = package
+    doc.pop("packages", None)
+    path = tmp_path / f"{package.rsplit(':', 1)[-1]}.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_two_packages_with_one_listing_are_one_build_naming_both(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    """sid's and trixie-backports' 11.1.3 share a build name: the report showed one
+    build and one package string, and nothing said the other was folded in."""
+    sid, backport = _packaged(tmp_path, SID), _packaged(tmp_path, BACKPORT)
+    args = ("check", "--snapshot", sid, "--snapshot", backport)
+    doc = json.loads(cli(*args, "--format", "json").out)
+    (entry,) = doc["builds"]
+    assert entry["packages"] == sorted([SID, BACKPORT])
+    assert entry["binaries"] == [str(sid), str(backport)]
+    text = cli(*args).out
+    assert SID in text and BACKPORT in text
+    markdown = cli(*args, "--format", "markdown").out
+    junit = cli(*args, "--format", "junit").out
+    assert "| Debian 1:11.1.3+ds-1; Debian 1:11.1.3+ds-1\\~bpo13+1 |" in markdown
+    for package in (SID, BACKPORT):
+        assert f'<property name="package" value="{package}"/>' in junit
+
+
+def test_a_record_keeps_every_package_recorded_for_its_listing(
+    cli: Callable[..., Result], tmp_path: Path, table_copy: Path
+) -> None:
+    builds = tmp_path / "builds"
+    builds.mkdir()
+    sid, backport = _packaged(tmp_path, SID), _packaged(tmp_path, BACKPORT)
+    sync = ("sync", "--table", table_copy, "--builds", builds, "--write")
+    assert cli(*sync, "--snapshot", sid).status == 0
+    assert cli(*sync, "--snapshot", backport).status == 0  # a second packaging: added
+    record = builds / "debian-11.1.3-x86_64.json"
+    doc = json.loads(record.read_text())
+    assert (doc["package"], doc["packages"]) == (SID, sorted([SID, BACKPORT]))
+    assert load_snapshot(str(record)).packages == tuple(sorted([SID, BACKPORT]))
+    assert cli(*sync, "--snapshot", sid).status == 0
+    assert json.loads(record.read_text()) == doc  # recorded again: unchanged
