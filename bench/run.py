@@ -80,6 +80,34 @@ def synthetic_table(factor: int, folder: Path) -> Path:
     return path
 
 
+def many_records(folder: Path, total: int = 1000) -> Path:
+    """Years of records: the committed ones plus copies of them under made-up releases
+    8.N.M (one made-up release per committed one, each with all its targets), each
+    valid and named for its content, `total` files in all."""
+    import json
+
+    committed = sorted((ROOT / "data" / "builds").glob("*.json"))
+    by_release: dict[str, list[Path]] = {}
+    for path in committed:
+        by_release.setdefault(path.name.split("-")[1], []).append(path)
+    out = folder / "builds"
+    out.mkdir()
+    for path in committed:
+        shutil.copy(path, out)
+    count, n = len(committed), 0
+    while count < total:
+        for m, paths in enumerate(by_release.values()):
+            version = f"8.{n}.{m}"
+            for path in paths[: total - count]:
+                doc = json.loads(path.read_text())
+                doc["version"] = version
+                flavour, _, machine = path.name.split("-", 2)
+                (out / f"{flavour}-{version}-{machine}").write_text(json.dumps(doc, indent=1))
+                count += 1
+        n += 1
+    return out
+
+
 _PROXMOX_NAME = re.compile(r"^\s*(\S+)")
 
 
@@ -173,9 +201,36 @@ def main() -> int:
     row(
         "generate --check / python -c 'import ruamel.yaml, jinja2'",
         a / b,
-        2.0,
-        f"{a:.3f}s vs {b:.3f}s",
+        1.5,
+        f"{a:.3f}s vs {b:.3f}s, {records} recorded builds",
     )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        big = many_records(Path(tmp))
+        count = len(list(big.glob("*.json")))
+        out_big, out_now = Path(tmp) / "out-big", Path(tmp) / "out-now"
+        a, b = compare(
+            args.runs,
+            [*HMP, "generate", "--builds", str(big), "--out", str(out_big)],
+            [*HMP, "generate", "--out", str(out_now)],
+        )
+        row(
+            f"generate, {count} records / the committed {records}",
+            a / b,
+            2.0,
+            f"{a:.3f}s vs {b:.3f}s",
+        )
+        a, b = compare(
+            args.runs,
+            [*HMP, "check", "--qemu", x86, "--builds", str(big)],
+            [*HMP, "check", "--qemu", x86],
+        )
+        row(
+            f"check, one live binary, {count} records / the committed {records}",
+            a / b,
+            1.2,
+            f"{a:.3f}s vs {b:.3f}s",
+        )
 
     sys.path.insert(0, str(ROOT))
     from generator.table.loader import lint_table, load_table

@@ -93,6 +93,9 @@ def _short_int(digits: str) -> int:
     return int(digits)
 
 
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
 def _depth(value: object) -> int:
     """How deeply lists and objects nest in a parsed JSON value (a scalar is 0)."""
     deepest, stack = 0, [(value, 1)]
@@ -104,6 +107,8 @@ def _depth(value: object) -> int:
         if children is None:
             continue
         deepest = max(deepest, level)
+        if set(map(type, children)) <= _SCALARS:
+            continue  # a list of lines: nothing nests below it (tested at C speed)
         stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
     return deepest
 

@@ -19,7 +19,7 @@ from typing import Any
 from generator.collect.helptext import parse_help
 from generator.errors import HmpPermsError
 from generator.files import read_json, read_text
-from generator.model import Snapshot, Version, variant_agrees
+from generator.model import HelpEntry, Snapshot, Version, variant_agrees
 from generator.text import describe_char, unprintable
 
 FORMAT = 2
@@ -36,7 +36,7 @@ def _lines(text: str) -> list[str]:
 
 
 def _text(lines: list[str]) -> str:
-    return "".join(line + "\n" for line in lines)
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 def snapshot_to_json(snap: Snapshot) -> str:
@@ -78,7 +78,7 @@ def _listing(path: str, doc: dict[str, Any], key: str) -> str | None:
     value = doc.get(key)
     if value is None:
         return None
-    if not isinstance(value, list) or not all(isinstance(line, str) for line in value):
+    if not isinstance(value, list) or not set(map(type, value)) <= {str}:
         raise HmpPermsError(f"{path}: not a snapshot: {key!r} must be a list of lines")
     text = _text(value)
     if text.count("\n") != len(value):  # a line that holds a line break: say which
@@ -138,6 +138,20 @@ def load_snapshot(path: str) -> Snapshot:
     return snap
 
 
+#: The core commands each distinct listing lacks, by the identity of its parsed entries:
+#: builds that print one listing share one tuple (`parse_help` parses it once).
+_CORE_SEEN: dict[int, tuple[tuple[HelpEntry, ...], list[str]]] = {}
+
+
+def _missing_core(commands: tuple[HelpEntry, ...]) -> list[str]:
+    seen = _CORE_SEEN.get(id(commands))
+    if seen is None or seen[0] is not commands:  # the tuple kept: its id cannot be reused
+        names = {n for e in commands for n in e.names}
+        seen = (commands, [c for c in CORE_COMMANDS if c not in names])
+        _CORE_SEEN[id(commands)] = seen
+    return seen[1]
+
+
 def validate_snapshot(snap: Snapshot) -> None:
     """Refuse a snapshot no real QEMU could have produced, before anything reports on it.
 
@@ -156,8 +170,7 @@ def validate_snapshot(snap: Snapshot) -> None:
             f" it is qemu-system-{snap.target}, or that with a byte-order suffix (el, eb, le)"
             " and a machine (-microvm)"
         )
-    names = {n for e in snap.commands for n in e.names}
-    missing = [c for c in CORE_COMMANDS if c not in names]
+    missing = _missing_core(snap.commands)
     if missing:
         what = "is empty" if not snap.commands else f"lacks {', '.join(missing)}"
         raise HmpPermsError(

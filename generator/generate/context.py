@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from generator.model import ROOT, UNPRIVILEGED, Build, Snapshot, Table
+from generator.model import ROOT, UNPRIVILEGED, Build, HelpEntry, Snapshot, Table, Version
 from generator.text import one_line
 
 
@@ -56,45 +56,47 @@ def recorded_facts(
     recorded build of that release has it, else the targets that do (or the
     ones that do not, when that is the shorter list).
     """
-    help_text: dict[str, str] = {}
-    have: dict[str, dict[str, set[str]]] = {}
-    releases: dict[str, set[str]] = {}
-    # Builds of one release mostly print the same listings, parsed once into the
-    # same tuples: fold their text once per listing, not once per build.
-    folded: dict[int, list[tuple[str, str]]] = {}
-    for build, snap in records:  # oldest first, so the newest help wins
-        release = f"{build.flavour} {build.version.short() if build.version else 'unknown'}"
-        where = build.slug.removeprefix(f"{build.flavour}-{build.version or 'unknown'}-")
-        releases.setdefault(release, set()).add(where)
+    Release = tuple[str, Version]
+    releases: dict[Release, set[str]] = {}
+    # Builds mostly print the same listings, parsed once into the same tuples (62
+    # records print 8 help and 14 info listings): work once per distinct listing, and
+    # note only which builds print it.
+    printed: dict[int, tuple[tuple[HelpEntry, ...], str, int, dict[Release, set[str]]]] = {}
+    for rank, (build, snap) in enumerate(records):  # oldest first: the newest help wins
+        release = (build.flavour, build.version or Version(0, 0))
+        releases.setdefault(release, set()).add(build.machine)
         for listing, prefix in ((snap.commands, ""), (snap.info, "info ")):
-            if id(listing) not in folded:
-                folded[id(listing)] = [
-                    (prefix + n, one_line(e.help))
-                    for e in listing
-                    for n in (e.names if not prefix else (e.name,))
-                ]
-            for name, text in folded[id(listing)]:
-                help_text[name] = text
-                have.setdefault(name, {}).setdefault(release, set()).add(where)
+            _, _, _, where = printed.setdefault(id(listing), (listing, prefix, rank, {}))
+            printed[id(listing)] = (listing, prefix, rank, where)
+            where.setdefault(release, set()).add(build.machine)
+    help_text: dict[str, str] = {}
+    newest: dict[str, int] = {}
+    have: dict[str, dict[Release, set[str]]] = {}
+    for listing, prefix, rank, where in printed.values():
+        for e in listing:
+            for name in (prefix + n for n in (e.names if not prefix else (e.name,))):
+                if rank > newest.get(name, -1):
+                    help_text[name], newest[name] = one_line(e.help), rank
+                mine = have.setdefault(name, {})
+                for release, machines in where.items():
+                    mine.setdefault(release, set()).update(machines)
+    labels = {r: f"{r[0]} {r[1].short() if r[1] != Version(0, 0) else 'unknown'}" for r in releases}
+    order = {release: i for i, release in enumerate(sorted(releases))}
     presence = {}
     for name, by_release in have.items():
         parts = []
-        for release in sorted(by_release, key=_release_key):
+        for release in sorted(by_release, key=order.__getitem__):
             present, every = by_release[release], releases[release]
             absent = every - present
+            label = labels[release]
             if not absent:
-                parts.append(f"{release}: all {len(every)}")
+                parts.append(f"{label}: all {len(every)}")
             elif len(absent) < len(present):
-                parts.append(f"{release}: all but {', '.join(sorted(absent))}")
+                parts.append(f"{label}: all but {', '.join(sorted(absent))}")
             else:
-                parts.append(f"{release}: {', '.join(sorted(present))}")
+                parts.append(f"{label}: {', '.join(sorted(present))}")
         presence[name] = "; ".join(parts)
     return help_text, presence
-
-
-def _release_key(release: str) -> tuple[str, tuple[int, ...]]:
-    flavour, _, version = release.partition(" ")
-    return flavour, tuple(int(p) for p in version.split(".") if p.isdigit())
 
 
 def template_context(
