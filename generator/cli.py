@@ -16,11 +16,13 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from generator import __version__
 from generator.app import settings
-from generator.app.settings import Paths, Sources
+from generator.app.settings import Settings, Sources, settings_for
+from generator.check.kinds import Policy
 from generator.check.report import DIFF_FORMATS, FORMATS
 from generator.errors import HmpPermsError
 
@@ -70,6 +72,8 @@ _OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "old": (("old",), dict(metavar="A.json")),
     "new": (("new",), dict(metavar="B.json")),
     "file": (("file",), dict(metavar="FILE.pm")),
+    "--config": (("--config",), dict(type=_path, metavar="FILE", help="the config file (default: hmp-perms.toml here or in the nearest parent)")),
+    "--from-perl": (("--from-perl",), dict(type=_path, metavar="FILE.pm", help="start from the table in this Perl module instead of the curated one")),
 }
 _LIVE = ("--qemu", "--connect", "--all-local", "--timeout")
 _TEXT = ("--from-text", "--info-text", "--qemu-version", "--target", "--package", "--variant")
@@ -84,6 +88,7 @@ _COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "generate": ("render the templates into the output folder", ("--check", "--table", "--builds", "--templates", "--out")),
     "import-perl": ("turn a Perl permission hash into a table", ("file", "-o")),
     "kinds": ("list the kinds of finding a check reports", ("--format",)),
+    "init": ("start here: write hmp-perms.toml, a table, the rules and a records folder", ("--from-perl",)),
 }
 # fmt: on
 #: `--format`'s choices per command.
@@ -98,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command, (what, options) in _COMMANDS.items():
         p = sub.add_parser(command, help=what, description=what)
-        for option in options:
+        for option in (*options, "--config") if command != "init" else options:
             flags, spec = _OPTIONS[option]
             if option == "--format":
                 choices = _FORMATS[command]
@@ -107,9 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _paths(args: argparse.Namespace) -> Paths:
-    given = {k: getattr(args, k, None) for k in ("table", "builds", "rules", "templates", "out")}
-    return Paths(**{k: v for k, v in given.items() if v is not None})
+def _settings(args: argparse.Namespace) -> Settings:
+    paths = {k: getattr(args, k, None) for k in ("table", "builds", "rules", "templates", "out")}
+    return settings_for(args.config, paths)
+
+
+def _policy(settings: Settings, strict: bool = False) -> Policy:
+    return Policy.of(settings.severity, settings.ignore, strict, settings.config or "")
 
 
 def _sources(args: argparse.Namespace) -> Sources:
@@ -140,7 +149,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
 def cmd_lint(args: argparse.Namespace) -> int:
     from generator.table.loader import lint_table
 
-    path = _paths(args).table
+    path = _settings(args).table
     problems = lint_table(path)
     for problem in problems:
         print(problem)
@@ -153,11 +162,11 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from generator.app.checking import check_builds
-    from generator.check.kinds import Policy
     from generator.check.report import format_report
     from generator.files import write_atomic
 
-    run = check_builds(_sources(args), _paths(args), Policy.of(strict=args.strict))
+    settings = _settings(args)
+    run = check_builds(_sources(args), settings, _policy(settings, args.strict))
     colour = args.format == "text" and not args.output and use_colour(sys.stdout.isatty())
     text = format_report(run.report, args.format, colour)
     if args.output:
@@ -184,7 +193,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from generator.app.collecting import gather_all
     from generator.app.sync import MARKS, sync_table
 
-    paths = _paths(args)
+    paths = _settings(args)
     result = sync_table(paths.table, gather_all(_sources(args)), paths.builds, write=args.write)
     for line in result.changes:
         print(line)
@@ -206,7 +215,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
     if args.evaluate == bool(args.names):
         raise HmpPermsError("suggest: give command names or --evaluate (one of the two)")
-    paths = _paths(args)
+    paths = _settings(args)
     if args.evaluate:
         ev, rules_path = evaluate_rules(paths, args.snapshot)
         sys.stdout.write(format_evaluation(ev, paths.table, rules_path))
@@ -219,14 +228,14 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 def cmd_generate(args: argparse.Namespace) -> int:
     from generator.app.generating import generate
 
-    paths = _paths(args)
+    paths = _settings(args)
     result = generate(paths, args.check)
     sys.stdout.write("".join(result.diffs))
     if result.diffs:
         _error(f"{paths.out}/ is stale; run: hmp-perms generate")
         return 1
     for name in result.written:
-        print(f"wrote {paths.out}/{name}")
+        print(f"wrote {name}")
     return 0
 
 
@@ -244,7 +253,15 @@ def cmd_import_perl(args: argparse.Namespace) -> int:
 def cmd_kinds(args: argparse.Namespace) -> int:
     from generator.check.kinds import format_kinds
 
-    sys.stdout.write(format_kinds(args.format))
+    sys.stdout.write(format_kinds(args.format, _policy(_settings(args))))
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from generator.app.init import init
+
+    for name in init(Path.cwd(), args.from_perl):
+        print(f"wrote {name}")
     return 0
 
 
@@ -258,6 +275,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "generate": cmd_generate,
     "import-perl": cmd_import_perl,
     "kinds": cmd_kinds,
+    "init": cmd_init,
 }
 
 

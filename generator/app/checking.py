@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from generator.app.collecting import gather
-from generator.app.settings import Paths, Sources
+from generator.app.settings import Settings, Sources
 from generator.check.compare import Advisor, Report, check_drift
 from generator.check.diff import Change, diff_snapshots
 from generator.check.kinds import Policy
@@ -35,7 +35,7 @@ class CheckRun:
         return 2 if self.errors else self.report.exit_status
 
 
-def check_builds(sources: Sources, paths: Paths, policy: Policy) -> CheckRun:
+def check_builds(sources: Sources, paths: Settings, policy: Policy) -> CheckRun:
     # The table is loaded while QEMU starts: its cost is hidden in that wait.
     collected = gather(sources, lambda: load_table(paths.table))
     table = collected.side

@@ -1,28 +1,61 @@
-"""Where a run finds its inputs and puts its outputs, and what it collects from.
+"""Where a run finds its inputs and puts its outputs, what it collects from, what it scopes.
 
-`Paths` holds every file and folder a use case reads or writes; `Sources` the
-builds a run is given. The command line fills both from its options.
+`Settings` holds every file and folder a use case reads or writes, the
+product's scope and the check's per-kind choices. They come from
+``hmp-perms.toml``, found in the current folder or its nearest parent (or named
+by ``--config``), with every path in it relative to its own folder; options
+given on the command line override it. Without a config file the defaults are
+relative to the current folder, as they always were. `Sources` are the builds a
+run is given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import fnmatch
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
+from generator.errors import HmpPermsError, SourceInfo
+from generator.files import read_text
+
+CONFIG_NAME = "hmp-perms.toml"
 DEFAULT_TABLE = "data/hmp-commands.yaml"
 DEFAULT_BUILDS = "data/builds"
 DEFAULT_TEMPLATES = "templates"
 DEFAULT_OUT = "generated"
 DEFAULT_TIMEOUT = 30.0
+#: The templates, table and rules this package ships (`init` copies them).
+SHIPPED = Path(__file__).resolve().parent.parent / "shipped"
 
 
 @dataclass(frozen=True)
-class Paths:
+class Scope:
+    """What the product ships: recorded builds by name pattern, and vendors' entries."""
+
+    patterns: tuple[str, ...] = ()
+    vendors: tuple[str, ...] = ()
+
+    def covers(self, build: str) -> bool:
+        return any(fnmatch.fnmatchcase(build, p) for p in self.patterns)
+
+
+@dataclass(frozen=True)
+class Settings:
     table: str = DEFAULT_TABLE
     builds: str = DEFAULT_BUILDS
     rules: str | None = None  # None: suggest-rules.yaml beside the table
     templates: str = DEFAULT_TEMPLATES
     out: str = DEFAULT_OUT
+    #: template name -> where its output goes; None: every template into `out`
+    outputs: Mapping[str, str] | None = None
+    scope: Scope | None = None  # None: every table entry
+    ignore: tuple[str, ...] = ()  # finding kinds left out of reports
+    severity: Mapping[str, str] = field(default_factory=dict)  # finding kind -> severity
+    config: str | None = None  # the file these came from
 
 
 @dataclass(frozen=True)
@@ -34,3 +67,129 @@ class Sources:
     snapshots: Sequence[str] = ()  # snapshot files
     all_local: bool = False  # every qemu-system-* on PATH too
     timeout: float = DEFAULT_TIMEOUT
+
+
+def find_config(start: Path) -> Path | None:
+    """``hmp-perms.toml`` in `start` or its nearest parent that has one."""
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def settings_for(config: str | None, paths: Mapping[str, str | None]) -> Settings:
+    """The settings of a run: the config file's (`config`, else the one found from the
+    current folder up), then each path given on the command line over it (`paths`:
+    table, builds, rules, templates, out)."""
+    found = Path(config) if config is not None else find_config(Path.cwd())
+    settings = _read_config(found) if found is not None else _defaults()
+    given = {k: v for k, v in paths.items() if v is not None}
+    return replace(
+        settings,
+        table=given.get("table", settings.table),
+        builds=given.get("builds", settings.builds),
+        rules=given.get("rules", settings.rules),
+        templates=given.get("templates", settings.templates),
+        out=given.get("out", settings.out),
+        # --out puts every output into that folder, under its template's name
+        outputs=None if "out" in given else settings.outputs,
+    )
+
+
+def _defaults() -> Settings:
+    templates = (
+        DEFAULT_TEMPLATES if Path(DEFAULT_TEMPLATES).is_dir() else str(SHIPPED / "templates")
+    )
+    return Settings(templates=templates)
+
+
+# -- the config file ------------------------------------------------------------------
+
+#: Every key, by table ("" the top level): its type, as the error names it.
+_KEYS: dict[str, dict[str, str]] = {
+    "": {"table": "path", "builds": "path", "rules": "path"},
+    "generate": {"templates": "path", "outputs": "table of paths"},
+    "scope": {"patterns": "list of strings", "vendors": "list of strings"},
+    "check": {"ignore": "list of strings", "severity": "table of strings"},
+}
+
+
+def _read_config(path: Path) -> Settings:
+    name = str(path)
+    text = read_text(path)
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        where = SourceInfo(name, int(line[1])) if line else None
+        raise HmpPermsError(f"not TOML: {exc}", where) from None
+    values: dict[str, Any] = {}
+    for table, keys in _KEYS.items():
+        section = doc.get(table, {}) if table else doc
+        if not isinstance(section, dict):
+            raise HmpPermsError(f"[{table}] must be a table", _line_of(name, text, table, None))
+        for key, value in section.items():
+            if not table and key in _KEYS:
+                continue
+            what = f"[{table}] {key}" if table else key
+            if key not in keys:
+                raise HmpPermsError(
+                    f"{what}: unknown key (known: {', '.join(keys)})",
+                    _line_of(name, text, table, key),
+                )
+            if not _has_type(value, keys[key]):
+                raise HmpPermsError(
+                    f"{what}: must be a {keys[key]}", _line_of(name, text, table, key)
+                )
+            values[f"{table}.{key}" if table else key] = value
+    folder = path.resolve().parent
+
+    def at(value: str) -> str:
+        return str(folder / value)
+
+    outputs = values.get("generate.outputs")
+    scope = None
+    if "scope.patterns" in values or "scope.vendors" in values:
+        scope = Scope(
+            tuple(values.get("scope.patterns", ())), tuple(values.get("scope.vendors", ()))
+        )
+    return Settings(
+        table=at(values.get("table", DEFAULT_TABLE)),
+        builds=at(values.get("builds", DEFAULT_BUILDS)),
+        rules=at(values["rules"]) if "rules" in values else None,
+        templates=at(values["generate.templates"])
+        if "generate.templates" in values
+        else str(SHIPPED / "templates"),
+        out=at(DEFAULT_OUT),
+        outputs={k: at(v) for k, v in outputs.items()} if outputs is not None else None,
+        scope=scope,
+        ignore=tuple(values.get("check.ignore", ())),
+        severity=dict(values.get("check.severity", {})),
+        config=name,
+    )
+
+
+def _has_type(value: object, kind: str) -> bool:
+    if kind == "path":
+        return isinstance(value, str) and value != ""
+    if kind == "list of strings":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == "table of paths":
+        return isinstance(value, dict) and all(isinstance(v, str) and v for v in value.values())
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+def _line_of(name: str, text: str, table: str, key: str | None) -> SourceInfo:
+    """Where `key` of `[table]` stands (tomllib keeps no lines): its first line there."""
+    lines = text.splitlines()
+    start = 0
+    if table:
+        header = re.compile(rf"\s*\[\s*{re.escape(table)}\s*\]")
+        start = next((i for i, line in enumerate(lines) if header.match(line)), 0)
+    if key is not None:
+        assignment = re.compile(rf"\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        for i in range(start, len(lines)):
+            if assignment.match(lines[i]):
+                return SourceInfo(name, i + 1)
+    return SourceInfo(name, start + 1)

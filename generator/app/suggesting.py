@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from generator.app.settings import Paths
+from generator.app.settings import Settings
 from generator.collect.records import load_records
 from generator.collect.snapshot import load_snapshot
 from generator.errors import HmpPermsError
@@ -34,7 +34,7 @@ def parse_query(text: str) -> tuple[str, bool]:
     return name, is_info
 
 
-def _described(paths: Paths, snapshots: Sequence[str], table: Table) -> dict[str, HelpEntry]:
+def _described(paths: Settings, snapshots: Sequence[str], table: Table) -> dict[str, HelpEntry]:
     """QEMU's text for each name: of the snapshots given, else of the records."""
     if snapshots:
         return describe_from(load_snapshot(path) for path in snapshots)
@@ -42,7 +42,7 @@ def _described(paths: Paths, snapshots: Sequence[str], table: Table) -> dict[str
 
 
 def suggest_for(
-    queries: Sequence[str], paths: Paths, snapshots: Sequence[str]
+    queries: Sequence[str], paths: Settings, snapshots: Sequence[str]
 ) -> list[tuple[str, str, str]]:
     """(name, level, reason) for each query, from the records' text (or the snapshots')."""
     parsed = [parse_query(q) for q in queries]
@@ -58,7 +58,7 @@ def suggest_for(
     return out
 
 
-def evaluate_rules(paths: Paths, snapshots: Sequence[str]) -> tuple[Evaluation, str]:
+def evaluate_rules(paths: Settings, snapshots: Sequence[str]) -> tuple[Evaluation, str]:
     """Every table entry's suggestion compared with its decision; and the rules' path."""
     table = load_table(paths.table)
     rules_path = paths.rules or default_rules_path(paths.table)

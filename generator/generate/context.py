@@ -6,9 +6,10 @@ once (`generate_description`); every output that carries it gets this text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 
-from generator.model import ROOT, UNPRIVILEGED, Build, HelpEntry, Snapshot, Table, Version
+from generator.model import ROOT, UNPRIVILEGED, Build, Entry, HelpEntry, Snapshot, Table, Version
 from generator.text import one_line
 
 
@@ -97,6 +98,31 @@ def recorded_facts(
                 parts.append(f"{label}: {', '.join(sorted(present))}")
         presence[name] = "; ".join(parts)
     return help_text, presence
+
+
+def in_scope(
+    table: Table,
+    records: Sequence[tuple[Build, Snapshot]],
+    covers: Callable[[str], bool],
+    vendors: Collection[str],
+) -> tuple[Table, list[tuple[Build, Snapshot]]]:
+    """The table and records a product's outputs show: the recorded builds `covers`
+    names, and exactly the names and aliases those builds have, plus every entry of
+    the `vendors` listed (their builds are rarely recorded)."""
+    kept = [(build, snap) for build, snap in records if covers(build.slug)]
+    names = {n for _, snap in kept for e in snap.commands for n in e.names}
+    info = {e.name for _, snap in kept for e in snap.info}
+
+    def shown(entry: Entry, present: set[str]) -> Entry | None:
+        if entry.vendor is not None and entry.vendor in vendors:
+            return entry
+        if entry.name not in present:
+            return None
+        return replace(entry, aliases=tuple(a for a in entry.aliases if a in present))
+
+    commands = {n: e for n, e in ((n, shown(e, names)) for n, e in table.commands.items()) if e}
+    subcommands = {n: e for n, e in ((n, shown(e, info)) for n, e in table.info.items()) if e}
+    return replace(table, commands=commands, info=subcommands), kept
 
 
 def template_context(

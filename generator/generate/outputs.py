@@ -1,7 +1,9 @@
 """The output folder: what is stale in it, and writing what changed.
 
-Entry points: `check_outputs` (unified diffs against what is on disk) and
-`write_outputs` (atomic writes, everything checked first).
+Entry points: `check_outputs` and `write_outputs` for the folder the tool owns
+(every template's output, and nothing else, in it), `check_files` and
+`write_files` for outputs mapped to paths in the user's tree. Checks print
+unified diffs; writes are atomic, everything checked first.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from generator.errors import ErrorList, HmpPermsError
-from generator.files import read_bytes, write_atomic
+from generator.files import ensure_writable, read_bytes, write_atomic
 
 
 def _extra_files(outputs: Mapping[str, str], out_dir: str) -> list[Path]:
@@ -53,37 +55,66 @@ def _current(path: Path) -> str | None:
     return read_bytes(path).decode("utf-8", errors="backslashreplace")
 
 
+def _diff(name: str, current: str | None, content: str | None) -> str:
+    """`current` to `content` as a unified diff; None: a file that is missing, or must go."""
+    return "".join(
+        difflib.unified_diff(
+            (current or "").splitlines(keepends=True),
+            (content or "").splitlines(keepends=True),
+            f"a/{name}" if current is not None else "/dev/null",
+            f"b/{name}" if content is not None else "/dev/null",
+        )
+    )
+
+
+def check_files(files: Mapping[str, str]) -> list[str]:
+    """A unified diff for each file (path -> content) that is stale or missing."""
+    diffs = []
+    for name, content in sorted(files.items()):
+        current = _current(Path(name))
+        if current != content:
+            diffs.append(_diff(name, current, content))
+    return diffs
+
+
+def write_files(files: Mapping[str, str]) -> list[str]:
+    """Write each file (path -> content) that changed; return those paths.
+
+    Every path is checked first (a directory or a device in its place, a folder
+    that is missing or cannot be written); any problem, and nothing is written."""
+    problems = []
+    for name in sorted(files):
+        path = Path(name)
+        if (path.exists() or path.is_symlink()) and not path.is_file():
+            problems.append(
+                HmpPermsError(f"{name}: not a regular file; cannot write an output there")
+            )
+        elif not path.parent.is_dir():
+            problems.append(HmpPermsError(f"{name}: its folder {path.parent} does not exist"))
+        else:
+            try:
+                ensure_writable(path)
+            except HmpPermsError as exc:
+                problems.append(exc)
+    if problems:
+        raise ErrorList([*problems, HmpPermsError("nothing written")])
+    return [name for name, content in sorted(files.items()) if write_atomic(name, content)]
+
+
 def check_outputs(outputs: Mapping[str, str], out_dir: str) -> list[str]:
     """A unified diff for each stale, missing or extra file; empty when all are current."""
     problem = _out_dir_problem(out_dir)
     if problem is not None:
         raise problem
-    diffs = []
-    for name, content in sorted(outputs.items()):
-        current = _current(Path(out_dir) / name)
-        if current == content:
-            continue
-        diffs.append(
-            "".join(
-                difflib.unified_diff(
-                    (current or "").splitlines(keepends=True),
-                    content.splitlines(keepends=True),
-                    f"a/{out_dir}/{name}" if current is not None else "/dev/null",
-                    f"b/{out_dir}/{name}",
-                )
-            )
-        )
+    diffs = check_files({f"{out_dir}/{name}": content for name, content in outputs.items()})
     for path in _extra_files(outputs, out_dir):
-        old = (_current(path) or "").splitlines(keepends=True)
-        diffs.append(
-            f"# {out_dir}/{path.name}: no template makes it\n"
-            + "".join(difflib.unified_diff(old, [], f"a/{out_dir}/{path.name}", "/dev/null"))
-        )
+        name = f"{out_dir}/{path.name}"
+        diffs.append(f"# {name}: no template makes it\n" + _diff(name, _current(path), None))
     return diffs
 
 
 def write_outputs(outputs: Mapping[str, str], out_dir: str) -> list[str]:
-    """Write what changed; return those names.
+    """Write what changed into the folder the tool owns; return those names.
 
     Everything is checked first: a file no template makes (named, never
     deleted), an output path taken by a directory or a device, an output

@@ -1,0 +1,73 @@
+"""Use case: start using hmp-perms in a repository: a config, a table, rules, a records folder.
+
+Entry point: `init`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from generator.app.importing import import_perl_table
+from generator.app.settings import CONFIG_NAME, DEFAULT_BUILDS, DEFAULT_TABLE, SHIPPED
+from generator.errors import HmpPermsError
+from generator.files import read_text, write_atomic
+
+RULES = str(Path(DEFAULT_TABLE).parent / "suggest-rules.yaml")
+
+CONFIG = f"""\
+# hmp-perms: where this repository keeps its HMP permission table, and what it ships.
+# Every path is relative to this file; options on the command line override it.
+
+table = "{DEFAULT_TABLE}"
+builds = "{DEFAULT_BUILDS}"      # recorded QEMU builds: `hmp-perms sync --write` adds them
+# rules = "{RULES}"   # the suggestion rules; default: beside the table
+
+[generate]
+# templates = "templates"   # default: the templates shipped with hmp-perms
+# Which outputs to write, and where; default: every template into generated/.
+# outputs = {{ "HMPPerms.pm" = "src/PVE/API2/Qemu/HMPPerms.pm" }}
+
+[scope]
+# What the product ships: the outputs list only what these recorded builds have,
+# plus every entry of these vendors. Default: every table entry. `check` is never
+# narrowed by it.
+# patterns = ["debian-10.0.*-x86_64", "debian-10.0.*-aarch64"]
+# vendors = ["pve"]
+
+[check]
+# Kinds of finding to leave out, and per-kind severities (`hmp-perms kinds` lists
+# them). An error stays an error: the check fails closed.
+# ignore = ["changed-help"]
+# severity = {{ "added-command" = "warning" }}
+"""
+
+
+def init(folder: Path, from_perl: str | None = None) -> list[str]:
+    """Write the starting files into `folder`; refuse if any of them is already there.
+    Returns the paths written."""
+    table = (
+        import_perl_table(from_perl, None)[0]
+        if from_perl is not None
+        else read_text(SHIPPED / "data" / "hmp-commands.yaml")
+    )
+    files = {
+        CONFIG_NAME: CONFIG,
+        DEFAULT_TABLE: table,
+        RULES: read_text(SHIPPED / "data" / "suggest-rules.yaml"),
+        f"{DEFAULT_BUILDS}/.gitkeep": "",  # so the empty folder survives a clone
+    }
+    for name in files:
+        if os.path.lexists(folder / name):
+            raise HmpPermsError(f"{folder / name}: already there; init writes nothing over it")
+    if os.path.lexists(folder / DEFAULT_BUILDS):
+        raise HmpPermsError(
+            f"{folder / DEFAULT_BUILDS}: already there; init writes nothing over it"
+        )
+    try:
+        (folder / DEFAULT_BUILDS).mkdir(parents=True)
+    except OSError as exc:
+        raise HmpPermsError(f"{folder / DEFAULT_BUILDS}: cannot create: {exc.strerror}") from None
+    for name, text in files.items():
+        write_atomic(folder / name, text)
+    return list(files)
