@@ -163,3 +163,10 @@ def one_error(result: Result, *parts: str) -> None:
     assert len(result.err.splitlines()) == 1, result.err
     for part in parts:
         assert part in result.err, result.err
+
+
+def records(folder: Path) -> Path:
+    """An empty records folder in `folder` (sync --write never makes one)."""
+    path = folder / "b"
+    path.mkdir(exist_ok=True)
+    return path

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from generator.app.importing import import_perl_table
-from generator.app.settings import CONFIG_NAME, DEFAULT_BUILDS, DEFAULT_TABLE, SHIPPED
+from generator.app.settings import CONFIG_NAME, DEFAULT_BUILDS, DEFAULT_TABLE, SHIPPED, find_config
 from generator.errors import HmpPermsError
 from generator.files import read_text, write_atomic
 
@@ -57,6 +57,9 @@ def init(folder: Path, from_perl: str | None = None) -> list[str]:
         RULES: read_text(SHIPPED / "data" / "suggest-rules.yaml"),
         f"{DEFAULT_BUILDS}/.gitkeep": "",  # so the empty folder survives a clone
     }
+    governing = find_config(folder)
+    if governing is not None:
+        raise HmpPermsError(f"{governing}: already configures {folder}; init writes nothing")
     for name in files:
         if os.path.lexists(folder / name):
             raise HmpPermsError(f"{folder / name}: already there; init writes nothing over it")

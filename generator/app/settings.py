@@ -121,8 +121,8 @@ def _read_config(path: Path) -> Settings:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        where = SourceInfo(name, int(line[1])) if line else None
+        line = re.search(r"line (\d+)", str(exc))  # else "at end of document"
+        where = SourceInfo(name, int(line[1]) if line else max(1, len(text.splitlines())))
         raise HmpPermsError(f"not TOML: {exc}", where) from None
     values: dict[str, Any] = {}
     for table, keys in _KEYS.items():

@@ -55,7 +55,10 @@ def _records_in(folder: str) -> list[_Recorded]:
     try:
         names = sorted(os.listdir(folder))
     except FileNotFoundError:
-        return []
+        # A typo must not switch the baselines off: a missing folder is an error.
+        raise HmpPermsError(
+            f"{folder}: no such folder of recorded builds (`hmp-perms init` makes one)"
+        ) from None
     except OSError as exc:
         raise HmpPermsError(f"{folder}: cannot list recorded builds: {exc.strerror}") from None
     found = []
@@ -106,7 +109,7 @@ def find_baseline(build: Build, folder: str, vendors: Mapping[str, re.Pattern[st
         return Baseline(
             None,
             None,
-            f"no {build.flavour} build of {build.variant} of {v.major}.{v.minor} or before is recorded",
+            f"no {build.flavour} {build.variant} of {v.major}.{v.minor} or before is recorded",
         )
     path = os.path.join(folder, mine[chosen])
     snap = load_snapshot(path)
@@ -183,10 +186,7 @@ def record_snapshots(
         merged[path] = snap
     planned = [(path, snapshot_to_json(snap)) for path, snap in merged.items()]
     if planned:
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError as exc:
-            raise HmpPermsError(f"{folder}: cannot create: {exc.strerror}") from None
+        _records_in(folder)  # the folder must be there: it is never made here
     for path, _ in planned:
         ensure_writable(path)  # every record, before the first is written
     return [(path, write_atomic(path, text)) for path, text in planned]

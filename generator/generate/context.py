@@ -108,12 +108,17 @@ def in_scope(
 ) -> tuple[Table, list[tuple[Build, Snapshot]]]:
     """The table and records a product's outputs show: the recorded builds `covers`
     names, and exactly the names and aliases those builds have, plus every entry of
-    the `vendors` listed (their builds are rarely recorded)."""
+    the `vendors` listed (their builds are rarely recorded). A deprecation newer than
+    every build in scope is not the product's: 10.2's `wavcapture` is not deprecated
+    in a product that ships 10.0."""
     kept = [(build, snap) for build, snap in records if covers(build.slug)]
     names = {n for _, snap in kept for e in snap.commands for n in e.names}
     info = {e.name for _, snap in kept for e in snap.info}
+    newest = max((b.version for b, _ in kept if b.version is not None), default=None)
 
     def shown(entry: Entry, present: set[str]) -> Entry | None:
+        if entry.deprecated is not None and (newest is None or newest < entry.deprecated):
+            entry = replace(entry, deprecated=None)
         if entry.vendor is not None and entry.vendor in vendors:
             return entry
         if entry.name not in present:

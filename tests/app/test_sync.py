@@ -14,7 +14,7 @@ from ruamel.yaml import YAML
 
 from generator.table.loader import load_table
 from tests.check.test_compare import drop_entry
-from tests.conftest import BUILDS, FIXTURES, ROOT, TABLE, Result, read_only_bwrap
+from tests.conftest import BUILDS, FIXTURES, ROOT, TABLE, Result, read_only_bwrap, records
 
 OLD = BUILDS / "debian-7.2.22-x86_64.json"
 
@@ -63,7 +63,7 @@ def test_sync_write_adds_lines_and_keeps_every_other_byte(
     table_copy.write_bytes(text.encode())
     assert load_table(str(table_copy)).commands.keys()  # the layout itself is a valid table
 
-    builds = tmp_path / "builds"
+    builds = records(tmp_path)
     result = cli("sync", "--snapshot", OLD, "--table", table_copy, "--builds", builds, "--write")
     assert result.status == 0, result.err
     after = table_copy.read_bytes().decode()
@@ -95,7 +95,9 @@ def test_stub_keys_are_read_as_the_names_qemu_gave(
     doc["help"] += [f"{name}  -- an odd one # 'quoted' \"twice\" & more" for name in odd]
     snap = tmp_path / "odd.json"
     snap.write_text(json.dumps(doc))
-    result = cli("sync", "--snapshot", snap, "--table", table_copy, "--builds", tmp_path, "--write")
+    result = cli(
+        "sync", "--snapshot", snap, "--table", table_copy, "--builds", records(tmp_path), "--write"
+    )
     assert result.status == 0, result.err
     text = table_copy.read_text()
     assert load_table(str(table_copy), allow_todo=True).todo == set(odd)
@@ -112,7 +114,9 @@ def test_a_lone_surrogate_in_a_snapshot_is_refused(
     snap = tmp_path / "odd.json"
     snap.write_text(json.dumps(doc))
     before = table_copy.read_bytes()
-    result = cli("sync", "--snapshot", snap, "--table", table_copy, "--builds", tmp_path, "--write")
+    result = cli(
+        "sync", "--snapshot", snap, "--table", table_copy, "--builds", records(tmp_path), "--write"
+    )
     assert (result.status, result.out) == (2, "")
     assert (
         result.err == f"hmp-perms: {snap}:1: JSON string with a lone surrogate (not Unicode text)\n"
@@ -130,20 +134,24 @@ def test_sync_refuses_a_section_it_cannot_edit_in_place(
         " quit: {permission: root, rationale: ends the VM}}\n"
     )
     table.write_text(text)
-    result = cli("sync", "--snapshot", OLD, "--table", table, "--builds", tmp_path, "--write")
+    result = cli(
+        "sync", "--snapshot", OLD, "--table", table, "--builds", records(tmp_path), "--write"
+    )
     assert result.status == 2
     assert result.err == (
         f"hmp-perms: {table}:4: 'commands' is written in flow style ({{...}}); entries can only"
         " be added to a block mapping: rewrite it in block style\n"
     )
-    assert table.read_text() == text and not (tmp_path / OLD.name).exists()
+    assert table.read_text() == text and not any(records(tmp_path).iterdir())
 
 
 def test_sync_on_a_current_table_changes_nothing(
     table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
 ) -> None:
     before = table_copy.read_bytes()
-    result = cli("sync", "--snapshot", OLD, "--table", table_copy, "--builds", tmp_path, "--write")
+    result = cli(
+        "sync", "--snapshot", OLD, "--table", table_copy, "--builds", records(tmp_path), "--write"
+    )
     assert result.status == 0
     assert not any(line.startswith("+") for line in result.out.splitlines())
     assert f"{table_copy}: unchanged" in result.out
@@ -177,7 +185,7 @@ def test_concurrent_syncs_lose_nothing(table_copy: Path, tmp_path: Path) -> None
                     "--table",
                     str(table_copy),
                     "--builds",
-                    str(tmp_path / "b"),
+                    str(records(tmp_path)),
                     "--write",
                 ],
                 cwd=ROOT,
@@ -226,7 +234,9 @@ def test_a_stub_carries_a_suggestion_and_is_still_no_decision(
 ) -> None:
     drop_entry(table_copy, "commands", "dump-guest-memory")
     drop_entry(table_copy, "commands", "system_reset")
-    result = cli("sync", "--snapshot", OLD, "--table", table_copy, "--builds", tmp_path, "--write")
+    result = cli(
+        "sync", "--snapshot", OLD, "--table", table_copy, "--builds", records(tmp_path), "--write"
+    )
     assert result.status == 0, result.err
     text = table_copy.read_text()
     dump = re.search(r"  dump-guest-memory:\n((?:    .*\n)+)", text)
@@ -259,7 +269,9 @@ def test_stubs_go_before_a_document_end_marker(tmp_path: Path, cli: Callable[...
         "--qemu-version", "7.2.22", "-o", snapshot,
     )  # fmt: skip
     assert made.status == 0, made.err
-    result = cli("sync", "--snapshot", snapshot, "--table", table, "--builds", tmp_path, "--write")
+    result = cli(
+        "sync", "--snapshot", snapshot, "--table", table, "--builds", records(tmp_path), "--write"
+    )
     assert result.status == 0, result.err
     text = table.read_text()
     assert text.startswith(head + entries) and text.endswith("...\n")
@@ -284,7 +296,9 @@ def test_sync_composes_the_table_twice(
         return real(path, text)
 
     monkeypatch.setattr(loader, "compose", counted)
-    result = cli("sync", "--snapshot", OLD, "--table", table_copy, "--builds", tmp_path, "--write")
+    result = cli(
+        "sync", "--snapshot", OLD, "--table", table_copy, "--builds", records(tmp_path), "--write"
+    )
     assert result.status == 0, result.err
     assert calls.count(str(table_copy)) == 2, calls
 
@@ -338,7 +352,7 @@ def test_sync_write_never_edits_the_text_of_the_entry_above(
     assert entries[above].rationale == rationale.strip()  # the layout itself reads so
 
     result = cli(
-        "sync", "--snapshot", OLD, "--table", table_copy, "--builds", tmp_path / "b", "--write"
+        "sync", "--snapshot", OLD, "--table", table_copy, "--builds", records(tmp_path), "--write"
     )
     assert result.status == 0, result.err
     after = load_table(str(table_copy), allow_todo=True)
@@ -363,12 +377,12 @@ def test_sync_refuses_an_edit_that_would_change_a_decision(
     drop_entry(table_copy, "commands", "sum")
     original = table_copy.read_bytes()
     monkeypatch.setattr(generator.app.sync, "insert_entries", careless)
-    builds = tmp_path / "b"
+    builds = records(tmp_path)
     result = cli("sync", "--snapshot", OLD, "--table", table_copy, "--builds", builds, "--write")
     assert result.status == 2
     assert result.err.strip().endswith("sync would change entries it must keep; nothing written")
     assert table_copy.read_bytes() == original
-    assert not builds.exists()
+    assert not any(builds.iterdir())
 
 
 @pytest.mark.parametrize("null", ["null", "~", "NULL  # none decided yet"])
@@ -381,7 +395,7 @@ def test_sync_write_fills_an_info_section_written_as_null(
     assert cli("lint", "--table", table_copy).status == 0
 
     result = cli(
-        "sync", "--snapshot", OLD, "--table", table_copy, "--builds", tmp_path / "b", "--write"
+        "sync", "--snapshot", OLD, "--table", table_copy, "--builds", records(tmp_path), "--write"
     )
     assert result.status == 0, result.err
     after = table_copy.read_text()
@@ -400,7 +414,7 @@ def test_sync_write_leaves_a_last_line_without_its_end_as_it_was(
     table_copy.write_text(text)
 
     result = cli(
-        "sync", "--snapshot", OLD, "--table", table_copy, "--builds", tmp_path / "b", "--write"
+        "sync", "--snapshot", OLD, "--table", table_copy, "--builds", records(tmp_path), "--write"
     )
     assert result.status == 0, result.err
     after = table_copy.read_text()
@@ -413,7 +427,7 @@ def test_sync_write_checks_every_record_before_writing_one(
     """A record path taken by a directory is refused before any other record is written."""
     drop_entry(table_copy, "commands", "sum")
     original = table_copy.read_bytes()
-    builds = tmp_path / "b"
+    builds = records(tmp_path)
     (builds / "debian-7.2.22-x86_64.json").mkdir(parents=True)
     arm = BUILDS / "debian-7.2.22-aarch64.json"
     args = ["sync", "--snapshot", arm, "--snapshot", OLD, "--table", table_copy, "--builds", builds]
@@ -434,7 +448,7 @@ def test_sync_write_to_a_table_in_a_read_only_folder_records_nothing(
     drop_entry(table_copy, "commands", "sum")
     original = table_copy.read_bytes()
     folder = table_copy.parent
-    builds = tmp_path / "b"
+    builds = records(tmp_path)
     command = ["sync", "--snapshot", str(OLD), "--table", str(table_copy), "--builds", str(builds)]
     run = subprocess.run(
         [*read_only_bwrap(folder), sys.executable, "-m", "generator", *command, "--write"],
@@ -447,7 +461,7 @@ def test_sync_write_to_a_table_in_a_read_only_folder_records_nothing(
     assert (
         run.stderr == f"hmp-perms: {table_copy}: cannot write in {folder}: Read-only file system\n"
     )
-    assert not builds.exists()
+    assert not any(builds.iterdir())
     assert table_copy.read_bytes() == original
 
 
@@ -458,7 +472,7 @@ def test_a_build_of_unknown_version_is_refused_by_a_dry_run_too(
     snap = tmp_path / "s.json"
     made = cli("collect", "--from-text", FIXTURES / "qemu-7.2-x86_64.help.txt", "-o", snap)
     assert made.status == 0, made.err
-    builds = tmp_path / "b"
+    builds = records(tmp_path)
     for write in ([], ["--write"]):
         result = cli("sync", "--snapshot", snap, "--table", table_copy, "--builds", builds, *write)
         assert (result.status, result.out) == (2, "")
@@ -466,7 +480,7 @@ def test_a_build_of_unknown_version_is_refused_by_a_dry_run_too(
             f"hmp-perms: {FIXTURES}/qemu-7.2-x86_64.help.txt: cannot record a build whose QEMU version"
             " is unknown (give --qemu-version)\n"
         )
-    assert not builds.exists()
+    assert not any(builds.iterdir())
     check = cli(
         "check", "--snapshot", snap, "--table", table_copy, "--builds", builds, "--format", "json"
     )
@@ -484,7 +498,7 @@ def test_sync_refusing_a_flow_style_section_names_its_line_in_the_file(
     original = table_copy.read_bytes()
     line = original.decode().splitlines().index("info: {}") + 1
     result = cli(
-        "sync", "--snapshot", OLD, "--table", table_copy, "--builds", tmp_path / "b", "--write"
+        "sync", "--snapshot", OLD, "--table", table_copy, "--builds", records(tmp_path), "--write"
     )
     assert (result.status, result.out) == (2, "")
     assert result.err.startswith(f"hmp-perms: {table_copy}:{line}: 'info' is written in flow")
@@ -502,11 +516,11 @@ def test_sync_a_layout_the_stubs_would_break_is_refused_without_a_bogus_line(
     table_copy.write_text(text)
     assert cli("lint", "--table", table_copy).status == 0
     result = cli(
-        "sync", "--snapshot", OLD, "--table", table_copy, "--builds", tmp_path / "b", "--write"
+        "sync", "--snapshot", OLD, "--table", table_copy, "--builds", records(tmp_path), "--write"
     )
     assert (result.status, result.out) == (2, "")
     assert result.err.startswith(f"hmp-perms: {table_copy}: with the stubs added the table")
     assert result.err.endswith("add the entries by hand; nothing written\n")
     assert result.err.count("\n") == 1
     assert table_copy.read_text() == text
-    assert not (tmp_path / "b").exists()
+    assert not any(records(tmp_path).iterdir())

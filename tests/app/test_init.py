@@ -1,0 +1,86 @@
+"""hmp-perms init: a repository that owns a table starts with one command."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BUILDS, ROOT, Result, need_binary
+
+PROXMOX_STYLE = """\
+package PVE::API2::Qemu::HMPPerms;
+our $hmp_command_perms = {
+    # lists commands
+    help => 'none',
+    info => 'none',
+    # resumes the VM
+    cont => 'Sys.Modify',
+    # stops the VM
+    quit => 'root',
+};
+1;
+"""
+
+
+def test_init_then_lint_and_check_from_a_subfolder(
+    tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, qemu_x86: str
+) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    monkeypatch.chdir(tmp_path)
+    made = cli("init")
+    assert made.status == 0, made.err
+    written = [line.removeprefix("wrote ") for line in made.out.splitlines()]
+    assert written == [
+        "hmp-perms.toml",
+        "data/hmp-commands.yaml",
+        "data/suggest-rules.yaml",
+        "data/builds/.gitkeep",
+    ]
+    assert (tmp_path / "data" / "hmp-commands.yaml").read_text() == (
+        ROOT / "data" / "hmp-commands.yaml"
+    ).read_text()
+    deep = tmp_path / "src" / "deep"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    lint = cli("lint")
+    assert (lint.status, lint.out) == (0, f"{tmp_path}/data/hmp-commands.yaml: ok\n")
+    check = cli("check", "--qemu", qemu_x86)
+    assert check.status == 0, check.out + check.err
+    assert "no recorded build to compare with" in check.out
+    again = cli("init")
+    assert (again.status, again.out) == (2, "")
+    assert again.err == (
+        f"hmp-perms: {tmp_path}/hmp-perms.toml: already configures {deep}; init writes nothing\n"
+    )
+
+
+def test_init_refuses_to_write_over_anything(
+    tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "hmp-commands.yaml").write_text("mine\n")
+    monkeypatch.chdir(tmp_path)
+    result = cli("init")
+    assert (result.status, result.out) == (2, "")
+    assert "data/hmp-commands.yaml: already there; init writes nothing over it" in result.err
+    assert (tmp_path / "data" / "hmp-commands.yaml").read_text() == "mine\n"
+    assert not (tmp_path / "hmp-perms.toml").exists()
+
+
+def test_init_from_a_perl_module(
+    tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = tmp_path / "HMPPerms.pm"
+    module.write_text(PROXMOX_STYLE)
+    need_binary("perl")
+    monkeypatch.chdir(tmp_path)
+    result = cli("init", "--from-perl", module)
+    assert result.status == 0, result.err
+    assert cli("lint").status == 0
+    text = (tmp_path / "data" / "hmp-commands.yaml").read_text()
+    assert "quit:\n    permission: root\n    rationale: stops the VM" in text
+    snap = cli("check", "--snapshot", BUILDS / "debian-7.2.22-x86_64.json", "--format", "json")
+    assert snap.status == 1  # the three-entry table decides little of a real QEMU

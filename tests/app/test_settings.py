@@ -1,0 +1,183 @@
+"""hmp-perms.toml: found from where the user stands, paths relative to it, options over it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BUILDS, TABLE, Result
+from tests.proxmox_levels import PROXMOX_LEVELS
+
+OLD = BUILDS / "debian-7.2.22-x86_64.json"
+PVE = """\
+table = "hmp/hmp-commands.yaml"
+builds = "hmp/builds"
+
+[generate]
+outputs = { "HMPPerms.pm" = "src/PVE/API2/Qemu/HMPPerms.pm", "hmp-perms-description.txt" = "hmp/description.txt" }
+
+[scope]
+patterns = ["debian-10.0.*-x86_64", "debian-10.0.*-aarch64"]
+vendors = ["pve"]
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A product's repository: table and records under hmp/, sources under src/."""
+    (tmp_path / "hmp").mkdir()
+    shutil.copytree(BUILDS, tmp_path / "hmp" / "builds")
+    shutil.copy(TABLE, tmp_path / "hmp")
+    shutil.copy(TABLE.parent / "suggest-rules.yaml", tmp_path / "hmp")
+    (tmp_path / "src" / "PVE" / "API2" / "Qemu").mkdir(parents=True)
+    (tmp_path / "hmp-perms.toml").write_text(PVE)
+    monkeypatch.chdir(tmp_path / "src")
+    yield tmp_path
+
+
+def proxmox_description() -> str:
+    """What Proxmox VE's own HMPPerms::generate_description() returns: its levels, by
+    its algorithm (sorted names; none first, root last, other levels between)."""
+    by_level: dict[str, list[str]] = {}
+    for name in sorted(PROXMOX_LEVELS):
+        by_level.setdefault(PROXMOX_LEVELS[name], []).append(name)
+    none, root = by_level.pop("none"), by_level.pop("root")
+    text = f"The following commands do not require any additional privilege: {', '.join(none)}\n\n"
+    for level in sorted(by_level):
+        text += f"The following commands require '{level}': {', '.join(by_level[level])}\n\n"
+    return text + f"The following commands are root-only: {', '.join(root)}\n"
+
+
+def test_a_product_generates_its_two_outputs_in_scope(
+    repo: Path, cli: Callable[..., Result], perl: str
+) -> None:
+    """As a drop-in, the module changed Proxmox's published description by four names
+    its QEMU does not have; scoped, it is Proxmox's description byte for byte."""
+    before = {p for p in repo.rglob("*") if p.is_file()}
+    result = cli("generate")
+    assert result.status == 0, result.err
+    module = repo / "src" / "PVE" / "API2" / "Qemu" / "HMPPerms.pm"
+    description = repo / "hmp" / "description.txt"
+    assert {p for p in repo.rglob("*") if p.is_file()} - before == {module, description}
+    assert cli("generate", "--check").status == 0
+    assert description.read_text() == proxmox_description()
+    printed = subprocess.run(
+        [
+            perl,
+            "-e",
+            f'require "{module}"; print PVE::API2::Qemu::HMPPerms::generate_description()',
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert printed == proxmox_description()
+
+
+def test_without_a_scope_every_entry_is_listed(repo: Path, cli: Callable[..., Result]) -> None:
+    config = repo / "hmp-perms.toml"
+    config.write_text(PVE.split("[scope]")[0])
+    assert cli("generate").status == 0
+    text = (repo / "hmp" / "description.txt").read_text()
+    for name in ("singlestep", "migration_mode", "dump-skeys", "trace-file", "clear"):
+        assert f" {name}," in text or f" {name}\n" in text, name
+
+
+def test_out_puts_every_output_in_one_folder(repo: Path, cli: Callable[..., Result]) -> None:
+    out = repo / "out"
+    assert cli("generate", "--out", out).status == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["HMPPerms.pm", "hmp-commands.md", "hmp-perms-description.txt", "hmp_perms.py"]
+    )
+
+
+def test_options_override_the_config(repo: Path, cli: Callable[..., Result]) -> None:
+    other = repo / "elsewhere"
+    other.mkdir()
+    result = cli("check", "--snapshot", OLD, "--builds", other, "--format", "json")
+    (build,) = json.loads(result.out)["builds"]
+    assert build["baseline"] is None  # the empty folder given, not hmp/builds
+    assert (
+        json.loads(cli("check", "--snapshot", OLD, "--format", "json").out)["builds"][0]["baseline"]
+        == "debian-7.2.22-x86_64"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ('tabel = "t.yaml"\n', 1, "tabel: unknown key (known: table, builds, rules)"),
+        ("table = 5\n", 1, "table: must be a path"),
+        ('\n[generate]\nout = "x"\n', 3, "[generate] out: unknown key (known: templates, outputs)"),
+        ('[scope]\npatterns = "debian-*"\n', 2, "[scope] patterns: must be a list of strings"),
+        ('[check]\nseverity = { "x" = 1 }\n', 2, "[check] severity: must be a table of strings"),
+        ("[check]\nignore = [\n", 2, "not TOML"),
+    ],
+)
+def test_a_bad_config_is_one_line_naming_the_key(
+    text: str, line: int, message: str, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    config = tmp_path / "hmp-perms.toml"
+    config.write_text(text)
+    result = cli("lint", "--config", config)
+    assert (result.status, result.out) == (2, "")
+    assert result.err.startswith(f"hmp-perms: {config}:{line}: {message}"), result.err
+    assert len(result.err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("check", "refused"),
+    [
+        ('severity = { "unassigned-command" = "warning" }', "unassigned-command is an error"),
+        ('ignore = ["alias-mismatch"]', "alias-mismatch is an error and cannot be ignored"),
+        ('ignore = ["no-such-kind"]', "unknown finding kind 'no-such-kind'"),
+    ],
+)
+def test_check_settings_fail_closed(
+    check: str, refused: str, repo: Path, cli: Callable[..., Result]
+) -> None:
+    (repo / "hmp-perms.toml").write_text(PVE + "\n[check]\n" + check + "\n")
+    result = cli("check", "--snapshot", OLD)
+    assert (result.status, result.out) == (2, "")
+    assert refused in result.err and str(repo / "hmp-perms.toml") in result.err
+
+
+def test_check_settings_ignore_and_raise(repo: Path, cli: Callable[..., Result]) -> None:
+    """11.1.3 against a 10.0.13 baseline only: its changed help is left out, its new
+    commands are warnings (and so fail under --strict)."""
+    builds = repo / "hmp" / "builds"
+    for record in builds.glob("debian-11.1.3-*.json"):
+        record.unlink()
+    check = '[check]\nignore = ["changed-help"]\nseverity = { "added-command" = "warning" }\n'
+    (repo / "hmp-perms.toml").write_text(PVE + "\n" + check)
+    result = cli("check", "--snapshot", BUILDS / "debian-11.1.3-x86_64.json", "--format", "json")
+    kinds = {(f["kind"], f["severity"]) for f in json.loads(result.out)["findings"]}
+    assert ("added-command", "warning") in kinds
+    assert not any(kind == "changed-help" for kind, _ in kinds)
+    listed = {k["id"]: k["severity"] for k in json.loads(cli("kinds", "--format", "json").out)}
+    assert listed["added-command"] == "warning"
+
+
+@pytest.mark.parametrize("command", ["check", "generate", "sync"])
+def test_a_missing_records_folder_is_an_error(
+    command: str, repo: Path, cli: Callable[..., Result]
+) -> None:
+    """`check --builds /nonexistent` said 'no recorded build' and exited 0: a typo
+    switched drift detection off. And sync --write made the folder wherever it ran."""
+    missing = repo / "typo"
+    args = {
+        "check": ["--snapshot", OLD],
+        "generate": ["--check"],
+        "sync": ["--snapshot", OLD, "--write"],
+    }
+    result = cli(command, *args[command], "--builds", missing)
+    assert (result.status, result.out) == (2, "")
+    assert result.err == (
+        f"hmp-perms: {missing}: no such folder of recorded builds (`hmp-perms init` makes one)\n"
+    )
+    assert not missing.exists()
