@@ -4,15 +4,17 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# `make run` needs only the package; `make test` adds the test and dev tools.
+RUN_STAMP := $(VENV)/.run
+TEST_STAMP := $(VENV)/.test
 
 .PHONY: run test bench deps generate golden clean
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/hmp-perms check --all-local
 	$(BIN)/hmp-perms generate --check
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/ruff check generator tests bench generated/hmp_perms.py
 	$(BIN)/ruff format --check generator tests bench
 	$(BIN)/mypy --strict generator generated/hmp_perms.py
@@ -22,22 +24,26 @@ test: $(STAMP)
 
 # Byte-compile first, as installing a wheel does: an environment that sets
 # PYTHONDONTWRITEBYTECODE would otherwise compile every module on every run.
-bench: $(STAMP)
+bench: $(RUN_STAMP)
 	$(BIN)/python -m compileall -q generator
 	$(BIN)/python bench/run.py
 
-generate: $(STAMP)
+generate: $(RUN_STAMP)
 	$(BIN)/hmp-perms generate
 
 # Rewrite tests/golden/CASE/* from the current templates; review the diff.
-golden: $(STAMP)
+golden: $(TEST_STAMP)
 	$(BIN)/pytest tests/generate/test_render.py -k goldens --update-goldens
 
 deps:
 	@sh scripts/ensure-deps
 
-$(STAMP): pyproject.toml | deps
+$(RUN_STAMP): pyproject.toml | deps
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[fast]'
+	touch $@
+
+$(TEST_STAMP): $(RUN_STAMP)
 	$(BIN)/pip install --quiet -e '.[test,dev]'
 	touch $@
 

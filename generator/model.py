@@ -236,7 +236,8 @@ class Table:
     vendors: Mapping[str, re.Pattern[str]]
     commands: Mapping[str, Entry]
     info: Mapping[str, Entry] = field(default_factory=dict)
-    todo: frozenset[str] = frozenset()  # entries awaiting a decision (``info X`` for info)
+    #: entries awaiting a decision (``info X`` for info), each with its line
+    todo: Mapping[str, SourceInfo] = field(default_factory=dict)
     descriptions: Mapping[str, str] = field(default_factory=dict)  # level -> what it allows
     layout: Layout = field(default_factory=lambda: Layout("\n", 0, 0))
 

@@ -73,9 +73,26 @@ def _html(text: str) -> str:
     return _HTML_SPECIAL.sub(lambda m: _HTML[m[0]], text)
 
 
+def _md_escape(text: str) -> str:
+    return _html(_MD_SPECIAL.sub(lambda m: "\\" + m[0], text))
+
+
 def md_cell(text: str) -> str:
     """Text for one Markdown table cell: one line, no markup, no HTML, no cell break."""
-    return _html(_MD_SPECIAL.sub(lambda m: "\\" + m[0], one_line(text)))
+    return _md_escape(one_line(text))
+
+
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def md_text(text: str) -> str:
+    """Prose for one Markdown table cell, as `md_cell`, but a pair of backticks around
+    a word stays a code span: a rationale's `info` reads as code, not as \\`info\\`."""
+    out, at = [], 0
+    for m in _CODE_SPAN.finditer(text := one_line(text)):
+        out += [_md_escape(text[at : m.start()]), md_code(m[1])]
+        at = m.end()
+    return "".join([*out, _md_escape(text[at:])])
 
 
 def md_code(text: str) -> str:

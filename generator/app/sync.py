@@ -84,7 +84,7 @@ def _plan(
             stubbed = load_table(path, new_text, allow_todo=True)
         except HmpPermsError as exc:
             raise _unloadable(path, exc) from None
-        if _decisions(table) != _decisions(stubbed) or not table.todo <= stubbed.todo:
+        if _decisions(table) != _decisions(stubbed) or not table.todo.keys() <= stubbed.todo.keys():
             raise HmpPermsError(f"{path}: sync would change entries it must keep; nothing written")
     for snap in snapshots:  # a build that cannot be recorded is refused on a dry run too
         record = record_path(snap, builds_dir, table.vendors)
@@ -151,6 +151,11 @@ def _stub_fields(
     fields = [f"# QEMU {build}: {_quote(qemu)}"]
     if advise is not None:
         fields.append(suggestion_comment(advise(qemu.name, qemu, is_info)))
+    if is_info:
+        fields.append(
+            "# a bare key inherits the level of `info`; give it `permission:` and"
+            " `rationale:` to override"
+        )
     if qemu.aliases:
         fields.append(f"aliases: [{', '.join(yaml_string(a) for a in qemu.aliases)}]")
     fields.append(

@@ -54,6 +54,13 @@ KINDS: Mapping[str, Kind] = _kinds(
         " inherits the level of `info`)",
     ),
     Kind(
+        "todo",
+        ERROR,
+        TABLE,
+        "an entry of the table awaits a decision (a stub `sync --write` added)",
+        "choose its permission, write its rationale, remove the `todo` line",
+    ),
+    Kind(
         "alias-mismatch",
         ERROR,
         TABLE,

@@ -238,6 +238,8 @@ def _github(report: Report) -> str:
         if f.hint:
             message += f"\n{f.hint}"
         lines.append(f"::{level} {','.join(props)}::{github_message(message)}")
+    if not lines:  # a clean run says so once, rather than nothing at all
+        lines.append(f"::notice title=hmp-perms check::{github_message(_summary(report))}")
     return "".join(line + "\n" for line in lines)
 
 

@@ -155,15 +155,24 @@ def template_context(
         ),
         "description": generate_description(table),
         "builds": [build.slug for build, _ in records],
+        "inheriting": [
+            table.info[n] for n in sorted(table.info) if table.info[n].permission is None
+        ],
+        "info_level": table.level_of(table.commands["info"])
+        if "info" in table.commands
+        else table.default,
+        "index": sorted(
+            [(name, table.level_of(e)) for e in commands for name in e.names]
+            + [(f"info {n}", table.level_of(e)) for n, e in table.info.items()]
+        ),
         "help": help_text,
         "presence": presence,
         "by_level": {
             level: {
                 "commands": [e for e in commands if table.level_of(e) == level],
+                # info subcommands with a level of their own; the rest inherit `info`'s
                 "info": [
-                    table.info[n]
-                    for n in sorted(table.info)
-                    if table.level_of(table.info[n]) == level
+                    table.info[n] for n in sorted(table.info) if table.info[n].permission == level
                 ],
             }
             for level in table.levels

@@ -42,6 +42,7 @@ def environment(templates_dir: str) -> Environment:
         py=text.python_literal,
         one_line=text.one_line,
         md=text.md_cell,
+        md_text=text.md_text,
         md_code=text.md_code,
         html_comment=text.html_comment,
         py_lines=text.python_lines,

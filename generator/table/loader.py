@@ -12,12 +12,13 @@ Rewriting the table (``sync --write``) edits its text at those lines
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from pathlib import Path
 from typing import TypeVar
 
-from ruamel.yaml.nodes import Node, ScalarNode
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
 from generator.errors import ErrorList, HmpPermsError, SourceInfo
 from generator.files import read_text
@@ -77,7 +78,8 @@ def load_table(path: str, text: str | None = None, allow_todo: bool = False) -> 
 
     With `allow_todo`, an entry still awaiting a decision is no problem: it is left
     out of the entries and its name (``info X`` for an info subcommand) is put in
-    `Table.todo`. Only `sync` loads a table so, to know what is already stubbed.
+    `Table.todo`, with its line. `sync` loads a table so, to know what is already
+    stubbed, and `check`, to report each as a finding beside all the others.
     """
     return _Loader(path, text, allow_todo).load()
 
@@ -86,7 +88,7 @@ class _Loader(NodeReader):
     def __init__(self, path: str, text: str | None = None, allow_todo: bool = False) -> None:
         super().__init__(path, text)
         self.allow_todo = allow_todo
-        self.todo: set[str] = set()
+        self.todo: dict[str, SourceInfo] = {}
 
     def known(self, name: str, keys: tuple[str, ...]) -> str:
         if name in FACT_KEYS and "todo" in keys:
@@ -114,6 +116,8 @@ class _Loader(NodeReader):
         commands = self.load_entries(top, "commands", COMMAND_KEYS, ctx)
         info = self.load_entries(top, "info", INFO_KEYS, ctx)
         self.check_commands(commands)
+        if "levels" in top:
+            self.check_unused_levels(top["levels"][1], levels, [*commands.values(), *info.values()])
         self.check_description(top, commands, levels)
         if self.problems:
             self.problems.sort(key=lambda p: p.info or SourceInfo(self.path, 0))
@@ -127,7 +131,7 @@ class _Loader(NodeReader):
             vendors={name: re.compile(p) for name, p in vendors.items()},
             commands=commands,
             info=info,
-            todo=frozenset(self.todo),
+            todo=self.todo,
             descriptions={k: v for k, v in descriptions.items() if v},
             layout=index_layout(text, root),
         )
@@ -227,7 +231,7 @@ class _Loader(NodeReader):
         todo = text("todo")
         if todo is not None:
             if self.allow_todo:
-                self.todo.add(f"info {name}" if is_info else name)
+                self.todo[f"info {name}" if is_info else name] = self.where(key)
             else:
                 self.problem(key, f"{what}: {todo}")
             return None
@@ -276,6 +280,26 @@ class _Loader(NodeReader):
             follows=text("follows"),
             deprecated=deprecated,
         )
+
+    def check_unused_levels(
+        self, node: Node, levels: tuple[str, ...], entries: list[Entry]
+    ) -> None:
+        """A level no entry uses while entries use an undeclared one like it: a misspelt
+        declaration, said at its own line, not only at each entry that uses the level."""
+        used = {e.permission for e in entries if e.permission is not None}
+        undeclared = sorted(used - set(levels))
+        if not isinstance(node, MappingNode) or not undeclared:
+            return
+        for key, _ in node.value:
+            name = str(key.value)
+            close = difflib.get_close_matches(name, undeclared, n=1)
+            if name not in used and close:
+                count = sum(1 for e in entries if e.permission == close[0])
+                self.problem(
+                    key,
+                    f"level {name!r} is used by no entry, while {count} use {close[0]!r},"
+                    " which is not declared: a misspelling?",
+                )
 
     def check_commands(self, commands: dict[str, Entry]) -> None:
         """Rules across entries: names and aliases unique, `follows` consistent."""

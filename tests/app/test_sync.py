@@ -77,12 +77,12 @@ def test_sync_write_adds_lines_and_keeps_every_other_byte(
     indent = "    " if layout == "four spaces" else "  "
     keys = [line for line in added if not line.startswith(indent * 2)]
     assert keys == [f"{indent}sum:", f"{indent}usbhost:"]
-    assert added[0] == keys[0] and len(added) == 8
+    assert added[0] == keys[0] and len(added) == 9  # the info stub says how it inherits
     assert "\r" not in after.replace("\r\n", "") and (
         layout != "crlf" or "\n" not in after.replace("\r\n", "")
     )
     stubbed = load_table(str(table_copy), allow_todo=True)
-    assert stubbed.todo == {"sum", "info usbhost"}
+    assert set(stubbed.todo) == {"sum", "info usbhost"}
     assert (builds / OLD.name).read_text() == OLD.read_text()
 
 
@@ -100,7 +100,7 @@ def test_stub_keys_are_read_as_the_names_qemu_gave(
     )
     assert result.status == 0, result.err
     text = table_copy.read_text()
-    assert load_table(str(table_copy), allow_todo=True).todo == set(odd)
+    assert set(load_table(str(table_copy), allow_todo=True).todo) == set(odd)
     strict_reader = YAML(typ="safe", pure=True)  # YAML 1.2, with type resolution
     commands = strict_reader.load(text)["commands"]
     assert set(odd) <= {k for k in commands if isinstance(k, str)}
@@ -198,7 +198,7 @@ def test_concurrent_syncs_lose_nothing(table_copy: Path, tmp_path: Path) -> None
         for proc in procs:
             _, err = proc.communicate(timeout=60)
             assert proc.returncode == 0, err
-        assert load_table(str(table_copy), allow_todo=True).todo == {"sum", "xp"}
+        assert set(load_table(str(table_copy), allow_todo=True).todo) == {"sum", "xp"}
 
 
 SCHEMA_1 = """\
@@ -277,7 +277,7 @@ def test_stubs_go_before_a_document_end_marker(tmp_path: Path, cli: Callable[...
     assert text.startswith(head + entries) and text.endswith("...\n")
     assert text.index("info:\n  version:\n") < text.index("...\n")
     stubbed = load_table(str(table), allow_todo=True)
-    assert stubbed.todo == {"info version"}
+    assert set(stubbed.todo) == {"info version"}
 
 
 def test_sync_composes_the_table_twice(
@@ -524,3 +524,20 @@ def test_sync_a_layout_the_stubs_would_break_is_refused_without_a_bogus_line(
     assert result.err.count("\n") == 1
     assert table_copy.read_text() == text
     assert not any(records(tmp_path).iterdir())
+
+
+def test_an_info_stub_says_how_it_inherits(
+    table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    drop_entry(table_copy, "info", "usbhost")
+    result = cli(
+        "sync", "--snapshot", OLD, "--table", table_copy, "--builds", records(tmp_path), "--write"
+    )
+    assert result.status == 0, result.err
+    stub = re.search(r"  usbhost:\n((?:    .*\n)+)", table_copy.read_text())
+    assert stub is not None
+    assert (
+        "    # a bare key inherits the level of `info`; give it `permission:` and `rationale:`"
+        " to override\n" in stub[1]
+    )
+    assert "(+ a stub added to the table" in result.out  # the marks are explained

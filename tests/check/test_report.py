@@ -64,3 +64,38 @@ def test_every_format_names_every_finding_and_its_build(
     assert result.status == 1, result.err
     assert "debian-7.2.22-x86_64" in result.out
     assert "sum" in result.out
+
+
+def test_a_clean_run_prints_one_github_notice(cli: Callable[..., Result]) -> None:
+    result = cli("check", "--snapshot", OLD, "--format", "github")
+    assert result.status == 0
+    (line,) = result.out.splitlines()
+    assert line.startswith("::notice title=hmp-perms check::OK: 0 error(s), 0 warning(s)")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "junit", "github", "markdown"])
+def test_a_stub_left_in_the_table_is_a_finding_beside_the_others(
+    fmt: str, table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    """A `todo` stopped `check` with one line (exit 2), hiding every other finding."""
+    text = table_copy.read_text()
+    stub = "  sum:\n    todo: 'new in debian-7.2.22-x86_64: choose a permission'\n"
+    start = text.index("  sum:\n")
+    end = text.index("\n  ", start + 1) + 1
+    table_copy.write_text(text[:start] + stub + text[end:])
+    drop_entry(table_copy, "commands", "xp")
+    line = table_copy.read_text().splitlines().index("  sum:") + 1
+    result = cli("check", "--snapshot", OLD, "--table", table_copy, "--format", fmt)
+    assert result.status == 1, result.err
+    assert result.err == ""
+    if fmt == "json":
+        findings = {f["id"]: (f["severity"], f["line"]) for f in json.loads(result.out)["findings"]}
+        assert findings == {
+            "todo:sum": ("error", line),
+            "unassigned-command:xp:debian-7.2.22-x86_64": (
+                "error",
+                findings["unassigned-command:xp:debian-7.2.22-x86_64"][1],
+            ),
+        }
+    else:
+        assert "sum" in result.out and "xp" in result.out

@@ -231,7 +231,9 @@ def test_github_check_passes_on_current_table(
     ws = workspace(tmp_path, collected["github"], github_download_path(), TABLE.read_text())
     result, summary = run_github_check(ws)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "" and result.stderr == ""  # no annotation
+    (notice,) = result.stdout.splitlines()  # one notice, no error or warning annotation
+    assert notice.startswith("::notice title=hmp-perms check::OK: 0 error(s)")
+    assert result.stderr == ""
     tests, failed = junit_failures(ws / "hmp-perms-junit.xml")
     assert tests > 300 and failed == []
     assert summary.startswith("## HMP permission check\n\nOK: 0 error(s)")

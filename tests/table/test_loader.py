@@ -426,3 +426,24 @@ def test_a_table_of_another_schema_is_refused_at_its_line(
     result = cli("lint", "--table", table)
     assert result.status != 0
     assert f"{table}:1: " in result.out + result.err
+
+
+def test_a_misspelt_level_is_said_at_its_own_line(
+    tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    """A typo under `levels:` was reported only at each of the 69 entries using it."""
+    text = TABLE.read_text().replace("  Sys.Modify:", "  Sys.Modfy:", 1)
+    table = tmp_path / "t.yaml"
+    table.write_text(text)
+    line = (
+        text.splitlines().index(next(x for x in text.splitlines() if x.startswith("  Sys.Modfy:")))
+        + 1
+    )
+    result = cli("lint", "--table", table)
+    assert result.status == 1
+    first = result.out.splitlines()[0]
+    used = sum(1 for x in text.splitlines() if x.strip() == "permission: Sys.Modify")
+    assert first == (
+        f"{table}:{line}: level 'Sys.Modfy' is used by no entry, while {used} use"
+        " 'Sys.Modify', which is not declared: a misspelling?"
+    )
