@@ -1,4 +1,4 @@
 """Perl import stage: a Perl permission hash (Proxmox's ``HMPPerms``) as a table.
 
-Entry point: `importer.import_perl`.
+Entry point: `importer.import_perl`; `ppi.read_hash` reads the module with PPI.
 """
