@@ -7,6 +7,7 @@ prints the hash as JSON. import-perl must give exactly those levels, or refuse.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import stat
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 
 from generator.perl import ppi as reader
 from generator.table.loader import load_table
-from tests.conftest import Result
+from tests.conftest import ROOT, Result
 
 # Prints the package's $hmp_command_perms as a JSON object after `require`, or null.
 HARNESS = r"""
@@ -316,3 +317,32 @@ def test_an_answer_that_is_not_json_is_refused(
     result = cli("import-perl", source)
     assert result.status == 2
     assert "perl's PPI reader gave an answer this tool cannot use" in result.err
+
+
+def test_ensure_deps_installs_ppi_when_it_is_missing(tmp_path: Path, ppi_perl: str) -> None:
+    """scripts/ensure-deps names libppi-perl when perl cannot load PPI (here: no apt-get)."""
+    hide = tmp_path / "hide"
+    hide.mkdir()
+    (hide / "PPI.pm").write_text("die qq{Can't locate PPI.pm in \\@INC\\n};\n")
+    folder = fake_perl(tmp_path, f'exec "{ppi_perl}" -I"{hide}" "$@"\n')
+    for name in ("qemu-system-x86_64", "qemu-system-aarch64", "qemu-system-s390x",
+                 "qemu-system-ppc64", "bwrap"):  # fmt: skip
+        (folder / name).write_text("#!/bin/sh\n")
+        (folder / name).chmod(0o755)
+    for name in ("python3", "id"):  # the system's python3, not this venv's
+        found = shutil.which(name, path=os.defpath)
+        assert found is not None, name
+        (folder / name).symlink_to(found)
+    result = subprocess.run(
+        ["/bin/sh", str(ROOT / "scripts" / "ensure-deps")],
+        env={"PATH": str(folder)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 1, result
+    assert result.stderr.splitlines() == [
+        "missing: libppi-perl",
+        "run: sudo apt-get update && sudo apt-get install -y libppi-perl",
+    ]
