@@ -424,18 +424,19 @@ def _matcher(
         pattern = compile_pattern(source, group=group)
     except EngineError as exc:
         kind = "words" if has_words else "regex"
-        reader.problem(value, f"{what}: {kind} does not compile (RE2: {exc}){_hint(str(exc))}")
+        hint = _hint(str(exc), source)
+        reader.problem(value, f"{what}: {kind} does not compile (RE2: {exc}){hint}")
         return None
     if field is None:
         return None
     return Matcher(field, pattern)
 
 
-def _hint(reason: str) -> str:
+def _hint(reason: str, source: str) -> str:
     """What to write instead, for the Python syntax RE2 refuses."""
     if any(op in reason for op in ("(?=", "(?!", "(?<=", "(?<!")):
         return r"; RE2 has no look-around: use \b, or an 'unless' for the exception"
-    if re.search(r"escape sequence: \\[1-9]", reason):
+    if re.search(r"escape sequence: \\[1-9]", reason) or "(?P=" in source:
         return "; RE2 has no back-reference"
     return ""
 

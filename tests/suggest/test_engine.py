@@ -83,6 +83,7 @@ def test_nested_quantifier_still_matches_what_it_should() -> None:
         (r"file(?!\s+descriptor)", "no look-around"),
         (r"file(?=s)", "no look-around"),
         (r"(a)\1", "no back-reference"),
+        (r"(?P<n>a)(?P=n)", "no back-reference"),
         (r"(host", "missing )"),
     ],
 )
