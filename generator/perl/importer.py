@@ -22,12 +22,15 @@ from generator.errors import HmpPermsError, SourceInfo
 from generator.files import read_text
 from generator.model import is_command_name
 from generator.perl.ppi import read_hash
-from generator.table.loader import LEVEL_RE, load_table
+from generator.table.loader import load_table
 
 _ODD = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 #: QEMU's short forms (hmp-commands.hx), folded into their commands.
 KNOWN_ALIASES = {"?": "help", "c": "cont", "p": "print", "q": "quit", "s": "stop"}
 ALIAS_HELP = re.compile(r"(?:short-form of|alias for) '([A-Za-z0-9_?-]+)'")
+#: What a table accepts as a level name (the table loader's rule), checked here so
+#: that a bad one is reported at its line of the Perl module.
+LEVEL_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 #: Proxmox's levels, least to most privileged; others follow in file order.
 KNOWN_LEVELS = ("none", "Sys.Modify", "root")
 
@@ -79,7 +82,7 @@ def _parse(path: str, text: str) -> list[_Perm]:
         where = SourceInfo(path, entry.line)
         if not is_command_name(entry.key):
             raise HmpPermsError(f"{entry.key[:60]!r} is not a QEMU command name", where)
-        if not LEVEL_RE.fullmatch(entry.level):
+        if not LEVEL_NAME.fullmatch(entry.level):
             raise HmpPermsError(
                 f"level {entry.level[:60]!r} of {entry.key!r} is not a plain name ([A-Za-z0-9_.-]+)",
                 where,
