@@ -11,6 +11,11 @@ line after its entry. Over QMP the lines end in CRLF. The ``info``
 listing is the same with every entry prefixed ``info ``. A line holds printable
 text only, after the TABs that start a continuation line: anything else is
 refused with its line, here, whichever way the listing came.
+
+An entry is bounded: QEMU's longest (``dump-guest-memory`` in 10.0, its help
+over twelve lines) is 734 characters, and one over `MAX_ENTRY` is refused with
+the line it starts on, so no later stage (the suggester's patterns, reports)
+is handed megabytes as one command's text.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from generator.model import HelpEntry, is_command_name
 from generator.text import describe_char, unprintable
 
 SEPARATOR = " -- "
+#: Characters of one entry, all its lines and their line breaks: over five times
+#: the longest QEMU prints (734), far under what would slow anything down.
+MAX_ENTRY = 4096
 
 
 def parse_help(text: str, source: str = "<help>", prefix: str = "") -> tuple[HelpEntry, ...]:
@@ -50,6 +58,18 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
     head = ""
     params: list[str] = []
     help_lines: list[str] | None = None  # None until " -- " was seen
+    size = 0  # characters of the entry so far
+
+    def grow(line: str, lineno: int) -> None:
+        nonlocal size
+        size += len(line) + (1 if lineno > start else 0)
+        if size > MAX_ENTRY:
+            name = (head or line).partition(" ")[0].split("|")[0]
+            raise HmpPermsError(
+                f"entry {name[:40]!r} is over {MAX_ENTRY} characters long:"
+                " no QEMU prints one so long",
+                SourceInfo(source, start),
+            )
 
     def finish() -> None:
         if not head:
@@ -84,6 +104,7 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
                 raise HmpPermsError(
                     "tab-indented line does not continue any help text", SourceInfo(source, lineno)
                 )
+            grow(line, lineno)
             help_lines.append(line)
             continue
         if not line.strip():
@@ -92,6 +113,7 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
             if line == "" and help_lines is not None and help_lines[-1] != "":
                 # Help text that itself ends in a newline (s390x `dump-skeys`,
                 # `migration_mode`) leaves one empty line after its entry.
+                grow(line, lineno)
                 help_lines.append("")
                 continue
             raise HmpPermsError("blank line inside the listing", SourceInfo(source, lineno))
@@ -101,6 +123,7 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
                     "line starting with '[' does not continue any params",
                     SourceInfo(source, lineno),
                 )
+            grow(line, lineno)
             params_part, sep, help_part = line.partition(SEPARATOR)
             params.append(params_part)
             if sep:
@@ -114,7 +137,8 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
                     SourceInfo(source, lineno),
                 )
             line = line[len(prefix) :]
-        start = lineno
+        start, size, head = lineno, 0, ""
+        grow(line, lineno)
         head, _, rest = line.partition(" ")
         if not head:
             raise HmpPermsError(

@@ -23,6 +23,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.errors import ErrorList, SourceInfo
 from generator.model import HelpEntry, Snapshot, Table, Version, fold_space
+from generator.suggest.engine import EngineError, Pattern, compile_pattern, escape
 from generator.yamlnodes import NodeReader
 
 RULES_NAME = "suggest-rules.yaml"  # beside the table
@@ -49,10 +50,10 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class Matcher:
-    """A regex over one field of a command."""
+    """A pattern (RE2: linear in the text) over one field of a command."""
 
     field: str  # params, help or name
-    pattern: re.Pattern[str]
+    pattern: Pattern
 
     def search(self, name: str, entry: HelpEntry | None) -> str | None:
         """The text this matches in `field`, shown as QEMU wrote it; None when it does not."""
@@ -66,10 +67,10 @@ class Matcher:
         if m is None:
             return None
         if self.field == "help":
-            return m[0]
+            return m.text
         # A parameter (or the name) is shown whole: 'new-image-file', not 'file'.
-        start = text.rfind(" ", 0, m.start()) + 1
-        end = text.find(" ", m.end())
+        start = text.rfind(" ", 0, m.start) + 1
+        end = text.find(" ", m.end)
         return text[start : end if end >= 0 else len(text)].strip("[]")
 
 
@@ -409,21 +410,35 @@ def _matcher(
             # an empty word matches at every non-word position: every command
             reader.problem(value, f"{what}: words holds an empty word, which matches anything")
             return None
-        source = r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)"
+        # A word stands between non-word characters (or an end). RE2 has no
+        # look-around, so the neighbours are matched and the word is group 1.
+        alternatives = "|".join(escape(w) for w in words)
+        source, group = r"(?:^|\W)(" + alternatives + r")(?:\W|$)", 1
     else:
         value = fields["regex"][1]
         text = reader.scalar(value, f"{what}: regex")
         if text is None:
             return None
-        source = text
+        source, group = text, 0
     try:
-        pattern = re.compile(source, re.IGNORECASE)
-    except re.error as exc:
-        reader.problem(value, f"{what}: regex does not compile: {exc}")
+        pattern = compile_pattern(source, group=group)
+    except EngineError as exc:
+        kind = "words" if has_words else "regex"
+        hint = _hint(str(exc), source)
+        reader.problem(value, f"{what}: {kind} does not compile (RE2: {exc}){hint}")
         return None
     if field is None:
         return None
     return Matcher(field, pattern)
+
+
+def _hint(reason: str, source: str) -> str:
+    """What to write instead, for the Python syntax RE2 refuses."""
+    if any(op in reason for op in ("(?=", "(?!", "(?<=", "(?<!")):
+        return r"; RE2 has no look-around: use \b, or an 'unless' for the exception"
+    if re.search(r"escape sequence: \\[1-9]", reason) or "(?P=" in source:
+        return "; RE2 has no back-reference"
+    return ""
 
 
 # -- printing ---------------------------------------------------------------------

@@ -6,10 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generator.collect.helptext import format_help, parse_help
+from generator.collect.helptext import MAX_ENTRY, format_help, parse_help
+from generator.collect.snapshot import load_snapshot
 from generator.errors import HmpPermsError
 from generator.model import HelpEntry
-from tests.conftest import FIXTURES
+from tests.conftest import BUILDS, FIXTURES
 
 
 def recorded(target: str, kind: str) -> str:
@@ -90,6 +91,45 @@ def test_unplaceable_lines_are_errors_with_line_numbers(text: str, line: int, me
 def test_info_line_without_prefix_is_an_error() -> None:
     with pytest.raises(HmpPermsError, match=r"info.txt:2: line does not start with 'info '"):
         parse_help("info a  -- x\nb  -- y\n", "info.txt", prefix="info ")
+
+
+def test_every_recorded_entry_is_far_under_the_bound() -> None:
+    longest = 0
+    for path in sorted(BUILDS.glob("*.json")):
+        snap = load_snapshot(str(path))
+        for entry in (*snap.commands, *snap.info):
+            printed = format_help([entry], "info " if entry in snap.info else "")
+            longest = max(longest, len(printed.rstrip("\n")))
+    # dump-guest-memory of 10.0, twelve lines of help: the bound leaves over 5x room.
+    assert 700 < longest < MAX_ENTRY // 5
+
+
+@pytest.mark.parametrize(
+    "listing",
+    [
+        "big  -- " + "a" * MAX_ENTRY + "\n",  # one long word
+        "big  -- x\n" + "\t\t\tmore help\n" * (MAX_ENTRY // 10),  # many short lines
+        "big [a]\n" + "[b]\n" * (MAX_ENTRY // 3) + " -- x\n",  # params over many lines
+        "b" * (MAX_ENTRY + 1) + "  -- x\n",  # a long name
+    ],
+)
+def test_an_entry_over_the_bound_is_refused_at_its_first_line(listing: str) -> None:
+    text = "cont|c  -- resume emulation\n" + listing + "stop  -- stop emulation\n"
+    with pytest.raises(HmpPermsError) as err:
+        parse_help(text, "help.txt")
+    assert err.value.info is not None
+    assert (err.value.info.file, err.value.info.line) == ("help.txt", 2)
+    assert f"is over {MAX_ENTRY} characters long" in str(err.value)
+    assert len(str(err.value)) < 200
+
+
+def test_an_entry_at_the_bound_is_read() -> None:
+    entry = "big  -- " + "a" * (MAX_ENTRY - len("big  -- "))
+    assert len(entry) == MAX_ENTRY
+    (got,) = parse_help(entry + "\n")
+    assert got.help == entry.removeprefix("big  -- ")
+    info = "info " + entry + "\n"  # the prefix is not counted
+    assert parse_help(info, prefix="info ")[0].name == "big"
 
 
 NAME = st.text("abcdefghijklmnopqrstuvwxyz0123456789_-?", min_size=1, max_size=12)

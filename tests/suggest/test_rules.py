@@ -104,7 +104,11 @@ def test_rule_matches_real_qemu_text(rule: str, target: str | None, name: str) -
 def test_every_rule_has_a_case_on_real_text() -> None:
     rules, _ = committed()
     # fd-param: no 7.2 command has an fd parameter; test_fd_param_... covers it.
-    assert {r.id for r in rules.rules} == {case[0] for case in RULE_CASES} | {"fd-param"}
+    # monitor-output-help: QEMU 11.1's `clear` is its case; test_clear_... covers it.
+    assert {r.id for r in rules.rules} == {case[0] for case in RULE_CASES} | {
+        "fd-param",
+        "monitor-output-help",
+    }
 
 
 @pytest.mark.parametrize(
@@ -160,6 +164,67 @@ def test_suggestion_on_real_text(target: str, name: str, level: str, reason: str
     is_info = name.startswith("info ")
     s = suggest(rules, scale, name.removeprefix("info "), recorded(target, name), is_info)
     assert s == Suggestion(level, reason)
+
+
+CLEAR = "clear  -- clear the monitor screen\n"  # QEMU 11.1 adds it, without params
+CORE = "help|?  -- show the help\ninfo  -- show various information\nquit|q  -- quit the emulator\n"
+
+
+def from_text(cli: Callable[..., Result], tmp_path: Path, listing: str) -> Path:
+    """A snapshot that `collect --from-text` builds from a saved help listing."""
+    text, snap = tmp_path / "help.txt", tmp_path / "snap.json"
+    text.write_text(CORE + listing)
+    r = cli("collect", "--from-text", text, "--qemu-version", "11.1.0", "-o", snap)
+    assert r.status == 0, r.err
+    return snap
+
+
+def test_clear_only_touches_the_monitor_screen(cli: Callable[..., Result], tmp_path: Path) -> None:
+    snap = from_text(cli, tmp_path, CLEAR)
+    r = cli("suggest", "clear", "--snapshot", snap)
+    assert r.status == 0, r.err
+    assert r.out == (
+        "clear\tnone\thelp says it only touches the monitor's own output ('monitor screen')\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("listing", "level"),
+    [
+        # Arguments could reach further than the screen: no longer judged by this rule.
+        ("clear [file]  -- clear the monitor screen\n", "root"),
+        ("clear lines  -- clear the monitor screen\n", "root"),
+        # A rule of a higher level still wins over it.
+        ("clear  -- clear the monitor screen and the guest memory\n", "Sys.Modify"),
+        # "monitor" alone is not the monitor's own output.
+        ("watch  -- start monitoring the guest\n", "Sys.Modify"),
+    ],
+)
+def test_monitor_output_rule_stays_narrow(
+    cli: Callable[..., Result], tmp_path: Path, listing: str, level: str
+) -> None:
+    snap = from_text(cli, tmp_path, listing)
+    name = listing.split(" ", 1)[0]
+    r = cli("suggest", name, "--snapshot", snap)
+    assert r.status == 0, r.err
+    assert r.out.split("\t")[1] == level, r.out
+
+
+def test_an_event_channel_port_is_no_network_endpoint() -> None:
+    # xen-event-inject (10.0): "port -- inject event channel".
+    rules, scale = committed()
+    snap = load_snapshot(str(BUILDS / "debian-10.0.13-x86_64.json"))
+    entry = describe_from([snap])["xen-event-inject"]
+    assert (entry.params, entry.help) == ("port", "inject event channel")
+    found = [r.id for r in matches(rules, "xen-event-inject", entry, False)]
+    assert "endpoint-param" not in found
+    # Still root, and for what the help says: it injects into the emulated machine.
+    assert suggest(rules, scale, "xen-event-inject", entry).reason.startswith(
+        "help says it injects into emulated hardware ('inject')"
+    )
+    # A port with no event channel in sight is still a network endpoint.
+    other = dataclasses.replace(entry, help="forward a guest port")
+    assert "endpoint-param" in [r.id for r in matches(rules, "x", other, False)]
 
 
 def test_undescribed_name_gets_the_default_and_says_so() -> None:
