@@ -48,4 +48,63 @@ sub generate_description {
     return $description;
 }
 
+# What anything the table does not know needs: fail closed.
+our $default_permission = 'root';
+
+# Every info subcommand -> its level (inherited from 'info' unless overridden).
+our $hmp_info_perms = {
+    'capture' => 'none',
+    'status' => 'none',
+    'usbhost' => 'root',
+};
+
+# Deprecated commands (aliases included) -> the QEMU release that deprecated them.
+our %deprecated = (
+    'wavcapture' => '10.2',
+);
+
+# QEMU skips and stops at C-locale isspace() only (space \t \n \v \f \r; Perl's \s
+# is another set: it matches Unicode spaces too, and \v only since 5.18), ends a
+# name at "/" too, and reads a C string, so a NUL ends the line. It reads at
+# most 255 characters. Lines are character strings (decoded text).
+my $name_re = qr/\A[ \t\n\x0B\f\r]*([^ \t\n\x0B\f\r\/\x00]{0,255})/;
+
+# The name and where it ends; dies for undef or a reference, which are no line.
+sub _split {
+    my ($function, $line) = @_;
+    die "$function() takes a string, not undef\n" if !defined($line);
+    die "$function() takes a string, not a reference\n" if ref($line);
+    my ($name) = $line =~ $name_re;    # the pattern matches every string
+    return ($name, $+[0]);
+}
+
+sub _blank {
+    my ($name, $end, $line) = @_;
+    return $name eq '' && ($end == length($line) || substr($line, $end, 1) eq "\0");
+}
+
+# The command name as QEMU's HMP parser reads it: 'x/10i $pc' is 'x'. Dies for
+# a blank line (and for undef). The name may be empty ('/x'), which no command
+# has.
+sub command_name {
+    my ($line) = @_;
+    my ($name, $end) = _split('command_name', $line);
+    die "blank command line\n" if _blank($name, $end, $line);
+    return $name;
+}
+
+# The level needed to run $line; $default_permission for anything unknown, a
+# blank line included. An info line is judged by its subcommand, a plain info
+# by the level of info. Dies for undef or a reference.
+sub required_permission {
+    my ($line) = @_;
+    my ($name, $end) = _split('required_permission', $line);
+    my $level = $hmp_command_perms->{$name} // $default_permission;
+    return $level if $name ne 'info';
+    my $rest = substr($line, $end);
+    my ($sub, $sub_end) = _split('required_permission', $rest);
+    return $level if _blank($sub, $sub_end, $rest);    # plain info lists the subcommands
+    return $hmp_info_perms->{$sub} // $default_permission;
+}
+
 1;
