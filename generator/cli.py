@@ -211,7 +211,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def cmd_suggest(args: argparse.Namespace) -> int:
     from generator.app.suggesting import evaluate_rules, suggest_for
-    from generator.suggest.rules import format_evaluation
+    from generator.suggest.evaluate import format_evaluation
 
     if args.evaluate == bool(args.names):
         raise HmpPermsError("suggest: give command names or --evaluate (one of the two)")

@@ -12,15 +12,8 @@ from generator.collect.records import load_records
 from generator.collect.snapshot import load_snapshot
 from generator.errors import HmpPermsError
 from generator.model import HelpEntry, Table, is_command_name
-from generator.suggest.rules import (
-    Evaluation,
-    Scale,
-    default_rules_path,
-    describe_from,
-    evaluate,
-    load_rules,
-    suggest,
-)
+from generator.suggest.evaluate import Evaluation, evaluate
+from generator.suggest.rules import Scale, default_rules_path, describe_from, load_rules, suggest
 from generator.table.loader import load_table
 
 

@@ -22,7 +22,6 @@ from generator.errors import HmpPermsError, SourceInfo
 from generator.files import read_text
 from generator.model import is_command_name
 from generator.perl.ppi import read_hash
-from generator.table.loader import load_table
 
 _ODD = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 #: QEMU's short forms (hmp-commands.hx), folded into their commands.
@@ -45,11 +44,11 @@ class _Perm:
     aliases: list[str] = field(default_factory=list)
 
 
-def import_perl(path: str, output: str | None = None) -> tuple[str, list[str]]:
+def import_perl(path: str) -> tuple[str, list[str]]:
     """The table as YAML text, and notes for the user (aliases not folded, ...).
 
-    The text is loaded with the table loader before it is returned, as `output`
-    (or ``<stdout>``): what import-perl writes, `lint` passes.
+    The use case loads the text with the table loader before it writes it: what
+    import-perl writes, `lint` passes.
     """
     perms = _parse(path, read_text(path))
     notes: list[str] = []
@@ -70,9 +69,7 @@ def import_perl(path: str, output: str | None = None) -> tuple[str, list[str]]:
             continue
         owner.aliases.append(p.name)
         perms.remove(p)
-    text = _dump(path, perms)
-    load_table(output or "<stdout>", text)
-    return text, notes
+    return _dump(path, perms), notes
 
 
 def _parse(path: str, text: str) -> list[_Perm]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -37,9 +37,6 @@ def default_rules_path(table_path: str) -> str:
 FIELDS = ("params", "help", "name")
 RULE_KEYS = ("id", "field", "words", "regex", "unless", "level", "reason", "reveals-host")
 UNLESS_KEYS = ("field", "words", "regex")
-#: Share of described commands (and, apart, info subcommands) whose suggestion must
-#: equal the decision for `evaluate` to pass.
-AGREEMENT_BAR = 0.85
 
 
 @dataclass(frozen=True)
@@ -195,108 +192,6 @@ def describe_from(snapshots: Iterable[Snapshot]) -> dict[str, HelpEntry]:
     return described
 
 
-# -- measuring against the table ----------------------------------------------
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """One table entry: its decision and the suggestion made without looking at it."""
-
-    name: str  # an info subcommand as "info NAME"
-    is_info: bool
-    described: bool
-    decided: str
-    rationale: str
-    suggestion: Suggestion
-
-    @property
-    def agrees(self) -> bool:
-        return self.decided == self.suggestion.level
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    levels: tuple[str, ...]
-    verdicts: tuple[Verdict, ...]
-
-    def select(self, *, described: bool, is_info: bool | None = None) -> list[Verdict]:
-        return [
-            v
-            for v in self.verdicts
-            if v.described == described and (is_info is None or v.is_info == is_info)
-        ]
-
-    def confusion(self, verdicts: Iterable[Verdict]) -> dict[tuple[str, str], int]:
-        """Counts by (decided level, suggested level), every pair of levels present."""
-        cells = {(d, s): 0 for d in self.levels for s in self.levels}
-        for v in verdicts:
-            cells[v.decided, v.suggestion.level] += 1
-        return cells
-
-    @property
-    def root_under(self) -> list[Verdict]:
-        """Entries decided at the most privileged level whose suggestion is lower."""
-        top = self.levels[-1]
-        return [v for v in self.verdicts if v.decided == top and v.suggestion.level != top]
-
-    def bars(self) -> list[tuple[str, bool]]:
-        """Each bar `evaluate` must meet, described, and whether it is met."""
-        out = [
-            (
-                f"root decisions suggested lower: {len(self.root_under)} (must be 0)",
-                not self.root_under,
-            )
-        ]
-        for label, is_info in (("commands", False), ("info subcommands", True)):
-            part = self.select(described=True, is_info=is_info)
-            share = agreement(part)
-            out.append(
-                (
-                    f"agreement on described {label}: {percent(share)} (at least {percent(AGREEMENT_BAR)})",
-                    share >= AGREEMENT_BAR,
-                )
-            )
-        return out
-
-    @property
-    def passed(self) -> bool:
-        return all(ok for _, ok in self.bars())
-
-
-def agreement(verdicts: list[Verdict]) -> float:
-    """The share whose suggestion equals the decision (0.0 for none: nothing was shown)."""
-    if not verdicts:
-        return 0.0
-    return sum(v.agrees for v in verdicts) / len(verdicts)
-
-
-def percent(share: float) -> str:
-    return f"{share * 100:.1f}%"
-
-
-def evaluate(table: Table, rules: Rules, described: Mapping[str, HelpEntry]) -> Evaluation:
-    """Suggest a level for every table entry from QEMU's text alone; compare with the table."""
-    scale = Scale.of(table)
-    verdicts = []
-    for section, is_info in ((table.commands, False), (table.info, True)):
-        for name in sorted(section):
-            entry = section[name]
-            key = f"info {name}" if is_info else name
-            text = described.get(key)
-            inherits = entry.permission is None
-            verdicts.append(
-                Verdict(
-                    name=key,
-                    is_info=is_info,
-                    described=text is not None,
-                    decided=table.level_of(entry),
-                    rationale=entry.rationale if not inherits else "inherits info's level",
-                    suggestion=suggest(rules, scale, name, text, is_info),
-                )
-            )
-    return Evaluation(table.levels, tuple(verdicts))
-
-
 # -- the rules file ---------------------------------------------------------------
 
 
@@ -439,57 +334,6 @@ def _hint(reason: str, source: str) -> str:
     if re.search(r"escape sequence: \\[1-9]", reason) or "(?P=" in source:
         return "; RE2 has no back-reference"
     return ""
-
-
-# -- printing ---------------------------------------------------------------------
-
-
-def format_evaluation(ev: Evaluation, table_label: str, rules_label: str) -> str:
-    """The report of `suggest --evaluate`: agreement, confusion, every disagreement, the bars."""
-    out = [f"suggestions from {rules_label} against the decisions in {table_label}"]
-    for label, is_info in (("commands", False), ("info subcommands", True)):
-        part = ev.select(described=True, is_info=is_info)
-        out += ["", f"{label} that QEMU's text describes: {_agreement_line(part)}"]
-        out += _confusion_lines(ev, part)
-        out += _disagreement_lines(part)
-    out += ["", "with no QEMU text (the name only):"]
-    for label, is_info in (("commands", False), ("info subcommands", True)):
-        part = ev.select(described=False, is_info=is_info)
-        out.append(f"  {label}: {_agreement_line(part)}")
-        out += _disagreement_lines(part)
-    out += ["", "bars:"]
-    out += [f"  {'ok  ' if ok else 'MISS'} {text}" for text, ok in ev.bars()]
-    out.append("PASS" if ev.passed else "FAIL")
-    return "\n".join(out) + "\n"
-
-
-def _agreement_line(part: list[Verdict]) -> str:
-    agree = sum(v.agrees for v in part)
-    return f"{agree} of {len(part)} agree ({percent(agreement(part))})"
-
-
-def _confusion_lines(ev: Evaluation, part: list[Verdict]) -> list[str]:
-    cells = ev.confusion(part)
-    head = "decided \\ suggested"
-    first = max(len(head), *(len(level) for level in ev.levels)) + 2
-    width = max(len(level) for level in ev.levels) + 2
-    lines = [f"  {head:<{first}}" + "".join(s.rjust(width) for s in ev.levels)]
-    for d in ev.levels:
-        lines.append(f"  {d:<{first}}" + "".join(str(cells[d, s]).rjust(width) for s in ev.levels))
-    return lines
-
-
-def _disagreement_lines(part: list[Verdict]) -> list[str]:
-    lines = []
-    for v in part:
-        if v.agrees:
-            continue
-        lines += [
-            f"  {v.name}: decided {v.decided}, suggested {v.suggestion.level}",
-            f"    table:   {_one_line(v.rationale)}",
-            f"    suggest: {_one_line(v.suggestion.reason)}",
-        ]
-    return lines
 
 
 Advisor = Callable[[str, "HelpEntry | None", bool], Suggestion]

@@ -12,12 +12,12 @@ import pytest
 from generator.collect.snapshot import load_snapshot
 from generator.errors import HmpPermsError
 from generator.model import HelpEntry, Snapshot, Version
+from generator.suggest.evaluate import evaluate
 from generator.suggest.rules import (
     Rules,
     Scale,
     Suggestion,
     describe_from,
-    evaluate,
     hint_for,
     load_rules,
     matches,
