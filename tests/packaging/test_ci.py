@@ -324,5 +324,5 @@ def test_ensure_deps_names_each_missing_package_once(tmp_path: Path) -> None:
     assert result.returncode == 1, result
     assert result.stderr.splitlines() == [
         "missing: bubblewrap",
-        "run: sudo apt-get update && sudo apt-get install -y bubblewrap",
+        "run: sudo apt-get update && sudo apt-get install -y --no-install-recommends bubblewrap",
     ]
