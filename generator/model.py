@@ -170,6 +170,8 @@ class Checked:
     build: Build
     baseline: Baseline
     folded: tuple[Snapshot, ...] = ()  # the same build given again, with the same listing
+    #: the command that records this build, as the user gave it, for hints to copy
+    sync: str = "hmp-perms sync --write"
 
     @property
     def packages(self) -> tuple[str, ...]:

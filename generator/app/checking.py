@@ -5,12 +5,13 @@ Entry points: `check_builds` and `diff_files`.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from generator.app.collecting import gather
-from generator.app.settings import Settings, Sources
+from generator.app.collecting import gather, given_as
+from generator.app.settings import DEFAULT_BUILDS, DEFAULT_TABLE, Settings, Sources
 from generator.check.compare import Advisor, Report, check_drift
 from generator.check.diff import Change, diff_snapshots
 from generator.check.kinds import Policy
@@ -46,15 +47,31 @@ def check_builds(sources: Sources, paths: Settings, policy: Policy) -> CheckRun:
     assert table is not None
     if collected.errors and not collected.snapshots:
         raise ErrorList(collected.errors)
+    where = "" if paths.config is not None else _paths_given(paths)
     checked = [
         Checked(
-            group[0], build, find_baseline(build, paths.builds, table.vendors), tuple(group[1:])
+            group[0],
+            build,
+            find_baseline(build, paths.builds, table.vendors),
+            tuple(group[1:]),
+            f"hmp-perms sync {given_as(group[0], sources)}{where} --write",
         )
         for build, group in distinct_builds(collected.snapshots, table)
     ]
     failures = [str(e) for e in collected.errors]
     report = check_drift(checked, table, failures, _advisor(table, paths.rules), policy)
     return CheckRun(report, tuple(collected.errors))
+
+
+def _paths_given(settings: Settings) -> str:
+    """The table and records options a hint repeats, when they are not the defaults."""
+    given = [
+        ("--table", settings.table, DEFAULT_TABLE),
+        ("--builds", settings.builds, DEFAULT_BUILDS),
+    ]
+    return "".join(
+        f" {flag} {shlex.quote(value)}" for flag, value, default in given if value != default
+    )
 
 
 def distinct_builds(

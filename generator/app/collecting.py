@@ -7,11 +7,18 @@ connected to), `collect_from_text`, `save_snapshot` and `listing`.
 from __future__ import annotations
 
 import asyncio
+import shlex
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from generator.app.settings import Sources
-from generator.collect.launcher import Collected, collect_all, default_binary, local_binaries
+from generator.collect.launcher import (
+    Collected,
+    binary_name,
+    collect_all,
+    default_binary,
+    local_binaries,
+)
 from generator.collect.snapshot import (
     load_snapshot,
     snapshot_from_text,
@@ -51,6 +58,17 @@ def gather(sources: Sources, alongside: Callable[[], T] | None = None) -> Collec
             result.errors.append(exc)
     result.snapshots[:] = snaps + live
     return result
+
+
+def given_as(snap: Snapshot, sources: Sources) -> str:
+    """The options that name `snap`'s build again, as the user gave it: for a hint to
+    copy (``--qemu 'chroot /srv/trixie qemu-system-x86_64'``, ``--snapshot F``)."""
+    if snap.source != "live":
+        return f"--snapshot {shlex.quote(snap.source or snap.binary)}"
+    if snap.binary in sources.connect:
+        return f"--connect {shlex.quote(snap.binary)}"
+    command = next((c for c in sources.qemu if binary_name(c) == snap.binary), snap.binary)
+    return f"--qemu {shlex.quote(command)}"
 
 
 def gather_all(sources: Sources) -> list[Snapshot]:

@@ -100,7 +100,7 @@ def check_drift(
             policy.severity_of("todo"),
             name,
             f"{name} awaits a decision: a stub, with no permission yet",
-            hint=kinds.kind("todo").hint,
+            hint=kinds.kind("todo").hint_for(),
             source=where,
         )
         for name, where in sorted(table.todo.items())
@@ -154,7 +154,7 @@ class _Maker:
                 binary=snap.binary,
                 version=str(snap.version) if snap.version else "unknown",
                 target=snap.target,
-                hint=kinds.kind(kind_id).hint if hint is None else hint,
+                hint=kinds.kind(kind_id).hint_for(self.item.sync) if hint is None else hint,
                 source=source,
                 before=before,
                 after=after,
@@ -196,7 +196,9 @@ def _check_section(
                 name,
                 f"{what} {qemu.name} has no permission in the table ({entry_text(qemu)})",
                 place_for(entries, qemu.name),
-                hint=f"{kinds.kind(kind_id).hint}; {suggestion}" if suggestion else None,
+                hint=f"{kinds.kind(kind_id).hint_for(make.item.sync)}; {suggestion}"
+                if suggestion
+                else None,
             )
             continue
         if not prefix and sorted(qemu.aliases) != sorted(entry.aliases):

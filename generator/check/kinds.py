@@ -26,14 +26,18 @@ class Kind:
     severity: str  # the default
     against: str  # TABLE or BASELINE
     meaning: str
-    hint: str
+    hint: str  # `{sync}` stands for the command that records the build
+
+    def hint_for(self, sync: str = "hmp-perms sync --write") -> str:
+        return self.hint.format(sync=sync)
 
 
 def _kinds(*kinds: Kind) -> dict[str, Kind]:
     return {k.id: k for k in kinds}
 
 
-_SYNC = "`hmp-perms sync --write` records this build"
+#: A hint's `{sync}` is the command that records the build, as the user gave it.
+_SYNC = "`{sync}` records this build"
 
 #: Every kind a check can report, in the order the docs list them.
 KINDS: Mapping[str, Kind] = _kinds(
@@ -42,7 +46,7 @@ KINDS: Mapping[str, Kind] = _kinds(
         ERROR,
         TABLE,
         "QEMU has a command the table does not decide",
-        "run `hmp-perms sync --write` (it adds the entry at this line),"
+        "run `{sync}` (it adds the entry at this line),"
         " then choose its level and write a rationale",
     ),
     Kind(
@@ -50,7 +54,7 @@ KINDS: Mapping[str, Kind] = _kinds(
         ERROR,
         TABLE,
         "QEMU has an info subcommand the table does not list",
-        "run `hmp-perms sync --write` (it adds the entry at this line, and a bare entry"
+        "run `{sync}` (it adds the entry at this line, and a bare entry"
         " inherits the level of `info`)",
     ),
     Kind(
@@ -73,7 +77,7 @@ KINDS: Mapping[str, Kind] = _kinds(
         WARNING,
         TABLE,
         "QEMU's help says a command is deprecated; the table does not",
-        "add `deprecated: {since: X.Y}` to the entry",
+        "add `deprecated: {{since: X.Y}}` to the entry",
     ),
     Kind(
         "added-command",
@@ -201,7 +205,7 @@ def format_kinds(fmt: str, policy: Policy | None = None) -> str:
                 "severity": severity,
                 "against": k.against,
                 "meaning": k.meaning,
-                "hint": k.hint,
+                "hint": k.hint_for(),
             }
             for k, severity in rows
         ]

@@ -344,5 +344,5 @@ def test_ensure_deps_installs_ppi_when_it_is_missing(tmp_path: Path, ppi_perl: s
     assert result.returncode == 1, result
     assert result.stderr.splitlines() == [
         "missing: libppi-perl",
-        "run: sudo apt-get update && sudo apt-get install -y libppi-perl",
+        "run: sudo apt-get update && sudo apt-get install -y --no-install-recommends libppi-perl",
     ]
