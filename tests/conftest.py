@@ -52,9 +52,13 @@ def copy_project(dest: Path) -> Path:
     ).stdout.split("\0")
     for name in filter(None, listed):
         source = ROOT / name
-        if source.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name)
+        target = dest / name
+        if source.is_symlink():  # generator/shipped/ links to templates/ and data/
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(os.readlink(source))
+        elif source.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
     return dest
 
 

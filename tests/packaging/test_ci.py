@@ -1,9 +1,19 @@
 """The CI recipes in examples/ci/: valid for their linters, and their commands do what they say.
 
-The commands are read out of the recipes, not copied, so a test cannot drift
-from them: each collect step runs against the real QEMU binaries, then the
-check step merges their snapshots into one check, in a scratch workspace
-holding the table, as a runner would after downloading the artifacts.
+The recipes are for a repository that `hmp-perms init` set up, which holds no
+hmp-perms sources: each job installs hmp-perms into a venv from the variable
+HMP_PERMS_SPEC, and stops at its first line when it is unset. The commands are
+read out of the recipes, not copied, so a test cannot drift from them:
+
+- each collect command runs against the real QEMU binaries, then the check
+  command merges their snapshots into one check, in a workspace holding what
+  `init` writes and the project's records, as a runner would after
+  downloading the artifacts. These use the hmp-perms installed in this venv:
+  they test the commands, not the install;
+- the GitHub jobs run step by step as the runner would, installing the wheel
+  built once per session (`python -m build --wheel`) through HMP_PERMS_SPEC
+  (slow). The whole GitLab pipeline runs on gitlab-ci-local in
+  test_gitlab_ci_local.py.
 """
 
 from __future__ import annotations
@@ -21,13 +31,23 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from tests.conftest import ROOT, TABLE, need_binary, tool
+from tests.conftest import BUILDS, ROOT, copy_project, need_binary, tool
 
 GITHUB = ROOT / "examples" / "ci" / "github-workflow.yml"
 GITLAB = ROOT / "examples" / "ci" / "gitlab-ci.yml"
-INSTALLED = "/opt/hmp-perms/bin/"  # where the recipes install hmp-perms in a build job
-BIN = Path(sys.executable).parent  # where it is installed here
+BIN = Path(sys.executable).parent  # where hmp-perms is installed here
 TARGETS = ("x86_64", "aarch64")
+#: Every job's first command: an unset or empty HMP_PERMS_SPEC stops it with one line.
+REQUIRE = (
+    ': "${HMP_PERMS_SPEC:?set HMP_PERMS_SPEC to a pip requirement for hmp-perms'
+    ' (hmp-perms==X, a VCS URL or a wheel)}"'
+)
+#: What the shell prints then, after its own prefix (`bash: line 1: `).
+MESSAGE = (
+    "HMP_PERMS_SPEC: set HMP_PERMS_SPEC to a pip requirement for hmp-perms"
+    " (hmp-perms==X, a VCS URL or a wheel)"
+)
+INSTALL = '"$HMP_PERMS_SPEC"'  # what every pip line installs
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -46,21 +66,37 @@ def uses(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
     return [s for s in job["steps"] if str(s.get("uses", "")).startswith(action + "@")]
 
 
-def shell(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """A script as both CI systems run bash: stop at the first failing command."""
+def environment(path: str, **extra: str) -> dict[str, str]:
+    """This process's environment without HMP_PERMS_SPEC, with `path` as PATH."""
+    env = {k: v for k, v in os.environ.items() if k != "HMP_PERMS_SPEC"}
+    return {**env, "PATH": path, **extra}
+
+
+def without_bin(path: str) -> str:
+    """PATH without this venv's bin: what a runner has before installing hmp-perms."""
+    return os.pathsep.join(p for p in path.split(os.pathsep) if Path(p) != BIN)
+
+
+def shell(
+    script: str, cwd: Path, env: dict[str, str], strict: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """A script as both CI systems run bash: stop at the first failing command (with
+    `strict` false, as GitHub's default shell, `bash -e`, runs a step)."""
+    flags = ["--noprofile", "--norc", "-eo", "pipefail"] if strict else ["-e"]
     return subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        ["bash", *flags, "-c", script],
         cwd=cwd,
-        env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", **env},
+        env=env,
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=300,
     )
 
 
-def here(script: str) -> str:
-    assert INSTALLED in script or "hmp-perms" in script
-    return script.replace(INSTALLED, f"{BIN}/")
+def here(script: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`script` with this venv's hmp-perms on PATH, as the install steps leave it."""
+    return shell(script, cwd, environment(f"{BIN}{os.pathsep}{os.environ['PATH']}", **env))
 
 
 # -- the linters -------------------------------------------------------------------
@@ -89,6 +125,85 @@ def test_recipe_matches_its_schema(path: Path, schema: list[str]) -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# -- the shape: HMP_PERMS_SPEC, the install, the reports ----------------------------
+
+
+def test_every_job_first_requires_hmp_perms_spec() -> None:
+    github = load(GITHUB)
+    assert github["env"] == {"HMP_PERMS_SPEC": "${{ vars.HMP_PERMS_SPEC }}"}
+    assert sorted(github["jobs"]) == ["check", "collect"]
+    for job in github["jobs"].values():
+        assert job["steps"][0] == {"name": "Require HMP_PERMS_SPEC", "run": REQUIRE}
+    gitlab = load(GITLAB)
+    for name in ("collect", "check"):
+        assert gitlab[name]["before_script"][0] == REQUIRE
+    assert "variables" not in gitlab  # no default
+
+
+@pytest.mark.parametrize("value", [None, ""], ids=["unset", "empty"])
+@pytest.mark.parametrize("sh", ["bash", "sh"])
+def test_a_missing_spec_stops_the_job_in_one_line(
+    tmp_path: Path, value: str | None, sh: str
+) -> None:
+    env = environment(os.environ["PATH"])
+    if value is not None:
+        env["HMP_PERMS_SPEC"] = value
+    script = f"{REQUIRE}\necho installing"
+    result = subprocess.run(
+        [sh, "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.endswith(f": {MESSAGE}"), line
+    env["HMP_PERMS_SPEC"] = "hmp-perms==0.1.0"
+    given = subprocess.run(
+        [sh, "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert (given.returncode, given.stdout, given.stderr) == (0, "installing\n", "")
+
+
+def pip_lines(script: str) -> list[str]:
+    return [line for line in script.splitlines() if re.search(r"\bpip\S*\s+install\b", line)]
+
+
+def test_every_job_installs_hmp_perms_from_the_spec_into_a_venv() -> None:
+    """Each job makes a venv and installs HMP_PERMS_SPEC into it, and nothing else:
+    the repository holds no hmp-perms sources to install."""
+    jobs = load(GITHUB)["jobs"]
+    installs = {name: step(job, "Install hmp-perms")["run"] for name, job in jobs.items()}
+    assert installs["collect"] == installs["check"]
+    assert installs["collect"].splitlines() == [
+        'python3 -m venv "$RUNNER_TEMP/hmp-perms"',
+        f'"$RUNNER_TEMP/hmp-perms/bin/pip" install --quiet {INSTALL}',
+        'echo "$RUNNER_TEMP/hmp-perms/bin" >> "$GITHUB_PATH"',
+    ]
+    for name, job in jobs.items():
+        order = [s.get("name") for s in job["steps"]]
+        work = "Collect" if name == "collect" else "Check"
+        assert order.index("Install hmp-perms") < order.index(work)
+        runs = "\n".join(s.get("run", "") for s in job["steps"])
+        assert pip_lines(runs) == [f'"$RUNNER_TEMP/hmp-perms/bin/pip" install --quiet {INSTALL}']
+    gitlab = load(GITLAB)
+    venv = [
+        "python3 -m venv .hmp-perms-venv",
+        f".hmp-perms-venv/bin/pip install --quiet {INSTALL}",
+        'export PATH="$PWD/.hmp-perms-venv/bin:$PATH"',
+    ]
+    for name in ("collect", "check"):
+        assert gitlab[name]["before_script"][-3:] == venv
+        lines = gitlab[name]["before_script"] + gitlab[name]["script"]
+        assert pip_lines("\n".join(lines)) == [venv[1]]
+
+
+def test_the_check_takes_its_table_and_records_from_the_config() -> None:
+    """hmp-perms.toml names the table and the records: no path is given."""
+    github = step(load(GITHUB)["jobs"]["check"], "Check")["run"]
+    gitlab = "\n".join(load(GITLAB)["check"]["script"])
+    for script in (github, gitlab):
+        assert "hmp-perms check" in script
+        assert not re.search(r"--(table|builds|config|rules)\b", script), script
 
 
 def test_github_reports_survive_a_failing_check() -> None:
@@ -125,38 +240,33 @@ def test_every_collect_job_uploads_a_distinct_artifact() -> None:
 # -- the commands, on real QEMU ------------------------------------------------------
 
 
-@dataclass
-class Workspace:
-    root: Path
-    snapshots: list[Path]
+def matrix_values(script: str, values: dict[str, str]) -> str:
+    done = re.sub(r"\$\{\{ matrix\.(\w+) \}\}", lambda m: values[m[1]], script)
+    assert "${{" not in done, done
+    return done
 
 
 def github_collect(workspace: Path, target: str) -> Path:
     collect = load(GITHUB)["jobs"]["collect"]
     assert target in collect["strategy"]["matrix"]["target"]
     values = {"debian": "bookworm", "target": target}
-    script = re.sub(
-        r"\$\{\{ matrix\.(\w+) \}\}", lambda m: values[m[1]], step(collect, "Collect")["run"]
-    )
-    assert "${{" not in script
     before = set(workspace.iterdir())
-    result = shell(here(script), workspace, {})
+    result = here(matrix_values(step(collect, "Collect")["run"], values), workspace)
     assert result.returncode == 0, result.stderr
     (made,) = set(workspace.iterdir()) - before
     (upload,) = uses(collect, "actions/upload-artifact")
-    assert made.name == upload["with"]["path"].replace("${{ matrix.debian }}", "bookworm").replace(
-        "${{ matrix.target }}", target
-    )
+    assert made.name == matrix_values(upload["with"]["path"], values)
     return made
 
 
 def gitlab_collect(workspace: Path, target: str) -> Path:
     collect = load(GITLAB)["collect"]
     (entry,) = [e for e in collect["parallel"]["matrix"] if e["TARGET"] == target]
-    (line,) = [line for line in collect["script"] if "hmp-perms collect" in line]
+    (line,) = collect["script"]
+    assert "hmp-perms collect" in line
     env = {"DEBIAN": entry["DEBIAN"][0], "TARGET": target, "PACKAGE": entry["PACKAGE"]}
     before = set(workspace.rglob("*.json"))
-    result = shell(here(line), workspace, env)
+    result = here(line, workspace, **env)
     assert result.returncode == 0, result.stderr
     (made,) = set(workspace.rglob("*.json")) - before
     assert any(
@@ -177,23 +287,33 @@ def collected(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]
     return out
 
 
-def workspace(tmp_path: Path, snapshots: list[Path], into: str, table: str) -> Path:
-    """A checkout (the table and the recorded builds) with every job's snapshot in `into`."""
-    (tmp_path / "data").mkdir(parents=True)
-    (tmp_path / "data" / "hmp-commands.yaml").write_text(table)
-    shutil.copytree(ROOT / "data" / "builds", tmp_path / "data" / "builds")
-    (tmp_path / into).mkdir(parents=True, exist_ok=True)
+def adopted(folder: Path) -> Path:
+    """A checkout of a repository that adopted hmp-perms: what `hmp-perms init` writes,
+    and the project's records in its records folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [BIN / "hmp-perms", "init"], cwd=folder, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    for record in BUILDS.glob("*.json"):
+        shutil.copyfile(record, folder / "data" / "builds" / record.name)
+    return folder.resolve()
+
+
+def workspace(folder: Path, snapshots: list[Path], into: str, balloon: bool = True) -> Path:
+    """An adopted checkout with every job's snapshot in `into`; without `balloon` its
+    table lacks that command, as after an upgrade that adds it."""
+    ws = adopted(folder)
+    if not balloon:
+        table = ws / "data" / "hmp-commands.yaml"
+        text = table.read_text()
+        changed = re.sub(r"^  balloon:\n(?:    .*\n)+", "", text, count=1, flags=re.M)
+        assert changed != text
+        table.write_text(changed)
+    (ws / into).mkdir(parents=True, exist_ok=True)
     for snap in snapshots:
-        shutil.copyfile(snap, tmp_path / into / snap.name)
-    return tmp_path
-
-
-def without_balloon() -> str:
-    """The committed table without the `balloon` command: what an upgrade that adds it looks like."""
-    text = TABLE.read_text()
-    changed = re.sub(r"^  balloon:\n(?:    .*\n)+", "", text, count=1, flags=re.M)
-    assert changed != text
-    return changed
+        shutil.copyfile(snap, ws / into / snap.name)
+    return ws
 
 
 def junit_failures(path: Path) -> tuple[int, list[str]]:
@@ -206,10 +326,10 @@ def junit_failures(path: Path) -> tuple[int, list[str]]:
 
 
 def run_github_check(ws: Path) -> tuple[subprocess.CompletedProcess[str], str]:
-    summary = ws / "step-summary.md"
+    summary = ws.parent / f"{ws.name}-step-summary.md"
     summary.write_text("")
     script = step(load(GITHUB)["jobs"]["check"], "Check")["run"]
-    result = shell(script, ws, {"GITHUB_STEP_SUMMARY": str(summary)})
+    result = here(script, ws, GITHUB_STEP_SUMMARY=str(summary))
     return result, summary.read_text()
 
 
@@ -218,17 +338,18 @@ def github_download_path() -> str:
     return str(download["with"]["path"])
 
 
+def gitlab_snapshots() -> str:
+    return str(load(GITLAB)["collect"]["artifacts"]["paths"][0])
+
+
 def run_gitlab_check(ws: Path) -> subprocess.CompletedProcess[str]:
-    script = "\n".join(
-        line for line in load(GITLAB)["check"]["script"] if "pip install" not in line
-    )
-    return shell(script, ws, {})
+    return here("\n".join(load(GITLAB)["check"]["script"]), ws)
 
 
 def test_github_check_passes_on_current_table(
     tmp_path: Path, collected: dict[str, list[Path]]
 ) -> None:
-    ws = workspace(tmp_path, collected["github"], github_download_path(), TABLE.read_text())
+    ws = workspace(tmp_path / "checkout", collected["github"], github_download_path())
     result, summary = run_github_check(ws)
     assert result.returncode == 0, result.stderr
     (notice,) = result.stdout.splitlines()  # one notice, no error or warning annotation
@@ -238,21 +359,26 @@ def test_github_check_passes_on_current_table(
     assert tests > 300 and failed == []
     assert summary.startswith("## HMP permission check\n\nOK: 0 error(s)")
     assert "qemu-system-x86_64" in summary and "qemu-system-aarch64" in summary
+    # the config's records folder holds each build's record: its baseline is itself
+    for target in TARGETS:
+        assert f"| `debian-7.2.22-{target}` |" in summary
+    assert summary.count("| baseline: itself |") == len(TARGETS), summary
 
 
 def test_github_check_fails_with_annotations_summary_and_junit(
     tmp_path: Path, collected: dict[str, list[Path]]
 ) -> None:
-    ws = workspace(tmp_path, collected["github"], github_download_path(), without_balloon())
+    ws = workspace(tmp_path / "checkout", collected["github"], github_download_path(), False)
     result, summary = run_github_check(ws)
     assert result.returncode == 1, result.stderr
-    line = next(
-        n for n, t in enumerate(without_balloon().splitlines(), 1) if t == "  block_job_cancel:"
-    )
+    table = (ws / "data" / "hmp-commands.yaml").read_text()
+    line = next(n for n, t in enumerate(table.splitlines(), 1) if t == "  block_job_cancel:")
     annotations = result.stdout.splitlines()
     titles = sorted(a.split("::")[1] for a in annotations)
+    # The config makes the table's path absolute; the runner turns a path inside its
+    # workspace into the repository's own (data/hmp-commands.yaml) for the annotation.
     assert [re.sub(r"\(\S+-(\w+)\)$", r"(\1)", t) for t in titles] == [
-        f"error file=data/hmp-commands.yaml,line={line},title=unassigned-command balloon ({t})"
+        f"error file={ws}/data/hmp-commands.yaml,line={line},title=unassigned-command balloon ({t})"
         for t in sorted(TARGETS)
     ]
     assert all(" balloon (debian-" in t for t in titles)  # named by build
@@ -264,7 +390,7 @@ def test_github_check_fails_with_annotations_summary_and_junit(
 def test_github_check_refuses_a_bad_snapshot_in_one_line(
     tmp_path: Path, collected: dict[str, list[Path]]
 ) -> None:
-    ws = workspace(tmp_path, collected["github"], github_download_path(), TABLE.read_text())
+    ws = workspace(tmp_path / "checkout", collected["github"], github_download_path())
     bad = ws / github_download_path() / "snapshot-broken.json"
     bad.write_text('{"format": 1,')
     result, summary = run_github_check(ws)
@@ -277,8 +403,8 @@ def test_github_check_refuses_a_bad_snapshot_in_one_line(
 def test_gitlab_check_refuses_a_bad_snapshot_in_one_line(
     tmp_path: Path, collected: dict[str, list[Path]]
 ) -> None:
-    into = load(GITLAB)["collect"]["artifacts"]["paths"][0]
-    ws = workspace(tmp_path, collected["gitlab"], into, TABLE.read_text())
+    into = gitlab_snapshots()
+    ws = workspace(tmp_path / "checkout", collected["gitlab"], into)
     (ws / into / "broken.json").write_text("[]")
     result = run_gitlab_check(ws)
     assert result.returncode == 2 and result.stdout == ""
@@ -290,18 +416,129 @@ def test_gitlab_check_refuses_a_bad_snapshot_in_one_line(
 def test_gitlab_check_passes_then_fails_with_junit(
     tmp_path: Path, collected: dict[str, list[Path]]
 ) -> None:
-    into = load(GITLAB)["collect"]["artifacts"]["paths"][0]
-    ok = workspace(tmp_path / "ok", collected["gitlab"], into, TABLE.read_text())
+    into = gitlab_snapshots()
+    ok = workspace(tmp_path / "ok", collected["gitlab"], into)
     result = run_gitlab_check(ok)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1].startswith("OK: 0 error(s)")
     assert junit_failures(ok / "hmp-perms-junit.xml")[1] == []
-    failing = workspace(tmp_path / "failing", collected["gitlab"], into, without_balloon())
+    failing = workspace(tmp_path / "failing", collected["gitlab"], into, False)
     result = run_gitlab_check(failing)
     assert result.returncode == 1, result.stderr
     assert result.stdout.splitlines()[-1].startswith("FAILED: 2 error(s)")
     assert len(junit_failures(failing / "hmp-perms-junit.xml")[1]) == 2
     assert "| `balloon` |" in (failing / "hmp-perms.md").read_text()
+
+
+# -- the GitHub jobs, installing the wheel -------------------------------------------
+
+
+def session_wheel(factory: pytest.TempPathFactory) -> Path:
+    """The hmp-perms wheel, built once per test session with `python -m build --wheel`
+    from a copy of the working tree (its links included: generator/shipped/ links to
+    the table and templates that `init` copies)."""
+    dist = factory.getbasetemp() / "hmp-perms-wheel"
+    if dist.is_dir():
+        (wheel,) = dist.glob("*.whl")
+        return wheel
+    source = copy_project(factory.mktemp("wheel-source"))  # its links too
+    partial = factory.mktemp("wheel-partial")
+    result = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(partial), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    partial.rename(dist)
+    (wheel,) = dist.glob("*.whl")
+    return wheel
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return session_wheel(tmp_path_factory)
+
+
+@dataclass
+class Ran:
+    name: str
+    result: subprocess.CompletedProcess[str]
+
+
+def github_job(
+    name: str, checkout: Path, runner_temp: Path, matrix: dict[str, str], spec: str | None
+) -> list[Ran]:
+    """The `run` steps of a job as the runner runs them: HMP_PERMS_SPEC as the
+    workflow's env sets it (`spec`), each step in its shell, the folders a step
+    appends to GITHUB_PATH before PATH for the next; it stops at the first failing
+    step. `uses` steps are left out (the test lays out the checkout and artifacts),
+    and so is installing QEMU with apt-get: this machine has it."""
+    job = load(GITHUB)["jobs"][name]
+    runner_temp.mkdir()
+    added: list[str] = []
+    ran: list[Ran] = []
+    for entry in job["steps"]:
+        if "run" not in entry or entry["name"] == "Install QEMU":
+            continue
+        github_path = runner_temp / "github-path"
+        github_path.write_text("")
+        path = os.pathsep.join([*reversed(added), without_bin(os.environ["PATH"])])
+        env = environment(
+            path,
+            RUNNER_TEMP=str(runner_temp),
+            GITHUB_PATH=str(github_path),
+            GITHUB_STEP_SUMMARY=str(runner_temp / "step-summary.md"),
+        )
+        if spec is not None:
+            env["HMP_PERMS_SPEC"] = spec
+        script = matrix_values(entry["run"], matrix)
+        result = shell(script, checkout, env, strict=entry.get("shell") == "bash")
+        ran.append(Ran(entry["name"], result))
+        if result.returncode != 0:
+            break
+        added += github_path.read_text().splitlines()
+    return ran
+
+
+@pytest.mark.slow
+def test_github_jobs_install_the_wheel_from_the_spec_and_check(tmp_path: Path, wheel: Path) -> None:
+    """Both jobs install the wheel named by HMP_PERMS_SPEC into a venv of their own
+    and run what they installed: the collect job writes its snapshot, the check job
+    checks it against the checkout's table and records."""
+    need_binary("qemu-system-x86_64")
+    assert shutil.which("hmp-perms", path=without_bin(os.environ["PATH"])) is None
+    checkout = adopted(tmp_path / "collect")
+    matrix = {"debian": "bookworm", "target": "x86_64"}
+    ran = github_job("collect", checkout, tmp_path / "collect-temp", matrix, str(wheel))
+    assert [r.name for r in ran] == ["Require HMP_PERMS_SPEC", "Install hmp-perms", "Collect"]
+    assert all(r.result.returncode == 0 for r in ran), ran[-1].result.stderr[-3000:]
+    assert (tmp_path / "collect-temp" / "hmp-perms" / "bin" / "hmp-perms").is_file()
+    snapshot = checkout / "snapshot-bookworm-x86_64.json"
+    assert snapshot.is_file()
+
+    checkout = adopted(tmp_path / "check")
+    (checkout / github_download_path()).mkdir()
+    shutil.copyfile(snapshot, checkout / github_download_path() / snapshot.name)
+    ran = github_job("check", checkout, tmp_path / "check-temp", {}, str(wheel))
+    assert [r.name for r in ran] == ["Require HMP_PERMS_SPEC", "Install hmp-perms", "Check"]
+    check = ran[-1].result
+    assert check.returncode == 0, check.stderr
+    (notice,) = check.stdout.splitlines()  # a clean run: one notice, no annotation
+    assert notice.startswith("::notice title=hmp-perms check::OK")
+    assert junit_failures(checkout / "hmp-perms-junit.xml")[1] == []
+    summary = (tmp_path / "check-temp" / "step-summary.md").read_text()
+    assert "OK: 0 error(s)" in summary and "| baseline: itself |" in summary
+
+
+@pytest.mark.parametrize("name", ["collect", "check"])
+def test_github_job_without_the_spec_stops_at_its_first_step(tmp_path: Path, name: str) -> None:
+    checkout = adopted(tmp_path / "checkout")
+    matrix = {"debian": "bookworm", "target": "x86_64"}
+    (ran,) = github_job(name, checkout, tmp_path / "temp", matrix, "")
+    assert ran.name == "Require HMP_PERMS_SPEC" and ran.result.returncode == 1
+    (line,) = ran.result.stderr.splitlines()
+    assert line.endswith(f": {MESSAGE}") and ran.result.stdout == ""
 
 
 def test_ensure_deps_names_each_missing_package_once(tmp_path: Path) -> None:
