@@ -144,9 +144,14 @@ def _read_config(path: Path) -> Settings:
                 )
             values[f"{table}.{key}" if table else key] = value
     folder = path.resolve().parent
+    here = Path.cwd()
 
     def at(value: str) -> str:
-        return str(folder / value)
+        """`value` from the config's folder, as reports show it: relative to the current
+        folder when it lies below it (CI runs at the top: annotations name the
+        repository's own paths), else absolute."""
+        full = folder / value
+        return str(full.relative_to(here)) if full.is_relative_to(here) else str(full)
 
     outputs = values.get("generate.outputs")
     scope = None

@@ -375,10 +375,9 @@ def test_github_check_fails_with_annotations_summary_and_junit(
     line = next(n for n, t in enumerate(table.splitlines(), 1) if t == "  block_job_cancel:")
     annotations = result.stdout.splitlines()
     titles = sorted(a.split("::")[1] for a in annotations)
-    # The config makes the table's path absolute; the runner turns a path inside its
-    # workspace into the repository's own (data/hmp-commands.yaml) for the annotation.
+    # The job runs at the top of the checkout: the config's paths are the repository's.
     assert [re.sub(r"\(\S+-(\w+)\)$", r"(\1)", t) for t in titles] == [
-        f"error file={ws}/data/hmp-commands.yaml,line={line},title=unassigned-command balloon ({t})"
+        f"error file=data/hmp-commands.yaml,line={line},title=unassigned-command balloon ({t})"
         for t in sorted(TARGETS)
     ]
     assert all(" balloon (debian-" in t for t in titles)  # named by build
