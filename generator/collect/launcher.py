@@ -26,10 +26,11 @@ import signal
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from qemu.qmp import ExecuteError, QMPClient, QMPError
+from qemu.qmp import QMPError
 
+from generator.collect import monitor
 from generator.errors import CollectError, ErrorList, HmpPermsError
 
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ QEMU_ARGS = ("-machine", "none", "-nodefaults", "-no-user-config", "-display", "
 MONITOR_FD = 3  # where QEMU finds its QMP connection; `podman run --preserve-fds=1` passes it
 T = TypeVar("T")
 QUIT_GRACE = 5.0  # seconds QEMU gets to exit after `quit` (never more than --timeout)
-MAX_MESSAGE = 4 * 1024 * 1024  # bytes of one QMP message; a listing is tens of KB
 STDERR_KEEP = 2048  # bytes kept of each end of QEMU's stderr
 
 # qemu.qmp logs every failure it raises; the error the user sees says it once.
@@ -198,7 +198,7 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
     stderr = _StreamEnds()
     graceful = False  # QEMU was asked to quit and may take a moment to exit
     status: int | None = None  # how QEMU ended, if it ended by itself
-    client = _Client(command)
+    client = monitor.Client(command)
     ours: socket.socket | None = None
     try:
         async with asyncio.timeout(timeout):
@@ -213,23 +213,23 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
             finally:
                 started.set()
             try:
-                await _greeted(client, command, proc, ours)
-                snapshot = await _ask(client, binary_name(command), command)
+                await monitor.greeted(client, command, proc, ours)
+                snapshot = await monitor.ask(client, binary_name(command), command)
                 with contextlib.suppress(QMPError, OSError, EOFError):
                     await client.execute("quit")
                 graceful = True
                 return snapshot
             finally:
                 status = proc.returncode
-                await _disconnect(client)
+                await monitor.disconnect(client)
                 await _stop(proc, min(QUIT_GRACE, timeout) if graceful else 0.0)
                 await stderr.settle()
     except TimeoutError:
         raise CollectError(command, f"no answer within {timeout:g} s", stderr.text()) from None
     except (QMPError, OSError, EOFError, ValueError) as exc:
-        what = _describe(client.broken or exc)
+        what = monitor.describe(client.broken or exc)
         if status is not None:
-            what += f" ({_ending(status)})"
+            what += f" ({monitor.ending(status)})"
         raise CollectError(command, what, stderr.text()) from None
     except CollectError as exc:
         if not exc.stderr and stderr.text():
@@ -248,7 +248,7 @@ async def connect(address: str, timeout: float) -> Snapshot:
     Only `help`, `info`, `query-version` and `query-target`: the QEMU is left
     running as it was.
     """
-    client = _Client(address)
+    client = monitor.Client(address)
     host, _, port = address.rpartition(":")
     target: str | tuple[str, int] = address
     if host and port.isdigit() and not os.path.exists(address):
@@ -267,16 +267,16 @@ async def connect(address: str, timeout: float) -> Snapshot:
                     ) from None
                 raise
             try:
-                return await _ask(client, address, address)
+                return await monitor.ask(client, address, address)
             finally:
-                await _disconnect(client)
+                await monitor.disconnect(client)
     except TimeoutError:
         raise CollectError(
             address,
             f"no answer within {timeout:g} s (is another client connected to it?)",
         ) from None
     except (QMPError, OSError, EOFError, ValueError) as exc:
-        raise CollectError(address, _describe(client.broken or exc)) from None
+        raise CollectError(address, monitor.describe(client.broken or exc)) from None
 
 
 def kill_started() -> None:
@@ -287,32 +287,16 @@ def kill_started() -> None:
         _GROUPS.discard(group)
 
 
-class _Client(QMPClient):
-    """A QMP client with bounded messages that remembers why its connection broke."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(f"hmp-perms {name}", readbuflen=MAX_MESSAGE)
-        self.broken: BaseException | None = None
-
-
-async def _disconnect(client: _Client) -> None:
-    """Close the connection; qemu.qmp raises here the reason a command only saw as a break."""
-    try:
-        await client.disconnect()
-    except Exception as exc:
-        client.broken = exc
-
-
 async def _spawn(
-    argv: list[str], monitor: socket.socket, stderr: _StreamEnds
+    argv: list[str], sock: socket.socket, stderr: _StreamEnds
 ) -> asyncio.subprocess.Process:
-    """Start `argv` in a process group of its own, `monitor` at descriptor 3.
+    """Start `argv` in a process group of its own, `sock` at descriptor 3.
 
     Its stdout and stderr go to a pipe of our own rather than asyncio's: the
     end of the process is then its exit, not also the end of every copy of the
     pipe that a child of a wrapper may keep.
     """
-    fd = monitor.fileno()
+    fd = sock.fileno()
 
     def place_monitor() -> None:  # in the child, between fork and exec
         if fd != MONITOR_FD:
@@ -346,89 +330,6 @@ async def _spawn(
         os.close(write_end)
     _GROUPS.add(proc.pid)
     return proc
-
-
-async def _greeted(
-    client: QMPClient, command: str, proc: asyncio.subprocess.Process, sock: socket.socket
-) -> None:
-    """Connect `client` past QMP's greeting on `sock`; a `CollectError` if QEMU exits first."""
-    connecting = asyncio.ensure_future(client.connect(sock))
-    exited = asyncio.ensure_future(proc.wait())
-    try:
-        await asyncio.wait({connecting, exited}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (connecting, exited):
-            task.cancel()
-        await asyncio.gather(connecting, exited, return_exceptions=True)
-    if connecting.done() and not connecting.cancelled() and connecting.exception() is None:
-        return
-    if proc.returncode is None:
-        # The connection closed: most likely QEMU is exiting; let its status tell why.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(proc.wait()), 1.0)
-    if proc.returncode is None:
-        connecting.result()  # raises the reason
-    assert proc.returncode is not None
-    raise CollectError(command, f"exited before it connected ({_ending(proc.returncode)})")
-
-
-async def _ask(client: QMPClient, binary: str, name: str) -> Snapshot:
-    """The snapshot `client`'s QEMU gives: `help`, `info`, its version and target."""
-    from generator.collect.helptext import parse_help
-    from generator.model import Snapshot
-
-    async def hmp(command_line: str) -> str:
-        reply = await client.execute("human-monitor-command", {"command-line": command_line})
-        if not isinstance(reply, str):
-            raise CollectError(name, f"unexpected reply to {command_line!r}: {reply!r:.80}")
-        return reply
-
-    help_text = await hmp("help")
-    commands = parse_help(help_text, f"{name}: help")
-    info_text = await hmp("info")
-    info = parse_help(info_text, f"{name}: info", prefix="info ")
-    version, package = _version(name, await client.execute("query-version"))
-    return Snapshot(
-        binary=binary,
-        version=version,
-        package=package,
-        target=_target(name, await client.execute("query-target")),
-        commands=commands,
-        info=info,
-        raw_help=help_text.replace("\r\n", "\n"),
-        raw_info=info_text.replace("\r\n", "\n"),
-        source="live",
-    )
-
-
-def _version(name: str, reply: Any) -> tuple[Any, str]:
-    """query-version's release and package string, each checked for its type."""
-    from generator.model import Version
-
-    try:
-        qemu = reply["qemu"]
-        parts = [qemu[key] for key in ("major", "minor", "micro")]
-        package = reply["package"]
-    except (KeyError, TypeError, IndexError):
-        raise CollectError(name, f"unexpected reply to query-version: {reply!r:.80}") from None
-    for part in parts:
-        if type(part) is not int or not 0 <= part < 2**31:
-            raise CollectError(
-                name, f"query-version: {part!r:.40} is not a version number (0 to 2^31-1)"
-            )
-    if not isinstance(package, str):
-        raise CollectError(name, f"query-version: package {package!r:.40} is not a string")
-    return Version(*parts), package.strip()
-
-
-def _target(name: str, reply: Any) -> str:
-    """query-target's architecture name, checked to be one."""
-    from generator.model import is_command_name
-
-    arch = reply.get("arch") if isinstance(reply, dict) else None
-    if not isinstance(arch, str) or not is_command_name(arch):
-        raise CollectError(name, f"unexpected reply to query-target: {reply!r:.80}")
-    return arch
 
 
 class _StreamEnds:
@@ -478,28 +379,6 @@ class _StreamEnds:
     def text(self) -> str:
         gap = f" [... {self.skipped} bytes ...] " if self.skipped else ""
         return (self.head + gap.encode() + self.tail).decode("utf-8", "replace")
-
-
-def _describe(exc: BaseException) -> str:
-    """A one-line reason for a failed QMP conversation."""
-    from qemu.qmp.message import DeserializationError
-
-    cause: BaseException = exc
-    while isinstance(getattr(cause, "exc", None), BaseException):
-        cause = cause.exc  # type: ignore[attr-defined]
-    if isinstance(cause, DeserializationError):
-        return f"sent something that is not QMP: {cause.raw!r:.80}"
-    if isinstance(cause, ValueError) and "limit" in str(cause):
-        return f"sent a QMP message over {MAX_MESSAGE // 2**20} MiB, this tool's limit (a listing is tens of KB)"
-    if isinstance(cause, EOFError):
-        return "connection failed: closed by QEMU"
-    if isinstance(exc, ExecuteError):
-        return f"QMP error: {exc}"
-    return f"connection failed: {cause}" if str(cause) else f"connection failed: {cause!r}"
-
-
-def _ending(status: int) -> str:
-    return f"exit status {status}" if status >= 0 else f"killed by signal {-status}"
 
 
 async def _stop(proc: asyncio.subprocess.Process, grace: float) -> None:
