@@ -11,7 +11,9 @@ read through its own QMP socket (`--connect`) and left as it was.
 
 Whatever goes wrong, the caller gets a `CollectError` of one line naming what
 the user typed (with the start of QEMU's own stderr), and no process this
-module started, nor anything those started, is left running.
+module started, nor anything those started, is left running. A signal while it
+collects is an event its loop acts on (see `signals`): every QEMU is killed at
+once, every task stopped, and `Signalled` raised once they are done.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ import shlex
 import shutil
 import signal
 import socket
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from qemu.qmp import QMPError
 
-from generator.collect import monitor
+from generator.collect import monitor, signals
 from generator.errors import CollectError, ErrorList, HmpPermsError
 
 if TYPE_CHECKING:
@@ -42,6 +45,7 @@ QEMU_ARGS = ("-machine", "none", "-nodefaults", "-no-user-config", "-display", "
 MONITOR_FD = 3  # where QEMU finds its QMP connection; `podman run --preserve-fds=1` passes it
 T = TypeVar("T")
 QUIT_GRACE = 5.0  # seconds QEMU gets to exit after `quit` (never more than --timeout)
+STOP_WITHIN = 2.0  # seconds from a signal until every task is done
 STDERR_KEEP = 2048  # bytes kept of each end of QEMU's stderr
 
 # qemu.qmp logs every failure it raises; the error the user sees says it once.
@@ -144,19 +148,73 @@ def collect_snapshots(
     return result.snapshots
 
 
-async def collect_all(
+def collect_all(
     commands: Sequence[str],
     timeout: float,
     alongside: Callable[[], T] | None = None,
     addresses: Sequence[str] = (),
-) -> Collected[T]:
+) -> Coroutine[Any, Any, Collected[T]]:
     """Snapshots of every command started and address connected, in the order given.
 
     `alongside` is called once every QEMU is started: QEMU needs a while to
     come up, and work that does not need it (imports, loading the table) is
     done in that wait instead of after it. If it raises, every QEMU is stopped
     and the exception passes on.
+
+    A plain function that gives the coroutine: from this call until the
+    coroutine runs, asyncio.run is setting up, and a signal is only recorded.
     """
+    signals.defer()
+    return _collect_all(commands, timeout, alongside, addresses)
+
+
+class _Stop(Exception):
+    """A signal came: the collection stops."""
+
+
+class _Stopping:
+    """Called by the loop on a signal: every QEMU is killed at once, the tasks are
+    stopped, and what is left of STOP_WITHIN bounds the waiting that follows."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self._at: float | None = None
+
+    def __call__(self, signum: int) -> None:
+        self._at = time.monotonic()
+        kill_started()
+        self.event.set()
+
+    def left(self) -> float:
+        start = time.monotonic() if self._at is None else self._at
+        return max(0.0, start + STOP_WITHIN - time.monotonic())
+
+
+async def _collect_all(
+    commands: Sequence[str],
+    timeout: float,
+    alongside: Callable[[], T] | None,
+    addresses: Sequence[str],
+) -> Collected[T]:
+    stop = _Stopping()
+    try:
+        with signals.Route(asyncio.get_running_loop(), stop):
+            try:
+                return await _run(commands, timeout, alongside, addresses, stop)
+            except _Stop:
+                pass
+    finally:
+        signals.throw()  # a signalled run ends as signalled, whatever else happened
+    raise AssertionError("a stop without a signal")
+
+
+async def _run(
+    commands: Sequence[str],
+    timeout: float,
+    alongside: Callable[[], T] | None,
+    addresses: Sequence[str],
+    stop: _Stopping,
+) -> Collected[T]:
     started = [asyncio.Event() for _ in commands]
     jobs = [
         asyncio.ensure_future(collect(c, timeout, e))
@@ -165,17 +223,21 @@ async def collect_all(
     jobs += [asyncio.ensure_future(connect(a, timeout)) for a in addresses]
     try:
         if started:
-            await asyncio.wait([asyncio.ensure_future(e.wait()) for e in started])
+            await _unless(
+                stop.event, asyncio.wait([asyncio.ensure_future(e.wait()) for e in started])
+            )
         # While QEMU starts up: the parser's imports, then the caller's own work.
         import generator.collect.helptext
         import generator.model
 
         side = alongside() if alongside is not None else None
-        results = await asyncio.gather(*jobs, return_exceptions=True)
+        results = await _unless(stop.event, asyncio.gather(*jobs, return_exceptions=True))
     except BaseException:
         for job in jobs:
             job.cancel()
-        await asyncio.gather(*jobs, return_exceptions=True)  # each stops its QEMU
+        stopping = stop.event.is_set()
+        if jobs:  # each stops its QEMU (killed already, after a signal)
+            await asyncio.wait(jobs, timeout=stop.left() if stopping else None)
         raise
     collected: Collected[T] = Collected(side=side)
     for result in results:
@@ -186,6 +248,23 @@ async def collect_all(
         else:
             raise result
     return collected
+
+
+async def _unless(stop: asyncio.Event, work: Awaitable[T]) -> T:
+    """What `work` gives, or `_Stop` as soon as `stop` is set.
+
+    `work` is left as it is: the caller cancels the tasks it waits for, once
+    each (a second cancel would break into their cleanup).
+    """
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if stop.is_set():
+        raise _Stop
+    return task.result()
 
 
 async def collect(command: str, timeout: float, started: asyncio.Event | None = None) -> Snapshot:
@@ -310,6 +389,8 @@ async def _spawn(
         os.close(write_end)
         raise
     try:
+        if signals.caught() is not None:
+            raise asyncio.CancelledError  # a signal came: this task is being stopped
         proc = await asyncio.create_subprocess_exec(
             *argv,
             *QEMU_ARGS,
