@@ -20,14 +20,16 @@ TYPE_CHECKING = False  # typing is not imported before the handlers are in place
 if TYPE_CHECKING:
     from typing import NoReturn
 
+STOP_WITHIN = 0.5  # seconds to kill and reap what still runs (nothing, after a collection)
+
 
 def interrupted(exc: KeyboardInterrupt) -> int:
     """Stop whatever still runs, say why on stderr, and give the exit status: 128+signal."""
     signals.hold()  # the run ends here: a further signal changes nothing
     signum = exc.signum if isinstance(exc, signals.Signalled) else int(signal.SIGINT)
-    launcher = sys.modules.get("generator.collect.launcher")
-    if launcher is not None:  # else nothing was started
-        launcher.kill_started()
+    processes = sys.modules.get("generator.collect.processes")
+    if processes is not None:  # else nothing was started
+        processes.reap_all(STOP_WITHIN)
     what = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
     import contextlib
 

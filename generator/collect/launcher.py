@@ -12,8 +12,8 @@ read through its own QMP socket (`--connect`) and left as it was.
 Whatever goes wrong, the caller gets a `CollectError` of one line naming what
 the user typed (with the start of QEMU's own stderr), and no process this
 module started, nor anything those started, is left running. A signal while it
-collects is an event its loop acts on (see `signals`): every QEMU is killed at
-once, every task stopped, and `Signalled` raised once they are done.
+collects is an event its loop acts on (see `processes`): every process is
+killed at once, every task stopped, and `Signalled` raised once they are gone.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import logging
 import os
 import shlex
 import shutil
-import signal
 import socket
+import subprocess
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from qemu.qmp import QMPError
 
-from generator.collect import monitor, signals
+from generator.collect import monitor, processes, signals
 from generator.errors import CollectError, ErrorList, HmpPermsError
 
 if TYPE_CHECKING:
@@ -45,15 +45,12 @@ QEMU_ARGS = ("-machine", "none", "-nodefaults", "-no-user-config", "-display", "
 MONITOR_FD = 3  # where QEMU finds its QMP connection; `podman run --preserve-fds=1` passes it
 T = TypeVar("T")
 QUIT_GRACE = 5.0  # seconds QEMU gets to exit after `quit` (never more than --timeout)
-STOP_WITHIN = 2.0  # seconds from a signal until every task is done
-STDERR_KEEP = 2048  # bytes kept of each end of QEMU's stderr
+REAP_GRACE = 1.0  # seconds to kill and reap what a wrapper left when a collection ends
+STOP_WITHIN = 2.0  # seconds from a signal until every process is reaped and every task done
 
 # qemu.qmp logs every failure it raises; the error the user sees says it once.
 logging.getLogger("qemu.qmp").addHandler(logging.NullHandler())
 logging.getLogger("qemu.qmp").propagate = False
-
-#: Process groups started and not yet known to be gone; `kill_started` ends them.
-_GROUPS: set[int] = set()
 
 
 def default_binary() -> str:
@@ -173,7 +170,7 @@ class _Stop(Exception):
 
 
 class _Stopping:
-    """Called by the loop on a signal: every QEMU is killed at once, the tasks are
+    """Called by the loop on a signal: every process is killed at once, the tasks are
     stopped, and what is left of STOP_WITHIN bounds the waiting that follows."""
 
     def __init__(self) -> None:
@@ -182,12 +179,13 @@ class _Stopping:
 
     def __call__(self, signum: int) -> None:
         self._at = time.monotonic()
-        kill_started()
+        processes.kill_all()
         self.event.set()
 
     def left(self) -> float:
-        start = time.monotonic() if self._at is None else self._at
-        return max(0.0, start + STOP_WITHIN - time.monotonic())
+        if self._at is None:
+            return REAP_GRACE
+        return max(0.0, self._at + STOP_WITHIN - time.monotonic())
 
 
 async def _collect_all(
@@ -203,6 +201,8 @@ async def _collect_all(
                 return await _run(commands, timeout, alongside, addresses, stop)
             except _Stop:
                 pass
+            finally:
+                processes.reap_all(stop.left())  # what a wrapper left, and anything unreaped
     finally:
         signals.throw()  # a signalled run ends as signalled, whatever else happened
     raise AssertionError("a stop without a signal")
@@ -236,7 +236,9 @@ async def _run(
         for job in jobs:
             job.cancel()
         stopping = stop.event.is_set()
-        if jobs:  # each stops its QEMU (killed already, after a signal)
+        if stopping:  # all dead and reaped now: the tasks' cleanup finds nothing to wait for
+            processes.reap_all(stop.left())
+        if jobs:  # each stops its QEMU
             await asyncio.wait(jobs, timeout=stop.left() if stopping else None)
         raise
     collected: Collected[T] = Collected(side=side)
@@ -273,8 +275,8 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
     `started` is set once QEMU runs, or has failed to start.
     """
     started = started or asyncio.Event()
-    proc: asyncio.subprocess.Process | None = None
-    stderr = _StreamEnds()
+    proc: processes.Child | None = None
+    stderr = processes.StreamEnds()
     graceful = False  # QEMU was asked to quit and may take a moment to exit
     status: int | None = None  # how QEMU ended, if it ended by itself
     client = monitor.Client(command)
@@ -358,117 +360,47 @@ async def connect(address: str, timeout: float) -> Snapshot:
         raise CollectError(address, monitor.describe(client.broken or exc)) from None
 
 
-def kill_started() -> None:
-    """Kill every process group started and not yet stopped (on a signal, from the CLI)."""
-    for group in list(_GROUPS):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(group, signal.SIGKILL)
-        _GROUPS.discard(group)
-
-
 async def _spawn(
-    argv: list[str], sock: socket.socket, stderr: _StreamEnds
-) -> asyncio.subprocess.Process:
-    """Start `argv` in a process group of its own, `sock` at descriptor 3.
+    argv: list[str], sock: socket.socket, stderr: processes.StreamEnds
+) -> processes.Child:
+    """Start `argv` in a session of its own, `sock` at descriptor 3 (see `processes.spawn`).
 
-    Its stdout and stderr go to a pipe of our own rather than asyncio's: the
-    end of the process is then its exit, not also the end of every copy of the
-    pipe that a child of a wrapper may keep.
+    Its stdout and stderr go to a pipe that `stderr` reads; the end of the
+    process is its exit (a pidfd), not the end of every copy of that pipe
+    that a child of a wrapper may keep.
     """
-    fd = sock.fileno()
-
-    def place_monitor() -> None:  # in the child, between fork and exec
-        if fd != MONITOR_FD:
-            os.dup2(fd, MONITOR_FD)
-            os.close(fd)
-
     read_end, write_end = os.pipe()
     try:
         await stderr.start(read_end)
     except BaseException:
         os.close(write_end)
         raise
+    argv = [
+        *argv,
+        *QEMU_ARGS,
+        "-chardev",
+        f"socket,id=hmp-perms,fd={MONITOR_FD}",
+        "-mon",
+        "chardev=hmp-perms,mode=control",
+    ]
     try:
-        if signals.caught() is not None:
-            raise asyncio.CancelledError  # a signal came: this task is being stopped
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            *QEMU_ARGS,
-            "-chardev",
-            f"socket,id=hmp-perms,fd={MONITOR_FD}",
-            "-mon",
-            "chardev=hmp-perms,mode=control",
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=write_end,
-            stderr=write_end,
-            # Descriptor 3 must survive close_fds; whatever the parent has there
-            # (the event loop's, often) is replaced in the child before exec.
-            pass_fds=sorted({MONITOR_FD, fd}),
-            preexec_fn=place_monitor,
-            start_new_session=True,  # Ctrl-C reaches us only; we stop the group ourselves
-        )
+        return processes.spawn(argv, write_end, sock.fileno(), MONITOR_FD)
+    except processes.Stopped:
+        raise asyncio.CancelledError from None  # a signal came: this task is being stopped
+    except subprocess.SubprocessError as exc:  # the child failed before exec
+        raise OSError(str(exc)) from None
     finally:
         os.close(write_end)
-    _GROUPS.add(proc.pid)
-    return proc
 
 
-class _StreamEnds:
-    """The first and the last few KB of a pipe, read to its end: QEMU's stderr, bounded."""
+async def _stop(proc: processes.Child, grace: float) -> None:
+    """Give QEMU `grace` seconds to exit, then kill its process group, whatever it left.
 
-    def __init__(self) -> None:
-        self.head = b""
-        self.tail = b""
-        self.skipped = 0
-        self._transport: asyncio.ReadTransport | None = None
-        self._reading: asyncio.Future[None] | None = None
-
-    async def start(self, fd: int) -> None:
-        """Read the pipe `fd` (now owned here) in the background."""
-        reader = asyncio.StreamReader()
-        loop = asyncio.get_running_loop()
-        pipe = os.fdopen(fd, "rb", buffering=0)
-        try:
-            self._transport, _ = await loop.connect_read_pipe(
-                lambda: asyncio.StreamReaderProtocol(reader), pipe
-            )
-        except BaseException:
-            pipe.close()
-            raise
-        self._reading = asyncio.ensure_future(self._read(reader))
-
-    async def _read(self, stream: asyncio.StreamReader) -> None:
-        while chunk := await stream.read(65536):
-            room = STDERR_KEEP - len(self.head)
-            self.head += chunk[:room]
-            rest = self.tail + chunk[room:] if room < len(chunk) else self.tail
-            self.skipped += max(0, len(rest) - STDERR_KEEP)
-            self.tail = rest[-STDERR_KEEP:]
-
-    async def settle(self) -> None:
-        """Take what is left; give up soon if something outside the group keeps it open."""
-        if self._reading is not None:
-            with contextlib.suppress(TimeoutError, OSError):
-                await asyncio.wait_for(asyncio.shield(self._reading), 1.0)
-
-    def close(self) -> None:
-        if self._reading is not None:
-            self._reading.cancel()
-        if self._transport is not None:
-            self._transport.close()
-
-    def text(self) -> str:
-        gap = f" [... {self.skipped} bytes ...] " if self.skipped else ""
-        return (self.head + gap.encode() + self.tail).decode("utf-8", "replace")
-
-
-async def _stop(proc: asyncio.subprocess.Process, grace: float) -> None:
-    """Give QEMU `grace` seconds to exit, then kill its process group, whatever it left."""
+    What a wrapper started in another session is killed when the collection ends.
+    """
     if proc.returncode is None and grace > 0:
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.shield(proc.wait()), grace)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    _GROUPS.discard(proc.pid)
-    if proc.returncode is None:
-        await asyncio.shield(proc.wait())
+            await asyncio.wait_for(proc.wait(), grace)
+    proc.kill()
+    await proc.wait()  # if this is cancelled, `reap_all` at the end of the collection reaps it
+    proc.release()

@@ -17,6 +17,7 @@ from qemu.qmp import ExecuteError, QMPClient
 from generator.errors import CollectError
 
 if TYPE_CHECKING:
+    from generator.collect.processes import Child
     from generator.model import Snapshot
 
 MAX_MESSAGE = 4 * 1024 * 1024  # bytes of one QMP message; a listing is tens of KB
@@ -115,9 +116,7 @@ def describe(exc: BaseException) -> str:
     return f"connection failed: {cause}" if str(cause) else f"connection failed: {cause!r}"
 
 
-async def greeted(
-    client: QMPClient, command: str, proc: asyncio.subprocess.Process, sock: socket.socket
-) -> None:
+async def greeted(client: QMPClient, command: str, proc: Child, sock: socket.socket) -> None:
     """Connect `client` past QMP's greeting on `sock`; a `CollectError` if QEMU exits first."""
     connecting = asyncio.ensure_future(client.connect(sock))
     exited = asyncio.ensure_future(proc.wait())
