@@ -117,11 +117,17 @@ def describe(exc: BaseException) -> str:
 
 
 async def greeted(client: QMPClient, command: str, proc: Child, sock: socket.socket) -> None:
-    """Connect `client` past QMP's greeting on `sock`; a `CollectError` if QEMU exits first."""
+    """Connect `client` past QMP's greeting on `sock`; a `CollectError` if QEMU exits first.
+
+    A wrapper that exits 0 may have handed QEMU on (`setsid -f`, a script that
+    daemonizes): whoever holds the monitor then answers, or closes it.
+    """
     connecting = asyncio.ensure_future(client.connect(sock))
     exited = asyncio.ensure_future(proc.wait())
     try:
         await asyncio.wait({connecting, exited}, return_when=asyncio.FIRST_COMPLETED)
+        if not connecting.done() and proc.returncode == 0:
+            await asyncio.wait({connecting})
     finally:
         for task in (connecting, exited):
             task.cancel()
