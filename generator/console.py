@@ -1,9 +1,10 @@
 """The console script: signal handlers first, then the command line, then one exit status.
 
-Entry point: `run`. SIGTERM and SIGHUP are handled like Ctrl-C: every process
-started is stopped, one line says so on stderr, and the exit status is
-128+signal (SIGINT 130, SIGHUP 129, SIGTERM 143), whenever the signal comes
-after the handlers are in place (`signals` says how, where).
+Entry point: `run`. SIGTERM, SIGHUP and every other signal that would end the
+process (`signals.HANDLED`) are handled like Ctrl-C: every process started is
+stopped, one line says so on stderr, and the exit status is 128+signal (SIGINT
+130, SIGHUP 129, SIGTERM 143), whenever the signal comes after the handlers
+are in place (docs/processes.md says what holds where).
 The handlers are installed before the command line is imported; this module
 imports only what Python has loaded anyway, and `signals`.
 """
@@ -30,7 +31,7 @@ def interrupted(exc: KeyboardInterrupt) -> int:
     processes = sys.modules.get("generator.collect.processes")
     if processes is not None:  # else nothing was started
         processes.reap_all(STOP_WITHIN)
-    what = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
+    what = "" if signum == signal.SIGINT else f" ({signals.name(signum)})"
     import contextlib
 
     with contextlib.suppress(OSError, ValueError):  # a closed stderr: the status still tells

@@ -130,7 +130,8 @@ def spawn(argv: Sequence[str], output: int, keep: int, at: int) -> Child:
                 os.dup2(keep, at)
                 os.close(keep)
             for signum in signals.HANDLED:
-                signal.signal(signum, signal.SIG_DFL)
+                if signals.ours(signum):
+                    signal.signal(signum, signal.SIG_DFL)
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
         popen = subprocess.Popen(

@@ -2,7 +2,7 @@
 
 Entry points: `arm` (the console script's first act), `Route` (while an event
 loop runs, a signal is an event it acts on), `blocked` (hold signals back
-across a fork), `throw` and `hold` (how a run ends once one came).
+across a fork), `throw` and `hold` (how a run ends once one came), `name`.
 
 Every signal in HANDLED ends the run: the first one is recorded and decides
 the exit status, 128+signal. Where the main thread is when it comes decides
@@ -40,7 +40,25 @@ if TYPE_CHECKING:
     from types import FrameType, TracebackType
     from typing import Any
 
-HANDLED: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: Every catchable signal whose default action ends the process, but SIGPIPE and
+#: SIGXFSZ (Python ignores them: a write fails instead) and the faults a process
+#: raises on itself (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT).
+HANDLED: tuple[int, ...] = (
+    signal.SIGINT,
+    signal.SIGTERM,
+    signal.SIGHUP,
+    signal.SIGQUIT,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+    signal.SIGALRM,
+    signal.SIGVTALRM,
+    signal.SIGPROF,
+    signal.SIGIO,
+    signal.SIGPWR,
+    signal.SIGSTKFLT,
+    signal.SIGXCPU,
+    *range(signal.SIGRTMIN, signal.SIGRTMAX + 1),
+)
 
 
 class Signalled(KeyboardInterrupt):
@@ -77,12 +95,24 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise Signalled(s.first)
 
 
+def _take_over(signum: int, owned: tuple[Any, ...]) -> Any:
+    """Put `_on_signal` on `signum` if its handler is one of `owned`; the one it had, or None."""
+    previous = signal.getsignal(signum)
+    if previous not in owned:
+        return None
+    signal.signal(signum, _on_signal)
+    return previous
+
+
 def arm() -> None:
-    """The console script's handlers: for the whole run, HANDLED end it (see above)."""
+    """The console script's handlers: for the whole run, HANDLED end it (see above).
+
+    A signal the parent set to be ignored (`nohup` ignores SIGHUP) stays ignored.
+    """
     with blocked():  # all at once: one that comes meanwhile is raised as the block ends
         _STATE.armed = True
         for signum in HANDLED:
-            signal.signal(signum, _on_signal)
+            _take_over(signum, (signal.SIG_DFL, signal.default_int_handler))
         _HOOKS.append(sys.unraisablehook)
         sys.unraisablehook = _unraisable
 
@@ -119,6 +149,11 @@ def caught() -> int | None:
     return _STATE.first
 
 
+def ours(signum: int) -> bool:
+    """Whether `signum` is handled here now (a child sets it back to the default)."""
+    return signal.getsignal(signum) is _on_signal
+
+
 def defer() -> None:
     """Until a `Route` starts, a signal is only recorded (no exception inside asyncio.run)."""
     if _STATE.armed:
@@ -135,6 +170,14 @@ def throw() -> None:
     if _STATE.first is not None:
         _STATE.raised = True
         raise Signalled(_STATE.first)
+
+
+def name(signum: int) -> str:
+    """SIGTERM, SIGRTMIN+3."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"SIGRTMIN+{signum - signal.SIGRTMIN}"
 
 
 @contextlib.contextmanager
@@ -154,7 +197,7 @@ class Route:
     The C-level handler writes the signal's number to a socket (`signal.set_wakeup_fd`);
     the loop reads it and calls `act(signum)` once. Nothing is raised into the loop.
     Without `arm` (a library caller, a test in-process) the route takes the
-    signals for its own duration only, and puts the caller's handlers back.
+    signals that nobody handles, for its own duration only.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, act: Callable[[int], None]) -> None:
@@ -171,7 +214,10 @@ class Route:
         with blocked():
             if not _STATE.armed:
                 _STATE.reset()
-                self._previous = {s: signal.signal(s, _on_signal) for s in HANDLED}
+                for signum in HANDLED:
+                    previous = _take_over(signum, (signal.SIG_DFL,))
+                    if previous is not None:
+                        self._previous[signum] = previous
             _STATE.route, _STATE.deferred = True, False
             self._wakeup = signal.set_wakeup_fd(self._w.fileno(), warn_on_full_buffer=False)
         self._loop.add_reader(self._r.fileno(), self._read)
@@ -197,7 +243,7 @@ class Route:
             _take(self._r)
             _STATE.route = False
             for signum, handler in self._previous.items():
-                signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+                signal.signal(signum, handler)
         self._r.close()
         self._w.close()
 
@@ -211,6 +257,6 @@ def _take(sock: socket.socket) -> None:
             return
         if not data:
             return
-        for signum in data:
-            if _STATE.first is None and signum in HANDLED:
+        for signum in data:  # the wakeup socket gets every signal with a Python handler
+            if _STATE.first is None and ours(signum):
                 _STATE.first = signum
