@@ -32,7 +32,10 @@ def messages(sock: socket.socket):  # type: ignore[no-untyped-def]
     decoder = json.JSONDecoder()
     buffer = ""
     while True:
-        chunk = sock.recv(65536)
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:  # hmp-perms closed it with a reply unread: as EOF
+            return
         if not chunk:
             return
         buffer += chunk.decode()
