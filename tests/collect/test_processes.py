@@ -47,7 +47,7 @@ def start_sleep(seconds: int = 60) -> processes.Child:
 
 
 def python_script(code: str, **kwargs: object) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    return subprocess.Popen(  # type: ignore[no-any-return]
         [sys.executable, "-c", textwrap.dedent(code)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -117,7 +117,12 @@ def test_a_route_makes_a_signal_an_event_and_puts_things_back() -> None:
         loop = asyncio.get_running_loop()
         acted: list[int] = []
         done = asyncio.Event()
-        with signals.Route(loop, lambda s: (acted.append(s), done.set())):
+
+        def act(signum: int) -> None:
+            acted.append(signum)
+            done.set()
+
+        with signals.Route(loop, act):
             os.kill(os.getpid(), signal.SIGHUP)  # nothing is raised here
             os.kill(os.getpid(), signal.SIGTERM)  # the first one counts
             await asyncio.wait_for(done.wait(), 5)

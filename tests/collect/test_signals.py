@@ -23,6 +23,7 @@ import termios
 import time
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -410,6 +411,10 @@ class Outcome:
         )
 
 
+def _up(proc: subprocess.Popen[str]) -> bool:
+    return proc.poll() is not None or armed(proc.pid)
+
+
 def armed(pid: int) -> bool:
     """Whether the tool's handlers are in place (Python itself never catches SIGTERM)."""
     return bool(caught_signals(pid) & (1 << (signal.SIGTERM - 1)))
@@ -492,7 +497,7 @@ def test_soak_sigint_during_start_up(private_tmp: Path, capsys: pytest.CaptureFi
             text=True,
             preexec_fn=default_signals,
         )
-        wait_for(lambda p=proc: p.poll() is not None or armed(p.pid), "the handlers")
+        wait_for(partial(_up, proc), "the handlers")
         delay = random.uniform(0, 0.06)
         time.sleep(delay)
         sent = time.monotonic()

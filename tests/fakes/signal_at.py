@@ -74,14 +74,14 @@ class _HalfWriter:
         self._stream.write(text[:half])
         self._stream.flush()
         fire()
-        return half + self._stream.write(text[half:])
+        return half + int(self._stream.write(text[half:]))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 
 
 if POINT == "startup":
-    sys.meta_path.insert(0, _Finder)  # type: ignore[arg-type]
+    sys.meta_path.insert(0, _Finder)
 elif POINT == "before-spawn":
     wrap("generator.collect.processes", "spawn")
 elif POINT == "fork":
@@ -100,14 +100,14 @@ else:
     raise SystemExit(f"signal_at.py: no point {POINT!r}")
 if "SIGNAL_AT_THEN" in os.environ:
     processes = importlib.import_module("generator.collect.processes")
-    kill_all = processes.kill_all
+    kill_all = getattr(processes, "kill_all")  # noqa: B009 - replaced just below
 
     def then() -> None:
         if fired:  # the run is stopping (kill_all also ends every normal collection)
             fire(signal.Signals[os.environ["SIGNAL_AT_THEN"]])
         kill_all()
 
-    processes.kill_all = then
+    setattr(processes, "kill_all", then)  # noqa: B010
 
 from generator.console import run  # noqa: E402 - after the points are in place
 
