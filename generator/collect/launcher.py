@@ -303,7 +303,7 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
             finally:
                 status = proc.returncode
                 await monitor.disconnect(client)
-                await _stop(proc, min(QUIT_GRACE, timeout) if graceful else 0.0)
+                await proc.stop(min(QUIT_GRACE, timeout) if graceful else 0.0)
                 await stderr.settle()
     except TimeoutError:
         raise CollectError(command, f"no answer within {timeout:g} s", stderr.text()) from None
@@ -391,16 +391,3 @@ async def _spawn(
         raise OSError(str(exc)) from None
     finally:
         os.close(write_end)
-
-
-async def _stop(proc: processes.Child, grace: float) -> None:
-    """Give QEMU `grace` seconds to exit, then kill its process group, whatever it left.
-
-    What a wrapper started in another session is killed when the collection ends.
-    """
-    if proc.returncode is None and grace > 0:
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(proc.wait(), grace)
-    proc.kill()
-    await proc.wait()  # if this is cancelled, `reap_all` at the end of the collection reaps it
-    proc.release()

@@ -2,7 +2,7 @@
 
 Entry points: `spawn` (start one child, registered before a signal can be
 acted on; the kernel kills it if this process dies), `Child` (its exit, through
-a pidfd), `kill_all` and `reap_all` (stop every child, and what came back to
+a pidfd, and its stop), `kill_all` and `reap_all` (stop every child, and what came back to
 this process as a child subreaper), `StreamEnds` (a child's output, bounded).
 See docs/processes.md for what holds when.
 """
@@ -101,6 +101,18 @@ class Child:
     def release(self) -> None:
         """Forget it: it is reaped and its group was killed."""
         _CHILDREN.pop(self.pid, None)
+
+    async def stop(self, grace: float) -> None:
+        """Give it `grace` seconds to exit, then kill its process group, whatever it left.
+
+        What it started in another session is killed when the collection ends.
+        """
+        if self.returncode is None and grace > 0:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self.wait(), grace)
+        self.kill()
+        await self.wait()  # if this is cancelled, `reap_all` at the end of a collection reaps it
+        self.release()
 
 
 def spawn(argv: Sequence[str], output: int, keep: int, at: int) -> Child:
