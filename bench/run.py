@@ -169,10 +169,10 @@ def main() -> int:
         ones.append(wall([*HMP, "check", "--qemu", x86]))
     a, b = statistics.median(stops), statistics.median(ones)
     row(
-        "SIGTERM 150 ms into check --all-local, to the exit / check of one",
+        "stop on SIGTERM during check --all-local / check of one",
         a / b,
         1.0,
-        f"{a:.3f}s vs {b:.3f}s, {local} binaries",
+        f"{a:.3f}s vs {b:.3f}s, sent 150 ms in, {local} binaries",
     )
 
     with tempfile.TemporaryDirectory() as tmp:
