@@ -11,6 +11,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -29,6 +30,18 @@ def wall(cmd: Sequence[str]) -> float:
     start = time.perf_counter()
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
+
+
+def stop_time(cmd: Sequence[str], after: float) -> float:
+    """Seconds from SIGTERM, sent `after` seconds into `cmd`, until it has exited (128+15)."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(after)
+    start = time.perf_counter()
+    proc.send_signal(signal.SIGTERM)
+    status = proc.wait()
+    elapsed = time.perf_counter() - start
+    assert status == 128 + signal.SIGTERM, f"{' '.join(cmd)}: exit status {status}"
+    return elapsed
 
 
 def compare(runs: int, cmd: Sequence[str], base: Sequence[str]) -> tuple[float, float]:
@@ -176,6 +189,18 @@ def main() -> int:
         a / b,
         10.0,
         f"{a:.3f}s vs {b:.3f}s, {local} binaries",
+    )
+
+    stops, ones = [], []
+    for _ in range(args.runs):
+        stops.append(stop_time([*HMP, "check", "--all-local"], 0.15))
+        ones.append(wall([*HMP, "check", "--qemu", x86]))
+    a, b = statistics.median(stops), statistics.median(ones)
+    row(
+        "stop on SIGTERM during check --all-local / check of one",
+        a / b,
+        1.0,
+        f"{a:.3f}s vs {b:.3f}s, sent 150 ms in, {local} binaries",
     )
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -11,7 +11,9 @@ read through its own QMP socket (`--connect`) and left as it was.
 
 Whatever goes wrong, the caller gets a `CollectError` of one line naming what
 the user typed (with the start of QEMU's own stderr), and no process this
-module started, nor anything those started, is left running.
+module started, nor anything those started, is left running. A signal while it
+collects is an event its loop acts on (see `processes`): every process is
+killed at once, every task stopped, and `Signalled` raised once they are gone.
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ import logging
 import os
 import shlex
 import shutil
-import signal
 import socket
-from collections.abc import Callable, Sequence
+import subprocess
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from qemu.qmp import ExecuteError, QMPClient, QMPError
+from qemu.qmp import QMPError
 
+from generator.collect import monitor, processes, signals
 from generator.errors import CollectError, ErrorList, HmpPermsError
 
 if TYPE_CHECKING:
@@ -41,15 +45,12 @@ QEMU_ARGS = ("-machine", "none", "-nodefaults", "-no-user-config", "-display", "
 MONITOR_FD = 3  # where QEMU finds its QMP connection; `podman run --preserve-fds=1` passes it
 T = TypeVar("T")
 QUIT_GRACE = 5.0  # seconds QEMU gets to exit after `quit` (never more than --timeout)
-MAX_MESSAGE = 4 * 1024 * 1024  # bytes of one QMP message; a listing is tens of KB
-STDERR_KEEP = 2048  # bytes kept of each end of QEMU's stderr
+REAP_GRACE = 1.0  # seconds to kill and reap what a wrapper left when a collection ends
+STOP_WITHIN = 2.0  # seconds from a signal until every process is reaped and every task done
 
 # qemu.qmp logs every failure it raises; the error the user sees says it once.
 logging.getLogger("qemu.qmp").addHandler(logging.NullHandler())
 logging.getLogger("qemu.qmp").propagate = False
-
-#: Process groups started and not yet known to be gone; `kill_started` ends them.
-_GROUPS: set[int] = set()
 
 
 def default_binary() -> str:
@@ -144,19 +145,76 @@ def collect_snapshots(
     return result.snapshots
 
 
-async def collect_all(
+def collect_all(
     commands: Sequence[str],
     timeout: float,
     alongside: Callable[[], T] | None = None,
     addresses: Sequence[str] = (),
-) -> Collected[T]:
+) -> Coroutine[Any, Any, Collected[T]]:
     """Snapshots of every command started and address connected, in the order given.
 
     `alongside` is called once every QEMU is started: QEMU needs a while to
     come up, and work that does not need it (imports, loading the table) is
     done in that wait instead of after it. If it raises, every QEMU is stopped
     and the exception passes on.
+
+    A plain function that gives the coroutine: from this call until the
+    coroutine runs, asyncio.run is setting up, and a signal is only recorded.
     """
+    signals.defer()
+    return _collect_all(commands, timeout, alongside, addresses)
+
+
+class _Stop(Exception):
+    """A signal came: the collection stops."""
+
+
+class _Stopping:
+    """Called by the loop on a signal: every process is killed at once, the tasks are
+    stopped, and what is left of STOP_WITHIN bounds the waiting that follows."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self._at: float | None = None
+
+    def __call__(self, signum: int) -> None:
+        self._at = time.monotonic()
+        processes.kill_all()
+        self.event.set()
+
+    def left(self) -> float:
+        if self._at is None:
+            return REAP_GRACE
+        return max(0.0, self._at + STOP_WITHIN - time.monotonic())
+
+
+async def _collect_all(
+    commands: Sequence[str],
+    timeout: float,
+    alongside: Callable[[], T] | None,
+    addresses: Sequence[str],
+) -> Collected[T]:
+    stop = _Stopping()
+    try:
+        with signals.Route(asyncio.get_running_loop(), stop):
+            try:
+                return await _run(commands, timeout, alongside, addresses, stop)
+            except _Stop:
+                pass
+            finally:
+                processes.reap_all(stop.left())  # what a wrapper left, and anything unreaped
+    finally:
+        signals.throw()  # a signalled run ends as signalled, whatever else happened
+    raise AssertionError("a stop without a signal")
+
+
+async def _run(
+    commands: Sequence[str],
+    timeout: float,
+    alongside: Callable[[], T] | None,
+    addresses: Sequence[str],
+    stop: _Stopping,
+) -> Collected[T]:
     started = [asyncio.Event() for _ in commands]
     jobs = [
         asyncio.ensure_future(collect(c, timeout, e))
@@ -165,17 +223,23 @@ async def collect_all(
     jobs += [asyncio.ensure_future(connect(a, timeout)) for a in addresses]
     try:
         if started:
-            await asyncio.wait([asyncio.ensure_future(e.wait()) for e in started])
+            await _unless(
+                stop.event, asyncio.wait([asyncio.ensure_future(e.wait()) for e in started])
+            )
         # While QEMU starts up: the parser's imports, then the caller's own work.
         import generator.collect.helptext
         import generator.model
 
         side = alongside() if alongside is not None else None
-        results = await asyncio.gather(*jobs, return_exceptions=True)
+        results = await _unless(stop.event, asyncio.gather(*jobs, return_exceptions=True))
     except BaseException:
         for job in jobs:
             job.cancel()
-        await asyncio.gather(*jobs, return_exceptions=True)  # each stops its QEMU
+        stopping = stop.event.is_set()
+        if stopping:  # all dead and reaped now: the tasks' cleanup finds nothing to wait for
+            processes.reap_all(stop.left())
+        if jobs:  # each stops its QEMU
+            await asyncio.wait(jobs, timeout=stop.left() if stopping else None)
         raise
     collected: Collected[T] = Collected(side=side)
     for result in results:
@@ -188,17 +252,34 @@ async def collect_all(
     return collected
 
 
+async def _unless(stop: asyncio.Event, work: Awaitable[T]) -> T:
+    """What `work` gives, or `_Stop` as soon as `stop` is set.
+
+    `work` is left as it is: the caller cancels the tasks it waits for, once
+    each (a second cancel would break into their cleanup).
+    """
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if stop.is_set():
+        raise _Stop
+    return task.result()
+
+
 async def collect(command: str, timeout: float, started: asyncio.Event | None = None) -> Snapshot:
     """Start QEMU by `command`, ask for its listings, version and target, and stop it.
 
     `started` is set once QEMU runs, or has failed to start.
     """
     started = started or asyncio.Event()
-    proc: asyncio.subprocess.Process | None = None
-    stderr = _StreamEnds()
+    proc: processes.Child | None = None
+    stderr = processes.StreamEnds()
     graceful = False  # QEMU was asked to quit and may take a moment to exit
     status: int | None = None  # how QEMU ended, if it ended by itself
-    client = _Client(command)
+    client = monitor.Client(command)
     ours: socket.socket | None = None
     try:
         async with asyncio.timeout(timeout):
@@ -213,23 +294,23 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
             finally:
                 started.set()
             try:
-                await _greeted(client, command, proc, ours)
-                snapshot = await _ask(client, binary_name(command), command)
+                await monitor.greeted(client, command, proc, ours)
+                snapshot = await monitor.ask(client, binary_name(command), command)
                 with contextlib.suppress(QMPError, OSError, EOFError):
                     await client.execute("quit")
                 graceful = True
                 return snapshot
             finally:
                 status = proc.returncode
-                await _disconnect(client)
-                await _stop(proc, min(QUIT_GRACE, timeout) if graceful else 0.0)
+                await monitor.disconnect(client)
+                await proc.stop(min(QUIT_GRACE, timeout) if graceful else 0.0)
                 await stderr.settle()
     except TimeoutError:
         raise CollectError(command, f"no answer within {timeout:g} s", stderr.text()) from None
     except (QMPError, OSError, EOFError, ValueError) as exc:
-        what = _describe(client.broken or exc)
+        what = monitor.describe(client.broken or exc)
         if status is not None:
-            what += f" ({_ending(status)})"
+            what += f" ({monitor.ending(status)})"
         raise CollectError(command, what, stderr.text()) from None
     except CollectError as exc:
         if not exc.stderr and stderr.text():
@@ -248,7 +329,7 @@ async def connect(address: str, timeout: float) -> Snapshot:
     Only `help`, `info`, `query-version` and `query-target`: the QEMU is left
     running as it was.
     """
-    client = _Client(address)
+    client = monitor.Client(address)
     host, _, port = address.rpartition(":")
     target: str | tuple[str, int] = address
     if host and port.isdigit() and not os.path.exists(address):
@@ -267,248 +348,46 @@ async def connect(address: str, timeout: float) -> Snapshot:
                     ) from None
                 raise
             try:
-                return await _ask(client, address, address)
+                return await monitor.ask(client, address, address)
             finally:
-                await _disconnect(client)
+                await monitor.disconnect(client)
     except TimeoutError:
         raise CollectError(
             address,
             f"no answer within {timeout:g} s (is another client connected to it?)",
         ) from None
     except (QMPError, OSError, EOFError, ValueError) as exc:
-        raise CollectError(address, _describe(client.broken or exc)) from None
-
-
-def kill_started() -> None:
-    """Kill every process group started and not yet stopped (on a signal, from the CLI)."""
-    for group in list(_GROUPS):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(group, signal.SIGKILL)
-        _GROUPS.discard(group)
-
-
-class _Client(QMPClient):
-    """A QMP client with bounded messages that remembers why its connection broke."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(f"hmp-perms {name}", readbuflen=MAX_MESSAGE)
-        self.broken: BaseException | None = None
-
-
-async def _disconnect(client: _Client) -> None:
-    """Close the connection; qemu.qmp raises here the reason a command only saw as a break."""
-    try:
-        await client.disconnect()
-    except Exception as exc:
-        client.broken = exc
+        raise CollectError(address, monitor.describe(client.broken or exc)) from None
 
 
 async def _spawn(
-    argv: list[str], monitor: socket.socket, stderr: _StreamEnds
-) -> asyncio.subprocess.Process:
-    """Start `argv` in a process group of its own, `monitor` at descriptor 3.
+    argv: list[str], sock: socket.socket, stderr: processes.StreamEnds
+) -> processes.Child:
+    """Start `argv` in a session of its own, `sock` at descriptor 3 (see `processes.spawn`).
 
-    Its stdout and stderr go to a pipe of our own rather than asyncio's: the
-    end of the process is then its exit, not also the end of every copy of the
-    pipe that a child of a wrapper may keep.
+    Its stdout and stderr go to a pipe that `stderr` reads; the end of the
+    process is its exit (a pidfd), not the end of every copy of that pipe
+    that a child of a wrapper may keep.
     """
-    fd = monitor.fileno()
-
-    def place_monitor() -> None:  # in the child, between fork and exec
-        if fd != MONITOR_FD:
-            os.dup2(fd, MONITOR_FD)
-            os.close(fd)
-
     read_end, write_end = os.pipe()
     try:
         await stderr.start(read_end)
     except BaseException:
         os.close(write_end)
         raise
+    argv = [
+        *argv,
+        *QEMU_ARGS,
+        "-chardev",
+        f"socket,id=hmp-perms,fd={MONITOR_FD}",
+        "-mon",
+        "chardev=hmp-perms,mode=control",
+    ]
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            *QEMU_ARGS,
-            "-chardev",
-            f"socket,id=hmp-perms,fd={MONITOR_FD}",
-            "-mon",
-            "chardev=hmp-perms,mode=control",
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=write_end,
-            stderr=write_end,
-            # Descriptor 3 must survive close_fds; whatever the parent has there
-            # (the event loop's, often) is replaced in the child before exec.
-            pass_fds=sorted({MONITOR_FD, fd}),
-            preexec_fn=place_monitor,
-            start_new_session=True,  # Ctrl-C reaches us only; we stop the group ourselves
-        )
+        return processes.spawn(argv, write_end, sock.fileno(), MONITOR_FD)
+    except processes.Stopped:
+        raise asyncio.CancelledError from None  # a signal came: this task is being stopped
+    except subprocess.SubprocessError as exc:  # the child failed before exec
+        raise OSError(str(exc)) from None
     finally:
         os.close(write_end)
-    _GROUPS.add(proc.pid)
-    return proc
-
-
-async def _greeted(
-    client: QMPClient, command: str, proc: asyncio.subprocess.Process, sock: socket.socket
-) -> None:
-    """Connect `client` past QMP's greeting on `sock`; a `CollectError` if QEMU exits first."""
-    connecting = asyncio.ensure_future(client.connect(sock))
-    exited = asyncio.ensure_future(proc.wait())
-    try:
-        await asyncio.wait({connecting, exited}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (connecting, exited):
-            task.cancel()
-        await asyncio.gather(connecting, exited, return_exceptions=True)
-    if connecting.done() and not connecting.cancelled() and connecting.exception() is None:
-        return
-    if proc.returncode is None:
-        # The connection closed: most likely QEMU is exiting; let its status tell why.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(proc.wait()), 1.0)
-    if proc.returncode is None:
-        connecting.result()  # raises the reason
-    assert proc.returncode is not None
-    raise CollectError(command, f"exited before it connected ({_ending(proc.returncode)})")
-
-
-async def _ask(client: QMPClient, binary: str, name: str) -> Snapshot:
-    """The snapshot `client`'s QEMU gives: `help`, `info`, its version and target."""
-    from generator.collect.helptext import parse_help
-    from generator.model import Snapshot
-
-    async def hmp(command_line: str) -> str:
-        reply = await client.execute("human-monitor-command", {"command-line": command_line})
-        if not isinstance(reply, str):
-            raise CollectError(name, f"unexpected reply to {command_line!r}: {reply!r:.80}")
-        return reply
-
-    help_text = await hmp("help")
-    commands = parse_help(help_text, f"{name}: help")
-    info_text = await hmp("info")
-    info = parse_help(info_text, f"{name}: info", prefix="info ")
-    version, package = _version(name, await client.execute("query-version"))
-    return Snapshot(
-        binary=binary,
-        version=version,
-        package=package,
-        target=_target(name, await client.execute("query-target")),
-        commands=commands,
-        info=info,
-        raw_help=help_text.replace("\r\n", "\n"),
-        raw_info=info_text.replace("\r\n", "\n"),
-        source="live",
-    )
-
-
-def _version(name: str, reply: Any) -> tuple[Any, str]:
-    """query-version's release and package string, each checked for its type."""
-    from generator.model import Version
-
-    try:
-        qemu = reply["qemu"]
-        parts = [qemu[key] for key in ("major", "minor", "micro")]
-        package = reply["package"]
-    except (KeyError, TypeError, IndexError):
-        raise CollectError(name, f"unexpected reply to query-version: {reply!r:.80}") from None
-    for part in parts:
-        if type(part) is not int or not 0 <= part < 2**31:
-            raise CollectError(
-                name, f"query-version: {part!r:.40} is not a version number (0 to 2^31-1)"
-            )
-    if not isinstance(package, str):
-        raise CollectError(name, f"query-version: package {package!r:.40} is not a string")
-    return Version(*parts), package.strip()
-
-
-def _target(name: str, reply: Any) -> str:
-    """query-target's architecture name, checked to be one."""
-    from generator.model import is_command_name
-
-    arch = reply.get("arch") if isinstance(reply, dict) else None
-    if not isinstance(arch, str) or not is_command_name(arch):
-        raise CollectError(name, f"unexpected reply to query-target: {reply!r:.80}")
-    return arch
-
-
-class _StreamEnds:
-    """The first and the last few KB of a pipe, read to its end: QEMU's stderr, bounded."""
-
-    def __init__(self) -> None:
-        self.head = b""
-        self.tail = b""
-        self.skipped = 0
-        self._transport: asyncio.ReadTransport | None = None
-        self._reading: asyncio.Future[None] | None = None
-
-    async def start(self, fd: int) -> None:
-        """Read the pipe `fd` (now owned here) in the background."""
-        reader = asyncio.StreamReader()
-        loop = asyncio.get_running_loop()
-        pipe = os.fdopen(fd, "rb", buffering=0)
-        try:
-            self._transport, _ = await loop.connect_read_pipe(
-                lambda: asyncio.StreamReaderProtocol(reader), pipe
-            )
-        except BaseException:
-            pipe.close()
-            raise
-        self._reading = asyncio.ensure_future(self._read(reader))
-
-    async def _read(self, stream: asyncio.StreamReader) -> None:
-        while chunk := await stream.read(65536):
-            room = STDERR_KEEP - len(self.head)
-            self.head += chunk[:room]
-            rest = self.tail + chunk[room:] if room < len(chunk) else self.tail
-            self.skipped += max(0, len(rest) - STDERR_KEEP)
-            self.tail = rest[-STDERR_KEEP:]
-
-    async def settle(self) -> None:
-        """Take what is left; give up soon if something outside the group keeps it open."""
-        if self._reading is not None:
-            with contextlib.suppress(TimeoutError, OSError):
-                await asyncio.wait_for(asyncio.shield(self._reading), 1.0)
-
-    def close(self) -> None:
-        if self._reading is not None:
-            self._reading.cancel()
-        if self._transport is not None:
-            self._transport.close()
-
-    def text(self) -> str:
-        gap = f" [... {self.skipped} bytes ...] " if self.skipped else ""
-        return (self.head + gap.encode() + self.tail).decode("utf-8", "replace")
-
-
-def _describe(exc: BaseException) -> str:
-    """A one-line reason for a failed QMP conversation."""
-    from qemu.qmp.message import DeserializationError
-
-    cause: BaseException = exc
-    while isinstance(getattr(cause, "exc", None), BaseException):
-        cause = cause.exc  # type: ignore[attr-defined]
-    if isinstance(cause, DeserializationError):
-        return f"sent something that is not QMP: {cause.raw!r:.80}"
-    if isinstance(cause, ValueError) and "limit" in str(cause):
-        return f"sent a QMP message over {MAX_MESSAGE // 2**20} MiB, this tool's limit (a listing is tens of KB)"
-    if isinstance(cause, EOFError):
-        return "connection failed: closed by QEMU"
-    if isinstance(exc, ExecuteError):
-        return f"QMP error: {exc}"
-    return f"connection failed: {cause}" if str(cause) else f"connection failed: {cause!r}"
-
-
-def _ending(status: int) -> str:
-    return f"exit status {status}" if status >= 0 else f"killed by signal {-status}"
-
-
-async def _stop(proc: asyncio.subprocess.Process, grace: float) -> None:
-    """Give QEMU `grace` seconds to exit, then kill its process group, whatever it left."""
-    if proc.returncode is None and grace > 0:
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.shield(proc.wait()), grace)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    _GROUPS.discard(proc.pid)
-    if proc.returncode is None:
-        await asyncio.shield(proc.wait())

@@ -403,12 +403,20 @@ def test_from_text_options_need_from_text(option: str, cli: Callable[..., Result
 # -- signals -------------------------------------------------------------------------
 
 
+def default_signals() -> None:
+    """In the child: the signals the tests send at their defaults, whatever this process
+    inherited (a shell's background job has SIGINT ignored, and the tool keeps it so)."""
+    for signum in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def start_marked(args: list[str], tmp: Path) -> tuple[subprocess.Popen[str], str]:
     mark = uuid.uuid4().hex
     env = {**os.environ, MARK: mark, "TMPDIR": str(tmp)}
     proc = subprocess.Popen(
         [*hmp_perms(), *args],
         env=env,
+        preexec_fn=default_signals,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -417,7 +425,14 @@ def start_marked(args: list[str], tmp: Path) -> tuple[subprocess.Popen[str], str
 
 
 def qemus(mark: str) -> list[int]:
-    return [p for p in marked(mark) if Path(f"/proc/{p}/comm").read_text().startswith("qemu-sys")]
+    return [p for p in marked(mark) if _command(p).startswith("qemu-sys")]
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text()
+    except OSError:  # gone since it was listed
+        return ""
 
 
 def expect_signalled(proc: subprocess.Popen[str], signum: int, mark: str) -> None:

@@ -15,10 +15,13 @@ set. Modes:
   huge-reply    answers `help` with a 5 MiB line
   replies       answers sensibly; query-version and query-target return the raw
                 JSON in $FAKE_QEMU_VERSION and $FAKE_QEMU_TARGET when set
+  signal-parent answers `help`, then sends its parent (hmp-perms) the signal
+                named in $FAKE_QEMU_SIGNAL (SIGTERM when unset), and waits
 """
 
 import json
 import os
+import signal
 import socket
 import sys
 import time
@@ -32,7 +35,10 @@ def messages(sock: socket.socket):  # type: ignore[no-untyped-def]
     decoder = json.JSONDecoder()
     buffer = ""
     while True:
-        chunk = sock.recv(65536)
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:  # hmp-perms closed it with a reply unread: as EOF
+            return
         if not chunk:
             return
         buffer += chunk.decode()
@@ -91,6 +97,10 @@ def serve(mode: str, args: list[str]) -> None:
             elif mode == "huge-reply":
                 text = "x" * (5 * 1024 * 1024)
             send({"return": text, "id": reply_id})
+            if mode == "signal-parent":
+                name = os.environ.get("FAKE_QEMU_SIGNAL", "SIGTERM")
+                os.kill(os.getppid(), signal.Signals[name])
+                time.sleep(600)
         elif command == "query-version":
             send(
                 {
