@@ -1,98 +1,25 @@
 """The command line: parse the arguments, call one use case, print, pick the exit status.
 
-Entry point: `main`; the console script is `console.run`. The only module
-that prints, apart from the writer's warning about a broken hard link. Exit
-status: 0 success, 1 the check found what it looks for (drift, stale files,
-lint problems), 2 the tool could not do its job (bad input, QEMU failed, or a
-bug: ``internal error``, with a traceback only under ``HMP_PERMS_DEBUG=1``),
-128+signal when signalled (130 on Ctrl-C; see `console`), 141 when the reader
-of standard output went away.
+Entry point: `main` (the console script is `console.run`). 0 success; 1 the check
+found what it looks for (drift, stale files, lint problems); the rest is `exits`'.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from generator import __version__
-from generator.app import settings
 from generator.app.settings import Settings, Sources, settings_for
 from generator.check.kinds import Policy
-from generator.check.report import DIFF_FORMATS, FORMATS
 from generator.errors import HmpPermsError
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be a positive number of seconds")
-    return value
-
-
-def _path(text: str) -> str:
-    """`-o "$UNSET"` must not mean stdout, nor `--builds ''` no records at all."""
-    if not text:
-        raise argparse.ArgumentTypeError("an empty path")
-    return text
-
-
-_S = settings
-# A table, one line an option: flags and how argparse reads it. Commands pick theirs by key.
-# fmt: off
-_OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
-    "--qemu": (("--qemu",), dict(action="append", default=[], metavar="CMD", help="QEMU to start: a binary or a command line, split as a shell would (`chroot ROOT qemu-system-x86_64`); repeatable, run concurrently; default $HMP_PERMS_QEMU or qemu-system-x86_64")),
-    "--connect": (("--connect",), dict(action="append", default=[], metavar="ADDRESS", help="a running QEMU's QMP socket: a UNIX socket path or HOST:PORT (repeatable; read only)")),
-    "--all-local": (("--all-local",), dict(action="store_true", help="every qemu-system-* on PATH too")),
-    "--timeout": (("--timeout",), dict(type=_seconds, default=_S.DEFAULT_TIMEOUT, metavar="S", help=f"seconds each QEMU gets to answer (default {_S.DEFAULT_TIMEOUT:g})")),
-    "--snapshot": (("--snapshot",), dict(action="append", default=[], type=_path, metavar="FILE", help="a snapshot from `collect -o` (repeatable)")),
-    "--table": (("--table",), dict(type=_path, metavar="FILE", help=f"the permission table (default {_S.DEFAULT_TABLE})")),
-    "--builds": (("--builds",), dict(type=_path, metavar="DIR", help=f"the recorded builds (default {_S.DEFAULT_BUILDS})")),
-    "--rules": (("--rules",), dict(type=_path, metavar="FILE", help="the suggestion rules (default suggest-rules.yaml beside the table)")),
-    "--templates": (("--templates",), dict(type=_path, metavar="DIR", help=f"the templates (default {_S.DEFAULT_TEMPLATES})")),
-    "--out": (("--out",), dict(type=_path, metavar="DIR", help=f"the output folder (default {_S.DEFAULT_OUT})")),
-    "-o": (("-o", "--output"), dict(type=_path, metavar="FILE", help="write here (whole, or not at all) instead of to stdout")),
-    "--names": (("--names",), dict(action="store_true", help="print only names, one a line")),
-    "--from-text": (("--from-text",), dict(type=_path, metavar="HELP.txt", help="read saved `help` output instead of a live QEMU")),
-    "--info-text": (("--info-text",), dict(type=_path, metavar="INFO.txt", help="with --from-text: saved `info` output")),
-    "--qemu-version": (("--qemu-version",), dict(metavar="X.Y.Z", help="with --from-text: the QEMU version")),
-    "--target": (("--target",), dict(help="with --from-text: the target (default x86_64)")),
-    "--package": (("--package",), dict(help="with --from-text: query-version's package string")),
-    "--variant": (("--variant",), dict(metavar="NAME", help="with --from-text: the binary (default qemu-system-TARGET)")),
-    "--format": (("--format",), dict(default="text")),
-    "--strict": (("--strict",), dict(action="store_true", help="warnings fail the check too")),
-    "--write": (("--write",), dict(action="store_true", help="record the builds and add stubs to the table (default: a dry run)")),
-    "--evaluate": (("--evaluate",), dict(action="store_true", help="suggest for every table entry, compare with its decision")),
-    "--check": (("--check",), dict(action="store_true", help="only compare; print a diff and exit 1 if stale")),
-    "names": (("names",), dict(nargs="*", metavar="NAME", help="a command, or 'info NAME'")),
-    "old": (("old",), dict(metavar="A.json")),
-    "new": (("new",), dict(metavar="B.json")),
-    "file": (("file",), dict(metavar="FILE.pm")),
-    "--config": (("--config",), dict(type=_path, metavar="FILE", help="the config file (default: hmp-perms.toml here or in the nearest parent)")),
-    "--from-perl": (("--from-perl",), dict(type=_path, metavar="FILE.pm", help="start from the table in this Perl module instead of the curated one")),
-}
-_LIVE = ("--qemu", "--connect", "--all-local", "--timeout")
-_TEXT = ("--from-text", "--info-text", "--qemu-version", "--target", "--package", "--variant")
-#: Every command: what it does and its options.
-_COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "collect": ("read the HMP command lists of QEMU binaries", (*_LIVE, "-o", "--names", *_TEXT)),
-    "lint": ("validate the table; print every problem", ("--table",)),
-    "check": ("compare QEMU builds with the table and their baselines", (*_LIVE, "--snapshot", "--table", "--builds", "--rules", "--format", "--strict", "-o")),
-    "sync": ("accept an upgrade: record the builds, stub what they add", (*_LIVE, "--snapshot", "--table", "--builds", "--write")),
-    "suggest": ("propose levels from QEMU's text, or measure the rules", ("names", "--evaluate", "--snapshot", "--table", "--builds", "--rules")),
-    "diff": ("what changed between two snapshots", ("old", "new", "--format")),
-    "generate": ("render the templates into the output folder", ("--check", "--table", "--builds", "--templates", "--out")),
-    "import-perl": ("turn a Perl permission hash into a table", ("file", "-o")),
-    "kinds": ("list the kinds of finding a check reports", ("--format",)),
-    "init": ("start here: write hmp-perms.toml, a table, the rules and a records folder", ("--from-perl",)),
-}
-# fmt: on
-#: `--format`'s choices per command.
-_FORMATS = {"check": FORMATS, "diff": DIFF_FORMATS, "kinds": ("text", "json", "markdown")}
+from generator.exits import error, guarded
+from generator.options import COMMANDS as COMMAND_OPTIONS
+from generator.options import FORMATS, OPTIONS
+from generator.text import use_colour
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,12 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command, (what, options) in _COMMANDS.items():
+    for command, (what, options) in COMMAND_OPTIONS.items():
         p = sub.add_parser(command, help=what, description=what)
         for option in (*options, "--config") if command != "init" else options:
-            flags, spec = _OPTIONS[option]
+            flags, spec = OPTIONS[option]
             if option == "--format":
-                choices = _FORMATS[command]
+                choices = FORMATS[command]
                 spec = dict(spec, choices=choices, help=f"one of {', '.join(choices)}")
             p.add_argument(*flags, **spec)
     return parser
@@ -127,10 +54,10 @@ def _sources(args: argparse.Namespace) -> Sources:
     )
 
 
-def _failures(errors: Sequence[HmpPermsError]) -> int:
-    for error in errors:
-        _error(str(error))
-    return 2 if errors else 0
+def _failures(problems: Sequence[HmpPermsError]) -> int:
+    for problem in problems:
+        error(str(problem))
+    return 2 if problems else 0
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
@@ -154,7 +81,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     if problems:
-        _error(f"{path}: {len(problems)} problem(s)")
+        error(f"{path}: {len(problems)} problem(s)")
         return 1
     print(f"{path}: ok")
     return 0
@@ -167,18 +94,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     run = check_builds(_sources(args), settings, _policy(settings, args.strict))
-    colour = args.format == "text" and not args.output and use_colour(sys.stdout.isatty())
+    colour = (
+        args.format == "text" and not args.output and use_colour(sys.stdout.isatty(), os.environ)
+    )
     text = format_report(run.report, args.format, colour)
     if args.output:
         write_atomic(args.output, text)
     else:
         sys.stdout.write(text)
     return _failures(run.errors) or run.exit_status
-
-
-def use_colour(isatty: bool) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
-    return isatty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -191,21 +115,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from generator.app.collecting import gather_all
-    from generator.app.sync import MARKS, sync_table
+    from generator.app.sync import sync_table
 
     paths = _settings(args)
     result = sync_table(paths.table, gather_all(_sources(args)), paths.builds, write=args.write)
-    for line in result.changes:
-        print(line)
-    if result.changes:
-        print(MARKS)
-    if not args.write:
-        print("(dry run: add --write to record the builds and add the stubs)")
-        return 0
-    for path, changed in result.records:
-        print(f"{path}: {'recorded' if changed else 'unchanged'}")
-    done = "stubs added; choose a level and write a rationale for each"
-    print(f"{paths.table}: {done if result.written else 'unchanged'}")
+    print("\n".join(result.lines(paths.table, args.write)))
     return 0
 
 
@@ -232,7 +146,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     result = generate(paths, args.check)
     sys.stdout.write("".join(result.diffs))
     if result.diffs:
-        _error(f"{paths.out}/ is stale; run: hmp-perms generate")
+        error(f"{paths.out}/ is stale; run: hmp-perms generate")
         return 1
     for name in result.written:
         print(f"wrote {name}")
@@ -244,7 +158,7 @@ def cmd_import_perl(args: argparse.Namespace) -> int:
 
     text, notes = import_perl_table(args.file, args.output)
     for note in notes:
-        _error(note)
+        error(note)
     if not args.output:
         sys.stdout.write(text)
     return 0
@@ -265,68 +179,18 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Each command's function, `cmd_NAME`.
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "collect": cmd_collect,
-    "lint": cmd_lint,
-    "check": cmd_check,
-    "diff": cmd_diff,
-    "sync": cmd_sync,
-    "suggest": cmd_suggest,
-    "generate": cmd_generate,
-    "import-perl": cmd_import_perl,
-    "kinds": cmd_kinds,
-    "init": cmd_init,
+    name: globals()["cmd_" + name.replace("-", "_")] for name in COMMAND_OPTIONS
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; return its exit status. One line per error, never a traceback."""
-    _tolerant_output()
-    try:
+    """Run one command; return its exit status. One line per error, never a traceback
+    (a signal is the console script's: `console`)."""
+
+    def command() -> int:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except HmpPermsError as exc:
-        _error(str(exc))
-        return 2
-    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP under the console script
-        from generator.console import interrupted
 
-        return interrupted(exc)
-    except BrokenPipeError:
-        _silence_stdout()
-        return 128 + 13  # as if SIGPIPE had ended it, as it ends `cat`
-    except (Exception, RecursionError) as exc:
-        if os.environ.get("HMP_PERMS_DEBUG", "") not in ("", "0"):
-            import traceback
-
-            traceback.print_exc()
-        detail = " ".join(str(exc).split())[:300]
-        _error(
-            f"internal error: {type(exc).__name__}{': ' + detail if detail else ''}"
-            " (a bug: rerun with HMP_PERMS_DEBUG=1 for a traceback and report it)"
-        )
-        return 2
-
-
-def _error(text: str) -> None:
-    with contextlib.suppress(OSError, ValueError):  # stderr gone: the status still tells
-        print(f"hmp-perms: {text}".replace("\n", "\nhmp-perms: "), file=sys.stderr)
-
-
-def _tolerant_output() -> None:
-    """Text the terminal's encoding cannot show is escaped (``\\xe9``), not a crash."""
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            with contextlib.suppress(OSError, ValueError):
-                reconfigure(errors="backslashreplace")
-
-
-def _silence_stdout() -> None:
-    """After a broken pipe, point stdout at /dev/null so the final flush cannot fail again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass
+    return guarded(command)

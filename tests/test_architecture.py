@@ -27,6 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "generator.perl",
     ),
     ("generator.app",),
+    ("generator.exits", "generator.options"),
     ("generator.cli",),
     ("generator.console",),
     ("generator.__main__",),

@@ -40,6 +40,17 @@ class SyncResult:
     written: bool = False  # the table was rewritten
     records: list[tuple[str, bool]] = field(default_factory=list)  # (path, changed)
 
+    def lines(self, table: str, write: bool) -> list[str]:
+        """What `sync` tells the user: each change, what its marks mean, what was written."""
+        out = [*self.changes, *([MARKS] if self.changes else [])]
+        if not write:
+            return [*out, "(dry run: add --write to record the builds and add the stubs)"]
+        out += [
+            f"{path}: {'recorded' if changed else 'unchanged'}" for path, changed in self.records
+        ]
+        done = "stubs added; choose a level and write a rationale for each"
+        return [*out, f"{table}: {done if self.written else 'unchanged'}"]
+
 
 def sync_table(
     path: str, snapshots: Sequence[Snapshot], builds_dir: str, write: bool

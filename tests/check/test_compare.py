@@ -14,10 +14,10 @@ import pytest
 
 from generator.check.compare import Checked, check_drift
 from generator.check.report import format_report
-from generator.cli import use_colour
 from generator.collect.records import build_of, find_baseline
 from generator.collect.snapshot import load_snapshot
 from generator.table.loader import load_table
+from generator.text import use_colour
 from tests.conftest import BUILDS, FIXTURES, TABLE, Result
 
 OLD = BUILDS / "debian-7.2.22-x86_64.json"
@@ -335,12 +335,10 @@ def test_failed_collection_is_never_clean(cli: Callable[..., Result]) -> None:
         assert "qemu-system-nosuchtarget: not found on PATH" in result.err
 
 
-def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.setenv("TERM", "xterm")
-    assert use_colour(True) and not use_colour(False)
-    monkeypatch.setenv("NO_COLOR", "1")
-    assert not use_colour(True)
+def test_colour_only_on_a_terminal_without_no_color() -> None:
+    assert use_colour(True, {"TERM": "xterm"}) and not use_colour(False, {"TERM": "xterm"})
+    assert not use_colour(True, {"TERM": "xterm", "NO_COLOR": "1"})
+    assert not use_colour(True, {"TERM": "dumb"})
     table = load_table(str(TABLE))
     snap = load_snapshot(str(NEW))
     build = build_of(snap, table.vendors)
