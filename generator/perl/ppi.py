@@ -14,11 +14,15 @@ or one not at file scope; any use of the variable that is not a read it can
 prove harmless (``$hmp_command_perms->{$name}`` as a subscript, under
 ``exists``, or as a ``my`` variable's value; ``keys`` of the hash), so no write,
 ``delete``, reference or alias; code it cannot see (string ``eval``, ``do FILE``,
-``s///ee``, modules other than strict, warnings and utf8, ``BEGIN`` blocks); a
+``s///e``, an expression inside a string or pattern such as ``"$h{ eval $x }"``,
+``@{[ ... ]}`` or ``(?{ ... })``, modules other than strict, warnings and utf8,
+``BEGIN`` blocks); a symbol table reached by a sigil (``%Hostile::``,
+``${Hostile::}``); a
 dereference by name (``${...}``, ``$$x``, ``*{...}``) where ``use strict`` is not
-in force; code before the hash other than declarations; and
+in force; code before the hash other than declarations of literals; and
 the places where Perl and PPI read text differently (a lone carriage return,
-POD inside a statement, odd whitespace).
+POD inside a statement, POD begun by ``=cut`` or ended by ``=cut2``, a ``<<~``
+terminator indented with other than spaces and tabs, odd whitespace).
 
 The run is bounded: `TIMEOUT` seconds, `MAX_OUTPUT` bytes of output (a file
 size limit on its stdout and stderr files), and perl's own environment
