@@ -373,3 +373,18 @@ def test_ensure_deps_installs_ppi_when_it_is_missing(tmp_path: Path, ppi_perl: s
         "missing: libppi-perl",
         "run: sudo apt-get update && sudo apt-get install -y libppi-perl",
     ]
+
+
+@pytest.mark.perl
+def test_a_module_that_makes_ppi_grow_is_stopped(
+    tmp_path: Path, ppi_perl: str, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nested 100,000 deep, 200 KB took PPI 6 GB; here a smaller limit ends it sooner."""
+    monkeypatch.setattr(reader, "MAX_MEMORY", 256 * 1024 * 1024)
+    depth = 20000
+    source = module(tmp_path, HEAD + body() + "my $x = " + "[" * depth + "]" * depth + ";\n" + TAIL)
+    result = cli("import-perl", source)
+    assert result.status == 2
+    assert result.err == (
+        f"hmp-perms: {source}: perl failed reading it with PPI (exit 1): Out of memory!\n"
+    )
