@@ -228,7 +228,7 @@ def _line_of(name: str, text: str, table: str, key: str | None) -> SourceInfo:
     lines = text.splitlines()
     start = 0
     if table:
-        header = re.compile(rf"\s*\[\s*{re.escape(table)}\s*\]")
+        header = re.compile(rf"\s*\[\[?\s*{re.escape(table)}\s*\]")  # [t] or [[t]]
         start = next((i for i, line in enumerate(lines) if header.match(line)), 0)
     if key is not None:
         assignment = re.compile(rf"\s*[\"']?{re.escape(key)}[\"']?\s*=")

@@ -117,6 +117,8 @@ def test_options_override_the_config(repo: Path, cli: Callable[..., Result]) -> 
         ('[scope]\npatterns = "debian-*"\n', 2, "[scope] patterns: must be a list of strings"),
         ('[check]\nseverity = { "x" = 1 }\n', 2, "[check] severity: must be a table of strings"),
         ("[check]\nignore = [\n", 2, "not TOML"),
+        # an array of tables was put at line 1, above its header
+        ('table = "t.yaml"\n[[generate]]\n', 2, "[generate] must be a table"),
     ],
 )
 def test_a_bad_config_is_one_line_naming_the_key(
