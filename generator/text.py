@@ -23,9 +23,12 @@ from collections.abc import Mapping
 
 #: What no loaded string may hold (whitespace a format allows is passed in `allow`):
 #: controls, line and paragraph separators, zero-width and bidi formatting (which
-#: make text read otherwise than it is), byte-order marks, non-characters, surrogates.
+#: make text read otherwise than it is: the Arabic letter mark U+061C, the shaping
+#: controls U+206A-U+206F and the invisible tag characters U+E0000-U+E007F, which
+#: spell hidden text, too), byte-order marks, non-characters, surrogates.
 _UNPRINTABLE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufffe\uffff\ud800-\udfff]"
+    "[\x00-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+    "\ufeff\ufff9-\ufffb\ufffe\uffff\ud800-\udfff\U000e0000-\U000e007f]"
 )
 
 

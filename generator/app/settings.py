@@ -154,6 +154,8 @@ def _read_config(path: Path) -> Settings:
         return str(full.relative_to(here)) if full.is_relative_to(here) else str(full)
 
     outputs = values.get("generate.outputs")
+    if outputs is not None:
+        _check_outputs(outputs, folder, values, _line_of(name, text, "generate", "outputs"))
     scope = None
     if "scope.patterns" in values or "scope.vendors" in values:
         scope = Scope(
@@ -175,6 +177,47 @@ def _read_config(path: Path) -> Settings:
     )
 
 
+def _check_outputs(
+    outputs: Mapping[str, str], folder: Path, values: Mapping[str, Any], where: SourceInfo
+) -> None:
+    """Each output a file of its own in the config's tree, none of the inputs.
+
+    `generate` writes there without asking: an output named as the table replaced
+    the table with the Perl module, and ``..`` or a symlink wrote outside the tree.
+    """
+    table = (folder / values.get("table", DEFAULT_TABLE)).resolve()
+    inputs = {
+        table: "the table",
+        (folder / values["rules"]).resolve()
+        if "rules" in values
+        else table.parent / "suggest-rules.yaml": "the suggestion rules file",
+        Path(where.file).resolve(): "this config file",
+    }
+    folders = {
+        (folder / values.get("builds", DEFAULT_BUILDS)).resolve(): "the records folder",
+    }
+    if "generate.templates" in values:
+        folders[(folder / values["generate.templates"]).resolve()] = "the templates folder"
+    taken: dict[Path, str] = {}
+    for template, value in outputs.items():
+        what = f"[generate] outputs: {template!r} goes to {value!r}"
+        if Path(value).is_absolute():
+            raise HmpPermsError(f"{what}, an absolute path: give it relative to this file", where)
+        target = (folder / value).resolve()
+        if not target.is_relative_to(folder):
+            raise HmpPermsError(f"{what}, outside this file's folder {folder}", where)
+        if target in inputs:
+            raise HmpPermsError(f"{what}, which is {inputs[target]}", where)
+        for inside, name in folders.items():
+            if target == inside or target.is_relative_to(inside):
+                raise HmpPermsError(f"{what}, inside {name}", where)
+        if target.is_dir():
+            raise HmpPermsError(f"{what}, which is a folder: name the file in it", where)
+        if target in taken:
+            raise HmpPermsError(f"{what}, where {taken[target]!r} goes too", where)
+        taken[target] = template
+
+
 def _has_type(value: object, kind: str) -> bool:
     if kind == "path":
         return isinstance(value, str) and value != ""
@@ -190,7 +233,7 @@ def _line_of(name: str, text: str, table: str, key: str | None) -> SourceInfo:
     lines = text.splitlines()
     start = 0
     if table:
-        header = re.compile(rf"\s*\[\s*{re.escape(table)}\s*\]")
+        header = re.compile(rf"\s*\[\[?\s*{re.escape(table)}\s*\]")  # [t] or [[t]]
         start = next((i for i, line in enumerate(lines) if header.match(line)), 0)
     if key is not None:
         assignment = re.compile(rf"\s*[\"']?{re.escape(key)}[\"']?\s*=")

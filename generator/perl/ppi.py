@@ -14,14 +14,18 @@ or one not at file scope; any use of the variable that is not a read it can
 prove harmless (``$hmp_command_perms->{$name}`` as a subscript, under
 ``exists``, or as a ``my`` variable's value; ``keys`` of the hash), so no write,
 ``delete``, reference or alias; code it cannot see (string ``eval``, ``do FILE``,
-``s///ee``, modules other than strict, warnings and utf8, ``BEGIN`` blocks); a
+``s///e``, an expression inside a string or pattern such as ``"$h{ eval $x }"``,
+``@{[ ... ]}`` or ``(?{ ... })``, modules other than strict, warnings and utf8,
+``BEGIN`` blocks); a symbol table reached by a sigil (``%Hostile::``,
+``${Hostile::}``); a
 dereference by name (``${...}``, ``$$x``, ``*{...}``) where ``use strict`` is not
-in force; code before the hash other than declarations; and
+in force; code before the hash other than declarations of literals; and
 the places where Perl and PPI read text differently (a lone carriage return,
-POD inside a statement, odd whitespace).
+POD inside a statement, POD begun by ``=cut`` or ended by ``=cut2``, a ``<<~``
+terminator indented with other than spaces and tabs, odd whitespace).
 
-The run is bounded: `TIMEOUT` seconds, `MAX_OUTPUT` bytes of output (a file
-size limit on its stdout and stderr files), and perl's own environment
+The run is bounded: `TIMEOUT` seconds, `MAX_MEMORY` bytes of address space,
+`MAX_OUTPUT` bytes of output (a file size limit on its stdout and stderr files), and perl's own environment
 switches (PERL5OPT and the like) are dropped so that they cannot load code.
 """
 
@@ -43,6 +47,9 @@ from generator.perl.ppi_hash import PERL as HASH
 
 TIMEOUT = 60  # seconds; PPI reads Proxmox's module in a fraction of one
 MAX_OUTPUT = 64 * 1024 * 1024  # bytes of perl's stdout or stderr
+#: Bytes of address space perl may take: a module of a few hundred lines needs
+#: tens of MB, while a small one nested 100,000 deep took PPI 6 GB in 60 s.
+MAX_MEMORY = 1024 * 1024 * 1024
 INSTALL = "apt-get install libppi-perl"
 #: Variables that make perl load or run code, or read stdin as other than bytes.
 _PERL_SWITCHES = ("PERL5OPT", "PERL5DB", "PERL_UNICODE", "PERLIO")
@@ -91,6 +98,7 @@ def _run(path: str, perl: str, source: bytes) -> bytes:
 
     def limit_output() -> None:  # in the child, before perl starts
         resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_OUTPUT, MAX_OUTPUT))
+        resource.setrlimit(resource.RLIMIT_AS, (MAX_MEMORY, MAX_MEMORY))
 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:

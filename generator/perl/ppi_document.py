@@ -99,6 +99,43 @@ my %PRAGMA = map { $_ => 1 } qw(strict warnings utf8);
 # expression inside it (a subscript, ${...}, @{[...]}) is code PPI does not parse.
 my @interpolated;    # strings that interpolate the scalar: after its declaration, or strict refuses
 
+# Code inside a string or pattern, which PPI keeps as text: an expression in
+# ${...} or @{...}, a subscript that is more than a name, a number or a scalar
+# ("$h{ eval ... }"), a postfix slice, and in a pattern a (?{...}) block.
+sub interpolated_code {
+    my ($text, $pattern) = @_;
+    (my $t = $text) =~ s/\\./  /gs;    # an escaped character is text
+    return 'a (?{ }) code block' if $pattern && $t =~ /\(\*?\??\{/;
+    while ($t =~ /[\$\@]/g) {
+        $t =~ /\G[\$#]*/gc;
+        if ($t =~ /\G\{/gc) {
+            return 'an expression in ${...} or @{...}' unless $t =~ /\G\s*\^?\w+\s*\}/gc;
+        }
+        elsif ($t !~ /\G(?:\^\w|::|\w|'(?=\w))+/gc) {
+            next;    # punctuation, or a pattern's $ anchor
+        }
+        while (1) {
+            if ($t =~ /\G(?:->)?([\[\{])/gc) {
+                my $close = $1 eq '[' ? ']' : '}';
+                return 'an expression in a subscript'
+                    unless $t =~ /\G\s*(?:-?\w+|\$\w+)\s*\Q$close\E/gc;
+            }
+            elsif ($t =~ /\G->[\$\@%&*]/gc) {
+                return 'a postfix slice with an expression' if $t =~ /\G[\[\{]/;
+            }
+            else {
+                last;
+            }
+        }
+    }
+    return;
+}
+
+sub interpolates {    # an unescaped sigil: a variable read, perhaps a warning
+    (my $t = $_[0]) =~ s/\\./  /gs;
+    return $t =~ /[\$\@]/;
+}
+
 sub check_interpolated {
     my ($tok, $text) = @_;
     refuse($tok, "a string that interpolates an expression and names $VAR: PPI does not read it as code")
@@ -131,6 +168,18 @@ for my $tok (@all) {
         my $parent = $tok->parent;
         refuse($tok, 'POD inside a statement: Perl reads it as code there, PPI as POD')
             unless $parent->isa('PPI::Document') || $parent->isa('PPI::Structure::Block');
+        # Perl starts POD at '=' and a letter, and ends it at '=cut' and no
+        # letter (=cut2); PPI at '=' and \w, and at '=cut' and no \w. A POD
+        # begun by =cut runs on to the next =cut for Perl, not for PPI.
+        my @lines = split /^/, $text;
+        refuse($tok, 'a POD command that is not = and a letter: Perl does not read it as POD')
+            unless $lines[0] =~ /^=[A-Za-z]/;
+        refuse($tok, 'POD that begins with =cut: Perl reads on to the next =cut, PPI stops here')
+            if $lines[0] =~ /^=cut(?![A-Za-z])/;
+        for my $i (1 .. $#lines - 1) {
+            refuse($tok->line_number + $i, 'a =cut that PPI reads as POD and Perl as the end of it')
+                if $lines[$i] =~ /^=cut(?![A-Za-z])/;
+        }
         next;
     }
     next if $class =~ /^PPI::Token::(?:Comment|End|Data)$/;
@@ -140,9 +189,14 @@ for my $tok (@all) {
         next;
     }
     if ($class eq 'PPI::Token::Word') {
-        next unless $text =~ /$NAME/ || $text =~ /^(?:eval|evalbytes|do|require)$/;
         my $next = $next_of{ refaddr $tok };
         my $prev = $prev_of{ refaddr $tok };
+        if ($text =~ /(?:::|')\z/) {    # ${Hostile::}, % main:: : a symbol table
+            my $cast = $prev && $prev->content eq '{' ? $prev_of{ refaddr $prev } : $prev;
+            refuse($tok, shown($text) . " after a sigil reaches a package's symbol table, where $VAR can be changed without being named")
+                if $cast && $cast->isa('PPI::Token::Cast');
+        }
+        next unless $text =~ /$NAME/ || $text =~ /^(?:eval|evalbytes|do|require)$/;
         my $quoted = $next && $next->isa('PPI::Token::Operator') && $next->content eq '=>';
         my $method = $prev && $prev->isa('PPI::Token::Operator') && $prev->content eq '->';
         refuse($tok, "$NAME is named as a bare word here, which the importer does not follow")
@@ -173,8 +227,13 @@ for my $tok (@all) {
     }
     if ($class eq 'PPI::Token::HereDoc') {
         my $body = join '', $tok->heredoc;
-        next if ($tok->{_mode} // '') eq 'literal' || $body !~ /$NAME/;
-        check_interpolated($tok, $body);
+        # <<~ strips spaces and tabs for Perl; PPI takes any \s, \f and \v too.
+        refuse($tok, "an indented here-document whose terminator is indented with other than spaces and tabs: Perl does not end it there")
+            if ($tok->{_indentation} // '') =~ /[^ \t]/;
+        next if ($tok->{_mode} // '') eq 'literal';
+        check_interpolated($tok, $body) if $body =~ /$NAME/;
+        my $code = interpolated_code($body, 0);
+        refuse($tok, "a here-document that holds $code, which PPI does not read as code") if $code;
         next;
     }
     if ($class =~ $LITERAL) {
@@ -184,10 +243,12 @@ for my $tok (@all) {
         if ($class eq 'PPI::Token::Regexp::Substitute') {
             my ($flags) = $text =~ /([a-z]*)\z/;
             refuse($tok, 's///ee runs a string as code, which PPI cannot read') if $flags =~ /e.*e/;
-            refuse($tok, "s///e with code that names $VAR: PPI does not read it as code")
-                if $flags =~ /e/ && $text =~ /$NAME/;
+            refuse($tok, 's///e runs its replacement as code, which PPI does not read')
+                if $flags =~ /e/;
         }
         check_interpolated($tok, $text) if $text =~ /$NAME/;
+        my $code = interpolated_code($text, $class =~ /Regexp/);
+        refuse($tok, shown($text) . " holds $code, which PPI does not read as code") if $code;
         next;
     }
     refuse($tok, shown($text) . " names $VAR where the importer cannot follow it") if $text =~ /$NAME/;

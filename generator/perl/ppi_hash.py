@@ -55,7 +55,10 @@ sub is_bare_declaration {    # our $hmp_command_perms;  (changes nothing)
 }
 
 # Before the hash is defined, file-scope code runs first: it may end the module
-# early or change what follows. Only declarations may stand there.
+# early or change what follows. Only declarations may stand there. A variable
+# read in a string warns when undefined, which FATAL warnings make a die.
+my $fatal = grep { ($_->module // '') eq 'warnings' && $_->content =~ /FATAL/ }
+    @{ $doc->find('PPI::Statement::Include') || [] };
 for my $stmt ($doc->schildren) {
     last if $stmt == $definition;
     next if $stmt->isa('PPI::Statement::Package')
@@ -68,7 +71,16 @@ for my $stmt ($doc->schildren) {
             my $next = $next_of{ refaddr $_ };
             !($next && $next->isa('PPI::Token::Operator') && $next->content eq '=>')
         } grep { $_->isa('PPI::Token::Word') } $stmt->tokens;
-        next if @words == 1 && $words[0] == $stmt->schild(0);    # literals only
+        # literals only: no operator but = , =>, as others can die (1 / 0,
+        # 'a' x 1e12), and under FATAL warnings no string that reads a variable
+        my @odd = grep {
+            ($_->isa('PPI::Token::Operator') && $_->content !~ /^(?:=|,|=>)$/)
+            || $_->isa('PPI::Token::Cast')
+            || ($fatal && ref($_) =~ $INTERPOLATING && interpolates($_->content))
+            || ($fatal && $_->isa('PPI::Token::HereDoc') && ($_->{_mode} // '') ne 'literal'
+                && interpolates(join '', $_->heredoc))
+        } $stmt->tokens;
+        next if @words == 1 && $words[0] == $stmt->schild(0) && !@odd;
     }
     refuse($stmt, 'code before the hash runs first and may end the module or change what follows: only package, use, sub and variables holding literals may stand before it');
 }
@@ -92,7 +104,8 @@ for my $cast (@{ $doc->find('PPI::Token::Cast') || [] }) {
 
 # -- every other use of the variable must be a read ---------------------------------
 
-my $ASSIGN = qr/^(?:(?:\*\*|\/\/|\|\||&&|<<|>>|[-+*\/.%x|&^])?=|=~|\+\+|--)$/;
+# !~ with s/// or tr/// changes its operand as =~ does.
+my $ASSIGN = qr/^(?:(?:\*\*|\/\/|\|\||&&|<<|>>|[-+*\/.%x|&^])?=|[=!]~|\+\+|--)$/;
 
 sub changed {
     refuse($_[0], "$VAR is changed outside its definition; cannot import it safely");

@@ -133,10 +133,10 @@ def suggest(
 
     `entry` is None when no QEMU text describes it: only rules on the name apply.
     """
-    found = [
+    found = [  # each rule applied once: a search is the costly part
         s
-        for rule in matches(rules, name, entry, is_info)
-        if (s := rule.apply(name, entry)) is not None
+        for rule in rules.rules
+        if (rule.reveals_host or not is_info) and (s := rule.apply(name, entry)) is not None
     ]
     if found:
         # The most privileged level wins; among equals, the first rule in the file.
@@ -321,6 +321,12 @@ def _matcher(
         kind = "words" if has_words else "regex"
         hint = _hint(str(exc), source)
         reader.problem(value, f"{what}: {kind} does not compile (RE2: {exc}){hint}")
+        return None
+    if pattern.matches_empty():
+        # 'x*' matched every command, at its first character: each got this level
+        reader.problem(
+            value, f"{what}: regex can match no characters at all, so it matches any text"
+        )
         return None
     if field is None:
         return None

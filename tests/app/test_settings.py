@@ -117,6 +117,8 @@ def test_options_override_the_config(repo: Path, cli: Callable[..., Result]) -> 
         ('[scope]\npatterns = "debian-*"\n', 2, "[scope] patterns: must be a list of strings"),
         ('[check]\nseverity = { "x" = 1 }\n', 2, "[check] severity: must be a table of strings"),
         ("[check]\nignore = [\n", 2, "not TOML"),
+        # an array of tables was put at line 1, above its header
+        ('table = "t.yaml"\n[[generate]]\n', 2, "[generate] must be a table"),
     ],
 )
 def test_a_bad_config_is_one_line_naming_the_key(
@@ -181,3 +183,46 @@ def test_a_missing_records_folder_is_an_error(
         f"hmp-perms: {missing}: no such folder of recorded builds (`hmp-perms init` makes one)\n"
     )
     assert not missing.exists()
+
+
+@pytest.mark.parametrize(
+    ("target", "refused"),
+    [
+        # generate replaced the table with the Perl module, and exited 0
+        ("hmp/hmp-commands.yaml", "which is the table"),
+        ("hmp/suggest-rules.yaml", "which is the suggestion rules file"),
+        ("hmp-perms.toml", "which is this config file"),
+        ("hmp/builds/debian-7.2.22-x86_64.json", "inside the records folder"),
+        # these wrote outside the tree
+        ("../escaped.pm", "outside this file's folder"),
+        ("/nonexistent/escaped.pm", "an absolute path"),
+        ("link.pm", "outside this file's folder"),
+        ("src", "which is a folder"),
+    ],
+)
+def test_an_output_that_is_an_input_or_outside_the_tree_is_refused(
+    target: str, refused: str, repo: Path, cli: Callable[..., Result]
+) -> None:
+    (repo / "link.pm").symlink_to(repo.parent / "outside.pm")
+    config = repo / "hmp-perms.toml"
+    config.write_text(PVE.replace('"src/PVE/API2/Qemu/HMPPerms.pm"', json.dumps(target)))
+    before = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()}
+    result = cli("generate")
+    assert (result.status, result.out) == (2, "")
+    assert result.err.startswith(f"hmp-perms: {config}:5: [generate] outputs: 'HMPPerms.pm'")
+    assert refused in result.err and len(result.err.splitlines()) == 1, result.err
+    assert {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()} == before
+    assert not (repo.parent / "outside.pm").exists() and not (repo.parent / "escaped.pm").exists()
+
+
+def test_two_outputs_to_one_file_are_refused(repo: Path, cli: Callable[..., Result]) -> None:
+    config = repo / "hmp-perms.toml"
+    config.write_text(
+        PVE.replace('"hmp/description.txt"', '"src/PVE/../PVE/API2/Qemu/HMPPerms.pm"')
+    )
+    result = cli("generate")
+    assert result.status == 2
+    assert result.err == (
+        f"hmp-perms: {config}:5: [generate] outputs: 'hmp-perms-description.txt' goes to"
+        " 'src/PVE/../PVE/API2/Qemu/HMPPerms.pm', where 'HMPPerms.pm' goes too\n"
+    )

@@ -23,6 +23,10 @@ ESCAPES = {
     "clear screen": "\x1b[2J",
     "cursor up, erase line": "\x1b[1A\x1b[2K",
     "bidi override": "\u202e",
+    # these passed the load check and reached generated/*.pm, .py and .md
+    "arabic letter mark": "\u061c",
+    "shaping control": "\u206e",
+    "tag characters": "\U000e0041\U000e0042",
 }
 
 
@@ -43,7 +47,7 @@ def test_a_snapshot_whose_help_holds_an_escape_is_refused(
     result = cli("check", "--snapshot", snap)
     assert (result.status, result.out) == (2, "")
     assert result.err.startswith(f"hmp-perms: {snap}: help:{number}: holds the control character")
-    assert "\x1b" not in result.err and "\u202e" not in result.err
+    assert not any(c in result.err for c in escape if not c.isprintable())
 
 
 def test_a_record_whose_help_holds_an_escape_is_refused(

@@ -212,7 +212,34 @@ REFUSED = {
     "not-a-name": (HEAD + body("    'qu it' => 'root',\n") + TAIL, 6, "not a QEMU command name"),
     "not-a-level": (HEAD + body("    quit => 'ro ot',\n") + TAIL, 6, "is not a plain name"),
     "listed-twice": (HEAD + body("    quit => 'root',\n    quit => 'none',\n") + TAIL, 7, "listed twice (first on line 6)"),
+    # Perl ends POD at =cut and no letter; PPI at =cut and no \w: Perl read quit => 'none'.
+    "pod-cut-digit": (HEAD + "=pod\n\n=cut2\n" + body("    quit => 'none',\n") + "=cut\n\n" + body() + "\n=cut\n" + TAIL, 7, "a =cut that PPI reads as POD"),
+    "pod-begun-by-cut": (HEAD + "=cut\n" + body() + "=cut\n" + TAIL, 5, "begins with =cut"),
+    "pod-not-a-letter": (HEAD + "=_x\n\n=cut\n" + body() + TAIL, 5, "not = and a letter"),
+    # PPI ends <<~ at a terminator indented with \f; Perl does not: Perl read quit => 'none'.
+    "heredoc-form-feed-indent": (HEAD + "my $d = <<~'EOT';\n\fEOT\n" + body() + "my $e = <<'1;';\nEOT\n" + body("    quit => 'none',\n") + TAIL, 5, "indented with other than spaces and tabs"),
+    "subscript-code": (HEAD + body() + "my %h; my $s = \"$h{ $hmp_command_perms = {} }\";\n" + TAIL, 9, "an expression in a subscript"),
+    "subscript-eval": (HEAD + body() + "my %h; my $s = \"$h{ eval $code }\";\n" + TAIL, 9, "an expression in a subscript"),
+    "block-in-string": (HEAD + body() + "my $s = \"${\\ eval $code}\";\n" + TAIL, 9, "an expression in ${...}"),
+    "heredoc-code": (HEAD + body() + "my $s = <<EOT;\n@{[ eval $code ]}\nEOT\n" + TAIL, 9, "an expression in ${...}"),
+    "pattern-code-block": (HEAD + body() + "'x' =~ /(?{ $hmp_command_perms = {} })/;\n" + TAIL, 9, "(?{ }) code block"),
+    "subst-e-eval": (HEAD + body() + "my $s = 'x'; $s =~ s/x/eval $code/e;\n" + TAIL, 9, "s///e runs its replacement"),
+    "stash-in-braces": (HEAD + body() + "${ *{ ${Hostile::}{'hmp_command' . '_perms'} }{SCALAR} }->{quit} = 'none';\n" + TAIL, 9, "symbol table"),
+    "stash-after-space": (HEAD + body() + "${ *{ $ Hostile::{'hmp_command' . '_perms'} }{SCALAR} }->{quit} = 'none';\n" + TAIL, 9, "symbol table"),
+    "dies-before": (HEAD + "my $x = 1 / 0;\n" + body() + TAIL, 5, "code before the hash"),
+    "fatal-warning-before": ("package Hostile;\nuse strict;\nuse warnings FATAL => 'all';\nmy $u;\nmy $s = \"$u\";\n" + body() + TAIL, 5, "code before the hash"),
+    "defined-not-binds": (HEAD + body() + "my $r = defined $hmp_command_perms->{quit} !~ s/root/none/;\n" + TAIL, 9, "changed outside"),
+    "string-bitwise-assign": (HEAD + "use v5.36;\n" + body() + "$hmp_command_perms->{quit} &.= 'none';\n" + TAIL, 10, "cannot prove"),
 }  # fmt: skip
+
+
+@pytest.mark.perl
+@pytest.mark.parametrize("case", ["pod-cut-digit", "heredoc-form-feed-indent"])
+def test_where_perl_and_ppi_split_text_perl_reads_the_other_hash(
+    tmp_path: Path, ppi_perl: str, case: str
+) -> None:
+    """These two are refused above because perl really holds quit => 'none' there."""
+    assert perl_sees(ppi_perl, module(tmp_path, REFUSED[case][0])) == {"quit": "none"}
 
 
 @pytest.mark.perl
@@ -346,3 +373,18 @@ def test_ensure_deps_installs_ppi_when_it_is_missing(tmp_path: Path, ppi_perl: s
         "missing: libppi-perl",
         "run: sudo apt-get update && sudo apt-get install -y --no-install-recommends libppi-perl",
     ]
+
+
+@pytest.mark.perl
+def test_a_module_that_makes_ppi_grow_is_stopped(
+    tmp_path: Path, ppi_perl: str, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nested 100,000 deep, 200 KB took PPI 6 GB; here a smaller limit ends it sooner."""
+    monkeypatch.setattr(reader, "MAX_MEMORY", 256 * 1024 * 1024)
+    depth = 20000
+    source = module(tmp_path, HEAD + body() + "my $x = " + "[" * depth + "]" * depth + ";\n" + TAIL)
+    result = cli("import-perl", source)
+    assert result.status == 2
+    assert result.err == (
+        f"hmp-perms: {source}: perl failed reading it with PPI (exit 1): Out of memory!\n"
+    )

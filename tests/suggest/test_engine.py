@@ -196,3 +196,34 @@ def test_committed_rules_on_text_far_over_the_bound_end() -> None:
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=HANG
     )
     assert (run.returncode, run.stdout, run.stderr) == (0, "root\n", "")
+
+
+def test_a_regex_rule_captures_nothing_and_a_words_rule_its_word() -> None:
+    """Capturing groups made each search run RE2's NFA over the match: 40 rules like
+    '(.)*.{1000}' took 7 s on one 4 KiB entry. Only the group a matcher reports captures."""
+    assert compile_pattern(r"(.)*(.{10})").groups == 0
+    assert compile_pattern(r"(.)*(.{10})").search("x" * 40) is not None
+    assert compile_pattern(r"(?:^|\W)(file)(?:\W|$)", group=1).groups == 1
+
+
+def test_each_rule_is_searched_once_per_suggestion(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "rules:\n"
+        + "".join(
+            f"  - {{id: r{i}, field: help, regex: 'a+|q{i}', level: root, reason: x}}\n"
+            for i in range(5)
+        )
+    )
+    rules = load_rules(str(path), LEVELS)
+    searched: list[str] = []
+    for rule in rules.rules:
+        real = rule.matcher.pattern.search
+        monkeypatch.setattr(
+            rule.matcher.pattern, "search", lambda t, real=real: searched.append(t) or real(t)
+        )
+    entry = HelpEntry("aaa", (), "", "aaa")
+    assert suggest(rules, Scale(LEVELS, "root", "root"), "aaa", entry).level == "root"
+    assert len(searched) == 5

@@ -492,6 +492,11 @@ def test_rules_file_without_rules(tmp_path: Path) -> None:
         # an empty word matched every command: each got this rule's level
         (RULE.replace("[host]", "[host, '']"), 4, "words holds an empty word"),
         (RULE.replace("[host]", "[' ']"), 4, "words holds an empty word"),
+        # a regex that matched no characters matched every command, 'migrate' too
+        (RULE.replace("words: [host]", "regex: 'x*'"), 4, "regex can match no characters"),
+        (RULE.replace("words: [host]", "regex: 'host|\\b'"), 4, "regex can match no characters"),
+        (RULE.replace("words: [host]", "regex: '(?m)^$'"), 4, "regex can match no characters"),
+        (RULE + "    unless: {field: help, regex: '\\B'}\n", 7, "unless: regex can match no"),
         # a reason is printed as one tab-separated line: a line break or ESC broke it
         (
             RULE.replace("reason: help speaks of the host ({match})", 'reason: "two\\nlines"'),
