@@ -16,7 +16,8 @@ def import_perl_table(source: str, output: str | None) -> tuple[str, list[str]]:
 
     What import-perl writes, `lint` passes: the text is loaded first."""
     text, notes = import_perl(source)
-    load_table(output or "<stdout>", text)
+    # A problem names the table it would be, at its line, and the module it came from.
+    load_table(f"{output or '<stdout>'} (from {source})", text)
     if output:
         write_atomic(output, text)
     return text, notes

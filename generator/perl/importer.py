@@ -22,8 +22,8 @@ from generator.errors import HmpPermsError, SourceInfo
 from generator.files import read_text
 from generator.model import is_command_name
 from generator.perl.ppi import read_hash
+from generator.text import one_line
 
-_ODD = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 #: QEMU's short forms (hmp-commands.hx), folded into their commands.
 KNOWN_ALIASES = {"?": "help", "c": "cont", "p": "print", "q": "quit", "s": "stop"}
 ALIAS_HELP = re.compile(r"(?:short-form of|alias for) '([A-Za-z0-9_?-]+)'")
@@ -97,8 +97,8 @@ def _parse(path: str, text: str) -> list[_Perm]:
 
 
 def _clean(text: str) -> str:
-    """Comment text on one line: control characters and odd line breaks become spaces."""
-    return " ".join(_ODD.sub(" ", text).split())
+    """Comment text on one line, with nothing a table string may not hold (`text`)."""
+    return one_line(text)
 
 
 def _dump(path: str, perms: list[_Perm]) -> str:
