@@ -11,8 +11,8 @@ import argparse
 from typing import Any
 
 from generator.app import settings
-from generator.check.report import DIFF_FORMATS
-from generator.check.report import FORMATS as REPORT_FORMATS
+from generator.check import DIFF_FORMATS
+from generator.check import FORMATS as REPORT_FORMATS
 
 
 def _seconds(text: str) -> float:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -116,6 +115,8 @@ _KEYS: dict[str, dict[str, str]] = {
 
 
 def _read_config(path: Path) -> Settings:
+    import tomllib  # only when there is a config to read
+
     name = str(path)
     text = read_text(path)
     try:

@@ -27,8 +27,6 @@ from generator.text import (
     xml_text,
 )
 
-FORMATS = ("text", "json", "junit", "github", "markdown")
-DIFF_FORMATS = ("text", "markdown")
 _COLOURS = {ERROR: "\033[1;31m", WARNING: "\033[33m", INFO: "\033[2m"}
 _RESET = "\033[0m"
 

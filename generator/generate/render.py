@@ -11,11 +11,20 @@ text into code.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import (
+    Environment,
+    FileSystemBytecodeCache,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+)
+from jinja2.bccache import Bucket
 
 from generator import text
 from generator.errors import HmpPermsError
@@ -27,9 +36,31 @@ SUFFIX = ".j2"
 ENCODING_DECLARATION = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.ASCII)
 
 
+class _Cache(FileSystemBytecodeCache):
+    """Compiled templates kept between runs (Jinja checks each against its source); a
+    cache that cannot be written is no cache, never an error."""
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _cache() -> _Cache | None:
+    """The user's cache folder for compiled templates (``$XDG_CACHE_HOME/hmp-perms``):
+    compiling the templates costs more than rendering them."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "hmp-perms", "templates")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return _Cache(folder)
+
+
 def environment(templates_dir: str) -> Environment:
     env = Environment(
         loader=FileSystemLoader(templates_dir),
+        bytecode_cache=_cache(),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
