@@ -11,15 +11,18 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator import __version__
 from generator.app.settings import Settings, Sources, settings_for
-from generator.check.kinds import Policy
 from generator.errors import HmpPermsError
 from generator.exits import error, guarded
 from generator.options import COMMANDS as COMMAND_OPTIONS
 from generator.options import FORMATS, OPTIONS
 from generator.text import use_colour
+
+if TYPE_CHECKING:  # imported when a command needs it: a check starts QEMU first
+    from generator.check.kinds import Policy
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +48,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _policy(settings: Settings, strict: bool = False) -> Policy:
+    from generator.check.kinds import Policy
+
     return Policy.of(settings.severity, settings.ignore, strict, settings.config or "")
 
 

@@ -12,17 +12,15 @@ from typing import TYPE_CHECKING
 
 from generator.app.collecting import gather, given_as
 from generator.app.settings import DEFAULT_BUILDS, DEFAULT_TABLE, Settings, Sources
-from generator.check.compare import Advisor, Report, check_drift
-from generator.check.diff import Change, diff_snapshots
-from generator.check.kinds import Policy
-from generator.collect.records import build_of, find_baseline
-from generator.collect.snapshot import load_snapshot
 from generator.errors import ErrorList, HmpPermsError
 from generator.files import read_text
-from generator.model import Build, Checked, HelpEntry, Snapshot, Table
-from generator.table.loader import load_table
 
+# What a check needs once its QEMUs answer is imported while they start (`load`).
 if TYPE_CHECKING:
+    from generator.check.compare import Advisor, Report
+    from generator.check.diff import Change
+    from generator.check.kinds import Policy
+    from generator.model import Build, HelpEntry, Snapshot, Table
     from generator.suggest.rules import Advisor as SuggestFn
 
 
@@ -38,15 +36,27 @@ class CheckRun:
 
 
 def check_builds(sources: Sources, paths: Settings, policy: Policy) -> CheckRun:
-    # The table is loaded while QEMU starts: its cost is hidden in that wait.
     # The table is read before any QEMU starts, so a missing one costs no QEMU; it is
-    # parsed while they start up, which hides the cost. A stub is a finding, not a stop.
+    # parsed while they start up, which hides the cost, and so is its loader imported
+    # (ruamel.yaml: a fifth of a check's own time). A stub is a finding, not a stop.
     text = read_text(paths.table)
-    collected = gather(sources, lambda: load_table(paths.table, text, allow_todo=True))
+
+    def load() -> Table:
+        import generator.check.compare
+        import generator.collect.records  # noqa: F401
+        from generator.table.loader import load_table
+
+        return load_table(paths.table, text, allow_todo=True)
+
+    collected = gather(sources, load)
     table = collected.side
     assert table is not None
     if collected.errors and not collected.snapshots:
         raise ErrorList(collected.errors)
+    from generator.check.compare import check_drift
+    from generator.collect.records import find_baseline
+    from generator.model import Checked
+
     where = "" if paths.config is not None else _paths_given(paths)
     checked = [
         Checked(
@@ -80,6 +90,8 @@ def distinct_builds(
     """Each build once, with every snapshot given of it: a build given twice (a path and
     its name, a record and the binary, two packagings of one release) is checked once,
     so every finding id stays unique, and the report names every package and binary."""
+    from generator.collect.records import build_of
+
     groups: dict[Build, list[Snapshot]] = {}
     for snap in snapshots:
         build = build_of(snap, table.vendors)
@@ -111,5 +123,8 @@ def _advisor(table: Table, rules: str | None) -> Advisor:
 
 def diff_files(old: str, new: str) -> tuple[list[Change], str, str]:
     """What changed between two snapshot files, with their labels."""
+    from generator.check.diff import diff_snapshots
+    from generator.collect.snapshot import load_snapshot
+
     a, b = load_snapshot(old), load_snapshot(new)
     return diff_snapshots(a, b), a.label, b.label

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import shlex
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from generator.app.settings import Sources
 from generator.collect.launcher import (
@@ -19,16 +19,11 @@ from generator.collect.launcher import (
     default_binary,
     local_binaries,
 )
-from generator.collect.snapshot import (
-    load_snapshot,
-    snapshot_from_text,
-    snapshot_to_json,
-    validate_snapshot,
-)
 from generator.errors import ErrorList, HmpPermsError
-from generator.files import write_atomic
-from generator.model import Snapshot
-from generator.text import one_line, terminal
+
+# Only the launcher is imported before a QEMU starts; the rest while it does, or after.
+if TYPE_CHECKING:
+    from generator.model import Snapshot
 
 T = TypeVar("T")
 
@@ -36,6 +31,8 @@ T = TypeVar("T")
 def gather(sources: Sources, alongside: Callable[[], T] | None = None) -> Collected[T]:
     """A snapshot per build that answered and an error per one that did not, plus the
     result of `alongside`, done while QEMU starts up (nothing given: the default QEMU)."""
+    from generator.collect.snapshot import load_snapshot
+
     snaps = [load_snapshot(path) for path in sources.snapshots]
     commands = list(sources.qemu)
     if sources.all_local:
@@ -49,6 +46,8 @@ def gather(sources: Sources, alongside: Callable[[], T] | None = None) -> Collec
     result: Collected[T] = asyncio.run(
         collect_all(commands, sources.timeout, alongside, sources.connect)
     )
+    from generator.collect.snapshot import validate_snapshot
+
     live = []
     for snap in result.snapshots:
         try:
@@ -96,6 +95,8 @@ def collect(
         return gather(sources)
     if sources.qemu or sources.all_local or sources.connect:
         raise HmpPermsError("collect: --from-text excludes --qemu, --connect and --all-local")
+    from generator.collect.snapshot import snapshot_from_text
+
     snap = snapshot_from_text(
         from_text,
         saved.get("info_text"),
@@ -112,11 +113,16 @@ def save_snapshot(collected: Collected[None], path: str) -> None:
         raise ErrorList(collected.errors)
     if len(collected.snapshots) != 1:
         raise HmpPermsError("collect: -o takes one binary; run it once per binary")
+    from generator.collect.snapshot import snapshot_to_json
+    from generator.files import write_atomic
+
     write_atomic(path, snapshot_to_json(collected.snapshots[0]))
 
 
 def listing(snapshots: list[Snapshot], names_only: bool) -> list[str]:
     """What `collect` prints: each build's commands and info subcommands."""
+    from generator.text import one_line, terminal
+
     lines = []
     for snap in snapshots:
         if names_only:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import HmpPermsError, SourceInfo
-from generator.files import read_text
 
 CONFIG_NAME = "hmp-perms.toml"
 DEFAULT_TABLE = "data/hmp-commands.yaml"
@@ -116,6 +115,8 @@ _KEYS: dict[str, dict[str, str]] = {
 
 def _read_config(path: Path) -> Settings:
     import tomllib  # only when there is a config to read
+
+    from generator.files import read_text
 
     name = str(path)
     text = read_text(path)
