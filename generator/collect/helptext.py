@@ -89,9 +89,14 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
             names[0], tuple(names[1:]), params_text, "\n".join(help_lines), start
         )
 
-    lines = text.replace("\r\n", "\n").split("\n")
+    text = text.replace("\r\n", "\n")
+    lines = text.split("\n")
+    # One scan of the whole text clears the common case; a line is looked at only when
+    # the text holds something unprintable, or the line a TAB past its start.
+    clean = unprintable(text, "\n\t") is None
     for lineno, line in enumerate(lines, 1):
-        bad = unprintable(line.lstrip("\t"))
+        body = line.lstrip("\t")
+        bad = None if clean and "\t" not in body else unprintable(body)
         if bad:
             # Help text reaches terminals and CI pages: only the TABs that start a
             # continuation line are more than printable text.
