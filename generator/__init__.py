@@ -1,14 +1,15 @@
 """hmp-perms: keep a QEMU human-monitor permission table honest.
 
-The pipeline, one module per stage:
+One package per stage, below an application layer and a thin command line
+(docs/architecture.md):
 
-- ``launcher.collect_snapshots``: start real QEMU binaries, ask for ``help``/``info``
-- ``helptext.parse_help``: turn that text into entries
-- ``table.load_table``: read and validate ``data/hmp-commands.yaml``
-- ``compare.check_drift``: snapshot(s) + table -> findings
-- ``report.format_report``: findings -> text, json, junit, github, markdown
-- ``render.render_templates``: table -> ``generated/*``
-- ``cli.main``: the thin command line over all of it
+- ``collect``: start or connect to real QEMU builds, read their listings; the records
+- ``table``: read and validate ``data/hmp-commands.yaml``
+- ``suggest``: propose a level from QEMU's text
+- ``check``: builds against the table and their baselines; the report formats
+- ``generate``: the table through ``templates/*.j2``
+- ``perl``: a Perl permission hash as a table
+- ``app``: the use cases; ``cli``: the command line over them
 """
 
 __version__ = "0.1.0"

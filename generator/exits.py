@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable
 
+from generator.collect import signals
 from generator.errors import HmpPermsError
 
 
@@ -29,6 +30,11 @@ def guarded(command: Callable[[], int]) -> int:
         _silence_stdout()
         return 128 + 13  # as if SIGPIPE had ended it, as it ends `cat`
     except (Exception, RecursionError) as exc:
+        first = signals.caught()
+        if first is not None:
+            # Raised while a signal was being delivered (from the C code it broke
+            # into): the signal ended the run, not a bug.
+            raise signals.Signalled(first) from None
         if os.environ.get("HMP_PERMS_DEBUG", "") not in ("", "0"):
             import traceback
 

@@ -7,13 +7,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from generator.cli import main
+from generator.model import HelpEntry
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
@@ -174,3 +175,12 @@ def records(folder: Path) -> Path:
     path = folder / "b"
     path.mkdir(exist_ok=True)
     return path
+
+
+def format_help(entries: Sequence[HelpEntry], prefix: str = "") -> str:
+    """Entries printed as QEMU prints them (sorted by the whole ``name|alias`` string, as
+    its `strcmp` does): the inverse of `parse_help`, which reads the result back."""
+    return "".join(
+        f"{prefix}{'|'.join(e.names)} {e.params} -- {e.help}\n"
+        for e in sorted(entries, key=lambda e: "|".join(e.names))
+    )

@@ -165,12 +165,3 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
         help_lines = [help_part] if sep else None
     finish()
     return tuple(entries[name] for name in sorted(entries))
-
-
-def format_help(entries: tuple[HelpEntry, ...] | list[HelpEntry], prefix: str = "") -> str:
-    """Print entries as QEMU does (sorted by the whole ``name|alias`` string, as its
-    `strcmp` does); `parse_help` reads the result back unchanged."""
-    return "".join(
-        f"{prefix}{'|'.join(e.names)} {e.params}{SEPARATOR}{e.help}\n"
-        for e in sorted(entries, key=lambda e: "|".join(e.names))
-    )

@@ -1,6 +1,6 @@
 """Collect stage: ask real QEMU builds for their HMP commands.
 
-Entry points: `collect_all` (async) and `collect_snapshots`. The only module
+Entry point: `collect_all`. The only module
 that talks to QEMU.
 
 A QEMU this tool starts gets its QMP monitor as an inherited descriptor: one
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from qemu.qmp import QMPError
 
 from generator.collect import monitor, processes, signals
-from generator.errors import CollectError, ErrorList, HmpPermsError
+from generator.errors import CollectError, HmpPermsError
 
 if TYPE_CHECKING:
     from generator.model import Snapshot
@@ -133,16 +133,6 @@ class Collected(Generic[T]):
     snapshots: list[Snapshot] = field(default_factory=list)
     errors: list[HmpPermsError] = field(default_factory=list)
     side: T | None = None  # what the work done alongside returned
-
-
-def collect_snapshots(
-    commands: Sequence[str], timeout: float, addresses: Sequence[str] = ()
-) -> list[Snapshot]:
-    """Collect from every command and address at once; one `ErrorList` if any failed."""
-    result: Collected[None] = asyncio.run(collect_all(commands, timeout, addresses=addresses))
-    if result.errors:
-        raise ErrorList(result.errors)
-    return result.snapshots
 
 
 def collect_all(

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.collect.launcher import QEMU_ARGS, collect_snapshots
+from generator.app.collecting import gather_all
+from generator.app.settings import Sources
+from generator.collect.launcher import QEMU_ARGS
 from generator.collect.records import build_of, find_baseline
 from generator.collect.snapshot import load_snapshot
 from tests.conftest import BUILDS, FIXTURES, ROOT, TESTS, Result
@@ -43,7 +45,7 @@ def monitor_stdio_help(binary: str) -> list[str]:
 
 
 def test_live_x86_and_arm_concurrently(qemu_x86: str, qemu_arm: str) -> None:
-    x86, arm = collect_snapshots([qemu_x86, qemu_arm], timeout=60)
+    x86, arm = gather_all(Sources(qemu=[qemu_x86, qemu_arm], timeout=60))
     assert (x86.target, arm.target) == ("x86_64", "aarch64")
     for snap, binary in ((x86, qemu_x86), (arm, qemu_arm)):
         assert len(snap.commands) == len(monitor_stdio_help(binary))

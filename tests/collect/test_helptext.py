@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generator.collect.helptext import MAX_ENTRY, format_help, parse_help
+from generator.collect.helptext import MAX_ENTRY, parse_help
 from generator.collect.snapshot import load_snapshot
 from generator.errors import HmpPermsError
 from generator.model import HelpEntry
-from tests.conftest import BUILDS, FIXTURES
+from tests.conftest import BUILDS, FIXTURES, format_help
 
 
 def recorded(target: str, kind: str) -> str:

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from generator.collect.helptext import format_help
 from generator.collect.records import build_of, find_baseline, load_records
 from generator.collect.snapshot import load_snapshot
 from generator.model import Build, Version, variant_agrees
 from generator.table.loader import load_table
-from tests.conftest import BUILDS, FIXTURES, TABLE, Result
+from tests.conftest import BUILDS, FIXTURES, TABLE, Result, format_help
 
 RECORDS = sorted(BUILDS.glob("*.json"))
 

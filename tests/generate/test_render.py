@@ -343,9 +343,10 @@ def random_lines(rng: random.Random, real: set[str], count: int) -> list[str]:
 
 
 def test_command_name_agrees_with_qemu(qemu_x86: str, perms: ModuleType) -> None:
-    from generator.collect.launcher import collect_snapshots
+    from generator.app.collecting import gather_all
+    from generator.app.settings import Sources
 
-    (snap,) = collect_snapshots([qemu_x86], timeout=60)
+    (snap,) = gather_all(Sources(qemu=[qemu_x86], timeout=60))
     real = {n for e in snap.commands for n in e.names} | set(perms.PERMISSIONS)
     lines = random_lines(random.Random(20261126), real, 300)
     replies = asyncio.run(unknown_command_replies(qemu_x86, lines))
