@@ -69,7 +69,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from generator.app import collecting
 
     saved = {o: getattr(args, o) for o in collecting.TEXT_OPTIONS}
-    result = collecting.collect(_sources(args), args.from_text, saved)
+    result = collecting.collect(_sources(args), args.from_text, saved, _settings(args).builds)
     if args.output:
         collecting.save_snapshot(result, args.output)
         return 0
@@ -123,7 +123,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from generator.app.sync import sync_table
 
     paths = _settings(args)
-    result = sync_table(paths.table, gather_all(_sources(args)), paths.builds, write=args.write)
+    snapshots = gather_all(_sources(args), paths.builds)
+    result = sync_table(paths.table, snapshots, paths.builds, write=args.write)
     print("\n".join(result.lines(paths.table, args.write)))
     return 0
 

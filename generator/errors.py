@@ -51,12 +51,12 @@ class ErrorList(HmpPermsError):
 class CollectError(HmpPermsError):
     """QEMU could not be started, talked to or understood."""
 
-    def __init__(self, binary: str, message: str, stderr: str = "") -> None:
+    def __init__(self, binary: str, message: str, stderr: str = "", speaker: str = "QEMU") -> None:
         message = " ".join(message.split())  # one problem, one line
         text = f"{binary}: {message}"
         stderr = " ".join(stderr.split())
         if stderr:
-            text += f" (QEMU said: {stderr})"
+            text += f" ({speaker} said: {stderr})"
         super().__init__(text)
         self.binary = binary
         self.detail = message

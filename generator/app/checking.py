@@ -48,7 +48,7 @@ def check_builds(sources: Sources, paths: Settings, policy: Policy) -> CheckRun:
 
         return load_table(paths.table, text, allow_todo=True)
 
-    collected = gather(sources, load)
+    collected = gather(sources, load, paths.builds)
     table = collected.side
     assert table is not None
     if collected.errors and not collected.snapshots:

@@ -7,19 +7,21 @@ connected to), `collect_from_text`, `save_snapshot` and `listing`.
 from __future__ import annotations
 
 import asyncio
+import os
 import shlex
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 from generator.app.settings import Sources
 from generator.collect.launcher import (
+    NOT_FOUND,
     Collected,
     binary_name,
     collect_all,
     default_binary,
     local_binaries,
 )
-from generator.errors import ErrorList, HmpPermsError
+from generator.errors import CollectError, ErrorList, HmpPermsError
 
 # Only the launcher is imported before a QEMU starts; the rest while it does, or after.
 if TYPE_CHECKING:
@@ -28,9 +30,27 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def gather(sources: Sources, alongside: Callable[[], T] | None = None) -> Collected[T]:
+def _with_install_hint(error: HmpPermsError, records: str | None) -> HmpPermsError:
+    """A missing `qemu-system-*` that Debian ships (a Debian build of it is recorded)
+    gets the command that installs it; any other name, none."""
+    if not isinstance(error, CollectError) or error.detail != NOT_FOUND or records is None:
+        return error
+    machine = os.path.basename(error.binary).removeprefix("qemu-system-")
+    if machine == os.path.basename(error.binary) or not os.path.isdir(records):
+        return error
+    if not any(
+        n.startswith("debian-") and n.endswith(f"-{machine}.json") for n in os.listdir(records)
+    ):
+        return error
+    return CollectError(error.binary, f"{NOT_FOUND} (Debian ships it: apt-get install qemu-system)")
+
+
+def gather(
+    sources: Sources, alongside: Callable[[], T] | None = None, records: str | None = None
+) -> Collected[T]:
     """A snapshot per build that answered and an error per one that did not, plus the
-    result of `alongside`, done while QEMU starts up (nothing given: the default QEMU)."""
+    result of `alongside`, done while QEMU starts up (nothing given: the default QEMU).
+    `records`, the records folder, tells which missing binaries Debian ships."""
     from generator.collect.snapshot import load_snapshot
 
     snaps = [load_snapshot(path) for path in sources.snapshots]
@@ -48,6 +68,7 @@ def gather(sources: Sources, alongside: Callable[[], T] | None = None) -> Collec
     )
     from generator.collect.snapshot import validate_snapshot
 
+    result.errors[:] = [_with_install_hint(e, records) for e in result.errors]
     live = []
     for snap in result.snapshots:
         try:
@@ -70,9 +91,9 @@ def given_as(snap: Snapshot, sources: Sources) -> str:
     return f"--qemu {shlex.quote(command)}"
 
 
-def gather_all(sources: Sources) -> list[Snapshot]:
+def gather_all(sources: Sources, records: str | None = None) -> list[Snapshot]:
     """Every build given, or one `ErrorList` naming each that failed."""
-    result: Collected[None] = gather(sources)
+    result: Collected[None] = gather(sources, None, records)
     if result.errors:
         raise ErrorList(result.errors)
     return result.snapshots
@@ -83,7 +104,10 @@ TEXT_OPTIONS = ("info_text", "qemu_version", "target", "package", "variant")
 
 
 def collect(
-    sources: Sources, from_text: str | None, saved: Mapping[str, str | None]
+    sources: Sources,
+    from_text: str | None,
+    saved: Mapping[str, str | None],
+    records: str | None = None,
 ) -> Collected[None]:
     """The builds given, or the one snapshot saved text makes (`saved`: `TEXT_OPTIONS`)."""
     if from_text is None:
@@ -92,7 +116,7 @@ def collect(
             raise HmpPermsError(
                 f"collect: {', '.join(given)}: only with --from-text; a live QEMU reports its own"
             )
-        return gather(sources)
+        return gather(sources, None, records)
     if sources.qemu or sources.all_local or sources.connect:
         raise HmpPermsError("collect: --from-text excludes --qemu, --connect and --all-local")
     from generator.collect.snapshot import snapshot_from_text

@@ -116,10 +116,7 @@ def resolve_program(command: str, program: str) -> str:
     else:
         found = shutil.which(program)
         if found is None:
-            hint = ""
-            if program.startswith("qemu-system-"):
-                hint = " (install it: apt-get install qemu-system-x86 qemu-system-arm)"
-            raise CollectError(command, f"not found on PATH{hint}")
+            raise CollectError(command, NOT_FOUND)
         path = found
     if os.path.isdir(path) or not os.access(path, os.X_OK):
         raise CollectError(command, "is not an executable file")
@@ -259,6 +256,23 @@ async def _unless(stop: asyncio.Event, work: Awaitable[T]) -> T:
     return task.result()
 
 
+#: How a program that is not on PATH is said to be missing (the use case may add a hint).
+NOT_FOUND = "not found on PATH"
+
+
+def _failed(command: str, proc: processes.Child | None, detail: str, stderr: str) -> CollectError:
+    """A failed conversation as its one line. A command that names no QEMU (`/bin/true`,
+    `cat`) is said to be none, and what it printed is its own, not QEMU's."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = [command]
+    if proc is None or any("qemu" in os.path.basename(w) for w in words):
+        return CollectError(command, detail, stderr)
+    program = os.path.basename(words[0])
+    return CollectError(command, f"is no QEMU ({detail})", stderr, speaker=program)
+
+
 async def collect(command: str, timeout: float, started: asyncio.Event | None = None) -> Snapshot:
     """Start QEMU by `command`, ask for its listings, version and target, and stop it.
 
@@ -296,15 +310,15 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
                 await proc.stop(min(QUIT_GRACE, timeout) if graceful else 0.0)
                 await stderr.settle()
     except TimeoutError:
-        raise CollectError(command, f"no answer within {timeout:g} s", stderr.text()) from None
+        raise _failed(command, proc, f"no answer within {timeout:g} s", stderr.text()) from None
     except (QMPError, OSError, EOFError, ValueError) as exc:
         what = monitor.describe(client.broken or exc)
         if status is not None:
             what += f" ({monitor.ending(status)})"
-        raise CollectError(command, what, stderr.text()) from None
+        raise _failed(command, proc, what, stderr.text()) from None
     except CollectError as exc:
-        if not exc.stderr and stderr.text():
-            raise CollectError(exc.binary, exc.detail, stderr.text()) from None
+        if proc is not None:
+            raise _failed(command, proc, exc.detail, exc.stderr or stderr.text()) from None
         raise
     finally:
         started.set()

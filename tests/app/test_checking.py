@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.check.test_compare import drop_entry
 from tests.conftest import BUILDS, Result
 
@@ -46,3 +48,31 @@ def test_a_hint_repeats_how_the_build_was_given(
     result = cli("check", "--snapshot", snapshot, "--table", table_copy, "--format", "json")
     (finding,) = json.loads(result.out)["findings"]
     assert f"`hmp-perms sync --snapshot {snapshot} --table {table_copy} --write`" in finding["hint"]
+
+
+def test_a_program_that_is_no_qemu_is_said_to_be_none(cli: Callable[..., Result]) -> None:
+    """`--qemu /bin/true` or `/bin/cat` were reported as a QEMU, `cat`'s complaint
+    labelled "QEMU said"."""
+    true = cli("check", "--qemu", "/bin/true", "--timeout", "10")
+    assert (true.status, true.out) == (2, "")
+    assert true.err == (
+        "hmp-perms: /bin/true: is no QEMU (exited before it connected (exit status 0))\n"
+    )
+    cat = cli("check", "--qemu", "/bin/cat", "--timeout", "10")
+    assert cat.err.startswith("hmp-perms: /bin/cat: is no QEMU (")
+    assert "(cat said: " in cat.err and "QEMU said" not in cat.err
+
+
+def test_the_install_hint_is_for_names_debian_ships(
+    cli: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name Debian ships (some Debian build of it is recorded) gets the command that
+    installs it; one it does not (a typo), none."""
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing is installed here
+    shipped = cli("check", "--qemu", "qemu-system-hexagon", "--builds", BUILDS)
+    assert shipped.err == (
+        "hmp-perms: qemu-system-hexagon: not found on PATH"
+        " (Debian ships it: apt-get install qemu-system)\n"
+    )
+    typo = cli("check", "--qemu", "qemu-system-x86-64", "--builds", BUILDS)
+    assert typo.err == "hmp-perms: qemu-system-x86-64: not found on PATH\n"

@@ -387,9 +387,11 @@ def test_standin_that_fails_does_not_hide_the_findings_of_other_builds(
         f"unassigned-command:sum:{OLD_ID}",
         f"unassigned-command:sum:{NEW_ID}",
     ]
-    assert doc["failures"] == ["false: exited before it connected (exit status 1)"]
+    assert doc["failures"] == ["false: is no QEMU (exited before it connected (exit status 1))"]
     assert (doc["status"], doc["exit_status"]) == ("failed", 2)
-    assert result.err == "hmp-perms: false: exited before it connected (exit status 1)\n"
+    assert result.err == (
+        "hmp-perms: false: is no QEMU (exited before it connected (exit status 1))\n"
+    )
     for fmt in FORMATS:
         out = cli("check", *flags, "--format", fmt)
         assert out.status == 2 and "sum" in out.out

@@ -270,7 +270,9 @@ def test_failed_build_does_not_hide_the_ones_that_answered(
     result = cli("collect", "--names", "--qemu", "false", "--qemu", qemu_x86)
     assert result.status == 2
     assert "cont c" in result.out.splitlines()
-    assert result.err == "hmp-perms: false: exited before it connected (exit status 1)\n"
+    assert (
+        result.err == "hmp-perms: false: is no QEMU (exited before it connected (exit status 1))\n"
+    )
     checked = cli("check", "--format", "json", "--qemu", qemu_x86, "--qemu", "qemu-system-nope")
     assert checked.status == 2
     assert len(json.loads(checked.out)["builds"]) == 1
@@ -293,9 +295,10 @@ def run_marked(args: list[str], tmp: Path, **kwargs: object) -> tuple[Result, st
 @pytest.mark.parametrize(
     ("command", "line"),
     [
-        ("false", "exited before it connected (exit status 1)"),
-        ("sh -c 'exec sleep 1000'", "no answer within 1 s"),
-        ("sh -c 'sleep 1000 & exec sleep 1000'", "no answer within 1 s"),
+        # stand-ins that name no QEMU are said to be none
+        ("false", "is no QEMU (exited before it connected (exit status 1))"),
+        ("sh -c 'exec sleep 1000'", "is no QEMU (no answer within 1 s)"),
+        ("sh -c 'sleep 1000 & exec sleep 1000'", "is no QEMU (no answer within 1 s)"),
     ],
 )
 def test_wrapper_faults_leave_nothing_running(
