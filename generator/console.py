@@ -11,6 +11,7 @@ imports only what Python has loaded anyway, and `signals`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -32,11 +33,66 @@ def interrupted(exc: KeyboardInterrupt) -> int:
     if processes is not None:  # else nothing was started
         processes.reap_all(STOP_WITHIN)
     what = "" if signum == signal.SIGINT else f" ({signals.name(signum)})"
-    import contextlib
-
     with contextlib.suppress(OSError, ValueError):  # a closed stderr: the status still tells
         print(f"hmp-perms: interrupted{what}", file=sys.stderr)
     return 128 + signum
+
+
+def _standard_descriptors() -> None:
+    """Give a closed stdin, stdout or stderr a descriptor again, before anything is opened.
+
+    Else the first pipe or socket of the run would take its number (a QMP socket at
+    descriptor 2 would get whatever is written to stderr), and Python, which set
+    `sys.stdout` to None, would send `print(file=sys.stderr)` to stdout. A closed
+    stdout is a reader that is gone (a pipe whose read end is closed: the first
+    write ends the run with status 141); a closed stdin or stderr is /dev/null.
+    """
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        if fd == 1:
+            gone, end = os.pipe()
+            os.close(gone)
+        else:
+            end = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+        if end != fd:
+            os.dup2(end, fd, inheritable=False)
+            os.close(end)
+        if fd == 1 and sys.stdout is None:
+            sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - for the whole run
+        if fd == 2 and sys.stderr is None:
+            sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115 - for the whole run
+
+
+def _exit_status(exc: SystemExit) -> int:
+    """The status `sys.exit(code)` gives, as Python would make it (a text: said, then 1)."""
+    if exc.code is None or isinstance(exc.code, int):
+        return exc.code or 0
+    with contextlib.suppress(OSError, ValueError):
+        print(exc.code, file=sys.stderr)
+    return 1
+
+
+def _flushed(status: int) -> int:
+    """`status` once what is left in stdout's buffer is written; a failed write changes it.
+
+    A reader that went away: 141, as `exits.guarded` says it. Any other failure (a full
+    disk): one line, and 2.
+    """
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return status or 128 + signal.SIGPIPE
+    except OSError as exc:
+        with contextlib.suppress(OSError, ValueError):
+            print(f"hmp-perms: standard output: cannot write: {exc.strerror}", file=sys.stderr)
+        return status or 2
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    return status
 
 
 def run() -> NoReturn:
@@ -49,14 +105,14 @@ def run() -> NoReturn:
     status = 2
     try:
         signals.arm()
+        _standard_descriptors()
         from generator.cli import main
 
-        status = main()
         try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except BrokenPipeError:
-            status = status or 1
+            status = main()
+        except SystemExit as exc:  # argparse's --help, --version and usage errors
+            status = _exit_status(exc)
+        status = _flushed(status)
         signals.hold()
     except KeyboardInterrupt as exc:
         status = interrupted(exc)

@@ -6,6 +6,7 @@ QEMU will not produce on demand, named `test_standin_...`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import resource
@@ -497,3 +498,91 @@ def test_signal_during_start_up(signum: int, private_tmp: Path) -> None:
     wait_for(lambda: proc.poll() is not None or caught_signals(proc.pid) & bit, "handlers")
     proc.send_signal(signum)
     expect_signalled(proc, signum, mark)
+
+
+# -- a closed or failing standard stream -----------------------------------------------
+
+
+def _closing(*fds: int) -> Callable[[], None]:
+    def close() -> None:
+        for fd in fds:
+            os.close(fd)
+
+    return close
+
+
+def test_a_closed_stdout_is_a_reader_that_went_away(qemu_x86: str, private_tmp: Path) -> None:
+    """`hmp-perms ... >&-`: 141, nothing on stderr, no traceback; QEMU stopped."""
+    args = ["collect", "--names", "--qemu", qemu_x86]
+    result, mark = run_marked(args, private_tmp, preexec_fn=_closing(1))
+    assert (result.status, result.err) == (128 + signal.SIGPIPE, "")
+    assert marked(mark) == []
+
+
+def test_a_closed_stderr_keeps_errors_off_stdout(private_tmp: Path) -> None:
+    """`2>&-`: the error line goes nowhere (it went to stdout), the status still says it."""
+    args = ["collect", "--qemu", "/nonexistent/qemu-system-x86_64"]
+    result, _ = run_marked(args, private_tmp, preexec_fn=_closing(2))
+    assert (result.status, result.out) == (2, "")
+    result, _ = run_marked(["kinds"], private_tmp, preexec_fn=_closing(0, 2))
+    assert result.status == 0 and result.out != ""
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["kinds"]])
+def test_a_full_stdout_fails_in_one_line(args: list[str], private_tmp: Path) -> None:
+    """What is left in the buffer at the end (all of `--version`) cannot be written."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [*hmp_perms(), *args], env=env, stdout=full, stderr=subprocess.PIPE, text=True
+        )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("hmp-perms: ") and proc.stderr.count("\n") == 1
+    assert "Traceback" not in proc.stderr
+
+
+# -- a disconnect cancelled mid-way -----------------------------------------------------
+
+GREETING = {
+    "QMP": {
+        "version": {"qemu": {"major": 7, "minor": 2, "micro": 0}, "package": ""},
+        "capabilities": [],
+    }
+}
+
+
+def test_fake_qmp_peer_dies_and_a_cancelled_disconnect_leaves_nothing_to_log() -> None:
+    """A signal cancels a collection while it disconnects from a QEMU just killed: qemu.qmp,
+    cancelled mid-way, left its reader's EOFError in a future nobody awaited, and asyncio
+    logged it with a traceback ("_GatheringFuture exception was never retrieved")."""
+    import gc
+
+    from generator.collect import monitor
+
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        logged: list[str] = []
+        loop.set_exception_handler(lambda loop, context: logged.append(context["message"]))
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            theirs.sendall(json.dumps(GREETING).encode() + b"\r\n")
+            client = monitor.Client("fake")
+            connecting = asyncio.ensure_future(client.connect(ours))
+            theirs.setblocking(False)
+            asked = await asyncio.wait_for(loop.sock_recv(theirs, 4096), 5)
+            assert b"qmp_capabilities" in asked
+            theirs.sendall(b'{"return": {}}\r\n')
+            await asyncio.wait_for(connecting, 5)
+            theirs.close()  # QEMU killed: the client's reader ends with EOFError
+            await asyncio.sleep(0.05)
+            disconnecting = asyncio.ensure_future(monitor.disconnect(client))
+            await asyncio.sleep(0)
+            disconnecting.cancel()
+            await asyncio.gather(disconnecting, return_exceptions=True)
+            assert disconnecting.cancelled()
+            del client, connecting, disconnecting
+            gc.collect()
+            await asyncio.sleep(0)
+        return logged
+
+    assert asyncio.run(main()) == []

@@ -255,6 +255,26 @@ def test_blocked_keeps_a_signal_pending_until_the_block_ends() -> None:
     assert (out, err) == (f"inside None\nafter {int(signal.SIGHUP)}\n", "")
 
 
+def test_two_signals_pending_together_come_lowest_number_first() -> None:
+    """docs/processes.md: the first signal the tool sees decides; two held back across a
+    fork are delivered in the kernel's order (SIGINT before SIGTERM), not in sending order."""
+    script = python_script(
+        """
+        import os, signal
+        from generator.collect import signals
+        signals.arm()
+        try:
+            with signals.blocked():
+                os.kill(os.getpid(), signal.SIGTERM)
+                os.kill(os.getpid(), signal.SIGINT)
+        except signals.Signalled as exc:
+            print("after", exc.signum, signals.caught(), flush=True)
+        """
+    )
+    out, err = script.communicate(timeout=60)
+    assert (out, err) == (f"after {int(signal.SIGINT)} {int(signal.SIGINT)}\n", "")
+
+
 def test_reap_all_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     child = start_sleep()
     monkeypatch.setattr(processes.Child, "kill", lambda self: None)  # it will not die
