@@ -26,11 +26,16 @@ import pytest
 from generator.collect.launcher import QEMU_ARGS, binary_name
 from generator.collect.snapshot import load_snapshot
 from tests.collect.test_collect import assert_gone, fake_binary, one_line
-from tests.conftest import TESTS, Result, need_binary
+from tests.conftest import ROOT, TESTS, Result, need_binary
 
 FAKES = TESTS / "fakes"
 MUTE = FAKES / "mute_monitor.py"
-BWRAP = "bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp"
+# A private /tmp, with the project (its venv and test stand-ins) still seen, wherever
+# the clone lies: CI may check it out under /tmp.
+BWRAP = (
+    "bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp"
+    f" --ro-bind {shlex.quote(str(ROOT))} {shlex.quote(str(ROOT))}"
+)
 MARK = "HMP_PERMS_TEST_MARK"
 
 
