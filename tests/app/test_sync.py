@@ -158,6 +158,7 @@ def test_sync_on_a_current_table_changes_nothing(
     assert table_copy.read_bytes() == before
 
 
+@pytest.mark.slow  # waits out a timeout or fuzzes: left out of the fast run
 def test_concurrent_syncs_lose_nothing(table_copy: Path, tmp_path: Path) -> None:
     """Two `sync --write` at once, each adding its own stub: both stubs land, every time."""
     for name in ("sum", "xp"):

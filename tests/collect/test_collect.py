@@ -220,6 +220,7 @@ def test_fake_qemu_fault_gives_one_line(
     assert_gone(pidfile)
 
 
+@pytest.mark.slow  # waits out a timeout or fuzzes: left out of the fast run
 def test_fake_qemu_that_hangs_is_killed_at_the_timeout(
     tmp_path: Path, cli: Callable[..., Result], private_tmp: Path
 ) -> None:

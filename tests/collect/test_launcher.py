@@ -218,6 +218,7 @@ def test_connect_reads_a_running_qemu_and_leaves_it_running(
     assert proc.poll() is None
 
 
+@pytest.mark.slow  # waits out a timeout or fuzzes: left out of the fast run
 def test_connect_to_a_busy_monitor_times_out(
     running_qemu: tuple[subprocess.Popen[bytes], Path], cli: Callable[..., Result]
 ) -> None:
@@ -248,6 +249,7 @@ def test_connect_faults(tmp_path: Path, cli: Callable[..., Result]) -> None:
     )
 
 
+@pytest.mark.slow  # waits out a timeout or fuzzes: left out of the fast run
 def test_connect_to_a_socket_that_accepts_and_never_greets(
     tmp_path: Path, cli: Callable[..., Result]
 ) -> None:
@@ -298,6 +300,7 @@ def run_marked(args: list[str], tmp: Path, **kwargs: object) -> tuple[Result, st
     return Result(proc.returncode, proc.stdout, proc.stderr), mark
 
 
+@pytest.mark.slow  # waits out a timeout or fuzzes: left out of the fast run
 @pytest.mark.parametrize(
     ("command", "line"),
     [
@@ -327,6 +330,7 @@ def test_standin_that_forks_a_child_and_exits(tmp_path: Path, private_tmp: Path)
     wait_gone(mark)
 
 
+@pytest.mark.slow  # waits out a timeout or fuzzes: left out of the fast run
 def test_standin_flooding_stderr_is_kept_short(tmp_path: Path, private_tmp: Path) -> None:
     binary, _ = fake_binary(tmp_path, "flood")
     result, mark = run_marked(["collect", "--qemu", binary, "--timeout", "2"], private_tmp)
@@ -367,6 +371,7 @@ STANDIN_FAULTS = {
 }
 
 
+@pytest.mark.slow  # waits out a timeout or fuzzes: left out of the fast run
 @pytest.mark.parametrize("case", STANDIN_FAULTS)
 def test_standin_reply_faults(
     case: str,

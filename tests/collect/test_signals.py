@@ -42,6 +42,10 @@ from tests.collect.test_launcher import (
 )
 from tests.conftest import ROOT, TESTS, Result, need_binary
 
+# Each test starts and signals real processes, a second or more apiece: `make test`
+# runs them; the fast run (`pytest -m "not slow"`) leaves them out.
+pytestmark = pytest.mark.slow
+
 HARNESS = TESTS / "fakes" / "signal_at.py"
 SETSID = 'setsid -f sh -c "exec {} \\"$@\\"" sh'  # QEMU in a new session; setsid exits at once
 WITHIN = 3.0  # seconds from the signal to the exit

@@ -346,6 +346,7 @@ def run_gitlab_check(ws: Path) -> subprocess.CompletedProcess[str]:
     return here("\n".join(load(GITLAB)["check"]["script"]), ws)
 
 
+@pytest.mark.slow  # runs the recipe's commands on real QEMU: left out of the fast run
 def test_github_check_passes_on_current_table(
     tmp_path: Path, collected: dict[str, list[Path]]
 ) -> None:
@@ -365,6 +366,7 @@ def test_github_check_passes_on_current_table(
     assert summary.count("| baseline: itself |") == len(TARGETS), summary
 
 
+@pytest.mark.slow  # runs the recipe's commands on real QEMU: left out of the fast run
 def test_github_check_fails_with_annotations_summary_and_junit(
     tmp_path: Path, collected: dict[str, list[Path]]
 ) -> None:
@@ -412,6 +414,7 @@ def test_gitlab_check_refuses_a_bad_snapshot_in_one_line(
     assert not (ws / "hmp-perms-junit.xml").exists() and not (ws / "hmp-perms.md").exists()
 
 
+@pytest.mark.slow  # runs the recipe's commands on real QEMU: left out of the fast run
 def test_gitlab_check_passes_then_fails_with_junit(
     tmp_path: Path, collected: dict[str, list[Path]]
 ) -> None:
