@@ -1,7 +1,9 @@
 """Collect stage: what a QEMU build says about its monitor, as a `Snapshot`.
 
 Entry point: `launcher.collect_all` (start or connect, ask, stop). Beside it:
-`helptext.parse_help` (the listing parser, pure), `snapshot` (snapshot files
-and saved text) and `records` (recorded builds in ``data/builds/``, and the
-baseline each build is compared with).
+`processes` (children started, registered, killed and reaped), `signals` (a
+signal as an event the loop acts on), `monitor` (the QMP conversation),
+`helptext.parse_help` (the listing parser, pure), `snapshot` (snapshot files and
+saved text) and `records` (recorded builds in ``data/builds/``, build names, and
+the baseline each build is compared with).
 """
