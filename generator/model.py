@@ -19,11 +19,6 @@ UNPRIVILEGED, ROOT = "none", "root"
 DESCRIBED_LEVELS = (UNPRIVILEGED, ROOT)
 
 
-def fold_space(text: str) -> str:
-    """Runs of whitespace (newlines and QEMU's continuation tabs too) as one space."""
-    return " ".join(text.split())
-
-
 def is_command_name(text: str) -> bool:
     return NAME_RE.fullmatch(text) is not None
 

@@ -184,3 +184,11 @@ def format_help(entries: Sequence[HelpEntry], prefix: str = "") -> str:
         f"{prefix}{'|'.join(e.names)} {e.params} -- {e.help}\n"
         for e in sorted(entries, key=lambda e: "|".join(e.names))
     )
+
+
+def need_root(why: str) -> None:
+    """Outside CI a test that needs root skips when not root; in CI it fails."""
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail(f"{why}, and CI must run this test as root")
+        pytest.skip(why)

@@ -35,20 +35,20 @@ class CheckRun:
         return 2 if self.errors else self.report.exit_status
 
 
-def check_builds(sources: Sources, paths: Settings, policy: Policy) -> CheckRun:
+def check_builds(sources: Sources, settings: Settings, policy: Policy) -> CheckRun:
     # The table is read before any QEMU starts, so a missing one costs no QEMU; it is
     # parsed while they start up, which hides the cost, and so is its loader imported
     # (ruamel.yaml: a fifth of a check's own time). A stub is a finding, not a stop.
-    text = read_text(paths.table)
+    text = read_text(settings.table)
 
     def load() -> Table:
         import generator.check.compare
         import generator.collect.records  # noqa: F401
         from generator.table.loader import load_table
 
-        return load_table(paths.table, text, allow_todo=True)
+        return load_table(settings.table, text, allow_todo=True)
 
-    collected = gather(sources, load, paths.builds)
+    collected = gather(sources, load, settings.builds)
     table = collected.side
     assert table is not None
     if collected.errors and not collected.snapshots:
@@ -57,19 +57,19 @@ def check_builds(sources: Sources, paths: Settings, policy: Policy) -> CheckRun:
     from generator.collect.records import find_baseline
     from generator.model import Checked
 
-    where = "" if paths.config is not None else _paths_given(paths)
+    where = "" if settings.config is not None else _paths_given(settings)
     checked = [
         Checked(
             group[0],
             build,
-            find_baseline(build, paths.builds, table.vendors),
+            find_baseline(build, settings.builds, table.vendors),
             tuple(group[1:]),
             f"hmp-perms sync {given_as(group[0], sources)}{where} --write",
         )
         for build, group in distinct_builds(collected.snapshots, table)
     ]
     failures = [str(e) for e in collected.errors]
-    report = check_drift(checked, table, failures, _advisor(table, paths.rules), policy)
+    report = check_drift(checked, table, failures, _advisor(table, settings.rules), policy)
     return CheckRun(report, tuple(collected.errors))
 
 

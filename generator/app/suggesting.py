@@ -27,21 +27,21 @@ def parse_query(text: str) -> tuple[str, bool]:
     return name, is_info
 
 
-def _described(paths: Settings, snapshots: Sequence[str], table: Table) -> dict[str, HelpEntry]:
+def _described(settings: Settings, snapshots: Sequence[str], table: Table) -> dict[str, HelpEntry]:
     """QEMU's text for each name: of the snapshots given, else of the records."""
     if snapshots:
         return describe_from(load_snapshot(path) for path in snapshots)
-    return describe_from(s for _, s in load_records(paths.builds, table.vendors))
+    return describe_from(s for _, s in load_records(settings.builds, table.vendors))
 
 
 def suggest_for(
-    queries: Sequence[str], paths: Settings, snapshots: Sequence[str]
+    queries: Sequence[str], settings: Settings, snapshots: Sequence[str]
 ) -> list[tuple[str, str, str]]:
     """(name, level, reason) for each query, from the records' text (or the snapshots')."""
     parsed = [parse_query(q) for q in queries]
-    table = load_table(paths.table)
-    rules = load_rules(paths.rules or default_rules_path(paths.table), table.levels)
-    described = _described(paths, snapshots, table)
+    table = load_table(settings.table)
+    rules = load_rules(settings.rules or default_rules_path(settings.table), table.levels)
+    described = _described(settings, snapshots, table)
     scale = Scale.of(table)
     out = []
     for name, is_info in parsed:
@@ -51,9 +51,9 @@ def suggest_for(
     return out
 
 
-def evaluate_rules(paths: Settings, snapshots: Sequence[str]) -> tuple[Evaluation, str]:
+def evaluate_rules(settings: Settings, snapshots: Sequence[str]) -> tuple[Evaluation, str]:
     """Every table entry's suggestion compared with its decision; and the rules' path."""
-    table = load_table(paths.table)
-    rules_path = paths.rules or default_rules_path(paths.table)
+    table = load_table(settings.table)
+    rules_path = settings.rules or default_rules_path(settings.table)
     rules = load_rules(rules_path, table.levels)
-    return evaluate(table, rules, _described(paths, snapshots, table)), rules_path
+    return evaluate(table, rules, _described(settings, snapshots, table)), rules_path

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.errors import ErrorList, SourceInfo
-from generator.model import HelpEntry, Snapshot, Table, Version, fold_space
+from generator.model import HelpEntry, Snapshot, Table, Version
 from generator.suggest.engine import EngineError, Pattern, compile_pattern, escape
+from generator.text import one_line, yaml_comment
 from generator.yamlnodes import NodeReader
 
 RULES_NAME = "suggest-rules.yaml"  # beside the table
@@ -59,7 +60,7 @@ class Matcher:
         elif entry is None:
             return None
         else:
-            text = fold_space(entry.params if self.field == "params" else entry.help)
+            text = one_line(entry.params if self.field == "params" else entry.help)
         m = self.pattern.search(text)
         if m is None:
             return None
@@ -158,16 +159,12 @@ def suggest(
 
 def suggestion_comment(suggestion: Suggestion) -> str:
     """The suggestion as one YAML comment line, for a stub `sync --write` adds."""
-    return "# suggested: " + _one_line(f"{suggestion.level}: {suggestion.reason}")
+    return yaml_comment(f"suggested: {suggestion.level}: {suggestion.reason}")
 
 
 def hint_for(suggestion: Suggestion) -> str:
     """The suggestion as a hint for `check`'s finding about an unassigned command."""
-    return _one_line(f"suggested level: {suggestion.level} ({suggestion.reason})")
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return one_line(f"suggested level: {suggestion.level} ({suggestion.reason})")
 
 
 # -- QEMU's text -----------------------------------------------------------------

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import conftest
 from tests.conftest import BUILDS, hmp_perms, need_binary
 
 pytestmark = pytest.mark.slow
@@ -42,10 +43,7 @@ SLOW = 1800
 
 
 def need_root() -> None:
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("debootstrap needs root, and CI must run this test")
-        pytest.skip("debootstrap needs root")
+    conftest.need_root("debootstrap needs root")
 
 
 def run(*args: str | Path, timeout: float = SLOW) -> subprocess.CompletedProcess[str]:

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import conftest
 from tests.conftest import need_binary
 from tests.packaging.test_ci import BIN, GITLAB, MESSAGE, REQUIRE, load, session_wheel
 
@@ -204,10 +205,7 @@ def copy(repo: Path, into: Path) -> Path:
 
 
 def need_root() -> None:
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("the shell executor runs the recipe's apt-get here: CI must run as root")
-        pytest.skip("the shell executor runs the recipe's apt-get here, which needs root")
+    conftest.need_root("the shell executor runs the recipe's apt-get here, which needs root")
 
 
 def test_gitlab_pipeline_passes_on_gitlab_ci_local(
