@@ -1,10 +1,16 @@
-"""The data every stage passes on: frozen, typed, and free of I/O."""
+"""The data every stage passes on: frozen, typed, and free of I/O.
+
+Each is a `NamedTuple`: immutable, compared and hashed by value, and made at
+import for a seventh of what a dataclass costs (every run imports all of them).
+`._replace` makes a changed copy.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import NamedTuple
 
 from generator.errors import SourceInfo
 
@@ -23,8 +29,7 @@ def is_command_name(text: str) -> bool:
     return NAME_RE.fullmatch(text) is not None
 
 
-@dataclass(frozen=True, order=True)
-class Version:
+class Version(NamedTuple):
     """A QEMU release, MAJOR.MINOR[.MICRO]."""
 
     major: int
@@ -46,8 +51,7 @@ class Version:
         return f"{self.major}.{self.minor}" if self.micro == 0 else str(self)
 
 
-@dataclass(frozen=True)
-class HelpEntry:
+class HelpEntry(NamedTuple):
     """One command as QEMU's ``help`` (or ``info``) lists it."""
 
     name: str
@@ -61,8 +65,7 @@ class HelpEntry:
         return (self.name, *self.aliases)
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(NamedTuple):
     """What one QEMU binary says about its monitor."""
 
     binary: str
@@ -73,16 +76,11 @@ class Snapshot:
     info: tuple[HelpEntry, ...]
     raw_help: str
     raw_info: str
+    variant: str  # e.g. qemu-system-x86_64-microvm (`variant_of` the binary when not given)
+    #: every package string recorded for this build with this listing, sorted, `package`
+    #: among them (`packages_with`)
+    packages: tuple[str, ...]
     source: str = ""  # where it was read from: a snapshot file, a text file, or live
-    variant: str = ""  # e.g. qemu-system-x86_64-microvm; by default `variant_of` the binary
-    #: every package string recorded for this build with this listing (`package` among them)
-    packages: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        if not self.variant:
-            object.__setattr__(self, "variant", variant_of(self.binary, self.target))
-        if self.package not in self.packages:
-            object.__setattr__(self, "packages", tuple(sorted({*self.packages, self.package})))
 
     @property
     def given(self) -> str:
@@ -95,6 +93,11 @@ class Snapshot:
     @property
     def label(self) -> str:
         return f"{self.binary} ({self.version or 'unknown version'} {self.target})"
+
+
+def packages_with(package: str, others: Sequence[str] = ()) -> tuple[str, ...]:
+    """A snapshot's `packages`: its own package string and `others`, sorted, once each."""
+    return tuple(sorted({package, *others}))
 
 
 def variant_of(binary: str, target: str) -> str:
@@ -122,8 +125,7 @@ def variant_agrees(variant: str, target: str) -> bool:
     return variant.startswith(base) and _VARIANT_SUFFIX.fullmatch(variant[len(base) :]) is not None
 
 
-@dataclass(frozen=True)
-class Build:
+class Build(NamedTuple):
     """Which build a snapshot is of: flavour, version and binary variant."""
 
     flavour: str  # a table vendor, "debian", or "upstream"
@@ -142,8 +144,7 @@ class Build:
         return f"{self.flavour}-{self.version or 'unknown'}-{self.machine}"
 
 
-@dataclass(frozen=True)
-class Baseline:
+class Baseline(NamedTuple):
     """What a build is compared with: a record, or why there is none."""
 
     snapshot: Snapshot | None
@@ -157,8 +158,7 @@ class Baseline:
         return mine is not None and theirs is not None and mine > theirs
 
 
-@dataclass(frozen=True)
-class Checked:
+class Checked(NamedTuple):
     """One build as the check sees it: the snapshot, which build it is, its baseline."""
 
     snapshot: Snapshot
@@ -180,8 +180,7 @@ class Checked:
         return tuple(dict.fromkeys(s.given for s in (self.snapshot, *self.folded)))
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One command or info subcommand of the table: decisions only."""
 
     name: str
@@ -198,8 +197,7 @@ class Entry:
         return (self.name, *self.aliases)
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(NamedTuple):
     """Where a section the table's entries are added to stands in its text (0-based lines)."""
 
     line: int  # its key's line
@@ -211,18 +209,16 @@ class Section:
     null_word: tuple[int, int] | None = None  # the columns of `null` or `~` on the key's line
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     """The position index of a table's text, built by the loader; `sync` edits against it."""
 
     line_end: str  # "\n" or "\r\n": as the file's first line ends
     lines: int
     append_at: int  # where a section the table lacks is added
-    sections: Mapping[str, Section] = field(default_factory=dict)
+    sections: Mapping[str, Section] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class Table:
+class Table(NamedTuple):
     """The loaded permission table."""
 
     path: str
@@ -232,11 +228,11 @@ class Table:
     default: str
     vendors: Mapping[str, re.Pattern[str]]
     commands: Mapping[str, Entry]
-    info: Mapping[str, Entry] = field(default_factory=dict)
+    info: Mapping[str, Entry] = MappingProxyType({})
     #: entries awaiting a decision (``info X`` for info), each with its line
-    todo: Mapping[str, SourceInfo] = field(default_factory=dict)
-    descriptions: Mapping[str, str] = field(default_factory=dict)  # level -> what it allows
-    layout: Layout = field(default_factory=lambda: Layout("\n", 0, 0))
+    todo: Mapping[str, SourceInfo] = MappingProxyType({})
+    descriptions: Mapping[str, str] = MappingProxyType({})  # level -> what it allows
+    layout: Layout = Layout("\n", 0, 0)
 
     def level_of(self, entry: Entry) -> str:
         """An entry's effective level; info subcommands inherit `info`'s."""

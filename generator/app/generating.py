@@ -5,7 +5,7 @@ Entry point: `generate`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from generator.app.settings import Settings
 from generator.collect.records import load_records
@@ -16,8 +16,7 @@ from generator.generate.render import render_templates
 from generator.table.loader import load_table
 
 
-@dataclass(frozen=True)
-class Generated:
+class Generated(NamedTuple):
     diffs: tuple[str, ...] = ()  # with `check`: a unified diff per stale, missing or extra file
     written: tuple[str, ...] = ()  # without: the files that changed
 

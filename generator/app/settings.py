@@ -14,9 +14,9 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from generator.errors import HmpPermsError, SourceInfo
 
@@ -30,8 +30,7 @@ DEFAULT_TIMEOUT = 30.0
 SHIPPED = Path(__file__).resolve().parent.parent / "shipped"
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(NamedTuple):
     """What the product ships: recorded builds by name pattern, and vendors' entries."""
 
     patterns: tuple[str, ...] = ()
@@ -41,8 +40,7 @@ class Scope:
         return any(fnmatch.fnmatchcase(build, p) for p in self.patterns)
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     table: str = DEFAULT_TABLE
     builds: str = DEFAULT_BUILDS
     rules: str | None = None  # None: suggest-rules.yaml beside the table
@@ -52,12 +50,11 @@ class Settings:
     outputs: Mapping[str, str] | None = None
     scope: Scope | None = None  # None: every table entry
     ignore: tuple[str, ...] = ()  # finding kinds left out of reports
-    severity: Mapping[str, str] = field(default_factory=dict)  # finding kind -> severity
+    severity: Mapping[str, str] = MappingProxyType({})  # finding kind -> severity
     config: str | None = None  # the file these came from
 
 
-@dataclass(frozen=True)
-class Sources:
+class Sources(NamedTuple):
     """The builds a run is given: QEMUs to start, to connect to, snapshot files."""
 
     qemu: Sequence[str] = ()  # command lines
@@ -83,8 +80,7 @@ def settings_for(config: str | None, paths: Mapping[str, str | None]) -> Setting
     found = Path(config) if config is not None else find_config(Path.cwd())
     settings = _read_config(found) if found is not None else _defaults()
     given = {k: v for k, v in paths.items() if v is not None}
-    return replace(
-        settings,
+    return settings._replace(
         table=given.get("table", settings.table),
         builds=given.get("builds", settings.builds),
         rules=given.get("rules", settings.rules),

@@ -12,7 +12,6 @@ table's folder serialises concurrent runs.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -129,9 +128,7 @@ def _decisions(table: Table) -> object:
     for prefix, entries in (("", table.commands), ("info ", table.info)):
         for name, entry in entries.items():
             if prefix + name not in table.todo:
-                kept.append(
-                    (prefix + name, dataclasses.replace(entry, info=SourceInfo(table.path, 0)))
-                )
+                kept.append((prefix + name, entry._replace(info=SourceInfo(table.path, 0))))
     return kept
 
 

@@ -60,7 +60,7 @@ async def _disconnect(client: Client) -> None:
 async def ask(client: QMPClient, binary: str, name: str) -> Snapshot:
     """The snapshot `client`'s QEMU gives: `help`, `info`, its version and target."""
     from generator.collect.helptext import parse_help
-    from generator.model import Snapshot
+    from generator.model import Snapshot, packages_with, variant_of
 
     async def hmp(command_line: str) -> str:
         reply = await client.execute("human-monitor-command", {"command-line": command_line})
@@ -73,15 +73,18 @@ async def ask(client: QMPClient, binary: str, name: str) -> Snapshot:
     info_text = await hmp("info")
     info = parse_help(info_text, f"{name}: info", prefix="info ")
     version, package = _version(name, await client.execute("query-version"))
+    target = _target(name, await client.execute("query-target"))
     return Snapshot(
         binary=binary,
         version=version,
         package=package,
-        target=_target(name, await client.execute("query-target")),
+        target=target,
         commands=commands,
         info=info,
         raw_help=help_text.replace("\r\n", "\n"),
         raw_info=info_text.replace("\r\n", "\n"),
+        variant=variant_of(binary, target),
+        packages=packages_with(package),
         source="live",
     )
 

@@ -11,11 +11,10 @@ file is read.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from generator.errors import HmpPermsError
 from generator.model import Baseline, Build, Snapshot, Version
@@ -39,8 +38,7 @@ def build_of(snap: Snapshot, vendors: Mapping[str, re.Pattern[str]]) -> Build:
     return Build(flavour_of(snap.package, vendors), snap.version, snap.variant)
 
 
-@dataclass(frozen=True)
-class _Recorded:
+class _Recorded(NamedTuple):
     """A record as its file name tells: which build it claims to hold."""
 
     file: str
@@ -168,7 +166,7 @@ def record_snapshots(
     for snap in snapshots:
         path = record_path(snap, folder, vendors)
         # A record names the binary, never the path or wrapper it was run through.
-        snap = dataclasses.replace(snap, binary=snap.variant)
+        snap = snap._replace(binary=snap.variant)
         before = merged.get(path)
         if before is None and os.path.isfile(path):
             old = load_snapshot(path)
@@ -178,8 +176,7 @@ def record_snapshots(
                 f"{path}: two builds given list different commands; record them in separate runs"
             )
         if before is not None:
-            snap = dataclasses.replace(
-                snap,
+            snap = snap._replace(
                 package=before.package,
                 packages=tuple(sorted({*before.packages, *snap.packages})),
             )

@@ -19,7 +19,7 @@ from typing import Any
 from generator.collect.helptext import parse_help
 from generator.errors import HmpPermsError
 from generator.files import read_json, read_text
-from generator.model import HelpEntry, Snapshot, Version, variant_agrees
+from generator.model import HelpEntry, Snapshot, Version, packages_with, variant_agrees
 from generator.text import describe_char, unprintable
 
 FORMAT = 2
@@ -128,9 +128,9 @@ def load_snapshot(path: str) -> Snapshot:
         info=parse_help(raw_info, f"{path}: info", prefix="info ") if raw_info else (),
         raw_help=raw_help,
         raw_info=raw_info or "",
-        source=path,
         variant=variant,
-        packages=tuple(sorted(set(packages))),
+        packages=packages_with(package, packages),
+        source=path,
     )
     if raw_info is not None and not raw_info:
         raise HmpPermsError(f"{path}: the info listing is empty")
@@ -217,8 +217,9 @@ def snapshot_from_text(
         info=parse_help(raw_info, info_path, prefix="info ") if info_path else (),
         raw_help=raw_help,
         raw_info=raw_info,
-        source=help_path,
         variant=variant or f"qemu-system-{target}",
+        packages=packages_with(package),
+        source=help_path,
     )
     validate_snapshot(snap)
     return snap

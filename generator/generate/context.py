@@ -7,7 +7,6 @@ once (`generate_description`); every output that carries it gets this text.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import replace
 
 from generator.model import ROOT, UNPRIVILEGED, Build, Entry, HelpEntry, Snapshot, Table, Version
 from generator.text import one_line
@@ -118,16 +117,16 @@ def in_scope(
 
     def shown(entry: Entry, present: set[str]) -> Entry | None:
         if entry.deprecated is not None and (newest is None or newest < entry.deprecated):
-            entry = replace(entry, deprecated=None)
+            entry = entry._replace(deprecated=None)
         if entry.vendor is not None and entry.vendor in vendors:
             return entry
         if entry.name not in present:
             return None
-        return replace(entry, aliases=tuple(a for a in entry.aliases if a in present))
+        return entry._replace(aliases=tuple(a for a in entry.aliases if a in present))
 
     commands = {n: e for n, e in ((n, shown(e, names)) for n, e in table.commands.items()) if e}
     subcommands = {n: e for n, e in ((n, shown(e, info)) for n, e in table.info.items()) if e}
-    return replace(table, commands=commands, info=subcommands), kept
+    return table._replace(commands=commands, info=subcommands), kept
 
 
 def template_context(

@@ -111,9 +111,9 @@ def test_vendor_builds_are_their_own_flavour() -> None:
     table = load_table(str(TABLE))
     snap = load_snapshot(str(BUILDS / "debian-10.0.13-x86_64.json"))
     assert build_of(snap, table.vendors).flavour == "debian"
-    pve = snap.__class__(**{**snap.__dict__, "package": "pve-qemu-kvm_10.0.2-4"})
+    pve = snap._replace(package="pve-qemu-kvm_10.0.2-4")
     assert build_of(pve, table.vendors).slug == "pve-10.0.13-x86_64"
-    plain = snap.__class__(**{**snap.__dict__, "package": ""})
+    plain = snap._replace(package="")
     assert build_of(plain, table.vendors).slug == "upstream-10.0.13-x86_64"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -135,7 +134,7 @@ def test_fd_param_is_a_parameter_not_a_word_in_help() -> None:
     rules, scale = committed()
     getfd = recorded("x86_64", "getfd")
     assert "fd-param" not in rule_ids("x86_64", "getfd")
-    with_fd = dataclasses.replace(getfd, params="fdset-id fd")
+    with_fd = getfd._replace(params="fdset-id fd")
     assert suggest(rules, scale, "getfd", with_fd) == Suggestion(
         "root", "params name a file descriptor of the QEMU process ('fdset-id')"
     )
@@ -223,7 +222,7 @@ def test_an_event_channel_port_is_no_network_endpoint() -> None:
         "help says it injects into emulated hardware ('inject')"
     )
     # A port with no event channel in sight is still a network endpoint.
-    other = dataclasses.replace(entry, help="forward a guest port")
+    other = entry._replace(help="forward a guest port")
     assert "endpoint-param" in [r.id for r in matches(rules, "x", other, False)]
 
 
@@ -239,10 +238,9 @@ def test_undescribed_name_gets_the_default_and_says_so() -> None:
 def test_describe_from_keeps_the_newest_build_text() -> None:
     old = snapshot("x86_64")
     cont = next(e for e in old.commands if e.name == "cont")
-    newer = dataclasses.replace(
-        old,
+    newer = old._replace(
         version=Version(9, 0),
-        commands=(dataclasses.replace(cont, help="resume emulation, now newer"),),
+        commands=(cont._replace(help="resume emulation, now newer"),),
         info=(),
     )
     for order in ([old, newer], [newer, old]):
