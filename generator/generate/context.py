@@ -46,6 +46,10 @@ def deprecated_names(table: Table) -> list[str]:
     return sorted(n for e in table.commands.values() if e.deprecated for n in e.names)
 
 
+#: A flavour and version: one release, each of its targets a build.
+_Release = tuple[str, Version]
+
+
 def recorded_facts(
     records: Sequence[tuple[Build, Snapshot]],
 ) -> tuple[dict[str, str], dict[str, str]]:
@@ -56,47 +60,61 @@ def recorded_facts(
     recorded build of that release has it, else the targets that do (or the
     ones that do not, when that is the shorter list).
     """
-    Release = tuple[str, Version]
-    releases: dict[Release, set[str]] = {}
-    # Builds mostly print the same listings, parsed once into the same tuples (62
-    # records print 8 help and 14 info listings): work once per distinct listing, and
-    # note only which builds print it.
-    printed: dict[int, tuple[tuple[HelpEntry, ...], str, int, dict[Release, set[str]]]] = {}
-    for rank, (build, snap) in enumerate(records):  # oldest first: the newest help wins
+    releases: dict[_Release, set[str]] = {}
+    # Builds mostly print the same listings, parsed once into the same tuples (92
+    # records print 32 distinct ones): work once per distinct listing, and note only
+    # which builds print it and the newest of them.
+    listings: dict[int, tuple[tuple[HelpEntry, ...], str]] = {}
+    newest_of: dict[int, int] = {}
+    where: dict[int, dict[_Release, set[str]]] = {}
+    for rank, (build, snap) in enumerate(records):  # oldest first
         release = (build.flavour, build.version or Version(0, 0))
         releases.setdefault(release, set()).add(build.machine)
         for listing, prefix in ((snap.commands, ""), (snap.info, "info ")):
-            _, _, _, where = printed.setdefault(id(listing), (listing, prefix, rank, {}))
-            printed[id(listing)] = (listing, prefix, rank, where)
-            where.setdefault(release, set()).add(build.machine)
-    help_text: dict[str, str] = {}
-    newest: dict[str, int] = {}
-    have: dict[str, dict[Release, set[str]]] = {}
-    for listing, prefix, rank, where in printed.values():
+            key = id(listing)  # records hold every listing: no id is reused
+            listings[key] = (listing, prefix)
+            newest_of[key] = rank
+            where.setdefault(key, {}).setdefault(release, set()).add(build.machine)
+    newest: dict[str, HelpEntry] = {}
+    printed_by: dict[str, tuple[int, ...]] = {}
+    for key in sorted(listings, key=newest_of.__getitem__):  # the newest help wins
+        listing, prefix = listings[key]
         for e in listing:
-            for name in (prefix + n for n in (e.names if not prefix else (e.name,))):
-                if rank > newest.get(name, -1):
-                    help_text[name], newest[name] = one_line(e.help), rank
-                mine = have.setdefault(name, {})
-                for release, machines in where.items():
-                    mine.setdefault(release, set()).update(machines)
-    labels = {r: f"{r[0]} {r[1].short() if r[1] != Version(0, 0) else 'unknown'}" for r in releases}
-    order = {release: i for i, release in enumerate(sorted(releases))}
+            for name in e.names if not prefix else (prefix + e.name,):
+                newest[name] = e
+                printed_by[name] = (*printed_by.get(name, ()), key)
+    help_text = {name: one_line(e.help) for name, e in newest.items()}
+    # Most names are printed by the same few sets of listings: one line per such set.
+    lines: dict[tuple[int, ...], str] = {}
     presence = {}
-    for name, by_release in have.items():
-        parts = []
-        for release in sorted(by_release, key=order.__getitem__):
-            present, every = by_release[release], releases[release]
-            absent = every - present
-            label = labels[release]
-            if not absent:
-                parts.append(f"{label}: all {len(every)}")
-            elif len(absent) < len(present):
-                parts.append(f"{label}: all but {', '.join(sorted(absent))}")
-            else:
-                parts.append(f"{label}: {', '.join(sorted(present))}")
-        presence[name] = "; ".join(parts)
+    for name, keys in printed_by.items():
+        if keys not in lines:
+            lines[keys] = _presence_line([where[key] for key in keys], releases)
+        presence[name] = lines[keys]
     return help_text, presence
+
+
+def _presence_line(
+    printed: Sequence[dict[_Release, set[str]]], releases: dict[_Release, set[str]]
+) -> str:
+    """Where a name is present, from the builds of each listing that prints it."""
+    by_release: dict[_Release, set[str]] = {}
+    for machines_by_release in printed:
+        for release, machines in machines_by_release.items():
+            by_release.setdefault(release, set()).update(machines)
+    parts = []
+    for release in sorted(by_release):
+        present, every = by_release[release], releases[release]
+        absent = every - present
+        version = release[1]
+        label = f"{release[0]} {version.short() if version != Version(0, 0) else 'unknown'}"
+        if not absent:
+            parts.append(f"{label}: all {len(every)}")
+        elif len(absent) < len(present):
+            parts.append(f"{label}: all but {', '.join(sorted(absent))}")
+        else:
+            parts.append(f"{label}: {', '.join(sorted(present))}")
+    return "; ".join(parts)
 
 
 def in_scope(
