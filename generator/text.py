@@ -18,7 +18,6 @@ Two halves, each the one place of its policy:
 from __future__ import annotations
 
 import re
-import textwrap
 from collections.abc import Mapping
 
 #: What no loaded string may hold (whitespace a format allows is passed in `allow`):
@@ -164,8 +163,16 @@ def comment(text: str, prefix: str = "# ", width: int = 79) -> str:
     """Text as comment lines (YAML, Python, Perl: each starts with `prefix`).
 
     Nothing in it can end the comment: the text is folded to one line first,
-    then wrapped, so every line starts with the prefix."""
-    lines = textwrap.wrap(one_line(text), width - len(prefix), break_on_hyphens=False) or [""]
+    then wrapped at its spaces, so every line starts with the prefix. A word
+    longer than a line stands on a line of its own, whole (a URL stays one)."""
+    lines, line = [], ""
+    for word in one_line(text).split(" "):
+        if line and len(prefix) + len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
     return "\n".join((prefix + line).rstrip() for line in lines)
 
 
