@@ -8,7 +8,6 @@ unified diffs; writes are atomic, everything checked first.
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -57,6 +56,8 @@ def _current(path: Path) -> str | None:
 
 def _diff(name: str, current: str | None, content: str | None) -> str:
     """`current` to `content` as a unified diff; None: a file that is missing, or must go."""
+    import difflib  # only a stale output needs it
+
     return "".join(
         difflib.unified_diff(
             (current or "").splitlines(keepends=True),
