@@ -1,7 +1,8 @@
 """Files: read text and JSON with one clear error, write whole or not at all.
 
 Entry points: `read_text`, `read_json` and `write_atomic`. The only module
-that touches files the user names.
+that touches files the user names, and the user's cache (`cache_folder`,
+`read_cached`, `write_cached`).
 
 Reading is bounded: at most `MAX_BYTES` from a regular file, a pipe or a
 character device, never a hang on a FIFO nobody writes to. Writing replaces
@@ -69,9 +70,11 @@ def read_bytes(path: str | Path) -> bytes:
         os.close(fd)
 
 
-def read_text(path: str | Path) -> str:
-    """A UTF-8 file's text; a `HmpPermsError` naming the file (and line) when it is not."""
-    data = read_bytes(path)
+def read_text(path: str | Path, data: bytes | None = None) -> str:
+    """A UTF-8 file's text (from `data`, its bytes, when they were read already); a
+    `HmpPermsError` naming the file (and line) when it is not."""
+    if data is None:
+        data = read_bytes(path)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -113,14 +116,15 @@ def _depth(value: object) -> int:
     return deepest
 
 
-def read_json(path: str | Path) -> object:
-    """A JSON file's value, read within bounds that no hostile file can get past.
+def read_json(path: str | Path, data: bytes | None = None) -> object:
+    """A JSON file's value (from `data`, as `read_text`), read within bounds that no hostile
+    file can get past.
 
     Refused, each as ``file:line: what``: more than `MAX_BYTES`, nesting deeper
     than `MAX_JSON_DEPTH`, an integer longer than `MAX_JSON_DIGITS` digits, a
     lone surrogate (``"\\ud800"``, which no UTF-8 file can hold), invalid JSON.
     """
-    text = read_text(path)
+    text = read_text(path, data)
     if not _SURROGATE_ESCAPE.search(text):
         # The common case, a well-formed file, costs one C parse and a walk; any doubt
         # (an error, a long integer, deep nesting) goes to the scan below, which says where.
@@ -264,6 +268,49 @@ def _replace(name: str, real: str, data: bytes, old: os.stat_result | None) -> N
         if isinstance(exc, OSError):
             raise HmpPermsError(f"{name}: cannot write: {exc.strerror}") from None
         raise
+
+
+# -- the user's cache ------------------------------------------------------------------
+
+
+def cache_folder(name: str) -> str | None:
+    """This tool's cache folder `name` (``$XDG_CACHE_HOME/hmp-perms/NAME``, else
+    ``~/.cache/hmp-perms/NAME``), made private when new; None when it cannot be made.
+    What is kept there is derived from inputs, so no cache is never an error."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "hmp-perms", name)
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return folder
+
+
+def read_cached(path: str) -> bytes | None:
+    """A cache file's bytes; None when it is not there or cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(MAX_BYTES + 1)
+    except OSError:
+        return None
+
+
+def write_cached(path: str, data: bytes) -> None:
+    """Replace a cache file whole (a temp file and a rename, nothing left on a signal);
+    a cache that cannot be written is left as it was."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".hmp-perms.", suffix=".tmp", dir=os.path.dirname(path))
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if not isinstance(exc, OSError):
+            raise
 
 
 def _same_content(path: str, data: bytes) -> bool:

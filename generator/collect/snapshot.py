@@ -87,8 +87,9 @@ def _listing(path: str, doc: dict[str, Any], key: str) -> str | None:
     return text  # what else a line may hold, `parse_help` decides
 
 
-def load_snapshot(path: str) -> Snapshot:
-    doc = read_json(path)  # bounded: size, depth, digits; a lone surrogate is refused
+def load_snapshot(path: str, data: bytes | None = None) -> Snapshot:
+    """The snapshot file `path` (from `data`, its bytes, when they were read already)."""
+    doc = read_json(path, data)  # bounded: size, depth, digits; a lone surrogate is refused
     if not isinstance(doc, dict):
         raise HmpPermsError(f"{path}:1: not a snapshot (a JSON object is expected)")
     fmt = doc.get("format")

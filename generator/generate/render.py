@@ -12,7 +12,6 @@ text into code.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +27,7 @@ from jinja2.bccache import Bucket
 
 from generator import text
 from generator.errors import HmpPermsError
+from generator.files import cache_folder
 from generator.generate.context import template_context
 from generator.model import Build, Snapshot, Table
 
@@ -48,13 +48,8 @@ class _Cache(FileSystemBytecodeCache):
 def _cache() -> _Cache | None:
     """The user's cache folder for compiled templates (``$XDG_CACHE_HOME/hmp-perms``):
     compiling the templates costs more than rendering them."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = os.path.join(base, "hmp-perms", "templates")
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-    except OSError:
-        return None
-    return _Cache(folder)
+    folder = cache_folder("templates")
+    return _Cache(folder) if folder is not None else None
 
 
 def environment(templates_dir: str) -> Environment:
