@@ -126,16 +126,19 @@ def check_record_name(path: str, build: Build) -> None:
 def load_records(
     folder: str, vendors: Mapping[str, re.Pattern[str]]
 ) -> list[tuple[Build, Snapshot]]:
-    """Every recorded build, oldest version first, each checked against its file name."""
-    from generator.collect.snapshot import load_snapshot
+    """Every recorded build, oldest version first, each checked against its file name;
+    read through the cache of parsed records (`collect.cache`)."""
+    from generator.collect.cache import ParsedRecords
 
+    parsed = ParsedRecords(folder)
     records = []
     for record in _records_in(folder):
         path = os.path.join(folder, record.file)
-        snap = load_snapshot(path)
+        snap = parsed.load(path)
         build = build_of(snap, vendors)
         check_record_name(path, build)
         records.append((build, snap))
+    parsed.save()
     records.sort(key=lambda r: (r[0].version or Version(0, 0), r[0].slug))
     return records
 

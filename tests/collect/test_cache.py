@@ -1,0 +1,193 @@
+"""The cache of parsed records: a run gets from it exactly what reading the records gives."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from generator import files
+from generator.collect import cache
+from generator.collect.records import load_records
+from generator.collect.snapshot import load_snapshot
+from generator.errors import HmpPermsError
+from generator.model import Snapshot
+from tests.conftest import BUILDS, ROOT
+
+SOME = ("debian-7.2.22-x86_64.json", "debian-10.0.13-x86_64.json", "debian-10.0.13-aarch64.json")
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache folder of the test's own."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    return folder
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The records read in full (not from the cache), in order."""
+    seen: list[str] = []
+
+    def counted(path: str, data: bytes | None = None) -> Snapshot:
+        seen.append(os.path.basename(path))
+        return load_snapshot(path, data)
+
+    monkeypatch.setattr(cache, "load_snapshot", counted)
+    return seen
+
+
+def folder_of(tmp_path: Path, names: tuple[str, ...] = SOME) -> Path:
+    folder = tmp_path / "builds"
+    folder.mkdir()
+    for name in names:
+        shutil.copy(BUILDS / name, folder)
+    return folder
+
+
+def snapshots(folder: Path) -> list[Snapshot]:
+    return [snap for _, snap in load_records(str(folder), {})]
+
+
+def cache_file(home: Path) -> Path:
+    (found,) = (home / "hmp-perms" / "records").iterdir()
+    return found
+
+
+def test_a_second_run_reads_no_record_and_gets_the_same(
+    tmp_path: Path, home: Path, reads: list[str]
+) -> None:
+    folder = folder_of(tmp_path, tuple(sorted(p.name for p in BUILDS.glob("*.json"))))
+    first = snapshots(folder)
+    assert len(reads) == len(first) == len(list(BUILDS.glob("*.json")))
+    reads.clear()
+    second = snapshots(folder)
+    assert reads == []
+    assert second == first == [load_snapshot(s.source) for s in first]
+    # Builds that print one listing share one tuple, as when the records are parsed.
+    for part in ("commands", "info"):
+        assert len({id(getattr(s, part)) for s in second}) == len(
+            {getattr(s, part) for s in second}
+        )
+    assert oct(cache_file(home).parent.stat().st_mode & 0o777) == "0o700"
+
+
+def test_a_changed_record_is_read_again(tmp_path: Path, home: Path, reads: list[str]) -> None:
+    folder = folder_of(tmp_path)
+    snapshots(folder)
+    path = folder / "debian-10.0.13-aarch64.json"
+    doc = json.loads(path.read_text())
+    doc["package"] = "Debian 1:10.0.13+ds-0+deb13u99"
+    doc["help"][0] = doc["help"][0].replace("print the help", "show the help")
+    path.write_text(json.dumps(doc, indent=1))
+    reads.clear()
+    again = {s.variant: s for s in snapshots(folder)}
+    assert reads == [path.name]
+    assert again["qemu-system-aarch64"] == load_snapshot(str(path))
+    assert again["qemu-system-aarch64"].package == "Debian 1:10.0.13+ds-0+deb13u99"
+    reads.clear()
+    snapshots(folder)
+    assert reads == []
+
+
+def test_a_record_made_invalid_is_refused_whatever_the_cache_holds(
+    tmp_path: Path, home: Path
+) -> None:
+    folder = folder_of(tmp_path)
+    snapshots(folder)
+    path = folder / "debian-7.2.22-x86_64.json"
+    doc = json.loads(path.read_text())
+    doc["help"][3] += "\x1b[2J"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(HmpPermsError, match="control character U\\+001B"):
+        snapshots(folder)
+
+
+def _crafted(folder: Path) -> bytes:
+    """A cache file with the right code digest whose record has fields of the wrong types."""
+    code = cache.code_digest()
+    assert code is not None
+    key = hashlib.sha256((folder / SOME[0]).read_bytes()).digest()
+    fields = (1, None, 2, 3, 4, (), b"no listing", None)
+    return marshal.dumps((code, {key: fields}, {}))
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(lambda good, folder: b"", id="empty"),
+        pytest.param(lambda good, folder: b"\x00garbage" * 100, id="garbage"),
+        pytest.param(lambda good, folder: good[: len(good) // 2], id="torn"),
+        pytest.param(lambda good, folder: marshal.dumps((b"other", {}, {})), id="other-code"),
+        pytest.param(lambda good, folder: marshal.dumps([1, 2, 3]), id="not-a-cache"),
+        pytest.param(lambda good, folder: _crafted(folder), id="wrong-types"),
+    ],
+)
+def test_a_spoilt_cache_file_is_no_cache(
+    tmp_path: Path, home: Path, reads: list[str], spoil: Callable[[bytes, Path], bytes]
+) -> None:
+    folder = folder_of(tmp_path)
+    expected = snapshots(folder)
+    good = cache_file(home).read_bytes()
+    cache_file(home).write_bytes(spoil(good, folder))
+    reads.clear()
+    assert snapshots(folder) == expected
+    assert reads, "a spoilt cache gave records"
+    assert cache_file(home).read_bytes() == good  # rewritten whole
+    reads.clear()
+    assert snapshots(folder) == expected
+    assert reads == []
+
+
+def test_without_a_cache_folder_records_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reads: list[str]
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", "/dev/null")  # no folder can be made there
+    folder = folder_of(tmp_path)
+    for _ in range(2):
+        reads.clear()
+        got = sorted(snapshots(folder), key=lambda s: s.source)
+        assert got == [load_snapshot(str(folder / n)) for n in sorted(SOME)]
+        assert sorted(reads) == sorted(SOME)
+
+
+def test_the_code_digest_covers_collect_and_the_layers_below(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "generator"
+    for source in [*ROOT.glob("generator/*.py"), *ROOT.glob("generator/*/*.py")]:
+        target = package / source.relative_to(ROOT / "generator")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, target)
+    monkeypatch.setattr(cache, "__file__", str(package / "collect" / "cache.py"))
+    digests = [cache.code_digest()]
+    for changed, counts in (
+        ("text.py", True),
+        ("collect/helptext.py", True),
+        ("check/compare.py", False),  # another stage: it cannot change how a record reads
+        ("generate/render.py", False),
+    ):
+        with (package / changed).open("a") as f:
+            f.write("\n# changed\n")
+        digests.append(cache.code_digest())
+        assert (digests[-1] != digests[-2]) == counts, changed
+
+
+def test_an_interrupted_cache_write_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Fault injected: the rename is where a signal would land last.
+    def interrupted(src: str, dst: str) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        files.write_cached(str(tmp_path / "kept"), b"x" * 100_000)
+    assert list(tmp_path.iterdir()) == []
