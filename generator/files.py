@@ -287,12 +287,24 @@ def cache_folder(name: str) -> str | None:
 
 
 def read_cached(path: str) -> bytes | None:
-    """A cache file's bytes; None when it is not there or cannot be read."""
+    """A cache file's bytes; None when it is not there, cannot be read, or is not a
+    regular file (a FIFO there would hang the read)."""
     try:
-        with open(path, "rb") as f:
-            return f.read(MAX_BYTES + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        chunks, total = [], 0
+        while total <= MAX_BYTES and (chunk := os.read(fd, 1 << 20)):
+            chunks.append(chunk)
+            total += len(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def write_cached(path: str, data: bytes) -> None:

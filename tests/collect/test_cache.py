@@ -191,3 +191,20 @@ def test_an_interrupted_cache_write_leaves_no_file(
     with pytest.raises(KeyboardInterrupt):
         files.write_cached(str(tmp_path / "kept"), b"x" * 100_000)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_a_cache_file_that_is_no_file_is_no_cache(
+    tmp_path: Path, home: Path, reads: list[str], kind: str
+) -> None:
+    folder = folder_of(tmp_path)
+    expected = snapshots(folder)
+    path = cache_file(home)
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)  # opened for reading as a file is, it would wait for a writer
+    else:
+        path.mkdir()
+    reads.clear()
+    assert snapshots(folder) == expected
+    assert sorted(reads) == sorted(SOME)
