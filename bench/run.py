@@ -280,8 +280,8 @@ def main() -> int:
         n_real = len(load_table(str(real)).commands)
         n_big = len(load_table(str(big)).commands)
         for name, fn in (("load", load_table), ("lint", lint_table)):
-            t_real = timed(lambda fn=fn: fn(str(real)), 15)
-            t_big = timed(lambda fn=fn: fn(str(big)), 5)
+            t_real = timed(lambda fn=fn: fn(str(real)), 25)
+            t_big = timed(lambda fn=fn: fn(str(big)), 9)
             per = (t_big / n_big) / (t_real / n_real)
             row(
                 f"{name} per entry, 10x synthetic table / real table",
