@@ -36,8 +36,8 @@ async def probe(binary: str) -> int:
         "-S",
         "-chardev",
         "socket,id=qmp,fd=3",
-        "-mon",
-        "chardev=qmp,mode=control",
+        "-qmp",
+        "chardev:qmp",
         pass_fds=(3, fd),
         preexec_fn=to_fd_3,
     )

@@ -384,8 +384,10 @@ async def _spawn(
         *QEMU_ARGS,
         "-chardev",
         f"socket,id=hmp-perms,fd={MONITOR_FD}",
-        "-mon",
-        "chardev=hmp-perms,mode=control",
+        # QMP on that chardev: `-qmp chardev:ID` is read alike from 7.2 to 11.1, where
+        # `-mon chardev=ID,mode=control` is deprecated (and `-object monitor-qmp` new).
+        "-qmp",
+        "chardev:hmp-perms",
     ]
     try:
         return processes.spawn(argv, write_end, sock.fileno(), MONITOR_FD)
