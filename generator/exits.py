@@ -13,6 +13,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
+from typing import Any, TextIO, cast
 
 from generator.collect import signals
 from generator.errors import HmpPermsError
@@ -21,6 +22,8 @@ from generator.errors import HmpPermsError
 def guarded(command: Callable[[], int]) -> int:
     """Run `command`; return its status, or the status of what stopped it."""
     _tolerant_output()
+    stdout = sys.stdout
+    sys.stdout = cast(TextIO, _Output(stdout))
     try:
         return command()
     except HmpPermsError as exc:
@@ -45,6 +48,41 @@ def guarded(command: Callable[[], int]) -> int:
             " (a bug: rerun with HMP_PERMS_DEBUG=1 for a traceback and report it)"
         )
         return 2
+    finally:
+        sys.stdout = stdout
+
+
+class _Output:
+    """Standard output during a command: a write that fails (a full disk) is bad output,
+    one line and 2, whether it fails there (unbuffered, or a full buffer) or at the final
+    flush (`console`); a reader gone is still `BrokenPipeError`, 141. Everything else is
+    the stream's own."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _cannot_write(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _cannot_write(exc) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _cannot_write(exc: OSError) -> HmpPermsError:
+    return HmpPermsError(f"standard output: cannot write: {exc.strerror}")
 
 
 def error(text: str) -> None:
