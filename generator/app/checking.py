@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from generator.app.collecting import gather, given_as
 from generator.app.settings import DEFAULT_BUILDS, DEFAULT_TABLE, Settings, Sources
@@ -24,8 +23,7 @@ if TYPE_CHECKING:
     from generator.suggest.rules import Advisor as SuggestFn
 
 
-@dataclass(frozen=True)
-class CheckRun:
+class CheckRun(NamedTuple):
     report: Report
     errors: tuple[HmpPermsError, ...]  # one per build that could not be read
 

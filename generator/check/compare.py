@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
 
 from generator.check import kinds
 from generator.check.diff import diff_snapshots, entry_text
@@ -27,8 +28,7 @@ Advisor = Callable[[str, HelpEntry | None, bool], str | None]
 DEPRECATED_MARK = re.compile(r"\(deprecated[,)]", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One thing a person may need to act on, about one build (or the table alone)."""
 
     kind: str  # a `kinds.KINDS` id
@@ -52,14 +52,13 @@ class Finding:
         return f"{self.kind}:{self.name}:{self.build}" if self.build else f"{self.kind}:{self.name}"
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(NamedTuple):
     checked_builds: tuple[Checked, ...]
     findings: tuple[Finding, ...]
-    policy: Policy = field(default_factory=Policy)
+    policy: Policy = Policy()
     table_path: str = ""
     #: per build name, every name checked (commands, then "info X")
-    checked: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    checked: Mapping[str, tuple[str, ...]] = MappingProxyType({})
     #: one line per binary or file that could not be read: the run cannot be clean
     failures: tuple[str, ...] = ()
 
@@ -67,7 +66,7 @@ class Report:
     def snapshots(self) -> tuple[Snapshot, ...]:
         return tuple(c.snapshot for c in self.checked_builds)
 
-    def count(self, severity: str) -> int:
+    def tally(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
 
     def fatal(self, finding: Finding) -> bool:

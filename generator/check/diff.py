@@ -6,14 +6,13 @@ Entry point: `diff_snapshots`. Pure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from generator.model import HelpEntry, Snapshot
 from generator.text import one_line
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     kind: str  # added, removed, aliases, params, help
     name: str  # "cont" or "info usbhost"
     before: str = ""

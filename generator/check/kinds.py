@@ -9,7 +9,8 @@ kinds left out, `--strict`) and is the one place that decides what is fatal.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
 
 from generator.errors import HmpPermsError
 
@@ -20,8 +21,7 @@ SEVERITIES = (INFO, WARNING, ERROR)
 TABLE, BASELINE = "table", "baseline"
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(NamedTuple):
     id: str
     severity: str  # the default
     against: str  # TABLE or BASELINE
@@ -136,8 +136,7 @@ def kind(kind_id: str) -> Kind:
     return KINDS[kind_id]
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     """How a run treats each kind: its severity, whether it is reported, what fails.
 
     Built by `Policy.of`, which refuses an unknown kind and any choice that would
@@ -145,7 +144,7 @@ class Policy:
     nor lowered (the check fails closed).
     """
 
-    severity: Mapping[str, str] = field(default_factory=dict)
+    severity: Mapping[str, str] = MappingProxyType({})
     ignore: frozenset[str] = frozenset()
     strict: bool = False
 

@@ -38,7 +38,7 @@ def format_report(report: Report, fmt: str, colour: bool = False) -> str:
 
 
 def _summary(report: Report) -> str:
-    errors, warnings = report.count(ERROR), report.count(WARNING)
+    errors, warnings = report.tally(ERROR), report.tally(WARNING)
     verdict = "FAILED" if report.exit_status else "OK"
     binaries = ", ".join(s.label for s in report.snapshots) or "nothing"
     failed = f", {len(report.failures)} failed to run" if report.failures else ""
@@ -144,7 +144,7 @@ def _json(report: Report) -> str:
             for c in report.checked_builds
         ],
         "failures": list(report.failures),
-        "counts": {sev: report.count(sev) for sev in reversed(SEVERITIES)},
+        "counts": {sev: report.tally(sev) for sev in reversed(SEVERITIES)},
         "findings": [finding_json(f) for f in report.findings],
     }
     return json.dumps(doc, indent=2) + "\n"
