@@ -208,3 +208,22 @@ def test_a_cache_file_that_is_no_file_is_no_cache(
     reads.clear()
     assert snapshots(folder) == expected
     assert sorted(reads) == sorted(SOME)
+
+
+def test_a_record_read_in_full_gets_its_own_listing_not_the_caches(
+    tmp_path: Path, home: Path, reads: list[str]
+) -> None:
+    # A cache whose listing fails the checks (no entries): each record that prints it is
+    # read in full, and must come back with the listing parsed from its bytes.
+    folder = folder_of(tmp_path)
+    expected = snapshots(folder)
+    code, records, listings = marshal.loads(cache_file(home).read_bytes())
+    help_keys = {fields[6] for fields in records.values()}
+    spoilt = {k: (text, ()) if k in help_keys else (text, e) for k, (text, e) in listings.items()}
+    cache_file(home).write_bytes(marshal.dumps((code, records, spoilt)))
+    reads.clear()
+    assert snapshots(folder) == expected
+    assert sorted(reads) == sorted(SOME)
+    reads.clear()
+    assert snapshots(folder) == expected  # and the cache was mended
+    assert reads == []
