@@ -138,10 +138,14 @@ class ParsedRecords:
         write_cached(self._path, marshal.dumps((self._code, self._read, listings)))
 
     def _keep(self, text: str, prefix: str, entries: tuple[HelpEntry, ...]) -> bytes:
+        """The key of a listing just parsed, which replaces what the cache holds under it
+        when that is not the same (the cache was spoilt: the parsed listing is the truth)."""
         key = hashlib.sha256(f"{prefix}\n{text}".encode()).digest()
-        if key not in self._listings:
-            self._listings[key] = (text, tuple(tuple(e) for e in entries))
-        self._made.setdefault(key, (text, entries))
+        kept = (text, tuple(tuple(e) for e in entries))
+        if self._listings.get(key) != kept:
+            self._listings[key] = kept
+        if self._made.get(key) != (text, entries):  # else keep the one tuple made already
+            self._made[key] = (text, entries)
         return key
 
     def _listing(self, key: bytes) -> tuple[str, tuple[HelpEntry, ...]]:
