@@ -9,6 +9,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -227,3 +228,68 @@ def test_a_record_read_in_full_gets_its_own_listing_not_the_caches(
     reads.clear()
     assert snapshots(folder) == expected  # and the cache was mended
     assert reads == []
+
+
+Kept = dict[bytes, Any]
+Change = Callable[[Kept, Kept], None]
+
+
+def _field(i: int, value: Callable[[Any], object]) -> Change:
+    def change(records: Kept, listings: Kept) -> None:
+        for key, fields in records.items():
+            records[key] = (*fields[:i], value(fields[i]), *fields[i + 1 :])
+
+    return change
+
+
+def _entries(value: Callable[[tuple[Any, ...]], tuple[Any, ...]]) -> Change:
+    def change(records: Kept, listings: Kept) -> None:
+        for key, (text, entries) in listings.items():
+            listings[key] = (text, tuple(value(e) for e in entries))
+
+    return change
+
+
+def _texts(records: Kept, listings: Kept) -> None:
+    for key, (text, entries) in listings.items():
+        listings[key] = (text.replace(" -- ", " -- see ", 1), entries)
+
+
+def _swapped(records: Kept, listings: Kept) -> None:
+    for key, fields in records.items():
+        records[key] = (*fields[:6], fields[7], fields[6])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(_field(1, lambda v: tuple(map(str, v))), id="version-strings"),
+        pytest.param(_field(1, lambda v: v[:2]), id="version-short"),
+        pytest.param(_field(1, lambda v: (True, False, False)), id="version-bools"),
+        pytest.param(_field(1, lambda v: "10.0.13"), id="version-text"),
+        pytest.param(_field(5, lambda v: v[0]), id="packages-text"),
+        pytest.param(_field(5, lambda v: (*v, "x\x1b[2J")), id="packages-escape"),
+        pytest.param(_field(0, lambda v: 1), id="binary-int"),
+        pytest.param(_entries(lambda e: (1, 2, 3, 4, 5)), id="entries-ints"),
+        pytest.param(_entries(lambda e: (e[0], "ab", *e[2:])), id="aliases-text"),
+        pytest.param(_entries(lambda e: (*e[:3], e[3] + "\x1b[31m", e[4])), id="help-escape"),
+        pytest.param(_entries(lambda e: (f"{e[0]} x", *e[1:])), id="name-not-a-name"),
+        pytest.param(_entries(lambda e: e[:4]), id="entries-short"),
+        pytest.param(_texts, id="text-not-its-key"),
+        pytest.param(_swapped, id="help-and-info-swapped"),
+    ],
+)
+def test_a_cache_of_the_wrong_shapes_sends_each_record_to_a_full_read(
+    tmp_path: Path,
+    home: Path,
+    reads: list[str],
+    change: Change,
+) -> None:
+    folder = folder_of(tmp_path)
+    expected = snapshots(folder)
+    code, records, listings = marshal.loads(cache_file(home).read_bytes())
+    change(records, listings)
+    cache_file(home).write_bytes(marshal.dumps((code, records, listings)))
+    reads.clear()
+    assert snapshots(folder) == expected
+    assert sorted(reads) == sorted(SOME)
