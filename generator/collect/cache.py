@@ -22,6 +22,7 @@ Jinja's compiled templates beside it; what it gives back still passes
 from __future__ import annotations
 
 import hashlib
+import itertools
 import marshal
 import os
 import sys
@@ -31,7 +32,8 @@ from typing import Any
 from generator.collect.snapshot import load_snapshot, validate_snapshot
 from generator.errors import HmpPermsError
 from generator.files import cache_folder, read_bytes, read_cached, write_cached
-from generator.model import HelpEntry, Snapshot, Version
+from generator.model import NAME_RE, HelpEntry, Snapshot, Version, packages_with
+from generator.text import unprintable
 
 #: The layout of a cache file; part of its code digest.
 FORMAT = 1
@@ -66,7 +68,8 @@ class ParsedRecords:
         self._records: dict[bytes, tuple[Any, ...]] = {}  # record digest -> its fields
         self._listings: dict[bytes, _Kept] = {}  # listing digest -> text and entries
         self._read: dict[bytes, tuple[Any, ...]] = {}  # the records this run read
-        self._made: dict[bytes, tuple[str, tuple[HelpEntry, ...]]] = {}  # listings in memory
+        #: listings in memory, by digest and prefix ("" for help, "info " for info)
+        self._made: dict[tuple[bytes, str], tuple[str, tuple[HelpEntry, ...]]] = {}
         self._changed = False
         cache = cache_folder("records")
         code = code_digest()
@@ -118,8 +121,8 @@ class ParsedRecords:
             )
             # One listing, one tuple, whether it came from the cache or was parsed.
             snap = snap._replace(
-                commands=self._listing(help_key)[1],
-                info=self._listing(info_key)[1] if info_key is not None else (),
+                commands=self._listing(help_key, "")[1],
+                info=self._listing(info_key, "info ")[1] if info_key is not None else (),
             )
             self._changed = True
         self._read[key] = fields
@@ -144,21 +147,36 @@ class ParsedRecords:
         kept = (text, tuple(tuple(e) for e in entries))
         if self._listings.get(key) != kept:
             self._listings[key] = kept
-        if self._made.get(key) != (text, entries):  # else keep the one tuple made already
-            self._made[key] = (text, entries)
+        if self._made.get((key, prefix)) != (text, entries):  # else keep the one tuple made
+            self._made[key, prefix] = (text, entries)
         return key
 
-    def _listing(self, key: bytes) -> tuple[str, tuple[HelpEntry, ...]]:
-        made = self._made.get(key)
+    def _listing(self, key: bytes, prefix: str) -> tuple[str, tuple[HelpEntry, ...]]:
+        made = self._made.get((key, prefix))
         if made is None:
             text, entries = self._listings[key]
-            made = self._made[key] = (text, tuple(map(HelpEntry._make, entries)))
+            if not _is_listing(key, prefix, text, entries):
+                raise ValueError("not a listing this code kept")
+            made = self._made[key, prefix] = (text, tuple(map(HelpEntry._make, entries)))
         return made
 
     def _snapshot(self, path: str, fields: tuple[Any, ...]) -> Snapshot:
+        if type(fields) is not tuple or len(fields) != 8:
+            raise ValueError("not the fields of a record")
         binary, version, package, target, variant, packages, help_key, info_key = fields
-        raw_help, commands = self._listing(help_key)
-        raw_info, info = self._listing(info_key) if info_key is not None else ("", ())
+        if not (
+            _all(str, (binary, package, target, variant))
+            and (version is None or (type(version) is tuple and len(version) == 3))
+            and _all(int, version or ())
+            and type(packages) is tuple
+            and _all(str, packages)
+            and packages == packages_with(package, packages)
+            and type(help_key) is bytes
+            and type(info_key) in (bytes, type(None))
+        ):
+            raise ValueError("not the fields of a record")
+        raw_help, commands = self._listing(help_key, "")
+        raw_info, info = self._listing(info_key, "info ") if info_key is not None else ("", ())
         return Snapshot(
             binary=binary,
             version=Version(*version) if version is not None else None,
@@ -172,3 +190,42 @@ class ParsedRecords:
             packages=tuple(packages),
             source=path,
         )
+
+
+def _all(kind: type, values: Any) -> bool:
+    """Whether every one of `values` is exactly of type `kind` (a bool is no int)."""
+    return set(map(type, values)) <= {kind}
+
+
+def _is_listing(key: bytes, prefix: str, text: Any, entries: Any) -> bool:
+    """Whether a listing from the cache is one `_keep` could have kept under `key`: the
+    text that digest is of, and entries of the types and names `parse_help` gives."""
+    if not (
+        type(text) is str
+        and type(entries) is tuple
+        and entries
+        and _all(tuple, entries)
+        and set(map(len, entries)) == {len(HelpEntry._fields)}
+        and hashlib.sha256(f"{prefix}\n{text}".encode()).digest() == key
+        and _printable(text)
+    ):
+        return False
+    names, aliases, params, helps, lines = zip(*entries, strict=True)
+    if not (_all(str, names) and _all(tuple, aliases) and _all(int, lines)):
+        return False
+    every = [*names, *itertools.chain.from_iterable(aliases)]
+    return (
+        _all(str, every)
+        and _all(str, params + helps)
+        and all(every)
+        and NAME_RE.fullmatch("".join(every)) is not None  # each a name, none empty
+        and list(names) == sorted(set(names))
+        and _printable("".join(params + helps))
+    )
+
+
+def _printable(text: str) -> bool:
+    """Whether `text` holds nothing `unprintable` but line breaks and TABs; what Python
+    calls printable holds none of that (a scan at C speed, the regex only on doubt)."""
+    text = text.replace("\n", "").replace("\t", "")
+    return text.isprintable() or unprintable(text) is None
