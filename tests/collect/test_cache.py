@@ -7,6 +7,8 @@ import json
 import marshal
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -293,3 +295,27 @@ def test_a_cache_of_the_wrong_shapes_sends_each_record_to_a_full_read(
     reads.clear()
     assert snapshots(folder) == expected
     assert sorted(reads) == sorted(SOME)
+
+
+def test_a_cache_file_that_claims_a_huge_tuple_is_no_cache(tmp_path: Path, home: Path) -> None:
+    # Five bytes that marshal reads as a tuple of 2**31-1 items: it allocates 16 GiB
+    # for them before it finds the file ends (a minute and all the memory, or a
+    # MemoryError where memory is limited, as here).
+    folder = folder_of(tmp_path)
+    expected = snapshots(folder)
+    cache_file(home).write_bytes(b"(\xff\xff\xff\x7f")
+    limited = (
+        "import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30));"
+        "from generator.collect.records import load_records;"
+        "print(len(load_records(sys.argv[1], {})))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", limited, str(folder)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (run.returncode, run.stderr) == (0, "")
+    assert run.stdout == f"{len(expected)}\n"
+    assert snapshots(folder) == expected
