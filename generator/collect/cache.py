@@ -35,8 +35,8 @@ from generator.files import cache_folder, read_bytes, read_cached, write_cached
 from generator.model import NAME_RE, HelpEntry, Snapshot, Version, packages_with
 from generator.text import unprintable
 
-#: The layout of a cache file; part of its code digest.
-FORMAT = 1
+#: The layout of a cache file (`pack`); part of its code digest.
+FORMAT = 2
 
 #: A listing as kept: its text, and its entries as plain tuples.
 _Kept = tuple[str, tuple[tuple[Any, ...], ...]]
@@ -59,6 +59,30 @@ def code_digest() -> bytes | None:
     return digest.digest()
 
 
+def pack(code: bytes, kept: tuple[dict[bytes, Any], dict[bytes, Any]]) -> bytes:
+    """A cache file: the code digest, the SHA-256 of the marshal dump of `kept`, the dump."""
+    dump = marshal.dumps(kept)
+    return code + hashlib.sha256(dump).digest() + dump
+
+
+def unpack(data: bytes, code: bytes) -> object:
+    """What `pack` was given, when `data` is a file it wrote with `code`; else None.
+
+    The dump is read only once its digest matches: marshal trusts the sizes it reads
+    (five bytes can claim a tuple of 2**31 items, 16 GiB allocated before the end of
+    the file is found), so a torn or foreign file must never reach it."""
+    size = len(code) + 32
+    view = memoryview(data)
+    if len(data) <= size or view[: len(code)] != code:
+        return None
+    if hashlib.sha256(view[size:]).digest() != view[len(code) : size]:
+        return None
+    try:
+        return marshal.loads(view[size:])
+    except (EOFError, ValueError, TypeError, MemoryError):
+        return None
+
+
 class ParsedRecords:
     """The records of one folder: from the cache when their bytes are there, else read."""
 
@@ -77,19 +101,9 @@ class ParsedRecords:
             return
         name = hashlib.sha256(os.path.abspath(folder).encode()).hexdigest()[:32]
         self._path, self._code = os.path.join(cache, name), code
-        data = read_cached(self._path)
-        try:
-            kept = marshal.loads(data) if data else None
-        except (EOFError, ValueError, TypeError):
-            kept = None
-        if (
-            type(kept) is tuple
-            and len(kept) == 3
-            and kept[0] == code
-            and type(kept[1]) is dict
-            and type(kept[2]) is dict
-        ):
-            self._records, self._listings = kept[1], kept[2]
+        kept = unpack(read_cached(self._path) or b"", code)
+        if type(kept) is tuple and len(kept) == 2 and _all(dict, kept):
+            self._records, self._listings = kept
 
     def load(self, path: str) -> Snapshot:
         """The snapshot record `path` holds: `load_snapshot`'s, from the cache when it can."""
@@ -138,7 +152,7 @@ class ParsedRecords:
             for key in fields[6:8]
             if key is not None
         }
-        write_cached(self._path, marshal.dumps((self._code, self._read, listings)))
+        write_cached(self._path, pack(self._code, (self._read, listings)))
 
     def _keep(self, text: str, prefix: str, entries: tuple[HelpEntry, ...]) -> bytes:
         """The key of a listing just parsed, which replaces what the cache holds under it

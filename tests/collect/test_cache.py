@@ -113,13 +113,20 @@ def test_a_record_made_invalid_is_refused_whatever_the_cache_holds(
         snapshots(folder)
 
 
+def _kept(home: Path) -> tuple[bytes, Any]:
+    """The code digest a cache file holds, and what it keeps."""
+    code = cache.code_digest()
+    assert code is not None
+    return code, cache.unpack(cache_file(home).read_bytes(), code)
+
+
 def _crafted(folder: Path) -> bytes:
     """A cache file with the right code digest whose record has fields of the wrong types."""
     code = cache.code_digest()
     assert code is not None
     key = hashlib.sha256((folder / SOME[0]).read_bytes()).digest()
     fields = (1, None, 2, 3, 4, (), b"no listing", None)
-    return marshal.dumps((code, {key: fields}, {}))
+    return cache.pack(code, ({key: fields}, {}))
 
 
 @pytest.mark.parametrize(
@@ -128,8 +135,9 @@ def _crafted(folder: Path) -> bytes:
         pytest.param(lambda good, folder: b"", id="empty"),
         pytest.param(lambda good, folder: b"\x00garbage" * 100, id="garbage"),
         pytest.param(lambda good, folder: good[: len(good) // 2], id="torn"),
-        pytest.param(lambda good, folder: marshal.dumps((b"other", {}, {})), id="other-code"),
+        pytest.param(lambda good, folder: cache.pack(b"other" * 8, ({}, {})), id="other-code"),
         pytest.param(lambda good, folder: marshal.dumps([1, 2, 3]), id="not-a-cache"),
+        pytest.param(lambda good, folder: good[:-1] + b"x", id="not-its-digest"),
         pytest.param(lambda good, folder: _crafted(folder), id="wrong-types"),
     ],
 )
@@ -220,10 +228,10 @@ def test_a_record_read_in_full_gets_its_own_listing_not_the_caches(
     # read in full, and must come back with the listing parsed from its bytes.
     folder = folder_of(tmp_path)
     expected = snapshots(folder)
-    code, records, listings = marshal.loads(cache_file(home).read_bytes())
+    code, (records, listings) = _kept(home)
     help_keys = {fields[6] for fields in records.values()}
     spoilt = {k: (text, ()) if k in help_keys else (text, e) for k, (text, e) in listings.items()}
-    cache_file(home).write_bytes(marshal.dumps((code, records, spoilt)))
+    cache_file(home).write_bytes(cache.pack(code, (records, spoilt)))
     reads.clear()
     assert snapshots(folder) == expected
     assert sorted(reads) == sorted(SOME)
@@ -289,9 +297,9 @@ def test_a_cache_of_the_wrong_shapes_sends_each_record_to_a_full_read(
 ) -> None:
     folder = folder_of(tmp_path)
     expected = snapshots(folder)
-    code, records, listings = marshal.loads(cache_file(home).read_bytes())
+    code, (records, listings) = _kept(home)
     change(records, listings)
-    cache_file(home).write_bytes(marshal.dumps((code, records, listings)))
+    cache_file(home).write_bytes(cache.pack(code, (records, listings)))
     reads.clear()
     assert snapshots(folder) == expected
     assert sorted(reads) == sorted(SOME)
