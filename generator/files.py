@@ -309,17 +309,21 @@ def read_cached(path: str) -> bytes | None:
 
 def write_cached(path: str, data: bytes) -> None:
     """Replace a cache file whole (a temp file and a rename, nothing left on a signal);
-    a cache that cannot be written is left as it was."""
+    a cache that cannot be written is left as it was.
+
+    The temp file is named before it is made, so that a signal raised as the open
+    returns (`tempfile.mkstemp` would not have given the name yet) still removes it."""
+    tmp = os.path.join(os.path.dirname(path), f".hmp-perms.{os.urandom(8).hex()}.tmp")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".hmp-perms.", suffix=".tmp", dir=os.path.dirname(path))
-    except OSError:
-        return
-    try:
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except OSError:
+            return  # not made (or another's): nothing to remove
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
     except BaseException as exc:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         if not isinstance(exc, OSError):
             raise
