@@ -214,3 +214,18 @@ def test_a_signal_as_the_cache_temp_file_is_made_leaves_no_file(
     with pytest.raises(KeyboardInterrupt):
         files.write_cached(str(tmp_path / "kept"), b"x" * 1000)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_cache_folder_is_private_and_never_relative(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The XDG spec: a relative XDG_CACHE_HOME is invalid and ignored (it would put the
+    # cache in whatever folder the tool runs in, the project's own).
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative")
+    folder = files.cache_folder("records")
+    assert folder == str(tmp_path / "home" / ".cache" / "hmp-perms" / "records")
+    assert not (tmp_path / "relative").exists()
+    for made in (Path(folder), Path(folder).parent):  # hmp-perms/ too, as docs/files.md says
+        assert stat.S_IMODE(made.stat().st_mode) == 0o700, made
