@@ -276,10 +276,15 @@ def _replace(name: str, real: str, data: bytes, old: os.stat_result | None) -> N
 def cache_folder(name: str) -> str | None:
     """This tool's cache folder `name` (``$XDG_CACHE_HOME/hmp-perms/NAME``, else
     ``~/.cache/hmp-perms/NAME``), made private when new; None when it cannot be made.
-    What is kept there is derived from inputs, so no cache is never an error."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    What is kept there is derived from inputs, so no cache is never an error. A relative
+    ``XDG_CACHE_HOME`` is ignored, as the XDG spec says (it would be the current folder's)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
     folder = os.path.join(base, "hmp-perms", name)
     try:
+        # makedirs gives its mode to the last folder only: hmp-perms/ is made first.
+        os.makedirs(os.path.dirname(folder), mode=0o700, exist_ok=True)
         os.makedirs(folder, mode=0o700, exist_ok=True)
     except OSError:
         return None
