@@ -276,10 +276,15 @@ def _replace(name: str, real: str, data: bytes, old: os.stat_result | None) -> N
 def cache_folder(name: str) -> str | None:
     """This tool's cache folder `name` (``$XDG_CACHE_HOME/hmp-perms/NAME``, else
     ``~/.cache/hmp-perms/NAME``), made private when new; None when it cannot be made.
-    What is kept there is derived from inputs, so no cache is never an error."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    What is kept there is derived from inputs, so no cache is never an error. A relative
+    ``XDG_CACHE_HOME`` is ignored, as the XDG spec says (it would be the current folder's)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
     folder = os.path.join(base, "hmp-perms", name)
     try:
+        # makedirs gives its mode to the last folder only: hmp-perms/ is made first.
+        os.makedirs(os.path.dirname(folder), mode=0o700, exist_ok=True)
         os.makedirs(folder, mode=0o700, exist_ok=True)
     except OSError:
         return None
@@ -309,17 +314,21 @@ def read_cached(path: str) -> bytes | None:
 
 def write_cached(path: str, data: bytes) -> None:
     """Replace a cache file whole (a temp file and a rename, nothing left on a signal);
-    a cache that cannot be written is left as it was."""
+    a cache that cannot be written is left as it was.
+
+    The temp file is named before it is made, so that a signal raised as the open
+    returns (`tempfile.mkstemp` would not have given the name yet) still removes it."""
+    tmp = os.path.join(os.path.dirname(path), f".hmp-perms.{os.urandom(8).hex()}.tmp")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".hmp-perms.", suffix=".tmp", dir=os.path.dirname(path))
-    except OSError:
-        return
-    try:
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except OSError:
+            return  # not made (or another's): nothing to remove
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
     except BaseException as exc:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         if not isinstance(exc, OSError):
             raise

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from generator import files
 from generator.files import MAX_BYTES
 from tests.conftest import (
     FIXTURES,
@@ -193,3 +194,38 @@ def test_a_fifo_with_no_writer_does_not_hang(tmp_path: Path) -> None:
 
 def test_a_directory_is_not_a_file(tmp_path: Path, cli: Callable[..., Result]) -> None:
     one_error(cli("lint", "--table", tmp_path), f"{tmp_path}: is a directory, not a file")
+
+
+def test_a_signal_as_the_cache_temp_file_is_made_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Fault injected: the signal lands during the open that makes the temp file, and its
+    # handler raises as that open returns (before any caller holds the name).
+    real_open = os.open
+
+    def interrupted(path: str, flags: int, mode: int = 0o777, **kwargs: object) -> int:
+        fd = real_open(path, flags, mode)
+        if ".hmp-perms." in os.fspath(path):
+            os.close(fd)
+            raise KeyboardInterrupt
+        return fd
+
+    monkeypatch.setattr(os, "open", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        files.write_cached(str(tmp_path / "kept"), b"x" * 1000)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_cache_folder_is_private_and_never_relative(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The XDG spec: a relative XDG_CACHE_HOME is invalid and ignored (it would put the
+    # cache in whatever folder the tool runs in, the project's own).
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative")
+    folder = files.cache_folder("records")
+    assert folder == str(tmp_path / "home" / ".cache" / "hmp-perms" / "records")
+    assert not (tmp_path / "relative").exists()
+    for made in (Path(folder), Path(folder).parent):  # hmp-perms/ too, as docs/files.md says
+        assert stat.S_IMODE(made.stat().st_mode) == 0o700, made

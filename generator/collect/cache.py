@@ -22,6 +22,7 @@ Jinja's compiled templates beside it; what it gives back still passes
 from __future__ import annotations
 
 import hashlib
+import itertools
 import marshal
 import os
 import sys
@@ -31,10 +32,11 @@ from typing import Any
 from generator.collect.snapshot import load_snapshot, validate_snapshot
 from generator.errors import HmpPermsError
 from generator.files import cache_folder, read_bytes, read_cached, write_cached
-from generator.model import HelpEntry, Snapshot, Version
+from generator.model import NAME_RE, HelpEntry, Snapshot, Version, packages_with
+from generator.text import unprintable
 
-#: The layout of a cache file; part of its code digest.
-FORMAT = 1
+#: The layout of a cache file (`pack`); part of its code digest.
+FORMAT = 2
 
 #: A listing as kept: its text, and its entries as plain tuples.
 _Kept = tuple[str, tuple[tuple[Any, ...], ...]]
@@ -57,6 +59,30 @@ def code_digest() -> bytes | None:
     return digest.digest()
 
 
+def pack(code: bytes, kept: tuple[dict[bytes, Any], dict[bytes, Any]]) -> bytes:
+    """A cache file: the code digest, the SHA-256 of the marshal dump of `kept`, the dump."""
+    dump = marshal.dumps(kept)
+    return code + hashlib.sha256(dump).digest() + dump
+
+
+def unpack(data: bytes, code: bytes) -> object:
+    """What `pack` was given, when `data` is a file it wrote with `code`; else None.
+
+    The dump is read only once its digest matches: marshal trusts the sizes it reads
+    (five bytes can claim a tuple of 2**31 items, 16 GiB allocated before the end of
+    the file is found), so a torn or foreign file must never reach it."""
+    size = len(code) + 32
+    view = memoryview(data)
+    if len(data) <= size or view[: len(code)] != code:
+        return None
+    if hashlib.sha256(view[size:]).digest() != view[len(code) : size]:
+        return None
+    try:
+        return marshal.loads(view[size:])
+    except (EOFError, ValueError, TypeError, MemoryError):
+        return None
+
+
 class ParsedRecords:
     """The records of one folder: from the cache when their bytes are there, else read."""
 
@@ -66,7 +92,8 @@ class ParsedRecords:
         self._records: dict[bytes, tuple[Any, ...]] = {}  # record digest -> its fields
         self._listings: dict[bytes, _Kept] = {}  # listing digest -> text and entries
         self._read: dict[bytes, tuple[Any, ...]] = {}  # the records this run read
-        self._made: dict[bytes, tuple[str, tuple[HelpEntry, ...]]] = {}  # listings in memory
+        #: listings in memory, by digest and prefix ("" for help, "info " for info)
+        self._made: dict[tuple[bytes, str], tuple[str, tuple[HelpEntry, ...]]] = {}
         self._changed = False
         cache = cache_folder("records")
         code = code_digest()
@@ -74,19 +101,9 @@ class ParsedRecords:
             return
         name = hashlib.sha256(os.path.abspath(folder).encode()).hexdigest()[:32]
         self._path, self._code = os.path.join(cache, name), code
-        data = read_cached(self._path)
-        try:
-            kept = marshal.loads(data) if data else None
-        except (EOFError, ValueError, TypeError):
-            kept = None
-        if (
-            type(kept) is tuple
-            and len(kept) == 3
-            and kept[0] == code
-            and type(kept[1]) is dict
-            and type(kept[2]) is dict
-        ):
-            self._records, self._listings = kept[1], kept[2]
+        kept = unpack(read_cached(self._path) or b"", code)
+        if type(kept) is tuple and len(kept) == 2 and _all(dict, kept):
+            self._records, self._listings = kept
 
     def load(self, path: str) -> Snapshot:
         """The snapshot record `path` holds: `load_snapshot`'s, from the cache when it can."""
@@ -118,8 +135,8 @@ class ParsedRecords:
             )
             # One listing, one tuple, whether it came from the cache or was parsed.
             snap = snap._replace(
-                commands=self._listing(help_key)[1],
-                info=self._listing(info_key)[1] if info_key is not None else (),
+                commands=self._listing(help_key, "")[1],
+                info=self._listing(info_key, "info ")[1] if info_key is not None else (),
             )
             self._changed = True
         self._read[key] = fields
@@ -135,26 +152,45 @@ class ParsedRecords:
             for key in fields[6:8]
             if key is not None
         }
-        write_cached(self._path, marshal.dumps((self._code, self._read, listings)))
+        write_cached(self._path, pack(self._code, (self._read, listings)))
 
     def _keep(self, text: str, prefix: str, entries: tuple[HelpEntry, ...]) -> bytes:
+        """The key of a listing just parsed, which replaces what the cache holds under it
+        when that is not the same (the cache was spoilt: the parsed listing is the truth)."""
         key = hashlib.sha256(f"{prefix}\n{text}".encode()).digest()
-        if key not in self._listings:
-            self._listings[key] = (text, tuple(tuple(e) for e in entries))
-        self._made.setdefault(key, (text, entries))
+        kept = (text, tuple(tuple(e) for e in entries))
+        if self._listings.get(key) != kept:
+            self._listings[key] = kept
+        if self._made.get((key, prefix)) != (text, entries):  # else keep the one tuple made
+            self._made[key, prefix] = (text, entries)
         return key
 
-    def _listing(self, key: bytes) -> tuple[str, tuple[HelpEntry, ...]]:
-        made = self._made.get(key)
+    def _listing(self, key: bytes, prefix: str) -> tuple[str, tuple[HelpEntry, ...]]:
+        made = self._made.get((key, prefix))
         if made is None:
             text, entries = self._listings[key]
-            made = self._made[key] = (text, tuple(map(HelpEntry._make, entries)))
+            if not _is_listing(key, prefix, text, entries):
+                raise ValueError("not a listing this code kept")
+            made = self._made[key, prefix] = (text, tuple(map(HelpEntry._make, entries)))
         return made
 
     def _snapshot(self, path: str, fields: tuple[Any, ...]) -> Snapshot:
+        if type(fields) is not tuple or len(fields) != 8:
+            raise ValueError("not the fields of a record")
         binary, version, package, target, variant, packages, help_key, info_key = fields
-        raw_help, commands = self._listing(help_key)
-        raw_info, info = self._listing(info_key) if info_key is not None else ("", ())
+        if not (
+            _all(str, (binary, package, target, variant))
+            and (version is None or (type(version) is tuple and len(version) == 3))
+            and _all(int, version or ())
+            and type(packages) is tuple
+            and _all(str, packages)
+            and packages == packages_with(package, packages)
+            and type(help_key) is bytes
+            and type(info_key) in (bytes, type(None))
+        ):
+            raise ValueError("not the fields of a record")
+        raw_help, commands = self._listing(help_key, "")
+        raw_info, info = self._listing(info_key, "info ") if info_key is not None else ("", ())
         return Snapshot(
             binary=binary,
             version=Version(*version) if version is not None else None,
@@ -168,3 +204,42 @@ class ParsedRecords:
             packages=tuple(packages),
             source=path,
         )
+
+
+def _all(kind: type, values: Any) -> bool:
+    """Whether every one of `values` is exactly of type `kind` (a bool is no int)."""
+    return set(map(type, values)) <= {kind}
+
+
+def _is_listing(key: bytes, prefix: str, text: Any, entries: Any) -> bool:
+    """Whether a listing from the cache is one `_keep` could have kept under `key`: the
+    text that digest is of, and entries of the types and names `parse_help` gives."""
+    if not (
+        type(text) is str
+        and type(entries) is tuple
+        and entries
+        and _all(tuple, entries)
+        and set(map(len, entries)) == {len(HelpEntry._fields)}
+        and hashlib.sha256(f"{prefix}\n{text}".encode()).digest() == key
+        and _printable(text)
+    ):
+        return False
+    names, aliases, params, helps, lines = zip(*entries, strict=True)
+    if not (_all(str, names) and _all(tuple, aliases) and _all(int, lines)):
+        return False
+    every = [*names, *itertools.chain.from_iterable(aliases)]
+    return (
+        _all(str, every)
+        and _all(str, params + helps)
+        and all(every)
+        and NAME_RE.fullmatch("".join(every)) is not None  # each a name, none empty
+        and list(names) == sorted(set(names))
+        and _printable("".join(params + helps))
+    )
+
+
+def _printable(text: str) -> bool:
+    """Whether `text` holds nothing `unprintable` but line breaks and TABs; what Python
+    calls printable holds none of that (a scan at C speed, the regex only on doubt)."""
+    text = text.replace("\n", "").replace("\t", "")
+    return text.isprintable() or unprintable(text) is None

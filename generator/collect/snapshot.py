@@ -163,6 +163,8 @@ def validate_snapshot(snap: Snapshot) -> None:
     where = snap.source or snap.binary
     _check_field(where, "binary", snap.binary, None)
     _check_field(where, "package", snap.package, None)
+    for other in snap.packages:
+        _check_field(where, "packages", other, None)
     _check_field(where, "target", snap.target, TARGET_RE)
     _check_field(where, "variant", snap.variant, VARIANT_RE)
     if not variant_agrees(snap.variant, snap.target):

@@ -27,7 +27,7 @@ from jinja2.bccache import Bucket
 
 from generator import text
 from generator.errors import HmpPermsError
-from generator.files import cache_folder
+from generator.files import cache_folder, read_cached
 from generator.generate.context import template_context
 from generator.model import Build, Snapshot, Table
 
@@ -38,7 +38,17 @@ ENCODING_DECLARATION = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.
 
 class _Cache(FileSystemBytecodeCache):
     """Compiled templates kept between runs (Jinja checks each against its source); a
-    cache that cannot be written is no cache, never an error."""
+    cache that cannot be read or written is no cache, never an error."""
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        # As the records' cache is read: a regular file only (Jinja's open of a FIFO would
+        # wait for a writer); one that does not load (torn, foreign) is compiled again.
+        data = read_cached(self._get_cache_filename(bucket))
+        if data:
+            try:
+                bucket.bytecode_from_string(data)
+            except Exception:  # pickle's and marshal's errors for a spoilt file are many
+                bucket.reset()
 
     def dump_bytecode(self, bucket: Bucket) -> None:
         with contextlib.suppress(OSError):

@@ -7,8 +7,11 @@ import json
 import marshal
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -110,13 +113,20 @@ def test_a_record_made_invalid_is_refused_whatever_the_cache_holds(
         snapshots(folder)
 
 
+def _kept(home: Path) -> tuple[bytes, Any]:
+    """The code digest a cache file holds, and what it keeps."""
+    code = cache.code_digest()
+    assert code is not None
+    return code, cache.unpack(cache_file(home).read_bytes(), code)
+
+
 def _crafted(folder: Path) -> bytes:
     """A cache file with the right code digest whose record has fields of the wrong types."""
     code = cache.code_digest()
     assert code is not None
     key = hashlib.sha256((folder / SOME[0]).read_bytes()).digest()
     fields = (1, None, 2, 3, 4, (), b"no listing", None)
-    return marshal.dumps((code, {key: fields}, {}))
+    return cache.pack(code, ({key: fields}, {}))
 
 
 @pytest.mark.parametrize(
@@ -125,8 +135,9 @@ def _crafted(folder: Path) -> bytes:
         pytest.param(lambda good, folder: b"", id="empty"),
         pytest.param(lambda good, folder: b"\x00garbage" * 100, id="garbage"),
         pytest.param(lambda good, folder: good[: len(good) // 2], id="torn"),
-        pytest.param(lambda good, folder: marshal.dumps((b"other", {}, {})), id="other-code"),
+        pytest.param(lambda good, folder: cache.pack(b"other" * 8, ({}, {})), id="other-code"),
         pytest.param(lambda good, folder: marshal.dumps([1, 2, 3]), id="not-a-cache"),
+        pytest.param(lambda good, folder: good[:-1] + b"x", id="not-its-digest"),
         pytest.param(lambda good, folder: _crafted(folder), id="wrong-types"),
     ],
 )
@@ -208,3 +219,111 @@ def test_a_cache_file_that_is_no_file_is_no_cache(
     reads.clear()
     assert snapshots(folder) == expected
     assert sorted(reads) == sorted(SOME)
+
+
+def test_a_record_read_in_full_gets_its_own_listing_not_the_caches(
+    tmp_path: Path, home: Path, reads: list[str]
+) -> None:
+    # A cache whose listing fails the checks (no entries): each record that prints it is
+    # read in full, and must come back with the listing parsed from its bytes.
+    folder = folder_of(tmp_path)
+    expected = snapshots(folder)
+    code, (records, listings) = _kept(home)
+    help_keys = {fields[6] for fields in records.values()}
+    spoilt = {k: (text, ()) if k in help_keys else (text, e) for k, (text, e) in listings.items()}
+    cache_file(home).write_bytes(cache.pack(code, (records, spoilt)))
+    reads.clear()
+    assert snapshots(folder) == expected
+    assert sorted(reads) == sorted(SOME)
+    reads.clear()
+    assert snapshots(folder) == expected  # and the cache was mended
+    assert reads == []
+
+
+Kept = dict[bytes, Any]
+Change = Callable[[Kept, Kept], None]
+
+
+def _field(i: int, value: Callable[[Any], object]) -> Change:
+    def change(records: Kept, listings: Kept) -> None:
+        for key, fields in records.items():
+            records[key] = (*fields[:i], value(fields[i]), *fields[i + 1 :])
+
+    return change
+
+
+def _entries(value: Callable[[tuple[Any, ...]], tuple[Any, ...]]) -> Change:
+    def change(records: Kept, listings: Kept) -> None:
+        for key, (text, entries) in listings.items():
+            listings[key] = (text, tuple(value(e) for e in entries))
+
+    return change
+
+
+def _texts(records: Kept, listings: Kept) -> None:
+    for key, (text, entries) in listings.items():
+        listings[key] = (text.replace(" -- ", " -- see ", 1), entries)
+
+
+def _swapped(records: Kept, listings: Kept) -> None:
+    for key, fields in records.items():
+        records[key] = (*fields[:6], fields[7], fields[6])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(_field(1, lambda v: tuple(map(str, v))), id="version-strings"),
+        pytest.param(_field(1, lambda v: v[:2]), id="version-short"),
+        pytest.param(_field(1, lambda v: (True, False, False)), id="version-bools"),
+        pytest.param(_field(1, lambda v: "10.0.13"), id="version-text"),
+        pytest.param(_field(5, lambda v: v[0]), id="packages-text"),
+        pytest.param(_field(5, lambda v: (*v, "x\x1b[2J")), id="packages-escape"),
+        pytest.param(_field(0, lambda v: 1), id="binary-int"),
+        pytest.param(_entries(lambda e: (1, 2, 3, 4, 5)), id="entries-ints"),
+        pytest.param(_entries(lambda e: (e[0], "ab", *e[2:])), id="aliases-text"),
+        pytest.param(_entries(lambda e: (*e[:3], e[3] + "\x1b[31m", e[4])), id="help-escape"),
+        pytest.param(_entries(lambda e: (f"{e[0]} x", *e[1:])), id="name-not-a-name"),
+        pytest.param(_entries(lambda e: e[:4]), id="entries-short"),
+        pytest.param(_texts, id="text-not-its-key"),
+        pytest.param(_swapped, id="help-and-info-swapped"),
+    ],
+)
+def test_a_cache_of_the_wrong_shapes_sends_each_record_to_a_full_read(
+    tmp_path: Path,
+    home: Path,
+    reads: list[str],
+    change: Change,
+) -> None:
+    folder = folder_of(tmp_path)
+    expected = snapshots(folder)
+    code, (records, listings) = _kept(home)
+    change(records, listings)
+    cache_file(home).write_bytes(cache.pack(code, (records, listings)))
+    reads.clear()
+    assert snapshots(folder) == expected
+    assert sorted(reads) == sorted(SOME)
+
+
+def test_a_cache_file_that_claims_a_huge_tuple_is_no_cache(tmp_path: Path, home: Path) -> None:
+    # Five bytes that marshal reads as a tuple of 2**31-1 items: it allocates 16 GiB
+    # for them before it finds the file ends (a minute and all the memory, or a
+    # MemoryError where memory is limited, as here).
+    folder = folder_of(tmp_path)
+    expected = snapshots(folder)
+    cache_file(home).write_bytes(b"(\xff\xff\xff\x7f")
+    limited = (
+        "import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30));"
+        "from generator.collect.records import load_records;"
+        "print(len(load_records(sys.argv[1], {})))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", limited, str(folder)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (run.returncode, run.stderr) == (0, "")
+    assert run.stdout == f"{len(expected)}\n"
+    assert snapshots(folder) == expected

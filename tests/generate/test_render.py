@@ -27,7 +27,7 @@ from generator.collect.snapshot import load_snapshot
 from generator.generate.render import render_templates
 from generator.model import Build, Snapshot, Table
 from generator.table.loader import lint_table, load_table
-from tests.conftest import BUILDS, GENERATED, ROOT, TABLE, TEMPLATES, TESTS, Result
+from tests.conftest import BUILDS, GENERATED, ROOT, TABLE, TEMPLATES, TESTS, Result, hmp_perms
 
 GOLDEN = TESTS / "golden"
 C_SPACE = " \t\n\v\f\r"
@@ -666,3 +666,34 @@ def test_generated_holds_only_what_templates_make() -> None:
     else:  # an unpacked release: every file present must be an output
         tracked = sorted(p.name for p in GENERATED.iterdir() if p.name != "__pycache__")
     assert tracked == expected
+
+
+# -- the compiled templates kept in the user's cache ------------------------------------
+
+
+@pytest.mark.parametrize("spoil", ["torn", "fifo", "folder"])
+def test_a_spoilt_compiled_template_is_no_cache(tmp_path: Path, spoil: str) -> None:
+    """A torn file (the header, cut in the pickled checksum), a FIFO (an open for reading
+    would wait for a writer) or a folder where a compiled template is kept: compiled again."""
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    first = hmp_perms("generate", "--check", env=env)
+    assert (first.returncode, first.stderr) == (0, b"")
+    kept = sorted((tmp_path / "cache" / "hmp-perms" / "templates").iterdir())
+    assert kept
+    for path in kept:
+        head = path.read_bytes()[:24]
+        path.unlink()
+        if spoil == "torn":
+            path.write_bytes(head)
+        elif spoil == "fifo":
+            os.mkfifo(path)
+        else:
+            path.mkdir()
+    again = subprocess.run(
+        [sys.executable, "-m", "generator", "generate", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=30,
+        env={**os.environ, **env},
+    )
+    assert (again.returncode, again.stderr) == (0, b"")
