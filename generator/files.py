@@ -20,7 +20,7 @@ import os
 import re
 import stat
 import sys
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from generator.errors import HmpPermsError, SourceInfo
@@ -231,12 +231,8 @@ def ensure_writable(path: str | Path) -> None:
     if st is not None and not stat.S_ISREG(st.st_mode):
         return  # written into, not replaced
     folder = os.path.dirname(os.path.realpath(name))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".hmp-perms.", suffix=".tmp", dir=folder)
+    with _temp_file(folder, "hmp-perms", name) as (fd, _):
         os.close(fd)
-        os.unlink(tmp)
-    except OSError as exc:
-        raise HmpPermsError(f"{name}: cannot write in {folder}: {exc.strerror}") from None
 
 
 def _umask() -> int:
@@ -246,28 +242,45 @@ def _umask() -> int:
 
 
 def _replace(name: str, real: str, data: bytes, old: os.stat_result | None) -> None:
-    folder = os.path.dirname(real)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise HmpPermsError(f"{name}: cannot write in {folder}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-            if old is not None and (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
-                with contextlib.suppress(PermissionError):
-                    os.fchown(f.fileno(), old.st_uid, old.st_gid)
-            mode = old.st_mode & 0o777 if old is not None else 0o666 & ~_umask()
-            os.fchmod(f.fileno(), mode)
-        os.replace(tmp, real)
-    except BaseException as exc:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
+    with _temp_file(os.path.dirname(real), os.path.basename(real), name) as (fd, tmp):
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+                if old is not None and (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
+                    with contextlib.suppress(PermissionError):
+                        os.fchown(f.fileno(), old.st_uid, old.st_gid)
+                mode = old.st_mode & 0o777 if old is not None else 0o666 & ~_umask()
+                os.fchmod(f.fileno(), mode)
+            os.replace(tmp, real)
+        except OSError as exc:
             raise HmpPermsError(f"{name}: cannot write: {exc.strerror}") from None
+
+
+@contextlib.contextmanager
+def _temp_file(folder: str, base: str, where: str) -> Iterator[tuple[int, str]]:
+    """A new file in `folder` (mode 0600), its descriptor and its name, removed at the end
+    unless it was renamed away. It is named before it is made (``O_EXCL``), so that a
+    signal raised as the open returns, where `tempfile.mkstemp` would not yet have given
+    the name, removes it too. Not made: `where`'s error, one line."""
+    tmp = os.path.join(folder, f".{base}.{os.urandom(8).hex()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except OSError as exc:  # nothing made, or another's: nothing to remove
+        raise HmpPermsError(f"{where}: cannot write in {folder}: {exc.strerror}") from None
+    except BaseException:
+        _remove(tmp)
         raise
+    try:
+        yield fd, tmp
+    finally:
+        _remove(tmp)  # already gone when renamed
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 # -- the user's cache ------------------------------------------------------------------
@@ -314,24 +327,14 @@ def read_cached(path: str) -> bytes | None:
 
 def write_cached(path: str, data: bytes) -> None:
     """Replace a cache file whole (a temp file and a rename, nothing left on a signal);
-    a cache that cannot be written is left as it was.
-
-    The temp file is named before it is made, so that a signal raised as the open
-    returns (`tempfile.mkstemp` would not have given the name yet) still removes it."""
-    tmp = os.path.join(os.path.dirname(path), f".hmp-perms.{os.urandom(8).hex()}.tmp")
+    a cache that cannot be written is left as it was."""
     try:
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        except OSError:
-            return  # not made (or another's): nothing to remove
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if not isinstance(exc, OSError):
-            raise
+        with _temp_file(os.path.dirname(path), "hmp-perms", path) as (fd, tmp):
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+    except (HmpPermsError, OSError):
+        pass
 
 
 def _same_content(path: str, data: bytes) -> bool:

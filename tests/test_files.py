@@ -196,8 +196,16 @@ def test_a_directory_is_not_a_file(tmp_path: Path, cli: Callable[..., Result]) -
     one_error(cli("lint", "--table", tmp_path), f"{tmp_path}: is a directory, not a file")
 
 
-def test_a_signal_as_the_cache_temp_file_is_made_leaves_no_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "write",
+    [
+        pytest.param(lambda path: files.write_cached(str(path), b"x" * 1000), id="cache"),
+        pytest.param(lambda path: files.write_atomic(path, "x" * 1000), id="new-file"),
+        pytest.param(lambda path: files.ensure_writable(path), id="ensure-writable"),
+    ],
+)
+def test_a_signal_as_a_temp_file_is_made_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write: Callable[[Path], object]
 ) -> None:
     # Fault injected: the signal lands during the open that makes the temp file, and its
     # handler raises as that open returns (before any caller holds the name).
@@ -205,14 +213,14 @@ def test_a_signal_as_the_cache_temp_file_is_made_leaves_no_file(
 
     def interrupted(path: str, flags: int, mode: int = 0o777, **kwargs: object) -> int:
         fd = real_open(path, flags, mode)
-        if ".hmp-perms." in os.fspath(path):
+        if os.fspath(path).endswith(".tmp"):
             os.close(fd)
             raise KeyboardInterrupt
         return fd
 
     monkeypatch.setattr(os, "open", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        files.write_cached(str(tmp_path / "kept"), b"x" * 1000)
+        write(tmp_path / "kept")
     assert list(tmp_path.iterdir()) == []
 
 
