@@ -11,7 +11,6 @@ text into code.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +26,7 @@ from jinja2.bccache import Bucket
 
 from generator import text
 from generator.errors import HmpPermsError
-from generator.files import cache_folder, read_cached
+from generator.files import cache_folder, read_cached, write_cached
 from generator.generate.context import template_context
 from generator.model import Build, Snapshot, Table
 
@@ -51,8 +50,9 @@ class _Cache(FileSystemBytecodeCache):
                 bucket.reset()
 
     def dump_bytecode(self, bucket: Bucket) -> None:
-        with contextlib.suppress(OSError):
-            super().dump_bytecode(bucket)
+        # Written as the records' cache is: whole, and nothing left on a signal.
+        data = bucket.bytecode_to_string()
+        write_cached(self._get_cache_filename(bucket), data)
 
 
 def _cache() -> _Cache | None:

@@ -24,7 +24,7 @@ from qemu.qmp import QMPClient
 from generator.collect.launcher import QEMU_ARGS
 from generator.collect.records import build_of, load_records
 from generator.collect.snapshot import load_snapshot
-from generator.generate.render import render_templates
+from generator.generate.render import environment, render_templates
 from generator.model import Build, Snapshot, Table
 from generator.table.loader import lint_table, load_table
 from tests.conftest import BUILDS, GENERATED, ROOT, TABLE, TEMPLATES, TESTS, Result, hmp_perms
@@ -697,3 +697,24 @@ def test_a_spoilt_compiled_template_is_no_cache(tmp_path: Path, spoil: str) -> N
         env={**os.environ, **env},
     )
     assert (again.returncode, again.stderr) == (0, b"")
+
+
+def test_compiled_templates_are_kept_whole_and_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jinja2
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    environment(str(TEMPLATES)).get_template("hmp_perms.py.j2")
+    kept = sorted(p.name for p in (tmp_path / "hmp-perms" / "templates").iterdir())
+    assert kept and not [name for name in kept if name.endswith(".tmp")]
+    compiled: list[str] = []
+    real = jinja2.Environment.compile
+
+    def counted(self: jinja2.Environment, source: str, *args: object, **kw: object) -> object:
+        compiled.append(source[:20])
+        return real(self, source, *args, **kw)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    environment(str(TEMPLATES)).get_template("hmp_perms.py.j2")
+    assert compiled == []
