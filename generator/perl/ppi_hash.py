@@ -186,9 +186,10 @@ for my $tok (@{ $doc->find('PPI::Token::Symbol') || [] }) {
     next if $whole && $parent->parent && $parent->parent->isa('PPI::Structure::Subscript');
     if ($parent->isa('PPI::Statement::Variable') && $parent->type eq 'my') {
         my @s = $parent->schildren;
-        next if @s == 7 && $s[1]->isa('PPI::Token::Symbol') && $s[1]->content =~ /^\$/
+        # my $level = $hmp_command_perms->{$name};  (or `// DEFAULT;`: a copy either way)
+        next if @s >= 7 && $s[1]->isa('PPI::Token::Symbol') && $s[1]->content =~ /^\$/
             && $s[2] == $prev && is_op($prev, '=') && $s[3] == $tok && $s[6] == $after
-            && $after->content eq ';';
+            && (@s == 7 ? $after->content eq ';' : is_op($after, '//') && $s[-1]->content eq ';');
     }
     next if is_word($prev, qw(exists defined));
     if ($whole && $parent->parent && $parent->parent->isa('PPI::Structure::List')) {

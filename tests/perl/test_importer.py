@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from generator.table.loader import load_table
-from tests.conftest import Result
+from tests.conftest import GENERATED, TABLE, Result
 from tests.proxmox_levels import PROXMOX_LEVELS
 
 # Prints the hash named by its package as "name<TAB>level" lines, or UNDEFINED.
@@ -121,6 +121,22 @@ def test_import_perl_sees_what_perl_sees(
     if ours is not None:
         assert ours == theirs
     assert "migrate" not in (ours or {}) and "logfile" not in (ours or {})
+
+
+@pytest.mark.perl
+def test_the_generated_perl_module_imports_back_to_the_table(
+    tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    """The module `generate` writes, read back: every command, alias, level and rationale
+    of the table (its info subcommands, vendors and marks are not in Proxmox's format)."""
+    out = tmp_path / "table.yaml"
+    result = cli("import-perl", GENERATED / "HMPPerms.pm", "-o", out)
+    assert (result.status, result.err) == (0, ""), result.err
+    table, back = load_table(str(TABLE)), load_table(str(out))
+    assert {
+        name: (table.level_of(e), e.aliases, " ".join(e.rationale.split()))
+        for name, e in table.commands.items()
+    } == {name: (back.level_of(e), e.aliases, e.rationale) for name, e in back.commands.items()}
 
 
 @pytest.mark.perl

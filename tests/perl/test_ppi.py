@@ -89,7 +89,7 @@ READ = {
     "sub names { return sort keys %$hmp_command_perms }\n"
     "sub also { return scalar(keys(%{$hmp_command_perms})) }\n"
     "sub by { my %by; $by{ $hmp_command_perms->{$_} }++ for keys $hmp_command_perms->%*; %by }\n"
-    + TAIL,
+    "sub or_root { my $level = $hmp_command_perms->{$_[0]} // 'root'; return $level }\n" + TAIL,
 }
 
 
@@ -230,6 +230,9 @@ REFUSED = {
     "fatal-warning-before": ("package Hostile;\nuse strict;\nuse warnings FATAL => 'all';\nmy $u;\nmy $s = \"$u\";\n" + body() + TAIL, 5, "code before the hash"),
     "defined-not-binds": (HEAD + body() + "my $r = defined $hmp_command_perms->{quit} !~ s/root/none/;\n" + TAIL, 9, "changed outside"),
     "string-bitwise-assign": (HEAD + "use v5.36;\n" + body() + "$hmp_command_perms->{quit} &.= 'none';\n" + TAIL, 10, "cannot prove"),
+    "default-assigned": (HEAD + body() + "my $l = $hmp_command_perms->{quit} //= 'none';\n" + TAIL, 9, "changed outside"),
+    "default-then-written": (HEAD + body() + "my $l = $hmp_command_perms->{x} // ($hmp_command_perms->{quit} = 'none');\n" + TAIL, 9, "changed outside"),
+    "default-then-passed": (HEAD + body() + "sub set { $_[0] = 'none' }\nmy $l = $hmp_command_perms->{x} // set($hmp_command_perms->{quit});\n" + TAIL, 10, "cannot prove"),
 }  # fmt: skip
 
 
