@@ -357,11 +357,14 @@ def _write_special(name: str, data: bytes) -> None:
 
 
 def _write_fd(name: str, fd: int, data: bytes) -> None:
-    """Write all of `data` to an open descriptor; standard output and error through Python's."""
+    """Write all of `data` to an open descriptor; standard output and error through Python's
+    when they are not that descriptor (captured), else once what they hold is flushed: a
+    write that fails must leave nothing in their buffer for the final flush to fail on."""
     stream = {1: sys.stdout, 2: sys.stderr}.get(fd)
     try:
         if stream is not None:
             stream.flush()
+        if stream is not None and _fileno(stream) != fd:
             raw = getattr(stream, "buffer", None)
             if raw is None:  # a text-only stream (io.StringIO)
                 stream.write(data.decode("utf-8"))
@@ -376,3 +379,10 @@ def _write_fd(name: str, fd: int, data: bytes) -> None:
         raise
     except OSError as exc:
         raise HmpPermsError(f"{name}: cannot write: {exc.strerror}") from None
+
+
+def _fileno(stream: object) -> int | None:
+    try:
+        return stream.fileno()  # type: ignore[attr-defined, no-any-return]
+    except (AttributeError, OSError, ValueError):  # io.StringIO, a capture, closed
+        return None
