@@ -264,6 +264,8 @@ def _temp_file(folder: str, base: str, where: str) -> Iterator[tuple[int, str]]:
     unless it was renamed away. It is named before it is made (``O_EXCL``), so that a
     signal raised as the open returns, where `tempfile.mkstemp` would not yet have given
     the name, removes it too. Not made: `where`'s error, one line."""
+    # `base` is cut to leave room for the rest: a name of 255 bytes is a file's own.
+    base = os.fsdecode(os.fsencode(base)[:200])
     tmp = os.path.join(folder, f".{base}.{os.urandom(8).hex()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
