@@ -80,7 +80,8 @@ def _flushed(status: int) -> int:
     """`status` once what is left in stdout's buffer is written; a failed write changes it.
 
     A reader that went away: 141, as `exits.guarded` says it. Any other failure (a full
-    disk): one line, and 2.
+    disk): one line, and 2, whatever the command found (its output is lost, as when the
+    write fails mid-run).
     """
     try:
         sys.stdout.flush()
@@ -89,7 +90,7 @@ def _flushed(status: int) -> int:
     except OSError as exc:
         with contextlib.suppress(OSError, ValueError):
             print(f"hmp-perms: standard output: cannot write: {exc.strerror}", file=sys.stderr)
-        return status or 2
+        return 2
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.flush()
     return status

@@ -264,6 +264,8 @@ def _temp_file(folder: str, base: str, where: str) -> Iterator[tuple[int, str]]:
     unless it was renamed away. It is named before it is made (``O_EXCL``), so that a
     signal raised as the open returns, where `tempfile.mkstemp` would not yet have given
     the name, removes it too. Not made: `where`'s error, one line."""
+    # `base` is cut to leave room for the rest: a name of 255 bytes is a file's own.
+    base = os.fsdecode(os.fsencode(base)[:200])
     tmp = os.path.join(folder, f".{base}.{os.urandom(8).hex()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
@@ -357,11 +359,14 @@ def _write_special(name: str, data: bytes) -> None:
 
 
 def _write_fd(name: str, fd: int, data: bytes) -> None:
-    """Write all of `data` to an open descriptor; standard output and error through Python's."""
+    """Write all of `data` to an open descriptor; standard output and error through Python's
+    when they are not that descriptor (captured), else once what they hold is flushed: a
+    write that fails must leave nothing in their buffer for the final flush to fail on."""
     stream = {1: sys.stdout, 2: sys.stderr}.get(fd)
     try:
         if stream is not None:
             stream.flush()
+        if stream is not None and _fileno(stream) != fd:
             raw = getattr(stream, "buffer", None)
             if raw is None:  # a text-only stream (io.StringIO)
                 stream.write(data.decode("utf-8"))
@@ -376,3 +381,10 @@ def _write_fd(name: str, fd: int, data: bytes) -> None:
         raise
     except OSError as exc:
         raise HmpPermsError(f"{name}: cannot write: {exc.strerror}") from None
+
+
+def _fileno(stream: object) -> int | None:
+    try:
+        return stream.fileno()  # type: ignore[attr-defined, no-any-return]
+    except (AttributeError, OSError, ValueError):  # io.StringIO, a capture, closed
+        return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import signal
 import subprocess
 import sys
@@ -177,3 +178,58 @@ def test_migrate_is_gone(cli: Callable[..., Result]) -> None:
     # Schema 1 tables and `migrate` were kept for a table no release ever shipped.
     result = cli("migrate", "--write")
     assert result.status == 2 and "invalid choice: 'migrate'" in result.err
+
+
+# -- standard output that cannot be written ---------------------------------------------
+
+
+def _to_full_stdout(*args: str | Path, unbuffered: bool = False) -> tuple[int, str]:
+    """Run the command line with standard output on /dev/full; its status and stderr."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "generator", *map(str, args)],
+            cwd=ROOT,
+            env=env,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    return proc.returncode, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def table_without_one(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The table without `announce_self`: a check of any record finds an error."""
+    lines = TABLE.read_text().splitlines(keepends=True)
+    start = lines.index("  announce_self:\n")
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith("    "))
+    path = tmp_path_factory.mktemp("table") / "hmp-commands.yaml"
+    path.write_text("".join(lines[:start] + lines[end:]))
+    return path
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+def test_a_report_of_findings_that_cannot_be_written_is_2_not_1(
+    unbuffered: bool, table_without_one: Path
+) -> None:
+    """A check that finds errors but cannot print them did not do its job: 2, as when it
+    finds none, whether the write fails mid-run (unbuffered) or at the final flush."""
+    status, err = _to_full_stdout(
+        "check", "--snapshot", OLD, "--table", table_without_one, unbuffered=unbuffered
+    )
+    assert status == 2, err
+    assert err == "hmp-perms: standard output: cannot write: No space left on device\n"
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize("output", ["-", "/dev/stdout"])
+def test_a_full_stdout_named_by_o_fails_in_one_line(output: str, unbuffered: bool) -> None:
+    """`-o -` to a full disk: one line naming it; the final flush had the same bytes left
+    in Python's buffer to fail on again, a second line."""
+    status, err = _to_full_stdout("check", "--snapshot", OLD, "-o", output, unbuffered=unbuffered)
+    assert status == 2, err
+    assert err == f"hmp-perms: {output}: cannot write: No space left on device\n"

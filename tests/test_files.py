@@ -175,6 +175,23 @@ def test_output_into_a_read_only_directory(tmp_path: Path, cli: Callable[..., Re
     assert list(folder.iterdir()) == []
 
 
+@pytest.mark.parametrize("name", ["x" * 255, "\u00e9" * 127 + "x"], ids=["ascii", "utf-8"])
+@pytest.mark.parametrize("exists", [False, True], ids=["new", "replaced"])
+def test_the_longest_file_name_is_written(
+    name: str, exists: bool, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    """A name of 255 bytes, the most a folder holds: its temp file's name, longer by the
+    temp suffix, was too long ("cannot write in DIR: File name too long")."""
+    target = tmp_path / name
+    assert len(os.fsencode(target.name)) == 255
+    if exists:
+        target.write_text("old\n")
+    result = cli("collect", "--from-text", HELP, "-o", target)
+    assert (result.status, result.err) == (0, ""), result.err
+    assert target.read_text().startswith("{")
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
 # -- reading: size, kind, FIFOs ----------------------------------------------------------
 
 
