@@ -37,8 +37,9 @@ _OPEN_FD = re.compile(r"/(?:dev/fd|proc/self/fd|proc/thread-self/fd)/(\d+)")
 _STD_FD = {"-": 1, "/dev/stdout": 1, "/dev/stderr": 2}
 
 
-def read_bytes(path: str | Path) -> bytes:
-    """The bytes of a file, pipe or character device; at most `MAX_BYTES`."""
+def read_bytes(path: str | Path, regular: bool = False) -> bytes:
+    """The bytes of a file, pipe or character device (`regular`: of a regular file only);
+    at most `MAX_BYTES`."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
@@ -47,6 +48,8 @@ def read_bytes(path: str | Path) -> bytes:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
             raise HmpPermsError(f"{path}: is a directory, not a file")
+        if regular and not stat.S_ISREG(mode):
+            raise HmpPermsError(f"{path}: cannot read: not a regular file")
         if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
             raise HmpPermsError(f"{path}: cannot read: not a file, pipe or character device")
         # Opened without blocking so a FIFO with no writer cannot hang the open;
@@ -307,24 +310,12 @@ def cache_folder(name: str) -> str | None:
 
 
 def read_cached(path: str) -> bytes | None:
-    """A cache file's bytes; None when it is not there, cannot be read, or is not a
-    regular file (a FIFO there would hang the read)."""
+    """A cache file's bytes; None when it is not there, cannot be read, is not a regular
+    file (a FIFO there would hang the read) or is over `MAX_BYTES`."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError:
+        return read_bytes(path, regular=True)
+    except HmpPermsError:
         return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        chunks, total = [], 0
-        while total <= MAX_BYTES and (chunk := os.read(fd, 1 << 20)):
-            chunks.append(chunk)
-            total += len(chunk)
-        return b"".join(chunks)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def write_cached(path: str, data: bytes) -> None:
