@@ -172,8 +172,9 @@ def _parent(pid: int) -> int:
         return 0
 
 
-def start(args: list[str], tmp: Path, ignore: int | None = None) -> Run:
-    """The tool, with the signals the tests send at their defaults (`ignore`: one ignored)."""
+def start(args: list[str], tmp: Path, ignore: int | None = None, new_session: bool = False) -> Run:
+    """The tool, with the signals the tests send at their defaults (`ignore`: one ignored);
+    `new_session`: leading a process group of its own, for signals sent to all of it."""
 
     def signals_in_child() -> None:
         default_signals()
@@ -187,6 +188,7 @@ def start(args: list[str], tmp: Path, ignore: int | None = None) -> Run:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=new_session,
         preexec_fn=signals_in_child,
     )
     return Run(proc, mark)

@@ -24,12 +24,10 @@ from generator.collect.signals import name
 from tests.collect.test_launcher import (
     SIGNALS,
     caught_signals,
-    default_signals,
-    hmp_perms,
     marked,
     wait_for,
 )
-from tests.collect.test_signals import SETSID, WITHIN, environment, interrupted
+from tests.collect.test_signals import SETSID, WITHIN, interrupted, start
 from tests.conftest import need_binary
 
 
@@ -81,16 +79,8 @@ def soak(args: list[str], runs: int, tmp: Path) -> list[Outcome]:
     outcomes = []
     for i in range(runs):
         signum = SIGNALS[i % len(SIGNALS)]
-        env, mark = environment(tmp)
-        proc = subprocess.Popen(
-            [*hmp_perms(), *args],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-            preexec_fn=default_signals,
-        )
+        run = start(args, tmp, new_session=True)
+        proc, mark = run.proc, run.mark
         delay = random.uniform(0, 0.3)
         time.sleep(delay)
         handlers = armed(proc.pid)
@@ -145,15 +135,8 @@ def test_soak_sigint_during_start_up(private_tmp: Path, capsys: pytest.CaptureFi
     need_binary("qemu-system-x86_64")
     outcomes = []
     for _ in range(30):
-        env, mark = environment(private_tmp)
-        proc = subprocess.Popen(
-            [*hmp_perms(), "check", "--all-local"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            preexec_fn=default_signals,
-        )
+        run = start(["check", "--all-local"], private_tmp)
+        proc, mark = run.proc, run.mark
         wait_for(partial(_up, proc), "the handlers")
         delay = random.uniform(0, 0.06)
         time.sleep(delay)
