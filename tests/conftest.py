@@ -196,6 +196,23 @@ def format_help(entries: Sequence[HelpEntry], prefix: str = "") -> str:
     )
 
 
+def run_ensure_deps(path: Path) -> subprocess.CompletedProcess[str]:
+    """``scripts/ensure-deps`` with `path` as its whole PATH, the system's python3 (not
+    this venv's) and id linked into it."""
+    for name in ("python3", "id"):
+        found = shutil.which(name, path=os.defpath)
+        assert found is not None, name
+        (path / name).symlink_to(found)
+    return subprocess.run(
+        ["/bin/sh", str(ROOT / "scripts" / "ensure-deps")],
+        env={"PATH": str(path)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
 def need_root(why: str) -> None:
     """Outside CI a test that needs root skips when not root; in CI it fails."""
     if os.geteuid() != 0:

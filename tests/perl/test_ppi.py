@@ -7,7 +7,6 @@ prints the hash as JSON. import-perl must give exactly those levels, or refuse.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import stat
 import subprocess
@@ -18,7 +17,7 @@ import pytest
 
 from generator.perl import ppi as reader
 from generator.table.loader import load_table
-from tests.conftest import ROOT, Result
+from tests.conftest import Result, run_ensure_deps
 
 # Prints the package's $hmp_command_perms as a JSON object after `require`, or null.
 HARNESS = r"""
@@ -360,18 +359,7 @@ def test_ensure_deps_installs_ppi_when_it_is_missing(tmp_path: Path, ppi_perl: s
                  "qemu-system-ppc64", "bwrap"):  # fmt: skip
         (folder / name).write_text("#!/bin/sh\n")
         (folder / name).chmod(0o755)
-    for name in ("python3", "id"):  # the system's python3, not this venv's
-        found = shutil.which(name, path=os.defpath)
-        assert found is not None, name
-        (folder / name).symlink_to(found)
-    result = subprocess.run(
-        ["/bin/sh", str(ROOT / "scripts" / "ensure-deps")],
-        env={"PATH": str(folder)},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    result = run_ensure_deps(folder)
     assert result.returncode == 1, result
     assert result.stderr.splitlines() == [
         "missing: libppi-perl",
