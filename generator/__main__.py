@@ -1,5 +1,5 @@
 """``python -m generator`` runs the command line."""
 
-from generator.console import run
+from generator.cli.console import run
 
 run()

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.cli import main
-from generator.model import HelpEntry
+from generator.cli.main import main
+from generator.core.model import HelpEntry
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.cli import main
+from generator.cli.main import main
 from tests.conftest import (
     BUILDS,
     FIXTURES,
@@ -57,12 +57,12 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_internal_error_is_one_line_and_exit_2(
     monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Result]
 ) -> None:
-    import generator.cli
+    import generator.cli.main
 
     def broken(args: object) -> int:
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setitem(generator.cli.COMMANDS, "lint", broken)
+    monkeypatch.setitem(generator.cli.main.COMMANDS, "lint", broken)
     monkeypatch.delenv("HMP_PERMS_DEBUG", raising=False)
     one_error(cli("lint"), "hmp-perms: internal error: RuntimeError: boom second line")
     monkeypatch.setenv("HMP_PERMS_DEBUG", "1")

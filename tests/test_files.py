@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import files
-from generator.files import MAX_BYTES
+from generator.core import files
+from generator.core.files import MAX_BYTES
 from tests.conftest import (
     FIXTURES,
     ROOT,

@@ -1,11 +1,11 @@
-"""`generator.text.comment`: rationales as comment lines of the generated modules."""
+"""`generator.core.text.comment`: rationales as comment lines of the generated modules."""
 
 from __future__ import annotations
 
 import itertools
 
+from generator.core.text import comment
 from generator.table.loader import load_table
-from generator.text import comment
 from tests.conftest import ROOT
 
 

@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from generator.app.collecting import gather, given_as
 from generator.app.settings import DEFAULT_BUILDS, DEFAULT_TABLE, Settings, Sources
-from generator.errors import ErrorList, HmpPermsError
-from generator.files import read_text
+from generator.core.errors import ErrorList, HmpPermsError
+from generator.core.files import read_text
 
 # What a check needs once its QEMUs answer is imported while they start (`load`).
 if TYPE_CHECKING:
     from generator.check.compare import Advisor, Report
     from generator.check.diff import Change
     from generator.check.kinds import Policy
-    from generator.model import Build, HelpEntry, Snapshot, Table
+    from generator.core.model import Build, HelpEntry, Snapshot, Table
     from generator.suggest.rules import Advisor as SuggestFn
 
 
@@ -53,7 +53,7 @@ def check_builds(sources: Sources, settings: Settings, policy: Policy) -> CheckR
         raise ErrorList(collected.errors)
     from generator.check.compare import check_drift
     from generator.collect.records import find_baseline
-    from generator.model import Checked
+    from generator.core.model import Checked
 
     where = "" if settings.config is not None else _paths_given(settings)
     checked = [

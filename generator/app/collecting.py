@@ -21,11 +21,11 @@ from generator.collect.launcher import (
     default_binary,
     local_binaries,
 )
-from generator.errors import CollectError, ErrorList, HmpPermsError
+from generator.core.errors import CollectError, ErrorList, HmpPermsError
 
 # Only the launcher is imported before a QEMU starts; the rest while it does, or after.
 if TYPE_CHECKING:
-    from generator.model import Snapshot
+    from generator.core.model import Snapshot
 
 T = TypeVar("T")
 
@@ -138,14 +138,14 @@ def save_snapshot(collected: Collected[None], path: str) -> None:
     if len(collected.snapshots) != 1:
         raise HmpPermsError("collect: -o takes one binary; run it once per binary")
     from generator.collect.snapshot import snapshot_to_json
-    from generator.files import write_atomic
+    from generator.core.files import write_atomic
 
     write_atomic(path, snapshot_to_json(collected.snapshots[0]))
 
 
 def listing(snapshots: list[Snapshot], names_only: bool) -> list[str]:
     """What `collect` prints: each build's commands and info subcommands."""
-    from generator.text import one_line, terminal
+    from generator.core.text import one_line, terminal
 
     lines = []
     for snap in snapshots:

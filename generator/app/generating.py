@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from generator.app.settings import Settings
 from generator.collect.records import load_records
-from generator.errors import HmpPermsError
+from generator.core.errors import HmpPermsError
 from generator.generate.context import in_scope
 from generator.generate.outputs import check_files, check_outputs, write_files, write_outputs
 from generator.generate.render import render_templates

@@ -6,7 +6,7 @@ Entry point: `import_perl_table`.
 
 from __future__ import annotations
 
-from generator.files import write_atomic
+from generator.core.files import write_atomic
 from generator.perl.importer import import_perl
 from generator.table.loader import load_table
 

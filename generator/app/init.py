@@ -10,8 +10,8 @@ from pathlib import Path
 
 from generator.app.importing import import_perl_table
 from generator.app.settings import CONFIG_NAME, DEFAULT_BUILDS, DEFAULT_TABLE, SHIPPED, find_config
-from generator.errors import HmpPermsError
-from generator.files import read_text, write_atomic
+from generator.core.errors import HmpPermsError
+from generator.core.files import read_text, write_atomic
 
 RULES = str(Path(DEFAULT_TABLE).parent / "suggest-rules.yaml")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from generator.errors import HmpPermsError, SourceInfo
+from generator.core.errors import HmpPermsError, SourceInfo
 
 CONFIG_NAME = "hmp-perms.toml"
 DEFAULT_TABLE = "data/hmp-commands.yaml"
@@ -112,7 +112,7 @@ _KEYS: dict[str, dict[str, str]] = {
 def _read_config(path: Path) -> Settings:
     import tomllib  # only when there is a config to read
 
-    from generator.files import read_text
+    from generator.core.files import read_text
 
     name = str(path)
     text = read_text(path)

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from generator.app.settings import Settings
 from generator.collect.records import load_records
 from generator.collect.snapshot import load_snapshot
-from generator.errors import HmpPermsError
-from generator.model import HelpEntry, Table, is_command_name
+from generator.core.errors import HmpPermsError
+from generator.core.model import HelpEntry, Table, is_command_name
 from generator.suggest.evaluate import Evaluation, evaluate
 from generator.suggest.rules import Scale, default_rules_path, describe_from, load_rules, suggest
 from generator.table.loader import load_table

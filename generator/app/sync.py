@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 
 from generator.check.diff import entry_text
 from generator.collect.records import build_of, record_path, record_snapshots
-from generator.errors import ErrorList, HmpPermsError, SourceInfo
-from generator.files import ensure_writable, read_text, write_atomic
-from generator.model import HelpEntry, Snapshot, Table
+from generator.core.errors import ErrorList, HmpPermsError, SourceInfo
+from generator.core.files import ensure_writable, read_text, write_atomic
+from generator.core.model import HelpEntry, Snapshot, Table
+from generator.core.text import yaml_string
 from generator.suggest.rules import Advisor, advisor, suggestion_comment
 from generator.table.edit import insert_entries, table_lock
 from generator.table.loader import load_table
-from generator.text import yaml_string
 
 MAX_COMMENT = 160  # characters of QEMU's text quoted in a stub's comment
 #: What the first character of each line `sync_table` reports means.

@@ -16,9 +16,9 @@ from typing import NamedTuple
 from generator.check import kinds
 from generator.check.diff import diff_snapshots, entry_text
 from generator.check.kinds import ERROR, INFO, WARNING, Policy
-from generator.errors import SourceInfo
-from generator.model import Checked, Entry, HelpEntry, Snapshot, Table
-from generator.text import one_line
+from generator.core.errors import SourceInfo
+from generator.core.model import Checked, Entry, HelpEntry, Snapshot, Table
+from generator.core.text import one_line
 
 #: A hint for a command the table does not decide (a suggested level), or None.
 Advisor = Callable[[str, HelpEntry | None, bool], str | None]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from generator.model import HelpEntry, Snapshot
-from generator.text import one_line
+from generator.core.model import HelpEntry, Snapshot
+from generator.core.text import one_line
 
 
 class Change(NamedTuple):

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
-from generator.errors import HmpPermsError
+from generator.core.errors import HmpPermsError
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 #: Least to most severe.
@@ -210,7 +210,7 @@ def format_kinds(fmt: str, policy: Policy | None = None) -> str:
         ]
         return json.dumps(doc, indent=2) + "\n"
     if fmt == "markdown":
-        from generator.text import md_cell, md_code
+        from generator.core.text import md_cell, md_code
 
         lines = ["| kind | severity | against | meaning |", "|---|---|---|---|"]
         lines += [

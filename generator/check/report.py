@@ -5,7 +5,7 @@ Every format lists every finding and names its build; each shows a finding's
 severity as the report has it, and the formats that mark failures (JUnit,
 GitHub) follow the report's one decision of what is fatal (`Report.fatal`).
 Text from QEMU or the table reaches each format only through that format's
-escaper in `generator.text`.
+escaper in `generator.core.text`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from generator.check.compare import Finding, Report
 from generator.check.diff import Change
 from generator.check.kinds import ERROR, INFO, SEVERITIES, WARNING
-from generator.model import Checked
-from generator.text import (
+from generator.core.model import Checked
+from generator.core.text import (
     github_message,
     github_property,
     md_cell,

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from generator.collect.snapshot import load_snapshot, validate_snapshot
-from generator.errors import HmpPermsError
-from generator.files import cache_folder, read_bytes, read_cached, write_cached
-from generator.model import NAME_RE, HelpEntry, Snapshot, Version, packages_with
-from generator.text import unprintable
+from generator.core.errors import HmpPermsError
+from generator.core.files import cache_folder, read_bytes, read_cached, write_cached
+from generator.core.model import NAME_RE, HelpEntry, Snapshot, Version, packages_with
+from generator.core.text import unprintable
 
 #: The layout of a cache file (`pack`); part of its code digest.
 FORMAT = 2

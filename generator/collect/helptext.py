@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import functools
 
-from generator.errors import HmpPermsError, SourceInfo
-from generator.model import HelpEntry, is_command_name
-from generator.text import describe_char, unprintable
+from generator.core.errors import HmpPermsError, SourceInfo
+from generator.core.model import HelpEntry, is_command_name
+from generator.core.text import describe_char, unprintable
 
 SEPARATOR = " -- "
 #: Characters of one entry, all its lines and their line breaks: over five times

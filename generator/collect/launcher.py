@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from qemu.qmp import QMPError
 
 from generator.collect import monitor, processes, signals
-from generator.errors import CollectError, HmpPermsError
+from generator.core.errors import CollectError, HmpPermsError
 
 if TYPE_CHECKING:
-    from generator.model import Snapshot
+    from generator.core.model import Snapshot
 
 DEFAULT_BINARY = "qemu-system-x86_64"
 BINARY_ENV = "HMP_PERMS_QEMU"
@@ -215,7 +215,7 @@ async def _run(
             )
         # While QEMU starts up: the parser's imports, then the caller's own work.
         import generator.collect.helptext
-        import generator.model
+        import generator.core.model
 
         side = alongside() if alongside is not None else None
         results = await _unless(stop.event, asyncio.gather(*jobs, return_exceptions=True))
@@ -230,7 +230,7 @@ async def _run(
         raise
     collected: Collected[T] = Collected(side=side)
     for result in results:
-        if isinstance(result, generator.model.Snapshot):
+        if isinstance(result, generator.core.model.Snapshot):
             collected.snapshots.append(result)
         elif isinstance(result, HmpPermsError):
             collected.errors.append(result)

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from qemu.qmp import ExecuteError, QMPClient
 
-from generator.errors import CollectError
+from generator.core.errors import CollectError
 
 if TYPE_CHECKING:
     from generator.collect.processes import Child
-    from generator.model import Snapshot
+    from generator.core.model import Snapshot
 
 MAX_MESSAGE = 4 * 1024 * 1024  # bytes of one QMP message; a listing is tens of KB
 
@@ -60,7 +60,7 @@ async def _disconnect(client: Client) -> None:
 async def ask(client: QMPClient, binary: str, name: str) -> Snapshot:
     """The snapshot `client`'s QEMU gives: `help`, `info`, its version and target."""
     from generator.collect.helptext import parse_help
-    from generator.model import Snapshot, packages_with, variant_of
+    from generator.core.model import Snapshot, packages_with, variant_of
 
     async def hmp(command_line: str) -> str:
         reply = await client.execute("human-monitor-command", {"command-line": command_line})
@@ -91,7 +91,7 @@ async def ask(client: QMPClient, binary: str, name: str) -> Snapshot:
 
 def _version(name: str, reply: Any) -> tuple[Any, str]:
     """query-version's release and package string, each checked for its type."""
-    from generator.model import Version
+    from generator.core.model import Version
 
     try:
         qemu = reply["qemu"]
@@ -111,7 +111,7 @@ def _version(name: str, reply: Any) -> tuple[Any, str]:
 
 def _target(name: str, reply: Any) -> str:
     """query-target's architecture name, checked to be one."""
-    from generator.model import is_command_name
+    from generator.core.model import is_command_name
 
     arch = reply.get("arch") if isinstance(reply, dict) else None
     if not isinstance(arch, str) or not is_command_name(arch):

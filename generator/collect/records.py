@@ -16,8 +16,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from generator.errors import HmpPermsError
-from generator.model import Baseline, Build, Snapshot, Version
+from generator.core.errors import HmpPermsError
+from generator.core.model import Baseline, Build, Snapshot, Version
 
 SUFFIX = ".json"
 _RECORD_NAME = re.compile(
@@ -163,7 +163,7 @@ def record_snapshots(
     two packagings of one release (sid's and a backport's) that list the same
     commands are one record naming both; a new listing replaces the record."""
     from generator.collect.snapshot import load_snapshot, snapshot_to_json
-    from generator.files import ensure_writable, write_atomic
+    from generator.core.files import ensure_writable, write_atomic
 
     merged: dict[str, Snapshot] = {}
     for snap in snapshots:

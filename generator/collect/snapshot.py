@@ -17,10 +17,10 @@ import re
 from typing import Any
 
 from generator.collect.helptext import parse_help
-from generator.errors import HmpPermsError
-from generator.files import read_json, read_text
-from generator.model import HelpEntry, Snapshot, Version, packages_with, variant_agrees
-from generator.text import describe_char, unprintable
+from generator.core.errors import HmpPermsError
+from generator.core.files import read_json, read_text
+from generator.core.model import HelpEntry, Snapshot, Version, packages_with, variant_agrees
+from generator.core.text import describe_char, unprintable
 
 FORMAT = 2
 #: Commands every QEMU's monitor has; a listing without them is not a real one.

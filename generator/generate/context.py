@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 
-from generator.model import ROOT, UNPRIVILEGED, Build, Entry, HelpEntry, Snapshot, Table, Version
-from generator.text import one_line
+from generator.core.model import (
+    ROOT,
+    UNPRIVILEGED,
+    Build,
+    Entry,
+    HelpEntry,
+    Snapshot,
+    Table,
+    Version,
+)
+from generator.core.text import one_line
 
 
 def description_lines(table: Table) -> dict[str, list[str]]:

@@ -12,8 +12,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from generator.errors import ErrorList, HmpPermsError
-from generator.files import ensure_writable, read_bytes, write_atomic
+from generator.core.errors import ErrorList, HmpPermsError
+from generator.core.files import ensure_writable, read_bytes, write_atomic
 
 
 def _extra_files(outputs: Mapping[str, str], out_dir: str) -> list[Path]:

@@ -5,7 +5,7 @@ Entry point: `render_templates` (in memory; `outputs` compares and writes).
 Every ``templates/NAME.j2`` renders to an output ``NAME``; files whose name
 starts with ``_`` are shared macros, not outputs. Templates get plain data,
 already sorted by code point (`context`), and turn values into literals and
-comments only through the filters of `generator.text`, never by pasting raw
+comments only through the filters of `generator.core.text`, never by pasting raw
 text into code.
 """
 
@@ -24,11 +24,11 @@ from jinja2 import (
 )
 from jinja2.bccache import Bucket
 
-from generator import text
-from generator.errors import HmpPermsError
-from generator.files import cache_folder, read_cached, write_cached
+from generator.core import text
+from generator.core.errors import HmpPermsError
+from generator.core.files import cache_folder, read_cached, write_cached
+from generator.core.model import Build, Snapshot, Table
 from generator.generate.context import template_context
-from generator.model import Build, Snapshot, Table
 
 SUFFIX = ".j2"
 #: PEP 263: a comment on line 1 or 2 that names the codec Python decodes the file with.

@@ -18,11 +18,11 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from generator.errors import HmpPermsError, SourceInfo
-from generator.files import read_text
-from generator.model import is_command_name
+from generator.core.errors import HmpPermsError, SourceInfo
+from generator.core.files import read_text
+from generator.core.model import is_command_name
+from generator.core.text import one_line
 from generator.perl.ppi import read_hash
-from generator.text import one_line
 
 #: QEMU's short forms (hmp-commands.hx), folded into their commands.
 KNOWN_ALIASES = {"?": "help", "c": "cont", "p": "print", "q": "quit", "s": "stop"}

@@ -41,7 +41,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import IO, Any
 
-from generator.errors import HmpPermsError, SourceInfo
+from generator.core.errors import HmpPermsError, SourceInfo
 from generator.perl.ppi_document import PERL as DOCUMENT
 from generator.perl.ppi_hash import PERL as HASH
 

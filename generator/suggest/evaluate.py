@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from generator.model import HelpEntry, Table
+from generator.core.model import HelpEntry, Table
+from generator.core.text import one_line
 from generator.suggest.rules import Rules, Scale, Suggestion, suggest
-from generator.text import one_line
 
 #: Share of described commands (and, apart, info subcommands) whose suggestion must
 #: equal the decision for `evaluate` to pass.

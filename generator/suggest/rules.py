@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from generator.errors import ErrorList, SourceInfo
-from generator.model import HelpEntry, Snapshot, Table, Version
+from generator.core.errors import ErrorList, SourceInfo
+from generator.core.model import HelpEntry, Snapshot, Table, Version
+from generator.core.text import one_line, yaml_comment
+from generator.core.yamlnodes import NodeReader
 from generator.suggest.engine import EngineError, Pattern, compile_pattern, escape
-from generator.text import one_line, yaml_comment
-from generator.yamlnodes import NodeReader
 
 RULES_NAME = "suggest-rules.yaml"  # beside the table
 

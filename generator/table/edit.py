@@ -18,8 +18,8 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 
-from generator.errors import HmpPermsError, SourceInfo
-from generator.model import Layout, Section
+from generator.core.errors import HmpPermsError, SourceInfo
+from generator.core.model import Layout, Section
 from generator.table.layout import split_lines
 
 LOCK_WAIT = 30.0  # seconds to wait for another `sync --write` on the same table

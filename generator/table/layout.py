@@ -11,8 +11,8 @@ import re
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from generator.model import Layout, Section
-from generator.yamlnodes import is_null
+from generator.core.model import Layout, Section
+from generator.core.yamlnodes import is_null
 
 EDITED = ("commands", "info")  # the sections `sync` adds entries to
 _DOCUMENT_MARK = re.compile(r"(?:\.\.\.|---)(?:[ \t].*)?\r?\n?")

@@ -20,11 +20,11 @@ from typing import TypeVar
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
-from generator.errors import ErrorList, HmpPermsError, SourceInfo
-from generator.files import read_text
-from generator.model import DESCRIBED_LEVELS, Entry, Table, Version, is_command_name
+from generator.core.errors import ErrorList, HmpPermsError, SourceInfo
+from generator.core.files import read_text
+from generator.core.model import DESCRIBED_LEVELS, Entry, Table, Version, is_command_name
+from generator.core.yamlnodes import NodeReader, is_null
 from generator.table.layout import index_layout
-from generator.yamlnodes import NodeReader, is_null
 
 SCHEMA = 2
 LEVEL_RE = re.compile(r"[A-Za-z0-9_.-]+")

@@ -285,7 +285,7 @@ def test_sync_composes_the_table_twice(
     table_copy: Path, tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Parsed once to plan the stubs, once more to prove the result: no more."""
-    import generator.yamlnodes as loader
+    import generator.core.yamlnodes as loader
 
     drop_entry(table_copy, "commands", "sum")
     drop_entry(table_copy, "info", "usbhost")

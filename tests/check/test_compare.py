@@ -16,8 +16,8 @@ from generator.check.compare import Checked, check_drift
 from generator.check.report import format_report
 from generator.collect.records import build_of, find_baseline
 from generator.collect.snapshot import load_snapshot
+from generator.core.text import use_colour
 from generator.table.loader import load_table
-from generator.text import use_colour
 from tests.conftest import BUILDS, FIXTURES, TABLE, Result
 
 OLD = BUILDS / "debian-7.2.22-x86_64.json"

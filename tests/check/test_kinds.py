@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from generator.check.kinds import ERROR, KINDS, WARNING, Policy, format_kinds
-from generator.errors import HmpPermsError
+from generator.core.errors import HmpPermsError
 from tests.check.test_compare import drop_entry
 from tests.conftest import BUILDS, ROOT, Result
 

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from generator import files
 from generator.collect import cache
 from generator.collect.records import load_records
 from generator.collect.snapshot import load_snapshot
-from generator.errors import HmpPermsError
-from generator.model import Snapshot
+from generator.core import files
+from generator.core.errors import HmpPermsError
+from generator.core.model import Snapshot
 from tests.conftest import BUILDS, ROOT
 
 SOME = ("debian-7.2.22-x86_64.json", "debian-10.0.13-x86_64.json", "debian-10.0.13-aarch64.json")

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from generator.collect.helptext import MAX_ENTRY, parse_help
 from generator.collect.snapshot import load_snapshot
-from generator.errors import HmpPermsError
-from generator.model import HelpEntry
+from generator.core.errors import HmpPermsError
+from generator.core.model import HelpEntry
 from tests.conftest import BUILDS, FIXTURES, format_help
 
 

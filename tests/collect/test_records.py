@@ -11,7 +11,7 @@ import pytest
 
 from generator.collect.records import build_of, find_baseline, load_records
 from generator.collect.snapshot import load_snapshot
-from generator.model import Build, Version, variant_agrees
+from generator.core.model import Build, Version, variant_agrees
 from generator.table.loader import load_table
 from tests.conftest import BUILDS, FIXTURES, TABLE, Result, format_help
 

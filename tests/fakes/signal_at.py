@@ -2,11 +2,11 @@
 
 Usage: signal_at.py POINT SIGNAL [hmp-perms arguments...], e.g.
 ``signal_at.py fork SIGTERM check --qemu qemu-system-x86_64``. This is
-`hmp-perms` itself (`generator.console.run`), with one function wrapped so that
+`hmp-perms` itself (`generator.cli.console.run`), with one function wrapped so that
 the process sends itself SIGNAL the first time that function is reached: the
 signal comes exactly there, every run. Points:
 
-  startup       while the command line (generator.cli) is being imported
+  startup       while the command line (generator.cli.main) is being imported
   before-spawn  as the first QEMU is about to be started
   fork          after the first fork, before that child is registered
   conversation  once the first QEMU has answered `help`
@@ -55,11 +55,11 @@ def wrap(module_name: str, attribute: str) -> None:
 
 
 class _Finder:
-    """Sends the signal when generator.cli is looked up: inside the start-up imports."""
+    """Sends the signal when generator.cli.main is looked up: inside the start-up imports."""
 
     @staticmethod
     def find_spec(name: str, path: object = None, target: object = None) -> None:
-        if name == "generator.cli":
+        if name == "generator.cli.main":
             fire()
 
 
@@ -109,6 +109,6 @@ if "SIGNAL_AT_THEN" in os.environ:
 
     setattr(processes, "kill_all", then)  # noqa: B010
 
-from generator.console import run  # noqa: E402 - after the points are in place
+from generator.cli.console import run  # noqa: E402 - after the points are in place
 
 run()

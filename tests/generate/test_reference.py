@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from generator.core.text import html_comment, md_cell, md_code, one_line
 from generator.table.loader import load_table
-from generator.text import html_comment, md_cell, md_code, one_line
 from tests.conftest import GENERATED, TABLE, Result
 from tests.generate.test_render import HOSTILE, hostile_table
 

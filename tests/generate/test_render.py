@@ -24,8 +24,8 @@ from qemu.qmp import QMPClient
 from generator.collect.launcher import QEMU_ARGS
 from generator.collect.records import build_of, load_records
 from generator.collect.snapshot import load_snapshot
+from generator.core.model import Build, Snapshot, Table
 from generator.generate.render import environment, render_templates
-from generator.model import Build, Snapshot, Table
 from generator.table.loader import lint_table, load_table
 from tests.conftest import BUILDS, GENERATED, ROOT, TABLE, TEMPLATES, TESTS, Result, hmp_perms
 

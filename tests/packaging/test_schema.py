@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from generator import model
+from generator.core import model
 from generator.table import loader
 from generator.table.loader import lint_table
 from tests.conftest import ROOT, TABLE, tool

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from generator.collect.helptext import MAX_ENTRY
-from generator.model import HelpEntry
+from generator.core.model import HelpEntry
 from generator.suggest.engine import EngineError, compile_pattern, escape
 from generator.suggest.rules import Scale, load_rules, suggest
 from tests.conftest import ROOT, Result
@@ -185,7 +185,7 @@ def test_committed_rules_on_text_far_over_the_bound_end() -> None:
     # Past the parser (whose bound keeps this out of any real run) the matching
     # itself is linear: a million characters is answered, not hung on.
     script = (
-        "from generator.model import HelpEntry\n"
+        "from generator.core.model import HelpEntry\n"
         "from generator.suggest.rules import Scale, load_rules, suggest\n"
         f"rules = load_rules('data/suggest-rules.yaml', {LEVELS!r})\n"
         f"scale = Scale({LEVELS!r}, 'root', 'none')\n"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from generator.collect.snapshot import load_snapshot
-from generator.errors import HmpPermsError
-from generator.model import HelpEntry, Snapshot, Version
+from generator.core.errors import HmpPermsError
+from generator.core.model import HelpEntry, Snapshot, Version
 from generator.suggest.evaluate import evaluate
 from generator.suggest.rules import (
     Rules,

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, TextIO, cast
 
 from generator.collect import signals
-from generator.errors import HmpPermsError
+from generator.core.errors import HmpPermsError
 
 
 def guarded(command: Callable[[], int]) -> int:

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from generator.errors import HmpPermsError, SourceInfo
+from generator.core.errors import HmpPermsError, SourceInfo
 
 #: The most any input may hold: a listing is tens of KB, a table a few hundred.
 MAX_BYTES = 16 * 1024 * 1024

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 from generator import __version__
 from generator.app.settings import Settings, Sources, settings_for
-from generator.errors import HmpPermsError
-from generator.exits import error, guarded
-from generator.options import COMMANDS as COMMAND_OPTIONS
-from generator.options import FORMATS, OPTIONS
-from generator.text import use_colour
+from generator.cli.exits import error, guarded
+from generator.cli.options import COMMANDS as COMMAND_OPTIONS
+from generator.cli.options import FORMATS, OPTIONS
+from generator.core.errors import HmpPermsError
+from generator.core.text import use_colour
 
 if TYPE_CHECKING:  # imported when a command needs it: a check starts QEMU first
     from generator.check.kinds import Policy
@@ -95,7 +95,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from generator.app.checking import check_builds
     from generator.check.report import format_report
-    from generator.files import write_atomic
+    from generator.core.files import write_atomic
 
     settings = _settings(args)
     run = check_builds(_sources(args), settings, _policy(settings, args.strict))

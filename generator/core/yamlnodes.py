@@ -4,7 +4,7 @@ Entry points: `NodeReader` (a composed document's nodes, every problem
 collected as `file:line: message`) and `compose`.
 
 The text is checked before anything composes it (`check_text`): what it may
-hold (`generator.text`), and how deeply it nests. The C composer is used when
+hold (`generator.core.text`), and how deeply it nests. The C composer is used when
 ruamel.yaml.clib is installed (ten times faster); no tag is resolved, so a
 plain scalar stays the string it reads as.
 """
@@ -20,9 +20,9 @@ from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent, Event, StreamEndEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from generator.errors import HmpPermsError, SourceInfo
-from generator.files import read_text
-from generator.text import describe_char, unprintable
+from generator.core.errors import HmpPermsError, SourceInfo
+from generator.core.files import read_text
+from generator.core.text import describe_char, unprintable
 
 T = TypeVar("T")
 

@@ -107,7 +107,7 @@ def run() -> NoReturn:
     try:
         signals.arm()
         _standard_descriptors()
-        from generator.cli import main
+        from generator.cli.main import main
 
         try:
             status = main()

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import NamedTuple
 
-from generator.errors import SourceInfo
+from generator.core.errors import SourceInfo
 
 #: What QEMU accepts as a command name, and so all this tool passes on.
 NAME_RE = re.compile(r"[A-Za-z0-9_?-]+")

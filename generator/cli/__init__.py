@@ -1,0 +1,1 @@
+"""The command line: `console.run` (the console script) over `main.main`."""
