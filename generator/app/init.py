@@ -43,11 +43,13 @@ builds = "{DEFAULT_BUILDS}"      # recorded QEMU builds: `hmp-perms sync --write
 """
 
 
-def init(folder: Path, from_perl: str | None = None) -> list[str]:
+def init(folder: Path, from_perl: str | None = None, vendor: str | None = None) -> list[str]:
     """Write the starting files into `folder`; refuse if any of them is already there.
-    Returns the paths written."""
+    Returns the paths written. `vendor` is for the import of `from_perl`."""
+    if vendor is not None and from_perl is None:
+        raise HmpPermsError("--vendor goes with --from-perl")
     table = (
-        import_perl_table(from_perl, None)[0]
+        import_perl_table(from_perl, None, vendor)[0]
         if from_perl is not None
         else read_text(SHIPPED / "data" / "hmp-commands.yaml")
     )

@@ -162,7 +162,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_import_perl(args: argparse.Namespace) -> int:
     from generator.app.importing import import_perl_table
 
-    text, notes = import_perl_table(args.file, args.output)
+    text, notes = import_perl_table(args.file, args.output, args.vendor)
     for note in notes:
         error(note)
     if not args.output:
@@ -180,7 +180,7 @@ def cmd_kinds(args: argparse.Namespace) -> int:
 def cmd_init(args: argparse.Namespace) -> int:
     from generator.app.init import init
 
-    for name in init(Path.cwd(), args.from_perl):
+    for name in init(Path.cwd(), args.from_perl, args.vendor):
         print(f"wrote {name}")
     return 0
 

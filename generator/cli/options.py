@@ -61,6 +61,7 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "new": (("new",), dict(metavar="B.json")),
     "file": (("file",), dict(metavar="FILE.pm")),
     "--config": (("--config",), dict(type=_path, metavar="FILE", help="the config file (default: hmp-perms.toml here or in the nearest parent)")),
+    "--vendor": (("--vendor",), dict(metavar="NAME", help="mark the names no recorded build has as this vendor's, and declare it")),
     "--from-perl": (("--from-perl",), dict(type=_path, metavar="FILE.pm", help="start from the table in this Perl module instead of the curated one")),
 }
 _LIVE = ("--qemu", "--connect", "--all-local", "--timeout")
@@ -74,9 +75,9 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "suggest": ("propose levels from QEMU's text, or measure the rules", ("names", "--evaluate", "--snapshot", "--table", "--builds", "--rules")),
     "diff": ("what changed between two snapshots", ("old", "new", "--format")),
     "generate": ("render the templates into the output folder", ("--check", "--table", "--builds", "--templates", "--out")),
-    "import-perl": ("turn a Perl permission hash into a table", ("file", "-o")),
+    "import-perl": ("turn a Perl permission hash into a table", ("file", "-o", "--vendor")),
     "kinds": ("list the kinds of finding a check reports", ("--format",)),
-    "init": ("start here: write hmp-perms.toml, a table, the rules and a records folder", ("--from-perl",)),
+    "init": ("start here: write hmp-perms.toml, a table, the rules and a records folder", ("--from-perl", "--vendor")),
 }
 # fmt: on
 #: `--format`'s choices per command.

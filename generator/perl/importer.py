@@ -1,135 +1,146 @@
-"""Import stage: a Perl permission hash (Proxmox's ``HMPPerms`` style) as a table.
+"""Import stage: a Perl permission module (Proxmox's ``HMPPerms``) as a table.
 
-Entry point: `import_perl`. The module is read as Perl reads it, by PPI in a
-perl subprocess (`generator.perl.ppi`), never run: the one statement
-``our $hmp_command_perms = { name => 'level', ... };``, with the comment lines
-just above an entry as its rationale and the ``# help`` comment at its end.
-Anything PPI cannot prove is refused, naming its line, rather than guessed.
-Here the names and levels are checked and the table written.
+Entry point: `import_perl`. `reader` reads the module as perl holds it; here the
+names and levels are checked and the table written in the module's order, each
+entry with the comment above it as its rationale and the one after it as a YAML
+comment.
 """
 
 from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from generator.core.errors import HmpPermsError, SourceInfo
-from generator.core.files import read_text
 from generator.core.model import is_command_name
 from generator.core.text import one_line
-from generator.perl.ppi import read_hash
+from generator.perl.reader import Entry, read_module
 
 #: QEMU's short forms (hmp-commands.hx), folded into their commands.
 KNOWN_ALIASES = {"?": "help", "c": "cont", "p": "print", "q": "quit", "s": "stop"}
 ALIAS_HELP = re.compile(r"(?:short-form of|alias for) '([A-Za-z0-9_?-]+)'")
-#: What a table accepts as a level name (the table loader's rule), checked here so
-#: that a bad one is reported at its line of the Perl module.
-LEVEL_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+LEVEL_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # the table loader's rule
 #: Proxmox's levels, least to most privileged; others follow in file order.
 KNOWN_LEVELS = ("none", "Sys.Modify", "root")
+#: A rationale written as "root-only: ...", naming the level it argues for.
+ARGUES_FOR = re.compile(r"([\w.]+)-only\b")
+TODO = "imported without a comment above it: write a rationale, remove this line"
 
 
-@dataclass
-class _Perm:
-    name: str
-    level: str
-    help: str
-    reason: str
-    line: int
-    aliases: list[str] = field(default_factory=list)
+def import_perl(
+    path: str,
+    text: str,
+    curated: Mapping[str, tuple[str, str]],
+    recorded: Collection[str],
+    vendor: tuple[str, str] | None = None,
+) -> tuple[str, list[str]]:
+    """The table as YAML text, and notes for the user.
 
-
-def import_perl(path: str) -> tuple[str, list[str]]:
-    """The table as YAML text, and notes for the user (aliases not folded, ...).
-
-    The use case loads the text with the table loader before it writes it: what
-    import-perl writes, `lint` passes.
-    """
-    perms = _parse(path, read_text(path))
-    notes: list[str] = []
-    by_name = {p.name: p for p in perms}
-    for p in list(perms):
-        target = KNOWN_ALIASES.get(p.name)
-        m = ALIAS_HELP.search(p.help)
-        if m and m[1] != p.name:
-            target = m[1]
-        if target is None or target not in by_name:
-            continue
-        owner = by_name[target]
-        if owner.level != p.level:
-            notes.append(
-                f"{path}:{p.line}: {p.name!r} looks like an alias of {target!r} but has level"
-                f" {p.level!r}, not {owner.level!r}: kept as an entry of its own"
-            )
-            continue
-        owner.aliases.append(p.name)
-        perms.remove(p)
-    return _dump(path, perms), notes
-
-
-def _parse(path: str, text: str) -> list[_Perm]:
-    perms: list[_Perm] = []
-    seen: dict[str, int] = {}
-    for entry in read_hash(path, text).entries:
-        where = SourceInfo(path, entry.line)
-        if not is_command_name(entry.key):
-            raise HmpPermsError(f"{entry.key[:60]!r} is not a QEMU command name", where)
-        if not LEVEL_NAME.fullmatch(entry.level):
-            raise HmpPermsError(
-                f"level {entry.level[:60]!r} of {entry.key!r} is not a plain name ([A-Za-z0-9_.-]+)",
-                where,
-            )
-        if entry.key in seen:
-            raise HmpPermsError(
-                f"{entry.key!r} is listed twice (first on line {seen[entry.key]})", where
-            )
-        seen[entry.key] = entry.line
-        reason = " ".join(r for r in map(_clean, entry.comments) if r)
-        perms.append(_Perm(entry.key, entry.level, _clean(entry.help), reason, entry.line))
-    if not perms:
-        raise HmpPermsError(f"{path}: the permission hash is empty")
-    return perms
-
-
-def _clean(text: str) -> str:
-    """Comment text on one line, with nothing a table string may not hold (`text`)."""
-    return one_line(text)
-
-
-def _dump(path: str, perms: list[_Perm]) -> str:
-    levels = [lv for lv in KNOWN_LEVELS if any(p.level == lv for p in perms)]
-    for p in perms:
-        if p.level not in levels:
-            levels.append(p.level)
+    `curated` maps a name to the level and rationale the curated table gives it;
+    `recorded` is every name a recorded build has; `vendor` (name, package
+    pattern) marks the names no build has as that vendor's."""
+    module = read_module(path, text)
+    entries, notes = _checked(path, module.perms), list[str]()
+    doc = CommentedMap(schema=2)
+    levels = [lv for lv in KNOWN_LEVELS if any(e.value == lv for e in entries)]
+    levels += dict.fromkeys(e.value for e in entries if e.value not in levels)
     if "root" in levels:  # fail closed: the most privileged level comes last
-        levels.remove("root")
-        levels.append("root")
-    doc = CommentedMap()
-    doc["schema"] = 2
+        levels.append(levels.pop(levels.index("root")))
     doc["levels"] = CommentedMap((lv, CommentedMap()) for lv in levels)
     doc["default"] = levels[-1]
-    commands = CommentedMap()
-    source = Path(path).name
-    for p in sorted(perms, key=lambda p: p.name):
-        entry = CommentedMap()
-        entry["permission"] = p.level
-        if p.aliases:
-            seq = CommentedSeq(sorted(p.aliases))
-            seq.fa.set_flow_style()
-            entry["aliases"] = seq
-        entry["rationale"] = p.reason or f"no reason given in {source}; review this level"
-        commands[p.name] = entry
-    doc["commands"] = commands
+    if vendor:
+        doc["vendors"] = CommentedMap({vendor[0]: CommentedMap(package=vendor[1])})
+    commands = doc["commands"] = CommentedMap()
+    aliases = _aliases(path, entries, notes)
+    borrowed, unrecorded = [], []
+    for e in entries:
+        if e.key in aliases:
+            continue
+        names = [e.key, *sorted(a for a, owner in aliases.items() if owner == e.key)]
+        item = commands[e.key] = CommentedMap(permission=e.value)
+        if len(names) > 1:
+            item["aliases"] = CommentedSeq(names[1:])
+            item["aliases"].fa.set_flow_style()
+        if e.key not in recorded:
+            unrecorded.append(e.key)
+            if vendor:
+                item["vendor"] = vendor[0]
+        marked = [n for n in names if n in module.deprecated]
+        if marked:
+            since = module.deprecated[marked[0]]
+            item["deprecated"] = CommentedMap(since=since) if since else CommentedMap()
+            item["deprecated"].fa.set_flow_style()
+        rationale = one_line(" ".join(e.above))
+        if rationale and (m := ARGUES_FOR.match(rationale)) and m[1] != e.value:
+            notes.append(
+                f"{path}:{e.line}: the comment above {e.key!r} says {m[0]}, its level is"
+                f" {e.value!r}: kept as its rationale; review which one is meant"
+            )
+        if not rationale and curated.get(e.key, ("", ""))[0] == e.value:
+            rationale = curated[e.key][1]
+            borrowed.append(e.key)
+        item["rationale" if rationale else "todo"] = rationale or TODO
+        if e.after:
+            commands.yaml_add_eol_comment("# " + one_line(e.after), e.key)
+    for name in module.deprecated:
+        if name not in commands and name not in aliases:
+            notes.append(
+                f"{path}:{module.sentence_line}: {name!r} is named deprecated but is not in"
+                " the hash: not imported"
+            )
+    if borrowed:
+        notes.append(
+            f"{path}: no comment above {', '.join(borrowed)}: each takes the curated table's"
+            " rationale for the same level"
+        )
+    if unrecorded:
+        marked_as = f": marked as vendor {vendor[0]}'s" if vendor else " (--vendor NAME marks them)"
+        notes.append(f"{path}: no recorded build has {', '.join(unrecorded)}{marked_as}")
     out = io.StringIO()
     yaml = YAML()
     yaml.width = 4096
     yaml.dump(doc, out)
-    return (
-        f"# Imported from {source} by hmp-perms import-perl; review every rationale.\n"
-        + out.getvalue()
+    header = (
+        f"# Imported from {Path(path).name} by hmp-perms import-perl; review every rationale.\n"
     )
+    return header + out.getvalue(), notes
+
+
+def _checked(path: str, perms: tuple[Entry, ...]) -> list[Entry]:
+    seen: dict[str, int] = {}
+    for e in perms:
+        where = SourceInfo(path, e.line)
+        if not is_command_name(e.key):
+            raise HmpPermsError(f"{e.key[:60]!r} is not a QEMU command name", where)
+        if not LEVEL_NAME.fullmatch(e.value):
+            raise HmpPermsError(f"level {e.value[:60]!r} of {e.key!r} is not a plain name", where)
+        if e.key in seen:
+            raise HmpPermsError(f"{e.key!r} is listed twice (first on line {seen[e.key]})", where)
+        seen[e.key] = e.line
+    if not perms:
+        raise HmpPermsError(f"{path}: the permission hash is empty")
+    return list(perms)
+
+
+def _aliases(path: str, entries: list[Entry], notes: list[str]) -> dict[str, str]:
+    """Alias -> its command, for the short forms at their command's level."""
+    by_name = {e.key: e for e in entries}
+    found = {}
+    for e in entries:
+        m = ALIAS_HELP.search(e.after)
+        target = m[1] if m and m[1] != e.key else KNOWN_ALIASES.get(e.key)
+        if target is None or target not in by_name or target in found:
+            continue
+        if by_name[target].value != e.value:
+            notes.append(
+                f"{path}:{e.line}: {e.key!r} looks like an alias of {target!r} but has level"
+                f" {e.value!r}, not {by_name[target].value!r}: kept as an entry of its own"
+            )
+            continue
+        found[e.key] = target
+    return found

@@ -264,8 +264,8 @@ class _Loader(NodeReader):
         deprecated = None
         if "deprecated" in values:
             dep = self.mapping(values["deprecated"], f"{what}: deprecated", DEPRECATED_KEYS)
-            if "since" not in dep:
-                self.problem(values["deprecated"], f"{what}: deprecated needs 'since'")
+            if "since" not in dep:  # no release given (an imported module's): every release
+                deprecated = Version(0, 0)
             else:
                 deprecated = self.parsed(
                     dep["since"][1], f"{what}: deprecated since", Version.parse

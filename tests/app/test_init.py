@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BUILDS, ROOT, Result, need_binary
+from tests.conftest import BUILDS, ROOT, Result
 
 PROXMOX_STYLE = """\
 package PVE::API2::Qemu::HMPPerms;
+use strict;
 our $hmp_command_perms = {
     # lists commands
     help => 'none',
@@ -75,7 +76,6 @@ def test_init_from_a_perl_module(
 ) -> None:
     module = tmp_path / "HMPPerms.pm"
     module.write_text(PROXMOX_STYLE)
-    need_binary("perl")
     monkeypatch.chdir(tmp_path)
     result = cli("init", "--from-perl", module)
     assert result.status == 0, result.err

@@ -105,7 +105,6 @@ BROKEN = [
         swap("    aliases: [c]\n", "    aliases: [c]\n    since: '7.0'\n"),
         "'since'",
     ),
-    ("deprecated without since", swap("{since: '10.2'}", "{}"), "'since'"),
     (
         "info override, no rationale",
         swap("  usbhost:\n", "  usbhost:\n    permission: root\n"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -298,84 +297,6 @@ def test_missing_table_file(tmp_path: Path, cli: Callable[..., Result]) -> None:
     result = cli("lint", "--table", path)
     assert (result.status, result.out) == (2, "")
     assert result.err == f"hmp-perms: {path}: cannot read: No such file or directory\n"
-
-
-# -- import-perl ---------------------------------------------------------------
-
-PERL = """\
-package Example::Perms;
-
-our $hmp_command_perms = {
-    help => 'none', # show the help
-    '?' => 'none', # short-form of 'help'
-
-    # reaches host files
-    # on any path
-    drive_add => 'root', # add drive
-    cont => 'Sys.Modify', # resume emulation
-    c => 'root', # short-form of 'cont'
-    'qom-get' => 'Sys.Modify',
-};
-
-sub unrelated { return 1; }
-1;
-"""
-
-
-def test_import_perl_folds_aliases_and_keeps_reasons(
-    tmp_path: Path, cli: Callable[..., Result]
-) -> None:
-    source = tmp_path / "Perms.pm"
-    source.write_text(PERL)
-    out = tmp_path / "imported.yaml"
-    result = cli("import-perl", source, "-o", out)
-    assert result.status == 0
-    assert f"{source}:11: 'c' looks like an alias of 'cont' but has level 'root'" in result.err
-    assert lint_table(str(out)) == []
-    table = load_table(str(out))
-    assert table.commands["help"].aliases == ("?",)
-    assert "?" not in table.commands
-    assert table.commands["c"].permission == "root"  # not folded: levels differ
-    assert table.commands["drive_add"].rationale == "reaches host files on any path"
-    assert "no reason given" in table.commands["qom-get"].rationale
-    assert table.levels == ("none", "Sys.Modify", "root") and table.default == "root"
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("our $hmp_command_perms = {\n    cont => Sys.Modify,\n};\n", ":2: cannot read this line"),
-        (
-            "our $hmp_command_perms = {\n    'a b' => 'root',\n};\n",
-            ":2: 'a b' is not a QEMU command name",
-        ),
-        (
-            "our $hmp_command_perms = {\n    a => 'root',\n    a => 'none',\n};\n",
-            ":3: 'a' is listed twice",
-        ),
-        ("my %h = (a => 'root');\n", "no 'our $hmp_command_perms = {' permission hash found"),
-        ("our $hmp_command_perms = {\n    a => 'root',\n", "is not closed"),
-    ],
-)
-def test_import_perl_refuses_what_it_cannot_read(
-    tmp_path: Path, cli: Callable[..., Result], text: str, message: str
-) -> None:
-    source = tmp_path / "Bad.pm"
-    source.write_text(text)
-    result = cli("import-perl", source)
-    assert result.status == 2
-    assert message in result.err
-    assert result.out == ""
-    assert len(result.err.splitlines()) == 1
-
-
-def test_import_perl_output_is_a_table(tmp_path: Path, cli: Callable[..., Result]) -> None:
-    source = tmp_path / "Perms.pm"
-    source.write_text(textwrap.dedent(PERL))
-    result = cli("import-perl", source)
-    out = tmp_path / "t.yaml"
-    out.write_text(result.out)
-    assert lint_table(str(out)) == []
 
 
 def test_pure_python_composer_gives_the_same_table(monkeypatch: pytest.MonkeyPatch) -> None:
