@@ -157,8 +157,12 @@ def validate_snapshot(snap: Snapshot) -> None:
             f" it is qemu-system-{snap.target}, or that with a byte-order suffix (el, eb, le)"
             " and a machine (-microvm)"
         )
-    names = {n for e in snap.commands for n in e.names}
-    missing = [c for c in CORE_COMMANDS if c not in names]
+    names = {e.name for e in snap.commands}  # aliases only where a name is not there
+    missing = [
+        c
+        for c in CORE_COMMANDS
+        if c not in names and not any(c in e.aliases for e in snap.commands)
+    ]
     if missing:
         what = "is empty" if not snap.commands else f"lacks {', '.join(missing)}"
         raise HmpPermsError(
