@@ -89,16 +89,6 @@ def read_only_bwrap(folder: Path) -> list[str]:
     return args
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _own_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The tool's cache (compiled templates, parsed records) kept in the test session's
-    own folder: shared by its tests, as by a user's runs, never the user's."""
-    folder = tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_CACHE_HOME", str(folder))
-        yield folder
-
-
 @pytest.fixture
 def qemu_x86() -> str:
     return need_binary("qemu-system-x86_64")

@@ -226,10 +226,9 @@ def test_a_report_of_findings_that_cannot_be_written_is_2_not_1(
 
 
 @pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
-@pytest.mark.parametrize("output", ["-", "/dev/stdout"])
-def test_a_full_stdout_named_by_o_fails_in_one_line(output: str, unbuffered: bool) -> None:
+def test_a_full_stdout_named_by_o_fails_in_one_line(unbuffered: bool) -> None:
     """`-o -` to a full disk: one line naming it; the final flush had the same bytes left
     in Python's buffer to fail on again, a second line."""
-    status, err = _to_full_stdout("check", "--snapshot", OLD, "-o", output, unbuffered=unbuffered)
+    status, err = _to_full_stdout("check", "--snapshot", OLD, "-o", "-", unbuffered=unbuffered)
     assert status == 2, err
-    assert err == f"hmp-perms: {output}: cannot write: No space left on device\n"
+    assert err == "hmp-perms: standard output: cannot write: No space left on device\n"

@@ -16,7 +16,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from generator.collect.snapshot import load_snapshot, snapshot_to_json
 from generator.core.errors import HmpPermsError
+from generator.core.files import ensure_writable, write_atomic
 from generator.core.model import Baseline, Build, Snapshot, Version
 
 SUFFIX = ".json"
@@ -92,8 +94,6 @@ def choose_baseline(version: Version, recorded: Sequence[Version]) -> Version | 
 def find_baseline(build: Build, folder: str, vendors: Mapping[str, re.Pattern[str]]) -> Baseline:
     """The recorded build of the same flavour and variant `choose_baseline` picks; only
     that one file is read."""
-    from generator.collect.snapshot import load_snapshot
-
     if build.version is None:
         return Baseline(None, None, "its QEMU version is unknown")
     mine = {
@@ -126,19 +126,14 @@ def check_record_name(path: str, build: Build) -> None:
 def load_records(
     folder: str, vendors: Mapping[str, re.Pattern[str]]
 ) -> list[tuple[Build, Snapshot]]:
-    """Every recorded build, oldest version first, each checked against its file name;
-    read through the cache of parsed records (`collect.cache`)."""
-    from generator.collect.cache import ParsedRecords
-
-    parsed = ParsedRecords(folder)
+    """Every recorded build, oldest version first, each checked against its file name."""
     records = []
     for record in _records_in(folder):
         path = os.path.join(folder, record.file)
-        snap = parsed.load(path)
+        snap = load_snapshot(path)
         build = build_of(snap, vendors)
         check_record_name(path, build)
         records.append((build, snap))
-    parsed.save()
     records.sort(key=lambda r: (r[0].version or Version(0, 0), r[0].slug))
     return records
 
@@ -162,9 +157,6 @@ def record_snapshots(
     A record keeps every package string recorded for its build with its listing:
     two packagings of one release (sid's and a backport's) that list the same
     commands are one record naming both; a new listing replaces the record."""
-    from generator.collect.snapshot import load_snapshot, snapshot_to_json
-    from generator.core.files import ensure_writable, write_atomic
-
     merged: dict[str, Snapshot] = {}
     for snap in snapshots:
         path = record_path(snap, folder, vendors)

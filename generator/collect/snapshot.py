@@ -19,7 +19,7 @@ from typing import Any
 from generator.collect.helptext import parse_help
 from generator.core.errors import HmpPermsError
 from generator.core.files import read_json, read_text
-from generator.core.model import HelpEntry, Snapshot, Version, packages_with, variant_agrees
+from generator.core.model import Snapshot, Version, packages_with, variant_agrees
 from generator.core.text import describe_char, unprintable
 
 FORMAT = 2
@@ -87,9 +87,9 @@ def _listing(path: str, doc: dict[str, Any], key: str) -> str | None:
     return text  # what else a line may hold, `parse_help` decides
 
 
-def load_snapshot(path: str, data: bytes | None = None) -> Snapshot:
-    """The snapshot file `path` (from `data`, its bytes, when they were read already)."""
-    doc = read_json(path, data)  # bounded: size, depth, digits; a lone surrogate is refused
+def load_snapshot(path: str) -> Snapshot:
+    """The snapshot file `path`, every field checked and both listings parsed."""
+    doc = read_json(path)
     if not isinstance(doc, dict):
         raise HmpPermsError(f"{path}:1: not a snapshot (a JSON object is expected)")
     fmt = doc.get("format")
@@ -137,20 +137,6 @@ def load_snapshot(path: str, data: bytes | None = None) -> Snapshot:
     return snap
 
 
-#: The core commands each distinct listing lacks, by the identity of its parsed entries:
-#: builds that print one listing share one tuple (`parse_help` parses it once).
-_CORE_SEEN: dict[int, tuple[tuple[HelpEntry, ...], list[str]]] = {}
-
-
-def _missing_core(commands: tuple[HelpEntry, ...]) -> list[str]:
-    seen = _CORE_SEEN.get(id(commands))
-    if seen is None or seen[0] is not commands:  # the tuple kept: its id cannot be reused
-        names = {n for e in commands for n in e.names}
-        seen = (commands, [c for c in CORE_COMMANDS if c not in names])
-        _CORE_SEEN[id(commands)] = seen
-    return seen[1]
-
-
 def validate_snapshot(snap: Snapshot) -> None:
     """Refuse a snapshot no real QEMU could have produced, before anything reports on it.
 
@@ -171,7 +157,12 @@ def validate_snapshot(snap: Snapshot) -> None:
             f" it is qemu-system-{snap.target}, or that with a byte-order suffix (el, eb, le)"
             " and a machine (-microvm)"
         )
-    missing = _missing_core(snap.commands)
+    names = {e.name for e in snap.commands}  # aliases only where a name is not there
+    missing = [
+        c
+        for c in CORE_COMMANDS
+        if c not in names and not any(c in e.aliases for e in snap.commands)
+    ]
     if missing:
         what = "is empty" if not snap.commands else f"lacks {', '.join(missing)}"
         raise HmpPermsError(

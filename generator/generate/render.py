@@ -15,18 +15,10 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from jinja2 import (
-    Environment,
-    FileSystemBytecodeCache,
-    FileSystemLoader,
-    StrictUndefined,
-    TemplateError,
-)
-from jinja2.bccache import Bucket
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 
 from generator.core import text
 from generator.core.errors import HmpPermsError
-from generator.core.files import cache_folder, read_cached, write_cached
 from generator.core.model import Build, Snapshot, Table
 from generator.generate.context import template_context
 
@@ -35,37 +27,9 @@ SUFFIX = ".j2"
 ENCODING_DECLARATION = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.ASCII)
 
 
-class _Cache(FileSystemBytecodeCache):
-    """Compiled templates kept between runs (Jinja checks each against its source); a
-    cache that cannot be read or written is no cache, never an error."""
-
-    def load_bytecode(self, bucket: Bucket) -> None:
-        # As the records' cache is read: a regular file only (Jinja's open of a FIFO would
-        # wait for a writer); one that does not load (torn, foreign) is compiled again.
-        data = read_cached(self._get_cache_filename(bucket))
-        if data:
-            try:
-                bucket.bytecode_from_string(data)
-            except Exception:  # pickle's and marshal's errors for a spoilt file are many
-                bucket.reset()
-
-    def dump_bytecode(self, bucket: Bucket) -> None:
-        # Written as the records' cache is: whole, and nothing left on a signal.
-        data = bucket.bytecode_to_string()
-        write_cached(self._get_cache_filename(bucket), data)
-
-
-def _cache() -> _Cache | None:
-    """The user's cache folder for compiled templates (``$XDG_CACHE_HOME/hmp-perms``):
-    compiling the templates costs more than rendering them."""
-    folder = cache_folder("templates")
-    return _Cache(folder) if folder is not None else None
-
-
 def environment(templates_dir: str) -> Environment:
     env = Environment(
         loader=FileSystemLoader(templates_dir),
-        bytecode_cache=_cache(),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

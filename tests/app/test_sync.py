@@ -118,8 +118,9 @@ def test_a_lone_surrogate_in_a_snapshot_is_refused(
         "sync", "--snapshot", snap, "--table", table_copy, "--builds", records(tmp_path), "--write"
     )
     assert (result.status, result.out) == (2, "")
-    assert (
-        result.err == f"hmp-perms: {snap}:1: JSON string with a lone surrogate (not Unicode text)\n"
+    assert result.err == (
+        f"hmp-perms: {snap}: help:{len(doc['help'])}: holds the control character U+D800,"
+        " which no listing may hold\n"
     )
     assert table_copy.read_bytes() == before
 

@@ -125,9 +125,14 @@ def test_a_fake_peer_whose_help_holds_an_escape_is_refused(
             "'version' must be a string or null",
         ),
         ("[1, 2]", ":1: not a snapshot (a JSON object is expected)"),
-        ("[" * 100_000 + "]" * 100_000, ":1: JSON nested deeper than 32 levels"),
-        ('{"format": ' + "9" * 4300 + "}", ":1: JSON integer longer than 18 digits"),
-        ('{\n"format": 1,\n"binary": "\\ud800"}', ":3: JSON string with a lone surrogate"),
+        ("[" * 100_000 + "]" * 100_000, ":1: invalid JSON: maximum recursion depth exceeded"),
+        ('{"format": ' + "9" * 5000 + "}", ":1: invalid JSON: Exceeds the limit (4300 digits)"),
+        ('{\n"format": 2,\n"binary": x}', ":3: invalid JSON: Expecting value"),
+        (
+            '{"format": 2, "binary": "\\ud800", "variant": "qemu-system-x86_64", "package": "",'
+            ' "target": "x86_64", "version": null, "help": ["cont  -- resume"]}',
+            "binary holds the control character U+D800",
+        ),
         (
             '{"format": 2, "binary": "q", "variant": "qemu-system-x86_64", "package": "",'
             ' "target": "x86_64", "version": null, "help": "cont"}',

@@ -25,9 +25,9 @@ from generator.collect.launcher import QEMU_ARGS
 from generator.collect.records import build_of, load_records
 from generator.collect.snapshot import load_snapshot
 from generator.core.model import Build, Snapshot, Table
-from generator.generate.render import environment, render_templates
+from generator.generate.render import render_templates
 from generator.table.loader import lint_table, load_table
-from tests.conftest import BUILDS, GENERATED, ROOT, TABLE, TEMPLATES, TESTS, Result, hmp_perms
+from tests.conftest import BUILDS, GENERATED, ROOT, TABLE, TEMPLATES, TESTS, Result
 
 GOLDEN = TESTS / "golden"
 C_SPACE = " \t\n\v\f\r"
@@ -666,55 +666,3 @@ def test_generated_holds_only_what_templates_make() -> None:
     else:  # an unpacked release: every file present must be an output
         tracked = sorted(p.name for p in GENERATED.iterdir() if p.name != "__pycache__")
     assert tracked == expected
-
-
-# -- the compiled templates kept in the user's cache ------------------------------------
-
-
-@pytest.mark.parametrize("spoil", ["torn", "fifo", "folder"])
-def test_a_spoilt_compiled_template_is_no_cache(tmp_path: Path, spoil: str) -> None:
-    """A torn file (the header, cut in the pickled checksum), a FIFO (an open for reading
-    would wait for a writer) or a folder where a compiled template is kept: compiled again."""
-    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
-    first = hmp_perms("generate", "--check", env=env)
-    assert (first.returncode, first.stderr) == (0, b"")
-    kept = sorted((tmp_path / "cache" / "hmp-perms" / "templates").iterdir())
-    assert kept
-    for path in kept:
-        head = path.read_bytes()[:24]
-        path.unlink()
-        if spoil == "torn":
-            path.write_bytes(head)
-        elif spoil == "fifo":
-            os.mkfifo(path)
-        else:
-            path.mkdir()
-    again = subprocess.run(
-        [sys.executable, "-m", "generator", "generate", "--check"],
-        cwd=ROOT,
-        capture_output=True,
-        timeout=30,
-        env={**os.environ, **env},
-    )
-    assert (again.returncode, again.stderr) == (0, b"")
-
-
-def test_compiled_templates_are_kept_whole_and_read_back(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import jinja2
-
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    environment(str(TEMPLATES)).get_template("hmp_perms.py.j2")
-    kept = sorted(p.name for p in (tmp_path / "hmp-perms" / "templates").iterdir())
-    assert kept and not [name for name in kept if name.endswith(".tmp")]
-    compiled: list[str] = []
-    real = jinja2.Environment.compile
-
-    def counted(self: jinja2.Environment, source: str, *args: object, **kw: object) -> object:
-        compiled.append(source[:20])
-        return real(self, source, *args, **kw)  # type: ignore[call-overload]
-
-    monkeypatch.setattr(jinja2.Environment, "compile", counted)
-    environment(str(TEMPLATES)).get_template("hmp_perms.py.j2")
-    assert compiled == []
