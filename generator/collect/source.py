@@ -54,14 +54,6 @@ _TOKEN = re.compile(
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
 
 
-def _defines(target: str, defines: dict[str, bool]) -> dict[str, bool]:
-    """Every name an ``#if`` may test, and whether it is defined for `target`."""
-    names = {f"TARGET_{a}": False for arch in ARCHES.values() for a in arch.split()}
-    names |= {f"TARGET_{a}": True for a in ARCHES[target].split()}
-    names |= {k: v == "*" or target in v.split() for k, v in CONFIG.items()}
-    return names | defines
-
-
 def _evaluate(expr: str, names: dict[str, bool], where: SourceInfo, line: str) -> bool:
     """An ``#if`` expression of ``defined``, ``!``, ``&&``, ``||`` and parentheses."""
     words, pos = [], 0
@@ -190,21 +182,21 @@ def snapshot_from_source(
     target, package = target or "x86_64", package or ""
     if target not in ARCHES:
         raise HmpPermsError(f"--target: {target!r} is not a target: {', '.join(ARCHES)}")
-    given: dict[str, bool] = {}
+    # Every name an #if may test, and whether it is defined for `target`.
+    names = {f"TARGET_{a}": False for arch in ARCHES.values() for a in arch.split()}
+    names |= {f"TARGET_{a}": True for a in ARCHES[target].split()}
+    names |= {k: v == "*" or target in v.split() for k, v in CONFIG.items()}
     for define in defines:
         name, _, value = define.partition("=")
         if not re.fullmatch(r"CONFIG_\w+", name) or value not in ("y", "n"):
             raise HmpPermsError(f"--define {define}: CONFIG_NAME=y or CONFIG_NAME=n expected")
-        given[name] = value == "y"
-    names = _defines(target, given)
+        names[name] = value == "y"
     commands, info = (read_table(os.path.join(folder, f), names) for f in FILES)
-    text = version or read_text(os.path.join(folder, "VERSION")).strip()
+    where = "--qemu-version" if version else os.path.join(folder, "VERSION")
     try:
-        parsed = Version.parse(text)
+        parsed = Version.parse(version or read_text(where).strip())
     except ValueError as exc:
-        raise HmpPermsError(
-            f"{'--qemu-version' if version else folder + '/VERSION'}: {exc}"
-        ) from None
+        raise HmpPermsError(f"{where}: {exc}") from None
     raw_help, raw_info = listing(commands), listing(info, "info ")
     snap = Snapshot(
         binary=f"source:{folder}",
