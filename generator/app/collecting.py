@@ -10,7 +10,7 @@ import asyncio
 import os
 import shlex
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from generator.app.settings import Sources
 from generator.collect.launcher import (
@@ -99,17 +99,39 @@ def gather_all(sources: Sources, records: str | None = None) -> list[Snapshot]:
     return result.snapshots
 
 
-#: What describes saved text (``--from-text``), which a live QEMU reports itself.
-TEXT_OPTIONS = ("info_text", "qemu_version", "target", "package", "variant")
+#: What describes saved text (``--from-text``) or source (``--from-source``), which a
+#: live QEMU reports itself.
+TEXT_OPTIONS: tuple[str, ...] = ("info_text", "qemu_version", "target", "package", "variant")
+TEXT_OPTIONS += ("from_source", "define")
 
 
 def collect(
     sources: Sources,
     from_text: str | None,
-    saved: Mapping[str, str | None],
+    saved: Mapping[str, Any],
     records: str | None = None,
 ) -> Collected[None]:
-    """The builds given, or the one snapshot saved text makes (`saved`: `TEXT_OPTIONS`)."""
+    """The builds given, or the one snapshot saved text or source makes (`saved`:
+    `TEXT_OPTIONS`)."""
+    from_source = saved.get("from_source")
+    if saved.get("define") and from_source is None:
+        raise HmpPermsError("collect: --define: only with --from-source")
+    if (from_text or from_source) and (sources.qemu or sources.all_local or sources.connect):
+        raise HmpPermsError(
+            "collect: --from-text and --from-source exclude --qemu, --connect and --all-local"
+        )
+    if from_source is not None:
+        if from_text or saved.get("info_text") or saved.get("variant"):
+            raise HmpPermsError(
+                "collect: --from-source excludes --from-text, --info-text, --variant"
+            )
+        from generator.collect.source import snapshot_from_source
+
+        target, package, defines = saved.get("target"), saved.get("package"), saved.get("define")
+        version = saved.get("qemu_version")
+        return Collected(
+            [snapshot_from_source(from_source, target, version, package, tuple(defines or ()))]
+        )
     if from_text is None:
         given = [f"--{o.replace('_', '-')}" for o in TEXT_OPTIONS if saved.get(o) is not None]
         if given:
@@ -117,8 +139,6 @@ def collect(
                 f"collect: {', '.join(given)}: only with --from-text; a live QEMU reports its own"
             )
         return gather(sources, None, records)
-    if sources.qemu or sources.all_local or sources.connect:
-        raise HmpPermsError("collect: --from-text excludes --qemu, --connect and --all-local")
     from generator.collect.snapshot import snapshot_from_text
 
     snap = snapshot_from_text(

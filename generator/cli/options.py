@@ -47,9 +47,11 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "--names": (("--names",), dict(action="store_true", help="print only names, one a line")),
     "--from-text": (("--from-text",), dict(type=_path, metavar="HELP.txt", help="read saved `help` output instead of a live QEMU")),
     "--info-text": (("--info-text",), dict(type=_path, metavar="INFO.txt", help="with --from-text: saved `info` output")),
-    "--qemu-version": (("--qemu-version",), dict(metavar="X.Y.Z", help="with --from-text: the QEMU version")),
-    "--target": (("--target",), dict(help="with --from-text: the target (default x86_64)")),
-    "--package": (("--package",), dict(help="with --from-text: query-version's package string")),
+    "--from-source": (("--from-source",), dict(type=_path, metavar="DIR", help="read a QEMU source tree's hmp-commands*.hx and VERSION instead of a live QEMU")),
+    "--define": (("--define",), dict(action="append", metavar="CONFIG_X=y|n", help="with --from-source: set a CONFIG_ value (repeatable)")),
+    "--qemu-version": (("--qemu-version",), dict(metavar="X.Y.Z", help="with --from-text or --from-source: the QEMU version")),
+    "--target": (("--target",), dict(help="with --from-text or --from-source: the target (default x86_64)")),
+    "--package": (("--package",), dict(help="with --from-text or --from-source: query-version's package string")),
     "--variant": (("--variant",), dict(metavar="NAME", help="with --from-text: the binary (default qemu-system-TARGET)")),
     "--format": (("--format",), dict(default="text")),
     "--strict": (("--strict",), dict(action="store_true", help="warnings fail the check too")),
@@ -68,7 +70,7 @@ _LIVE = ("--qemu", "--connect", "--all-local", "--timeout")
 _TEXT = ("--from-text", "--info-text", "--qemu-version", "--target", "--package", "--variant")
 #: Every command: what it does and its options.
 COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "collect": ("read the HMP command lists of QEMU binaries", (*_LIVE, "-o", "--names", *_TEXT)),
+    "collect": ("read the HMP command lists of QEMU binaries", (*_LIVE, "-o", "--names", *_TEXT, "--from-source", "--define")),
     "lint": ("validate the table; print every problem", ("--table",)),
     "check": ("compare QEMU builds with the table and their baselines", (*_LIVE, "--snapshot", "--table", "--builds", "--rules", "--format", "--strict", "-o")),
     "sync": ("accept an upgrade: record the builds, stub what they add", (*_LIVE, "--snapshot", "--table", "--builds", "--write")),
