@@ -56,7 +56,8 @@ _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
 
 def _evaluate(expr: str, names: dict[str, bool], where: SourceInfo, line: str) -> bool:
     """An ``#if`` expression of ``defined``, ``!``, ``&&``, ``||`` and parentheses."""
-    words, pos = [], 0
+    words: Words = []
+    pos = 0
     while pos < len(expr.rstrip()):
         m = _CONDITION.match(expr, pos)
         name = m and (m[2] or m[3])
@@ -64,13 +65,49 @@ def _evaluate(expr: str, names: dict[str, bool], where: SourceInfo, line: str) -
             what = f"{name} is not a name this reader knows" if name else "cannot be evaluated"
             hint = " (--define CONFIG_X=y|n sets one)" if name else ""
             raise HmpPermsError(f"{line}: {what}{hint}", where)
-        op = {"&&": "and", "||": "or", "!": "not"}.get(m[4] or "", m[4])
-        words.append(str(names[name]) if name else op)
+        words.append(names[name] if name else m[4])
         pos = m.end()
-    try:  # only True, False, and, or, not and parentheses reach here
-        return bool(eval(" ".join(words) or "_", {"__builtins__": {}}))
-    except (SyntaxError, NameError, MemoryError, RecursionError):
-        raise HmpPermsError(f"{line}: cannot be evaluated", where) from None
+    try:
+        value, rest = _disjunction(words)
+    except (IndexError, RecursionError):  # an operand missing, or nested beyond reason
+        value, rest = False, ["?"]
+    if rest:
+        raise HmpPermsError(f"{line}: cannot be evaluated", where)
+    return value
+
+
+Words = list[bool | str]
+
+
+def _disjunction(words: Words) -> tuple[bool, Words]:
+    value, words = _conjunction(words)
+    while words[:1] == ["||"]:
+        other, words = _conjunction(words[1:])
+        value = value or other
+    return value, words
+
+
+def _conjunction(words: Words) -> tuple[bool, Words]:
+    value, words = _operand(words)
+    while words[:1] == ["&&"]:
+        other, words = _operand(words[1:])
+        value = value and other
+    return value, words
+
+
+def _operand(words: Words) -> tuple[bool, Words]:
+    first = words[0]
+    if first == "!":
+        value, rest = _operand(words[1:])
+        return not value, rest
+    if first == "(":
+        value, rest = _disjunction(words[1:])
+        if rest[:1] != [")"]:
+            raise IndexError
+        return value, rest[1:]
+    if isinstance(first, bool):
+        return first, words[1:]
+    raise IndexError
 
 
 def _c_lines(path: str, names: dict[str, bool]) -> list[tuple[int, str]]:
