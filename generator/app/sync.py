@@ -23,7 +23,7 @@ from generator.core.model import HelpEntry, Snapshot, Table
 from generator.core.text import yaml_string
 from generator.suggest.rules import Advisor, advisor, suggestion_comment
 from generator.table.edit import insert_entries, table_lock
-from generator.table.loader import load_table
+from generator.table.loader import load_for_edit, load_table
 
 MAX_COMMENT = 160  # characters of QEMU's text quoted in a stub's comment
 #: What the first character of each line `sync_table` reports means.
@@ -64,7 +64,7 @@ def sync_table(
 def _plan(
     path: str, text: str, snapshots: Sequence[Snapshot], builds_dir: str, write: bool
 ) -> SyncResult:
-    table = load_table(path, text, allow_todo=True)
+    table, layout = load_for_edit(path, text)
     advise = advisor(table)
     result = SyncResult()
     newest = sorted(snapshots, key=lambda s: (s.version is not None, s.version), reverse=True)
@@ -82,7 +82,6 @@ def _plan(
         planned.append((section, fields))
     # The later section first: lines added below shift nothing above, so the loader's
     # positions hold for every edit; a section the table lacks goes at the end.
-    layout = table.layout
     at = {name: s.line for name, s in layout.sections.items()}
     planned.sort(key=lambda p: at.get(p[0], layout.lines), reverse=True)
     new_text = text

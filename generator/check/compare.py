@@ -1,9 +1,8 @@
-"""Check stage: builds against the table and against their baselines.
+"""Check stage: each build against the table (is every command decided?) and against
+its baseline (what moved since?).
 
-Entry point: `check_drift`. Pure: values in, a `Report` out. Each build is
-checked against the table (is every command decided?) and against its
-baseline, the recorded build it is compared with (what moved since?). Which
-kinds exist, how severe each is and what is fatal are `kinds`' to say.
+Entry point: `check_drift`, pure: values in, a `Report` out; `kinds` says how
+severe each finding is and what is fatal.
 """
 
 from __future__ import annotations
@@ -13,11 +12,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import NamedTuple
 
-from generator.check import kinds
 from generator.check.diff import diff_snapshots, entry_text
-from generator.check.kinds import ERROR, INFO, WARNING, Policy
+from generator.check.kinds import KINDS, Policy
 from generator.core.errors import SourceInfo
-from generator.core.model import Checked, Entry, HelpEntry, Snapshot, Table
+from generator.core.model import Baseline, Build, Entry, HelpEntry, Snapshot, Table
 from generator.core.text import one_line
 
 #: A hint for a command the table does not decide (a suggested level), or None.
@@ -26,6 +24,26 @@ Advisor = Callable[[str, HelpEntry | None, bool], str | None]
 #: How QEMU's help marks a deprecated command: 10.2's `stopcapture` says
 #: "(deprecated)", 11.1's `wavcapture` "(deprecated, default frequency=44100)".
 DEPRECATED_MARK = re.compile(r"\(deprecated[,)]", re.IGNORECASE)
+
+
+class Checked(NamedTuple):
+    """One build as the check sees it: made by the use case, read by the report."""
+
+    snapshot: Snapshot
+    build: Build
+    baseline: Baseline
+    folded: tuple[Snapshot, ...] = ()  # the same build given again, with the same listing
+    #: the command that records this build, as the user gave it, for hints to copy
+    sync: str = "hmp-perms sync --write"
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        return tuple(sorted({p for s in (self.snapshot, *self.folded) for p in s.packages}))
+
+    @property
+    def binaries(self) -> tuple[str, ...]:
+        """Each binary started or connected to, each snapshot file read, in order."""
+        return tuple(dict.fromkeys(s.given for s in (self.snapshot, *self.folded)))
 
 
 class Finding(NamedTuple):
@@ -99,7 +117,7 @@ def check_drift(
             policy.severity_of("todo"),
             name,
             f"{name} awaits a decision: a stub, with no permission yet",
-            hint=kinds.kind("todo").hint_for(),
+            hint=KINDS["todo"].hint_for(),
             source=where,
         )
         for name, where in sorted(table.todo.items())
@@ -153,7 +171,7 @@ class _Maker:
                 binary=snap.binary,
                 version=str(snap.version) if snap.version else "unknown",
                 target=snap.target,
-                hint=kinds.kind(kind_id).hint_for(self.item.sync) if hint is None else hint,
+                hint=KINDS[kind_id].hint_for(self.item.sync) if hint is None else hint,
                 source=source,
                 before=before,
                 after=after,
@@ -195,7 +213,7 @@ def _check_section(
                 name,
                 f"{what} {qemu.name} has no permission in the table ({entry_text(qemu)})",
                 place_for(entries, qemu.name),
-                hint=f"{kinds.kind(kind_id).hint_for(make.item.sync)}; {suggestion}"
+                hint=f"{KINDS[kind_id].hint_for(make.item.sync)}; {suggestion}"
                 if suggestion
                 else None,
             )
@@ -298,6 +316,3 @@ def place_for(entries: Mapping[str, Entry], name: str) -> SourceInfo | None:
     if after:
         return min(after)
     return max((e.info for e in entries.values()), default=None)
-
-
-__all__ = ["ERROR", "INFO", "WARNING", "Advisor", "Finding", "Report", "check_drift"]

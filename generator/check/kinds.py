@@ -131,11 +131,6 @@ KINDS: Mapping[str, Kind] = _kinds(
 )
 
 
-def kind(kind_id: str) -> Kind:
-    """The registered kind `kind_id`; a bug if there is none."""
-    return KINDS[kind_id]
-
-
 class Policy(NamedTuple):
     """How a run treats each kind: its severity, whether it is reported, what fails.
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
-from generator.check.compare import Finding, Report
+from generator.check.compare import Checked, Finding, Report
 from generator.check.diff import Change
 from generator.check.kinds import ERROR, INFO, SEVERITIES, WARNING
-from generator.core.model import Checked
 from generator.core.text import (
     github_message,
     github_property,

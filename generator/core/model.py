@@ -158,28 +158,6 @@ class Baseline(NamedTuple):
         return mine is not None and theirs is not None and mine > theirs
 
 
-class Checked(NamedTuple):
-    """One build as the check sees it: the snapshot, which build it is, its baseline."""
-
-    snapshot: Snapshot
-    build: Build
-    baseline: Baseline
-    folded: tuple[Snapshot, ...] = ()  # the same build given again, with the same listing
-    #: the command that records this build, as the user gave it, for hints to copy
-    sync: str = "hmp-perms sync --write"
-
-    @property
-    def packages(self) -> tuple[str, ...]:
-        """Every package string of the build: the snapshot's, and those folded into it."""
-        return tuple(sorted({p for s in (self.snapshot, *self.folded) for p in s.packages}))
-
-    @property
-    def binaries(self) -> tuple[str, ...]:
-        """What was given for the build, in order: each binary started or connected to,
-        each snapshot file read."""
-        return tuple(dict.fromkeys(s.given for s in (self.snapshot, *self.folded)))
-
-
 class Entry(NamedTuple):
     """One command or info subcommand of the table: decisions only."""
 
@@ -197,27 +175,6 @@ class Entry(NamedTuple):
         return (self.name, *self.aliases)
 
 
-class Section(NamedTuple):
-    """Where a section the table's entries are added to stands in its text (0-based lines)."""
-
-    line: int  # its key's line
-    style: str  # "block", "flow" (`{...}`), "null" (no entries yet), "other" (not a mapping)
-    key_col: int = 2  # the column of its entries' keys
-    field_col: int = 4  # the column of their fields
-    entries: tuple[tuple[str, int, int], ...] = ()  # (name, key line, first line after its text)
-    end: int = 0  # the first line after the section's own text
-    null_word: tuple[int, int] | None = None  # the columns of `null` or `~` on the key's line
-
-
-class Layout(NamedTuple):
-    """The position index of a table's text, built by the loader; `sync` edits against it."""
-
-    line_end: str  # "\n" or "\r\n": as the file's first line ends
-    lines: int
-    append_at: int  # where a section the table lacks is added
-    sections: Mapping[str, Section] = MappingProxyType({})
-
-
 class Table(NamedTuple):
     """The loaded permission table."""
 
@@ -232,7 +189,6 @@ class Table(NamedTuple):
     #: entries awaiting a decision (``info X`` for info), each with its line
     todo: Mapping[str, SourceInfo] = MappingProxyType({})
     descriptions: Mapping[str, str] = MappingProxyType({})  # level -> what it allows
-    layout: Layout = Layout("\n", 0, 0)
 
     def level_of(self, entry: Entry) -> str:
         """An entry's effective level; info subcommands inherit `info`'s."""

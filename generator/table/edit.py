@@ -19,8 +19,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from generator.core.errors import HmpPermsError, SourceInfo
-from generator.core.model import Layout, Section
-from generator.table.layout import split_lines
+from generator.table.layout import Layout, Section, split_lines
 
 LOCK_WAIT = 30.0  # seconds to wait for another `sync --write` on the same table
 # A key that needs no quotes: it cannot be read as anything but this string.

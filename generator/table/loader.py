@@ -24,7 +24,7 @@ from generator.core.errors import ErrorList, HmpPermsError, SourceInfo
 from generator.core.files import read_text
 from generator.core.model import DESCRIBED_LEVELS, Entry, Table, Version, is_command_name
 from generator.core.yamlnodes import NodeReader, is_null
-from generator.table.layout import index_layout
+from generator.table.layout import Layout, index_layout
 
 SCHEMA = 2
 LEVEL_RE = re.compile(r"[A-Za-z0-9_.-]+")
@@ -81,7 +81,12 @@ def load_table(path: str, text: str | None = None, allow_todo: bool = False) -> 
     `Table.todo`, with its line. `sync` loads a table so, to know what is already
     stubbed, and `check`, to report each as a finding beside all the others.
     """
-    return _Loader(path, text, allow_todo).load()
+    return _Loader(path, text, allow_todo).load()[0]
+
+
+def load_for_edit(path: str, text: str) -> tuple[Table, Layout]:
+    """The table as `load_table` with `allow_todo` gives it, and where its text stands."""
+    return _Loader(path, text, allow_todo=True).load()
 
 
 class _Loader(NodeReader):
@@ -95,7 +100,7 @@ class _Loader(NodeReader):
             return "QEMU's facts come from recorded builds; the table holds decisions"
         return super().known(name, keys)
 
-    def load(self) -> Table:
+    def load(self) -> tuple[Table, Layout]:
         text, root = self.document("the table")
         top = self.mapping(root, "table", TOP_KEYS)
         for required in ("schema", "levels", "default", "commands"):
@@ -133,8 +138,7 @@ class _Loader(NodeReader):
             info=info,
             todo=self.todo,
             descriptions={k: v for k, v in descriptions.items() if v},
-            layout=index_layout(text, root),
-        )
+        ), index_layout(text, root)
 
     def load_levels(self, node: Node) -> dict[str, str]:
         """Each level, least to most privileged, with its description ('' when none)."""
