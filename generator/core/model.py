@@ -1,8 +1,6 @@
-"""The data every stage passes on: frozen, typed, and free of I/O.
+"""Foundation: the data the stages pass on, frozen, typed and free of I/O.
 
-Each is a `NamedTuple`: immutable, compared and hashed by value, and made at
-import for a seventh of what a dataclass costs (every run imports all of them).
-`._replace` makes a changed copy.
+`NamedTuple`s: every run imports them all, and one costs a seventh of a dataclass.
 """
 
 from __future__ import annotations
@@ -101,10 +99,8 @@ def packages_with(package: str, others: Sequence[str] = ()) -> tuple[str, ...]:
 
 
 def variant_of(binary: str, target: str) -> str:
-    """Which binary of a target a build is: ``qemu-system-x86_64-microvm`` is not
-    ``qemu-system-x86_64``. Taken from the binary's name when it is a ``qemu-system-*``
-    name (the last such word of a wrapper's command line), else the target's plain one.
-    """
+    """Which binary of a target a build is (``qemu-system-x86_64-microvm``): the last
+    ``qemu-system-*`` word of the command line, else the target's plain binary."""
     for word in reversed(binary.split()):
         base = word.rsplit("/", 1)[-1]
         if base.startswith("qemu-system-") and NAME_RE.fullmatch(base):
@@ -118,9 +114,8 @@ _VARIANT_SUFFIX = re.compile(r"(?:el|eb|le)?(?:-[a-z0-9]+)?")
 
 
 def variant_agrees(variant: str, target: str) -> bool:
-    """Whether binary `variant` can be a build of `target`: ``qemu-system-TARGET``, plus
-    a byte-order suffix, plus a machine suffix. ``x86`` is no target of
-    ``qemu-system-x86_64``."""
+    """Whether binary `variant` can be a build of `target` (``x86`` is no target of
+    ``qemu-system-x86_64``)."""
     base = "qemu-system-" + target
     return variant.startswith(base) and _VARIANT_SUFFIX.fullmatch(variant[len(base) :]) is not None
 
@@ -139,8 +134,7 @@ class Build(NamedTuple):
 
     @property
     def slug(self) -> str:
-        """The build's name in finding ids and record file names: ``debian-7.2.22-x86_64``,
-        ``debian-10.0.13-x86_64-microvm``, ``debian-11.1.3-mips64el``."""
+        """The build's name in finding ids and record names: ``debian-10.0.13-x86_64-microvm``."""
         return f"{self.flavour}-{self.version or 'unknown'}-{self.machine}"
 
 
@@ -153,7 +147,7 @@ class Baseline(NamedTuple):
 
     def newer_than(self, build: Build) -> bool:
         """Whether this baseline is a later release than `build` (a point release older
-        than any recorded one is compared with the lowest above it)."""
+        than every record is compared with the lowest above it)."""
         mine, theirs = self.build.version if self.build else None, build.version
         return mine is not None and theirs is not None and mine > theirs
 

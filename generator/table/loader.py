@@ -1,13 +1,8 @@
-"""Load stage: read ``data/hmp-commands.yaml`` into a validated `Table`.
+"""Table stage: ``data/hmp-commands.yaml`` read and validated into a `Table`.
 
-Entry points: `load_table` (raises on the first bad table, with every problem
-in it) and `lint_table` (returns the problems).
-
-The file is composed into ruamel.yaml's node tree: every key and value keeps
-its line, and duplicate keys at any depth are still there to be reported. The
-C composer is used when ruamel.yaml.clib is installed (ten times faster).
-Rewriting the table (``sync --write``) edits its text at those lines
-(`generator.table.edit`), so every other byte stays as it was.
+Entry points: `load_table` (an `ErrorList` of every problem), `lint_table` (the
+problems as a list), `load_for_edit` (with the text's `Layout`, for `sync`). The
+file is read as YAML nodes, so every problem names its line.
 """
 
 from __future__ import annotations
@@ -16,7 +11,6 @@ import difflib
 import hashlib
 import re
 from pathlib import Path
-from typing import TypeVar
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
@@ -46,23 +40,16 @@ FACT_KEYS = ("params", "help", "since", "until", "targets", "config")
 INFO_KEYS = tuple(k for k in COMMAND_KEYS if k not in ("aliases", "follows"))
 DEPRECATED_KEYS = ("since",)
 
-T = TypeVar("T")
-
 
 def table_label(path: str) -> str:
-    """How generated files name the table: its folder and name, never an absolute path.
-
-    Bytes of a path that are not UTF-8 are shown escaped (``\\xff``).
-    """
+    """How generated files name the table: its folder and name, never an absolute path
+    (bytes that are not UTF-8 shown escaped)."""
     label = "/".join(Path(path).resolve().parts[-2:])
     return label.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def lint_table(path: str, text: str | None = None) -> list[HmpPermsError]:
-    """Every problem in the table at `path`, in file order; empty when it is good.
-
-    A file that cannot be read at all is an error raised, not a problem returned.
-    """
+    """Every problem in the table at `path`, in file order (an unreadable file raises)."""
     text = read_text(path) if text is None else text
     try:
         _Loader(path, text).load()
@@ -76,11 +63,8 @@ def lint_table(path: str, text: str | None = None) -> list[HmpPermsError]:
 def load_table(path: str, text: str | None = None, allow_todo: bool = False) -> Table:
     """The table at `path` (or `text`, named `path`); an `ErrorList` of every problem.
 
-    With `allow_todo`, an entry still awaiting a decision is no problem: it is left
-    out of the entries and its name (``info X`` for an info subcommand) is put in
-    `Table.todo`, with its line. `sync` loads a table so, to know what is already
-    stubbed, and `check`, to report each as a finding beside all the others.
-    """
+    With `allow_todo` (`sync`, `check`) an entry awaiting a decision is left out of the
+    entries and named in `Table.todo` instead."""
     return _Loader(path, text, allow_todo).load()[0]
 
 
@@ -94,6 +78,8 @@ class _Loader(NodeReader):
         super().__init__(path, text)
         self.allow_todo = allow_todo
         self.todo: dict[str, SourceInfo] = {}
+        self.levels: tuple[str, ...] = ()
+        self.vendors: dict[str, str] = {}
 
     def known(self, name: str, keys: tuple[str, ...]) -> str:
         if name in FACT_KEYS and "todo" in keys:
@@ -114,12 +100,11 @@ class _Loader(NodeReader):
                     self.where(top["schema"][1]),
                 )
         descriptions = self.load_levels(top["levels"][1]) if "levels" in top else {}
-        levels = tuple(descriptions)
+        levels = self.levels = tuple(descriptions)
         default = self.load_default(top, levels)
-        vendors = self.load_vendors(top["vendors"][1]) if "vendors" in top else {}
-        ctx = _Context(levels, vendors)
-        commands = self.load_entries(top, "commands", COMMAND_KEYS, ctx)
-        info = self.load_entries(top, "info", INFO_KEYS, ctx)
+        vendors = self.vendors = self.load_vendors(top["vendors"][1]) if "vendors" in top else {}
+        commands = self.load_entries(top, "commands", COMMAND_KEYS)
+        info = self.load_entries(top, "info", INFO_KEYS)
         self.check_commands(commands)
         if "levels" in top:
             self.check_unused_levels(top["levels"][1], levels, [*commands.values(), *info.values()])
@@ -201,7 +186,6 @@ class _Loader(NodeReader):
         top: dict[str, tuple[ScalarNode, Node]],
         section: str,
         keys: tuple[str, ...],
-        ctx: _Context,
     ) -> dict[str, Entry]:
         if section not in top:
             return {}
@@ -211,7 +195,7 @@ class _Loader(NodeReader):
             if not is_command_name(name):
                 self.problem(key, f"{what} is not a QEMU command name ([A-Za-z0-9_?-]+)")
                 continue
-            entry = self.load_entry(name, key, value, section == "info", keys, ctx, what)
+            entry = self.load_entry(name, key, value, section == "info", keys, what)
             if entry is not None:
                 entries[name] = entry
         return entries
@@ -223,7 +207,6 @@ class _Loader(NodeReader):
         node: Node,
         is_info: bool,
         keys: tuple[str, ...],
-        ctx: _Context,
         what: str,
     ) -> Entry | None:
         fields = self.mapping(node, what, keys)
@@ -243,14 +226,14 @@ class _Loader(NodeReader):
         if permission is None and not is_info:
             self.problem(
                 key,
-                f"{what} has no permission: choose one of {', '.join(ctx.levels)}"
+                f"{what} has no permission: choose one of {', '.join(self.levels)}"
                 " and write its rationale",
             )
-        elif permission is not None and ctx.levels and permission not in ctx.levels:
+        elif permission is not None and self.levels and permission not in self.levels:
             self.problem(
                 values["permission"],
                 f"{what}: permission {permission!r} is not a declared level"
-                f" ({', '.join(ctx.levels)})",
+                f" ({', '.join(self.levels)})",
             )
         rationale = (text("rationale") or "").strip()
         if not rationale and (permission is not None or not is_info):
@@ -262,8 +245,8 @@ class _Loader(NodeReader):
                     values["aliases"], f"{what}: alias {alias!r} is not a QEMU command name"
                 )
         vendor = text("vendor")
-        if vendor is not None and vendor not in ctx.vendors:
-            known = ", ".join(ctx.vendors) or "none declared"
+        if vendor is not None and vendor not in self.vendors:
+            known = ", ".join(self.vendors) or "none declared"
             self.problem(values["vendor"], f"{what}: unknown vendor {vendor!r} ({known})")
         deprecated = None
         if "deprecated" in values:
@@ -289,7 +272,7 @@ class _Loader(NodeReader):
         self, node: Node, levels: tuple[str, ...], entries: list[Entry]
     ) -> None:
         """A level no entry uses while entries use an undeclared one like it: a misspelt
-        declaration, said at its own line, not only at each entry that uses the level."""
+        declaration, said at its own line too."""
         used = {e.permission for e in entries if e.permission is not None}
         undeclared = sorted(used - set(levels))
         if not isinstance(node, MappingNode) or not undeclared:
@@ -365,9 +348,3 @@ class _Loader(NodeReader):
                     " commands at 'none' and at 'root', so the table needs both levels and"
                     " a command at each",
                 )
-
-
-class _Context:
-    def __init__(self, levels: tuple[str, ...], vendors: dict[str, str]) -> None:
-        self.levels = levels
-        self.vendors = vendors
