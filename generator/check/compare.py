@@ -65,8 +65,7 @@ class Finding(NamedTuple):
 
     @property
     def id(self) -> str:
-        """Unique in a run and stable across runs: ``kind:name:build`` (``kind:name``
-        for a finding about the table alone)."""
+        """Unique in a run, stable across runs: ``kind:name:build`` (table alone: ``kind:name``)."""
         return f"{self.kind}:{self.name}:{self.build}" if self.build else f"{self.kind}:{self.name}"
 
 
@@ -105,10 +104,8 @@ def check_drift(
     advise: Advisor | None = None,
     policy: Policy | None = None,
 ) -> Report:
-    """Each build against the table (coverage) and against its baseline (drift).
-
-    `advise` gives a hint (a suggested level) for a command the table does not decide.
-    """
+    """Each build against the table (coverage) and its baseline (drift); `advise` hints
+    a level for a command the table does not decide."""
     policy = policy or Policy()
     # A stub left in the table is a finding about the table, beside every other one.
     findings = [
@@ -282,32 +279,14 @@ def _check_baseline(make: _Maker, item: Checked, table: Table) -> None:
 
 #: A baseline change: its kind for a command and for an info subcommand, its message
 #: against an older (or the same) release, and against a newer one.
+# fmt: off
 _CHANGES = {
-    "added": (
-        "added-command",
-        "added-info",
-        "{name} is new since {against}",
-        "{name} is not in the newer {against}",
-    ),
-    "removed": (
-        "removed-command",
-        "removed-info",
-        "{name} is gone since {against}",
-        "{name} is only in the newer {against}",
-    ),
-    "params": (
-        "changed-params",
-        "changed-params",
-        "params of {name} changed since {against}",
-        "params of {name} differ from the newer {against}",
-    ),
-    "help": (
-        "changed-help",
-        "changed-help",
-        "help of {name} changed since {against}",
-        "help of {name} differs from the newer {against}",
-    ),
+    "added": ("added-command", "added-info", "{name} is new since {against}", "{name} is not in the newer {against}"),
+    "removed": ("removed-command", "removed-info", "{name} is gone since {against}", "{name} is only in the newer {against}"),
+    "params": ("changed-params", "changed-params", "params of {name} changed since {against}", "params of {name} differ from the newer {against}"),
+    "help": ("changed-help", "changed-help", "help of {name} changed since {against}", "help of {name} differs from the newer {against}"),
 }
+# fmt: on
 
 
 def place_for(entries: Mapping[str, Entry], name: str) -> SourceInfo | None:
