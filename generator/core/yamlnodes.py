@@ -112,9 +112,10 @@ class NodeReader:
     def where(self, node: Node) -> SourceInfo:
         return SourceInfo(self.path, node.start_mark.line + 1)
 
-    def problem(self, node: Node | None, message: str) -> None:
-        info = self.where(node) if node is not None else SourceInfo(self.path, 1)
-        self.problems.append(HmpPermsError(message, info))
+    def problem(self, at: Node | SourceInfo | None, message: str) -> None:
+        if not isinstance(at, SourceInfo):
+            at = self.where(at) if at is not None else SourceInfo(self.path, 1)
+        self.problems.append(HmpPermsError(message, at))
 
     def known(self, name: str, keys: tuple[str, ...]) -> str:
         """What an unknown key's problem says after it: the keys that are known."""

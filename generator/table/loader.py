@@ -290,44 +290,32 @@ class _Loader(NodeReader):
 
     def check_commands(self, commands: dict[str, Entry]) -> None:
         """Rules across entries: names and aliases unique, `follows` consistent."""
-        owner: dict[str, Entry] = {}
-        for entry in commands.values():
-            owner.setdefault(entry.name, entry)
+        owner = {entry.name: entry for entry in commands.values()}
         for entry in commands.values():
             for alias in entry.aliases:
                 other = owner.get(alias)
-                if other is not None:
-                    kind = "command" if other.name == alias else f"an alias of {other.name!r}"
-                    self.problems.append(
-                        HmpPermsError(
-                            f"alias {alias!r} of {entry.name!r} collides with {kind}"
-                            f" ({other.info})",
-                            entry.info,
-                        )
-                    )
-                else:
+                if other is None:
                     owner[alias] = entry
-        for entry in commands.values():
-            if entry.follows is None:
-                continue
-            target = commands.get(entry.follows)
-            if target is None:
-                self.problems.append(
-                    HmpPermsError(
-                        f"{entry.name!r} follows {entry.follows!r}, which is not in the table",
-                        entry.info,
-                    )
+                    continue
+                kind = "command" if other.name == alias else f"an alias of {other.name!r}"
+                self.problem(
+                    entry.info,
+                    f"alias {alias!r} of {entry.name!r} collides with {kind} ({other.info})",
                 )
-            elif target.permission != entry.permission and None not in (
-                target.permission,
-                entry.permission,
+        for entry in commands.values():
+            target = commands.get(entry.follows) if entry.follows is not None else entry
+            if target is None:
+                self.problem(
+                    entry.info,
+                    f"{entry.name!r} follows {entry.follows!r}, which is not in the table",
+                )
+            elif None not in (target.permission, entry.permission) and (
+                target.permission != entry.permission
             ):
-                self.problems.append(
-                    HmpPermsError(
-                        f"{entry.name!r} follows {entry.follows!r} but is at {entry.permission!r},"
-                        f" not {target.permission!r} ({target.info})",
-                        entry.info,
-                    )
+                self.problem(
+                    entry.info,
+                    f"{entry.name!r} follows {entry.follows!r} but is at {entry.permission!r},"
+                    f" not {target.permission!r} ({target.info})",
                 )
 
     def check_description(
