@@ -206,6 +206,10 @@ def _rule(reader: NodeReader, node: Node, levels: tuple[str, ...]) -> Rule | Non
             reader.problem(node, f"a rule needs {key!r}")
     rule_id = reader.scalar(fields["id"][1], "rule id") if "id" in fields else None
     what = f"rule {rule_id!r}" if rule_id else "a rule"
+
+    def text(key: str) -> str | None:
+        return reader.scalar(fields[key][1], f"{what}: {key}") if key in fields else None
+
     matcher = _matcher(reader, node, fields, what)
     unless = None
     if "unless" in fields:
@@ -215,13 +219,13 @@ def _rule(reader: NodeReader, node: Node, levels: tuple[str, ...]) -> Rule | Non
             if "field" not in sub:
                 reader.problem(fields["unless"][1], f"{what}: unless needs 'field'")
             unless = _matcher(reader, fields["unless"][1], sub, f"{what}: unless")
-    level = reader.scalar(fields["level"][1], f"{what}: level") if "level" in fields else None
+    level = text("level")
     if level is not None and level not in levels:
         reader.problem(
             fields["level"][1],
             f"{what}: level {level!r} is not a declared level ({', '.join(levels)})",
         )
-    reason = reader.scalar(fields["reason"][1], f"{what}: reason") if "reason" in fields else None
+    reason = text("reason")
     if reason is not None:
         try:
             reason.format(match="")
@@ -234,17 +238,14 @@ def _rule(reader: NodeReader, node: Node, levels: tuple[str, ...]) -> Rule | Non
         # printed as one tab-separated line and quoted in a YAML comment by sync
         reader.problem(fields["reason"][1], f"{what}: reason must be one line of printable text")
         reason = None
-    reveals = False
-    if "reveals-host" in fields:
-        flag = reader.scalar(fields["reveals-host"][1], f"{what}: reveals-host")
-        if flag not in (None, "true", "false"):
-            reader.problem(fields["reveals-host"][1], f"{what}: reveals-host must be true or false")
-        reveals = flag == "true"
+    reveals = text("reveals-host")
+    if reveals not in (None, "true", "false"):
+        reader.problem(fields["reveals-host"][1], f"{what}: reveals-host must be true or false")
     if len(reader.problems) > before or None in (rule_id, matcher, level, reason):
         return None
     assert rule_id is not None and matcher is not None and level is not None
     assert reason is not None
-    return Rule(rule_id, matcher, unless, level, reason, reveals, reader.where(node))
+    return Rule(rule_id, matcher, unless, level, reason, reveals == "true", reader.where(node))
 
 
 def _matcher(
