@@ -17,7 +17,7 @@ from pathlib import Path
 
 from generator import __version__
 from generator.app.settings import Settings, Sources, settings_for
-from generator.check.kinds import Policy
+from generator.check.kinds import Policy, format_kinds
 from generator.cli.exits import error, guarded
 from generator.cli.options import COMMANDS as COMMAND_OPTIONS
 from generator.cli.options import FORMATS, OPTIONS
@@ -169,8 +169,6 @@ def cmd_import_perl(args: argparse.Namespace) -> int:
 
 
 def cmd_kinds(args: argparse.Namespace) -> int:
-    from generator.check.kinds import format_kinds
-
     sys.stdout.write(format_kinds(args.format, _policy(_settings(args))))
     return 0
 

@@ -26,15 +26,8 @@ VENDOR_RE = re.compile(r"[a-z][a-z0-9_-]*")
 TOP_KEYS = ("schema", "levels", "default", "vendors", "commands", "info")
 LEVEL_KEYS = ("description",)
 VENDOR_KEYS = ("package", "description")
-COMMAND_KEYS = (
-    "permission",
-    "rationale",
-    "aliases",
-    "vendor",
-    "follows",
-    "deprecated",
-    "todo",  # left by `sync --write` on a new entry; an error until a person removes it
-)
+#: `todo` is left by `sync --write` on a new entry: an error until a person removes it.
+COMMAND_KEYS = ("permission", "rationale", "aliases", "vendor", "follows", "deprecated", "todo")
 #: QEMU's facts, which live in the recorded builds, not in the table.
 FACT_KEYS = ("params", "help", "since", "until", "targets", "config")
 INFO_KEYS = tuple(k for k in COMMAND_KEYS if k not in ("aliases", "follows"))
@@ -79,7 +72,7 @@ class _Loader(NodeReader):
         self.allow_todo = allow_todo
         self.todo: dict[str, SourceInfo] = {}
         self.levels: tuple[str, ...] = ()
-        self.vendors: dict[str, str] = {}
+        self.vendors: dict[str, re.Pattern[str]] = {}
 
     def known(self, name: str, keys: tuple[str, ...]) -> str:
         if name in FACT_KEYS and "todo" in keys:
@@ -118,7 +111,7 @@ class _Loader(NodeReader):
             digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
             levels=levels,
             default=default,
-            vendors={name: re.compile(p) for name, p in vendors.items()},
+            vendors=vendors,
             commands=commands,
             info=info,
             todo=self.todo,
@@ -156,7 +149,7 @@ class _Loader(NodeReader):
             )
         return default or ""
 
-    def load_vendors(self, node: Node) -> dict[str, str]:
+    def load_vendors(self, node: Node) -> dict[str, re.Pattern[str]]:
         vendors = {}
         for name, (key, value) in self.mapping(node, "vendors").items():
             if not VENDOR_RE.fullmatch(name):
@@ -172,13 +165,11 @@ class _Loader(NodeReader):
             if pattern is None:
                 continue
             try:
-                re.compile(pattern)
+                vendors[name] = re.compile(pattern)
             except re.error as exc:
                 self.problem(
                     fields["package"][1], f"vendor {name!r}: package is not a regex: {exc}"
                 )
-                continue
-            vendors[name] = pattern
         return vendors
 
     def load_entries(
