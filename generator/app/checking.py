@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from generator.app.collecting import gather, given_as
 from generator.app.settings import DEFAULT_BUILDS, DEFAULT_TABLE, Settings, Sources
+from generator.check.compare import Checked, Report, check_drift
+from generator.check.diff import Change, diff_snapshots
+from generator.check.kinds import Policy
+from generator.collect.records import build_of, find_baseline
+from generator.collect.snapshot import load_snapshot
 from generator.core.errors import ErrorList, HmpPermsError
 from generator.core.files import read_text
-
-# What a check needs once its QEMUs answer is imported while they start (`load`).
-if TYPE_CHECKING:
-    from generator.check.compare import Advisor, Report
-    from generator.check.diff import Change
-    from generator.check.kinds import Policy
-    from generator.core.model import Build, HelpEntry, Snapshot, Table
-    from generator.suggest.rules import Advisor as SuggestFn
+from generator.core.model import Build, Snapshot, Table
+from generator.suggest.rules import advisor, hint_for
 
 
 class CheckRun(NamedTuple):
@@ -34,14 +33,11 @@ class CheckRun(NamedTuple):
 
 
 def check_builds(sources: Sources, settings: Settings, policy: Policy) -> CheckRun:
-    # The table is read before any QEMU starts, so a missing one costs no QEMU; it is
-    # parsed while they start up, which hides the cost, and so is its loader imported
-    # (ruamel.yaml: a fifth of a check's own time). A stub is a finding, not a stop.
+    # Read before any QEMU starts (a missing table costs no QEMU), parsed while they start.
     text = read_text(settings.table)
 
     def load() -> Table:
-        import generator.check.compare
-        import generator.collect.records  # noqa: F401
+        # ruamel.yaml and the loader take about 30 ms to import: hidden under QEMU's start.
         from generator.table.loader import load_table
 
         return load_table(settings.table, text, allow_todo=True)
@@ -51,10 +47,6 @@ def check_builds(sources: Sources, settings: Settings, policy: Policy) -> CheckR
     assert table is not None
     if collected.errors and not collected.snapshots:
         raise ErrorList(collected.errors)
-    from generator.check.compare import check_drift
-    from generator.collect.records import find_baseline
-    from generator.core.model import Checked
-
     where = "" if settings.config is not None else _paths_given(settings)
     checked = [
         Checked(
@@ -66,8 +58,10 @@ def check_builds(sources: Sources, settings: Settings, policy: Policy) -> CheckR
         )
         for build, group in distinct_builds(collected.snapshots, table)
     ]
+    suggest = advisor(table, settings.rules)  # reads the rules when a command needs a hint
+    advise = None if suggest is None else (lambda n, e, i: hint_for(suggest(n, e, i)))
     failures = [str(e) for e in collected.errors]
-    report = check_drift(checked, table, failures, _advisor(table, settings.rules), policy)
+    report = check_drift(checked, table, failures, advise, policy)
     return CheckRun(report, tuple(collected.errors))
 
 
@@ -85,11 +79,8 @@ def _paths_given(settings: Settings) -> str:
 def distinct_builds(
     snapshots: Sequence[Snapshot], table: Table
 ) -> list[tuple[Build, list[Snapshot]]]:
-    """Each build once, with every snapshot given of it: a build given twice (a path and
-    its name, a record and the binary, two packagings of one release) is checked once,
-    so every finding id stays unique, and the report names every package and binary."""
-    from generator.collect.records import build_of
-
+    """Each build once, with every snapshot given of it: a build given twice is checked
+    once, so finding ids stay unique and the report names every package and binary."""
     groups: dict[Build, list[Snapshot]] = {}
     for snap in snapshots:
         build = build_of(snap, table.vendors)
@@ -103,26 +94,7 @@ def distinct_builds(
     return list(groups.items())
 
 
-def _advisor(table: Table, rules: str | None) -> Advisor:
-    """Hints with a suggested level. The suggester is imported, and its rules read,
-    only when a command needs one: a clean check never pays for it."""
-    loaded: dict[str, SuggestFn | None] = {}
-
-    def advise(name: str, entry: HelpEntry | None, is_info: bool) -> str | None:
-        from generator.suggest.rules import advisor, hint_for
-
-        if "rules" not in loaded:
-            loaded["rules"] = advisor(table, rules)
-        suggest = loaded["rules"]
-        return hint_for(suggest(name, entry, is_info)) if suggest is not None else None
-
-    return advise
-
-
 def diff_files(old: str, new: str) -> tuple[list[Change], str, str]:
     """What changed between two snapshot files, with their labels."""
-    from generator.check.diff import diff_snapshots
-    from generator.collect.snapshot import load_snapshot
-
     a, b = load_snapshot(old), load_snapshot(new)
     return diff_snapshots(a, b), a.label, b.label

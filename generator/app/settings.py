@@ -1,12 +1,8 @@
-"""Where a run finds its inputs and puts its outputs, what it collects from, what it scopes.
+"""Use cases' inputs: where a run reads and writes (`Settings`), what it checks (`Sources`).
 
-`Settings` holds every file and folder a use case reads or writes, the
-product's scope and the check's per-kind choices. They come from
-``hmp-perms.toml``, found in the current folder or its nearest parent (or named
-by ``--config``), with every path in it relative to its own folder; options
-given on the command line override it. Without a config file the defaults are
-relative to the current folder, as they always were. `Sources` are the builds a
-run is given.
+Entry point: `settings_for`: ``hmp-perms.toml`` (``--config``, else the nearest in the
+current folder or a parent), its paths relative to its own folder, under the options
+given; without one, the defaults relative to the current folder.
 """
 
 from __future__ import annotations
@@ -19,6 +15,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from generator.core.errors import HmpPermsError, SourceInfo
+from generator.core.files import read_text
 
 CONFIG_NAME = "hmp-perms.toml"
 DEFAULT_TABLE = "data/hmp-commands.yaml"
@@ -78,7 +75,12 @@ def settings_for(config: str | None, paths: Mapping[str, str | None]) -> Setting
     current folder up), then each path given on the command line over it (`paths`:
     table, builds, rules, templates, out)."""
     found = Path(config) if config is not None else find_config(Path.cwd())
-    settings = _read_config(found) if found is not None else _defaults()
+    if found is not None:
+        settings = _read_config(found)
+    elif Path(DEFAULT_TEMPLATES).is_dir():
+        settings = Settings()
+    else:
+        settings = Settings(templates=str(SHIPPED / "templates"))
     given = {k: v for k, v in paths.items() if v is not None}
     return settings._replace(
         table=given.get("table", settings.table),
@@ -91,15 +93,6 @@ def settings_for(config: str | None, paths: Mapping[str, str | None]) -> Setting
     )
 
 
-def _defaults() -> Settings:
-    templates = (
-        DEFAULT_TEMPLATES if Path(DEFAULT_TEMPLATES).is_dir() else str(SHIPPED / "templates")
-    )
-    return Settings(templates=templates)
-
-
-# -- the config file ------------------------------------------------------------------
-
 #: Every key, by table ("" the top level): its type, as the error names it.
 _KEYS: dict[str, dict[str, str]] = {
     "": {"table": "path", "builds": "path", "rules": "path"},
@@ -110,9 +103,7 @@ _KEYS: dict[str, dict[str, str]] = {
 
 
 def _read_config(path: Path) -> Settings:
-    import tomllib  # only when there is a config to read
-
-    from generator.core.files import read_text
+    import tomllib  # 6 ms to import: only when there is a config to read
 
     name = str(path)
     text = read_text(path)
@@ -145,9 +136,8 @@ def _read_config(path: Path) -> Settings:
     here = Path.cwd()
 
     def at(value: str) -> str:
-        """`value` from the config's folder, as reports show it: relative to the current
-        folder when it lies below it (CI runs at the top: annotations name the
-        repository's own paths), else absolute."""
+        """`value` from the config's folder, relative to the current folder when below it
+        (CI annotations name the repository's own paths), else absolute."""
         full = folder / value
         return str(full.relative_to(here)) if full.is_relative_to(here) else str(full)
 
@@ -178,11 +168,8 @@ def _read_config(path: Path) -> Settings:
 def _check_outputs(
     outputs: Mapping[str, str], folder: Path, values: Mapping[str, Any], where: SourceInfo
 ) -> None:
-    """Each output a file of its own in the config's tree, none of the inputs.
-
-    `generate` writes there without asking: an output named as the table replaced
-    the table with the Perl module, and ``..`` or a symlink wrote outside the tree.
-    """
+    """Each output a file of its own in the config's tree, none of the inputs:
+    `generate` writes there without asking."""
     table = (folder / values.get("table", DEFAULT_TABLE)).resolve()
     inputs = {
         table: "the table",

@@ -1,13 +1,9 @@
-"""Sync stage: accept an upgrade. Record the builds given, stub what they add.
+"""Use case: accept an upgrade. Record the builds given, stub what they add.
 
-Entry point: `sync_table`. Each build given is written to the records folder
-(``data/builds/``), and the table gets an entry with a `todo` for each command
-or info subcommand a build has and the table does not decide, so `lint` and
-`check` fail until a person chooses its level. Entries are never removed or
-changed: the table is edited as text at the lines the loader knows, so every
-other byte stays as it was, and the result must load with the same rules as
-before (only the new `todo`s may fail) or nothing is written. A lock on the
-table's folder serialises concurrent runs.
+Entry point: `sync_table`. Each build is recorded, and each command it has that the
+table does not decide gets a stub with a `todo`, so `lint` and `check` fail until a
+person decides. Entries are never changed: the stubbed text must load with the same
+decisions, or nothing is written.
 """
 
 from __future__ import annotations
@@ -23,7 +19,7 @@ from generator.core.model import HelpEntry, Snapshot, Table
 from generator.core.text import yaml_string
 from generator.suggest.rules import Advisor, advisor, suggestion_comment
 from generator.table.edit import insert_entries, table_lock
-from generator.table.loader import load_table
+from generator.table.loader import load_for_edit, load_table
 
 MAX_COMMENT = 160  # characters of QEMU's text quoted in a stub's comment
 #: What the first character of each line `sync_table` reports means.
@@ -64,7 +60,7 @@ def sync_table(
 def _plan(
     path: str, text: str, snapshots: Sequence[Snapshot], builds_dir: str, write: bool
 ) -> SyncResult:
-    table = load_table(path, text, allow_todo=True)
+    table, layout = load_for_edit(path, text)
     advise = advisor(table)
     result = SyncResult()
     newest = sorted(snapshots, key=lambda s: (s.version is not None, s.version), reverse=True)
@@ -82,7 +78,6 @@ def _plan(
         planned.append((section, fields))
     # The later section first: lines added below shift nothing above, so the loader's
     # positions hold for every edit; a section the table lacks goes at the end.
-    layout = table.layout
     at = {name: s.line for name, s in layout.sections.items()}
     planned.sort(key=lambda p: at.get(p[0], layout.lines), reverse=True)
     new_text = text
@@ -90,10 +85,14 @@ def _plan(
         new_text = insert_entries(path, new_text, layout, section, fields)
     result.changes += _gone(table, snapshots)
     if new_text != text:
-        try:  # the same rules, or nothing
+        try:  # the same rules, or nothing; the text's lines were never written: none named
             stubbed = load_table(path, new_text, allow_todo=True)
         except HmpPermsError as exc:
-            raise _unloadable(path, exc) from None
+            first = exc.problems[0] if isinstance(exc, ErrorList) else exc
+            raise HmpPermsError(
+                f"{path}: with the stubs added the table would not load ({first.message}): its"
+                " layout defeats the line editor; add the entries by hand; nothing written"
+            ) from None
         if _decisions(table) != _decisions(stubbed) or not table.todo.keys() <= stubbed.todo.keys():
             raise HmpPermsError(f"{path}: sync would change entries it must keep; nothing written")
     for snap in snapshots:  # a build that cannot be recorded is refused on a dry run too
@@ -107,18 +106,8 @@ def _plan(
     return result
 
 
-def _unloadable(path: str, exc: HmpPermsError) -> HmpPermsError:
-    """The stubbed text does not load: its lines are of a text never written, so none is named."""
-    first = exc.problems[0] if isinstance(exc, ErrorList) else exc
-    return HmpPermsError(
-        f"{path}: with the stubs added the table would not load ({first.message}): its"
-        " layout defeats the line editor; add the entries by hand; nothing written"
-    )
-
-
 def _decisions(table: Table) -> object:
-    """Everything the table decides, without line numbers: a stub may add entries and
-    shift lines, and must leave every existing entry and setting as it was."""
+    """Everything the table decides, without line numbers (which a stub shifts)."""
     kept: list[object] = [
         table.levels,
         table.default,

@@ -1,18 +1,18 @@
-"""The finding kinds, as data: the one list the comparer, the reports, `--strict` and the docs read.
+"""Check stage: the finding kinds as data, the one list the comparer, reports and docs read.
 
-Each kind has an id (what a finding's id starts with, what a config file names),
-a default severity, what it is checked against, what it means and a hint for
-acting on it. `Policy` applies a run's choices on top (per-kind severity,
-kinds left out, `--strict`) and is the one place that decides what is fatal.
+Entry points: `KINDS`, `Policy.of` (a run's choices over the defaults: the one place
+that decides what is fatal) and `format_kinds` (``hmp-perms kinds``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
 from generator.core.errors import HmpPermsError
+from generator.core.text import md_cell, md_code
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 #: Least to most severe.
@@ -32,108 +32,26 @@ class Kind(NamedTuple):
         return self.hint.format(sync=sync)
 
 
-def _kinds(*kinds: Kind) -> dict[str, Kind]:
-    return {k.id: k for k in kinds}
-
-
 #: A hint's `{sync}` is the command that records the build, as the user gave it.
 _SYNC = "`{sync}` records this build"
-
+_KEEP = "keep the entry while a build you support has it"
 #: Every kind a check can report, in the order the docs list them.
-KINDS: Mapping[str, Kind] = _kinds(
-    Kind(
-        "unassigned-command",
-        ERROR,
-        TABLE,
-        "QEMU has a command the table does not decide",
-        "run `{sync}` (it adds the entry at this line),"
-        " then choose its level and write a rationale",
-    ),
-    Kind(
-        "unassigned-info",
-        ERROR,
-        TABLE,
-        "QEMU has an info subcommand the table does not list",
-        "run `{sync}` (it adds the entry at this line, and a bare entry"
-        " inherits the level of `info`)",
-    ),
-    Kind(
-        "todo",
-        ERROR,
-        TABLE,
-        "an entry of the table awaits a decision (a stub `sync --write` added)",
-        "choose its permission, write its rationale, remove the `todo` line",
-    ),
-    Kind(
-        "alias-mismatch",
-        ERROR,
-        TABLE,
-        "QEMU's aliases of a command differ from the table's, or QEMU lists a table alias"
-        " as a command of its own",
-        "fix `aliases` in the table; each alias gets the command's level",
-    ),
-    Kind(
-        "deprecated-unmarked",
-        WARNING,
-        TABLE,
-        "QEMU's help says a command is deprecated; the table does not",
-        "add `deprecated: {{since: X.Y}}` to the entry",
-    ),
-    Kind(
-        "added-command",
-        INFO,
-        BASELINE,
-        "a command the baseline does not have",
-        _SYNC,
-    ),
-    Kind(
-        "added-info",
-        INFO,
-        BASELINE,
-        "an info subcommand the baseline does not have",
-        _SYNC,
-    ),
-    Kind(
-        "removed-command",
-        WARNING,
-        BASELINE,
-        "a command the baseline has and this build does not",
-        "keep the entry while a build you support has it",
-    ),
-    Kind(
-        "removed-info",
-        WARNING,
-        BASELINE,
-        "an info subcommand the baseline has and this build does not",
-        "keep the entry while a build you support has it",
-    ),
-    Kind(
-        "changed-params",
-        WARNING,
-        BASELINE,
-        "a command's parameters differ from the baseline's",
-        "review the rationale; " + _SYNC,
-    ),
-    Kind(
-        "changed-help",
-        WARNING,
-        BASELINE,
-        "a command's help text differs from the baseline's",
-        "review the rationale; " + _SYNC,
-    ),
-    Kind(
-        "no-baseline",
-        INFO,
-        BASELINE,
-        "no recorded build of this flavour and variant to compare with",
-        _SYNC,
-    ),
-)
-
-
-def kind(kind_id: str) -> Kind:
-    """The registered kind `kind_id`; a bug if there is none."""
-    return KINDS[kind_id]
+# fmt: off
+KINDS: Mapping[str, Kind] = {k.id: k for k in (
+    Kind("unassigned-command", ERROR, TABLE, "QEMU has a command the table does not decide", "run `{sync}` (it adds the entry at this line), then choose its level and write a rationale"),
+    Kind("unassigned-info", ERROR, TABLE, "QEMU has an info subcommand the table does not list", "run `{sync}` (it adds the entry at this line, and a bare entry inherits the level of `info`)"),
+    Kind("todo", ERROR, TABLE, "an entry of the table awaits a decision (a stub `sync --write` added)", "choose its permission, write its rationale, remove the `todo` line"),
+    Kind("alias-mismatch", ERROR, TABLE, "QEMU's aliases of a command differ from the table's, or QEMU lists a table alias as a command of its own", "fix `aliases` in the table; each alias gets the command's level"),
+    Kind("deprecated-unmarked", WARNING, TABLE, "QEMU's help says a command is deprecated; the table does not", "add `deprecated: {{since: X.Y}}` to the entry"),
+    Kind("added-command", INFO, BASELINE, "a command the baseline does not have", _SYNC),
+    Kind("added-info", INFO, BASELINE, "an info subcommand the baseline does not have", _SYNC),
+    Kind("removed-command", WARNING, BASELINE, "a command the baseline has and this build does not", _KEEP),
+    Kind("removed-info", WARNING, BASELINE, "an info subcommand the baseline has and this build does not", _KEEP),
+    Kind("changed-params", WARNING, BASELINE, "a command's parameters differ from the baseline's", "review the rationale; " + _SYNC),
+    Kind("changed-help", WARNING, BASELINE, "a command's help text differs from the baseline's", "review the rationale; " + _SYNC),
+    Kind("no-baseline", INFO, BASELINE, "no recorded build of this flavour and variant to compare with", _SYNC),
+)}
+# fmt: on
 
 
 class Policy(NamedTuple):
@@ -196,8 +114,6 @@ def format_kinds(fmt: str, policy: Policy | None = None) -> str:
     policy = policy or Policy()
     rows = [(k, policy.severity_of(k.id)) for k in KINDS.values()]
     if fmt == "json":
-        import json
-
         doc = [
             {
                 "id": k.id,
@@ -210,8 +126,6 @@ def format_kinds(fmt: str, policy: Policy | None = None) -> str:
         ]
         return json.dumps(doc, indent=2) + "\n"
     if fmt == "markdown":
-        from generator.core.text import md_cell, md_code
-
         lines = ["| kind | severity | against | meaning |", "|---|---|---|---|"]
         lines += [
             f"| {md_code(k.id)} | {severity} | {k.against} | {md_cell(k.meaning)} |"

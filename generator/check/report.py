@@ -1,10 +1,7 @@
-"""Format stage: a `Report` (or a snapshot diff) as text, json, junit, github or markdown.
+"""Check stage: a `Report` (or a snapshot diff) as text, json, junit, github or markdown.
 
-Entry points: `format_report` and `format_diff`. Pure: they return strings.
-Every format lists every finding and names its build; each shows a finding's
-severity as the report has it, and the formats that mark failures (JUnit,
-GitHub) follow the report's one decision of what is fatal (`Report.fatal`).
-Text from QEMU or the table reaches each format only through that format's
+Entry points: `format_report` and `format_diff`, pure. Every format lists every finding
+with its build and follows `Report.fatal`; text reaches a format only through its
 escaper in `generator.core.text`.
 """
 
@@ -13,10 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
-from generator.check.compare import Finding, Report
+from generator.check.compare import Checked, Finding, Report
 from generator.check.diff import Change
 from generator.check.kinds import ERROR, INFO, SEVERITIES, WARNING
-from generator.core.model import Checked
 from generator.core.text import (
     github_message,
     github_property,
@@ -50,11 +46,6 @@ def _baseline(item: Checked) -> str:
     if base is None:
         return "no baseline"
     return "baseline: itself" if base == item.build else f"baseline: {base.slug}"
-
-
-def _folded(item: Checked) -> str:
-    """Every binary and package string given for one build."""
-    return f"{', '.join(item.binaries)} (packages: {'; '.join(item.packages) or 'none'})"
 
 
 def _mine(report: Report, item: Checked) -> list[Finding]:
@@ -94,7 +85,10 @@ def _text(report: Report, colour: bool) -> str:
             )
         )
         if len(item.binaries) > 1 or len(item.packages) > 1:
-            lines.append(terminal(f"  one build: {_folded(item)}"))
+            packages = "; ".join(item.packages) or "none"
+            lines.append(
+                terminal(f"  one build: {', '.join(item.binaries)} (packages: {packages})")
+            )
         show(_mine(report, item), "  ")
     lines += [f"  failed: {terminal(failure)}" for failure in report.failures]
     lines.append(terminal(_summary(report)))
@@ -181,9 +175,8 @@ def _junit_suite(name: str, properties: Sequence[tuple[str, str]], cases: Sequen
 
 
 def _junit(report: Report) -> str:
-    """One suite per build, one test case per command checked and per finding's name;
-    findings about the table alone in a suite of their own. A suite's properties name
-    every binary and package string given for its build."""
+    """One suite per build (its properties: every binary and package), one test case per
+    command checked and per finding's name; the table's findings in a suite of their own."""
     suites: list[tuple[str, list[tuple[str, str]], list[str]]] = []
     table_side = _table_side(report)
     if table_side:

@@ -1,8 +1,8 @@
-"""The command line's vocabulary, as data: every option, and which commands take it.
+"""Command line: every option and command, as data.
 
-Entry points: `OPTIONS` (flags and how argparse reads each), `COMMANDS` (what
-each command does and the options it takes) and `FORMATS` (each `--format`'s
-choices); `cli.build_parser` makes the parser from them.
+Entry points: `OPTIONS` (flags and how argparse reads each), `COMMANDS` (what each
+does, the options it takes), `FORMATS` (`--format`'s choices); `main.build_parser`
+makes the parser from them.
 """
 
 from __future__ import annotations

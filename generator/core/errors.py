@@ -1,9 +1,7 @@
-"""Errors that mean "bad input", not "bug".
+"""Foundation: the errors that mean "bad input", not "bug".
 
-Every error the user can cause is a `HmpPermsError`; the command line catches
-that one class, prints its one line and exits 2. Anything else is a bug: one
-``internal error`` line and exit 2 as well, its traceback only under
-``HMP_PERMS_DEBUG=1``.
+Every error a user can cause is a `HmpPermsError`, printed as one line (exit 2);
+anything else is a bug (its traceback under ``HMP_PERMS_DEBUG=1``).
 """
 
 from __future__ import annotations
@@ -12,11 +10,7 @@ from typing import NamedTuple
 
 
 class SourceInfo(NamedTuple):
-    """Where a value came from: a file and a 1-based line number.
-
-    A NamedTuple rather than a dataclass: it is imported before QEMU is
-    started, where every millisecond shows in the wall time.
-    """
+    """Where a value came from: a file and a 1-based line number."""
 
     file: str
     line: int

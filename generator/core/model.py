@@ -1,8 +1,6 @@
-"""The data every stage passes on: frozen, typed, and free of I/O.
+"""Foundation: the data the stages pass on, frozen, typed and free of I/O.
 
-Each is a `NamedTuple`: immutable, compared and hashed by value, and made at
-import for a seventh of what a dataclass costs (every run imports all of them).
-`._replace` makes a changed copy.
+`NamedTuple`s: every run imports them all, and one costs a seventh of a dataclass.
 """
 
 from __future__ import annotations
@@ -101,10 +99,8 @@ def packages_with(package: str, others: Sequence[str] = ()) -> tuple[str, ...]:
 
 
 def variant_of(binary: str, target: str) -> str:
-    """Which binary of a target a build is: ``qemu-system-x86_64-microvm`` is not
-    ``qemu-system-x86_64``. Taken from the binary's name when it is a ``qemu-system-*``
-    name (the last such word of a wrapper's command line), else the target's plain one.
-    """
+    """Which binary of a target a build is (``qemu-system-x86_64-microvm``): the last
+    ``qemu-system-*`` word of the command line, else the target's plain binary."""
     for word in reversed(binary.split()):
         base = word.rsplit("/", 1)[-1]
         if base.startswith("qemu-system-") and NAME_RE.fullmatch(base):
@@ -118,9 +114,8 @@ _VARIANT_SUFFIX = re.compile(r"(?:el|eb|le)?(?:-[a-z0-9]+)?")
 
 
 def variant_agrees(variant: str, target: str) -> bool:
-    """Whether binary `variant` can be a build of `target`: ``qemu-system-TARGET``, plus
-    a byte-order suffix, plus a machine suffix. ``x86`` is no target of
-    ``qemu-system-x86_64``."""
+    """Whether binary `variant` can be a build of `target` (``x86`` is no target of
+    ``qemu-system-x86_64``)."""
     base = "qemu-system-" + target
     return variant.startswith(base) and _VARIANT_SUFFIX.fullmatch(variant[len(base) :]) is not None
 
@@ -139,8 +134,7 @@ class Build(NamedTuple):
 
     @property
     def slug(self) -> str:
-        """The build's name in finding ids and record file names: ``debian-7.2.22-x86_64``,
-        ``debian-10.0.13-x86_64-microvm``, ``debian-11.1.3-mips64el``."""
+        """The build's name in finding ids and record names: ``debian-10.0.13-x86_64-microvm``."""
         return f"{self.flavour}-{self.version or 'unknown'}-{self.machine}"
 
 
@@ -153,31 +147,9 @@ class Baseline(NamedTuple):
 
     def newer_than(self, build: Build) -> bool:
         """Whether this baseline is a later release than `build` (a point release older
-        than any recorded one is compared with the lowest above it)."""
+        than every record is compared with the lowest above it)."""
         mine, theirs = self.build.version if self.build else None, build.version
         return mine is not None and theirs is not None and mine > theirs
-
-
-class Checked(NamedTuple):
-    """One build as the check sees it: the snapshot, which build it is, its baseline."""
-
-    snapshot: Snapshot
-    build: Build
-    baseline: Baseline
-    folded: tuple[Snapshot, ...] = ()  # the same build given again, with the same listing
-    #: the command that records this build, as the user gave it, for hints to copy
-    sync: str = "hmp-perms sync --write"
-
-    @property
-    def packages(self) -> tuple[str, ...]:
-        """Every package string of the build: the snapshot's, and those folded into it."""
-        return tuple(sorted({p for s in (self.snapshot, *self.folded) for p in s.packages}))
-
-    @property
-    def binaries(self) -> tuple[str, ...]:
-        """What was given for the build, in order: each binary started or connected to,
-        each snapshot file read."""
-        return tuple(dict.fromkeys(s.given for s in (self.snapshot, *self.folded)))
 
 
 class Entry(NamedTuple):
@@ -197,27 +169,6 @@ class Entry(NamedTuple):
         return (self.name, *self.aliases)
 
 
-class Section(NamedTuple):
-    """Where a section the table's entries are added to stands in its text (0-based lines)."""
-
-    line: int  # its key's line
-    style: str  # "block", "flow" (`{...}`), "null" (no entries yet), "other" (not a mapping)
-    key_col: int = 2  # the column of its entries' keys
-    field_col: int = 4  # the column of their fields
-    entries: tuple[tuple[str, int, int], ...] = ()  # (name, key line, first line after its text)
-    end: int = 0  # the first line after the section's own text
-    null_word: tuple[int, int] | None = None  # the columns of `null` or `~` on the key's line
-
-
-class Layout(NamedTuple):
-    """The position index of a table's text, built by the loader; `sync` edits against it."""
-
-    line_end: str  # "\n" or "\r\n": as the file's first line ends
-    lines: int
-    append_at: int  # where a section the table lacks is added
-    sections: Mapping[str, Section] = MappingProxyType({})
-
-
 class Table(NamedTuple):
     """The loaded permission table."""
 
@@ -232,7 +183,6 @@ class Table(NamedTuple):
     #: entries awaiting a decision (``info X`` for info), each with its line
     todo: Mapping[str, SourceInfo] = MappingProxyType({})
     descriptions: Mapping[str, str] = MappingProxyType({})  # level -> what it allows
-    layout: Layout = Layout("\n", 0, 0)
 
     def level_of(self, entry: Entry) -> str:
         """An entry's effective level; info subcommands inherit `info`'s."""

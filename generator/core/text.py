@@ -1,18 +1,8 @@
-"""Text safety: what a loaded string may hold, and how text is escaped for each destination.
+"""Foundation: what a loaded string may hold, and one escaper per destination.
 
-Two halves, each the one place of its policy:
-
-- *At load*, `unprintable` finds what no string this tool passes on may hold:
-  C0 and C1 controls, DEL, line and paragraph separators, byte-order marks,
-  non-characters and lone surrogates. Each loader names the few whitespace
-  characters its format allows (a listing's continuation TAB, a rationale's
-  line breaks) and refuses the rest with the line it stands on.
-- *At output*, one function per destination turns any text (already checked,
-  or not: each is safe on its own) into what that destination reads as plain
-  text: a terminal line, a Markdown table cell or code span, an HTML comment,
-  XML character data and attributes, a GitHub workflow command, a YAML,
-  Python or Perl comment, a Perl or Python literal. Reports and templates
-  use these and nothing else.
+At load, `unprintable` finds what no string may hold (each loader allows the few
+whitespace characters its format needs). At output, each escaper turns any text into
+what its destination reads as plain text; reports and templates use nothing else.
 """
 
 from __future__ import annotations
@@ -49,14 +39,9 @@ def one_line(text: str) -> str:
     return " ".join(_UNPRINTABLE.sub(" ", text).split())
 
 
-# -- terminals -------------------------------------------------------------------
-
-
 def terminal(text: str) -> str:
-    """A line a terminal shows as it is: no escape sequence, no line break, no bidi trick.
-
-    Each character Python does not call printable (controls, TAB, separators,
-    format characters) is shown as its escape (``\\x1b``), never passed on."""
+    """A line a terminal shows as it is: each character Python does not call printable
+    shown as its escape (``\\x1b``)."""
     return "".join(
         c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
     )
@@ -67,22 +52,15 @@ def use_colour(isatty: bool, environ: Mapping[str, str]) -> bool:
     return isatty and not environ.get("NO_COLOR") and environ.get("TERM") != "dumb"
 
 
-# -- Markdown and HTML -----------------------------------------------------------
-
 # What could start markup (emphasis, links, code, strikethrough, the `://` of a
 # bare autolink; angle brackets are HTML, below), end a table cell, or escape the
 # escaping; `_` inside a word starts nothing.
 _MD_SPECIAL = re.compile(r"[\\`*\[\]|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|:(?=//)")
-_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_HTML_SPECIAL = re.compile("[&<>]")
-
-
-def _html(text: str) -> str:
-    return _HTML_SPECIAL.sub(lambda m: _HTML[m[0]], text)
 
 
 def _md_escape(text: str) -> str:
-    return _html(_MD_SPECIAL.sub(lambda m: "\\" + m[0], text))
+    text = _MD_SPECIAL.sub(lambda m: "\\" + m[0], text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def md_cell(text: str) -> str:
@@ -104,11 +82,7 @@ def md_text(text: str) -> str:
 
 
 def md_code(text: str) -> str:
-    """Text as a Markdown code span that fits in a table cell.
-
-    Inside a code span nothing is markup, but GFM still ends a cell at `|`
-    unless it is escaped, and the fence must be longer than any backtick run.
-    """
+    """Text as a Markdown code span in a table cell (GFM ends a cell even there at `|`)."""
     text = one_line(text).replace("|", "\\|")
     fence = "`" * (max((len(r) for r in re.findall("`+", text)), default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
@@ -123,8 +97,6 @@ def html_comment(text: str) -> str:
         text = text.replace("--", "- -")
     return " " + text if text.startswith((">", "->")) else text
 
-
-# -- XML -------------------------------------------------------------------------
 
 #: Characters XML 1.0 cannot carry at all, even escaped.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -142,9 +114,6 @@ def xml_attr(text: str) -> str:
     return '"' + escaped.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;") + '"'
 
 
-# -- GitHub workflow commands ------------------------------------------------------
-
-
 def github_message(text: str) -> str:
     """The message of a workflow command (``::error ...::MESSAGE``): lines kept, escaped."""
     text = _UNPRINTABLE.sub(lambda m: m[0] if m[0] == "\n" else " ", text)
@@ -156,15 +125,9 @@ def github_property(text: str) -> str:
     return github_message(one_line(text)).replace(":", "%3A").replace(",", "%2C")
 
 
-# -- comments and literals in generated code ---------------------------------------
-
-
 def comment(text: str, prefix: str = "# ", width: int = 79) -> str:
-    """Text as comment lines (YAML, Python, Perl: each starts with `prefix`).
-
-    Nothing in it can end the comment: the text is folded to one line first,
-    then wrapped at its spaces, so every line starts with the prefix. A word
-    longer than a line stands on a line of its own, whole (a URL stays one)."""
+    """Text as comment lines, each starting with `prefix`: folded to one line, then
+    wrapped at spaces (a longer word stands whole on its own line)."""
     lines, line = [], ""
     for word in one_line(text).split(" "):
         if line and len(prefix) + len(line) + 1 + len(word) > width:
@@ -192,8 +155,7 @@ def python_literal(value: str | tuple[str, ...]) -> str:
 
 
 def _pieces(text: str, width: int = 72) -> list[str]:
-    """`text` cut into pieces of about `width` characters, each ending after a space:
-    how a long string is written as several literals."""
+    """`text` cut after spaces into pieces of about `width`: a long string as literals."""
     pieces: list[str] = []
     for line in text.splitlines(True):
         words = line.split(" ")

@@ -1,12 +1,8 @@
-"""YAML read as nodes that know their line: the reading the table and the rules files share.
+"""Foundation: YAML read as nodes that know their line, for the table and the rules.
 
-Entry points: `NodeReader` (a composed document's nodes, every problem
-collected as `file:line: message`) and `compose`.
-
-The text is checked before anything composes it (`check_text`): what it may
-hold (`generator.core.text`), and how deeply it nests. The C composer is used when
-ruamel.yaml.clib is installed (ten times faster); no tag is resolved, so a
-plain scalar stays the string it reads as.
+Entry point: `NodeReader` (a document's nodes, every problem kept as `file:line:
+message`). The C composer is used when ruamel.yaml.clib is installed (ten times
+faster), imported at each use so its absence is a fallback; no tag is resolved.
 """
 
 from __future__ import annotations
@@ -36,7 +32,7 @@ def is_null(node: Node) -> bool:
     )
 
 
-#: Nesting no table needs (it has four levels): refused before composing, as the
+#: Nesting no table needs (it has four levels): refused before composing, as the C
 #: composer recurses once per level and a deep enough file crashes the process.
 MAX_DEPTH = 20
 #: Whitespace a table's text may hold; a CR only before an LF (any other line break
@@ -46,11 +42,8 @@ _LONE_CR = re.compile("\r(?!\n)")
 
 
 def check_text(path: str, text: str) -> None:
-    """Refuse, before anything composes it, text that is no table: control characters, deep nesting.
-
-    The depth is read from the parser's event stream, which keeps its own stack
-    instead of recursing, so it is exact for any YAML and costs a few ms.
-    """
+    """Refuse control characters and deep nesting before anything composes the text
+    (the parser's event stream keeps its own stack: a few ms)."""
     bad = unprintable(text.removeprefix("\ufeff"), _TEXT_WHITESPACE) or _LONE_CR.search(text)
     if bad:
         line = text.count("\n", 0, bad.start()) + 1
@@ -95,11 +88,7 @@ def _events(text: str) -> Iterator[Event]:
 
 
 def compose(path: str, text: str) -> Node | None:
-    """The document's node tree; with the C composer and no tag resolution when it can.
-
-    Plain scalars stay strings (the loader reads text, not YAML 1.1 guesses), so
-    `since: 9.10` is version 9.10, not the float 9.1. `check_text` runs first.
-    """
+    """The document's node tree, plain scalars left strings (`since: 9.10` is not 9.1)."""
     check_text(path, text)
     try:
         from ruamel.yaml.cyaml import CBaseLoader
@@ -123,15 +112,14 @@ class NodeReader:
     def where(self, node: Node) -> SourceInfo:
         return SourceInfo(self.path, node.start_mark.line + 1)
 
-    def problem(self, node: Node | None, message: str) -> None:
-        info = self.where(node) if node is not None else SourceInfo(self.path, 1)
-        self.problems.append(HmpPermsError(message, info))
+    def problem(self, at: Node | SourceInfo | None, message: str) -> None:
+        if not isinstance(at, SourceInfo):
+            at = self.where(at) if at is not None else SourceInfo(self.path, 1)
+        self.problems.append(HmpPermsError(message, at))
 
     def known(self, name: str, keys: tuple[str, ...]) -> str:
         """What an unknown key's problem says after it: the keys that are known."""
         return f"known: {', '.join(keys)}"
-
-    # -- shapes -------------------------------------------------------------
 
     def mapping(
         self, node: Node, what: str, keys: tuple[str, ...] | None = None
@@ -172,12 +160,8 @@ class NodeReader:
         if not isinstance(node, SequenceNode):
             self.problem(node, f"{what} must be a list")
             return ()
-        out = []
-        for item in node.value:
-            text = self.scalar(item, what)
-            if text is not None:
-                out.append((text, item))
-        return tuple(t for t, _ in out)
+        texts = [self.scalar(item, what) for item in node.value]
+        return tuple(t for t in texts if t is not None)
 
     def parsed(self, node: Node, what: str, parse: Callable[[str], T]) -> T | None:
         text = self.scalar(node, what)

@@ -1,7 +1,7 @@
-"""What the templates are given: the table and the recorded builds as plain, sorted data.
+"""Generate stage: what the templates are given, the table and records as sorted data.
 
-Entry point: `template_context`. Pure. The API description text is built here,
-once (`generate_description`); every output that carries it gets this text.
+Entry point: `template_context` (pure); `in_scope` narrows both to a product's builds.
+The API description text is made once, here.
 """
 
 from __future__ import annotations
@@ -21,38 +21,22 @@ from generator.core.model import (
 from generator.core.text import one_line
 
 
-def description_lines(table: Table) -> dict[str, list[str]]:
-    """Every name (aliases included) by level, each list sorted by code point."""
+def generate_description(table: Table) -> str:
+    """The API description text, in the format of Proxmox's ``generate_description()``
+    (the loader saw to it that both `DESCRIBED_LEVELS` have commands)."""
     by_level: dict[str, list[str]] = {}
     for entry in table.commands.values():
-        level = table.level_of(entry)
-        by_level.setdefault(level, []).extend(entry.names)
-    for names in by_level.values():
-        names.sort()
-    return by_level
-
-
-def generate_description(table: Table) -> str:
-    """The API description text, in the format of Proxmox's ``generate_description()``."""
-    # The loader saw to it that both levels have commands (`DESCRIBED_LEVELS`).
-    by_level = description_lines(table)
-    text = (
-        "The following commands do not require any additional privilege: "
-        + ", ".join(by_level.pop(UNPRIVILEGED, []))
-        + "\n\n"
-    )
-    root = by_level.pop(ROOT, [])
+        by_level.setdefault(table.level_of(entry), []).extend(entry.names)
+    none, root = sorted(by_level.pop(UNPRIVILEGED, [])), sorted(by_level.pop(ROOT, []))
+    text = f"The following commands do not require any additional privilege: {', '.join(none)}\n\n"
     for level in sorted(by_level):
-        text += f"The following commands require '{level}': " + ", ".join(by_level[level]) + "\n\n"
-    text += "The following commands are root-only: " + ", ".join(root) + "\n"
-    deprecated = deprecated_names(table)
+        names = ", ".join(sorted(by_level[level]))
+        text += f"The following commands require '{level}': {names}\n\n"
+    text += f"The following commands are root-only: {', '.join(root)}\n"
+    deprecated = sorted(n for e in table.commands.values() if e.deprecated for n in e.names)
     if deprecated:
-        text += "\nThe following commands are deprecated: " + ", ".join(deprecated) + "\n"
+        text += f"\nThe following commands are deprecated: {', '.join(deprecated)}\n"
     return text
-
-
-def deprecated_names(table: Table) -> list[str]:
-    return sorted(n for e in table.commands.values() if e.deprecated for n in e.names)
 
 
 #: A flavour and version: one release, each of its targets a build.
@@ -62,13 +46,8 @@ _Release = tuple[str, Version]
 def recorded_facts(
     records: Sequence[tuple[Build, Snapshot]],
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """From the recorded builds: each name's newest help text, and where it is present.
-
-    Names are commands (aliases included) and ``info NAME``. Presence is one
-    compact line per flavour and version: ``debian 7.2.22: all 33`` when every
-    recorded build of that release has it, else the targets that do (or the
-    ones that do not, when that is the shorter list).
-    """
+    """Each name's (``info NAME`` too) newest help text, and where it is present: per
+    release, ``debian 7.2.22: all 33``, else the shorter list of who has it or not."""
     releases: dict[_Release, set[str]] = {}
     # Builds mostly print the same listings, parsed once into the same tuples (92
     # records print 32 distinct ones): work once per distinct listing, and note only
@@ -132,11 +111,9 @@ def in_scope(
     covers: Callable[[str], bool],
     vendors: Collection[str],
 ) -> tuple[Table, list[tuple[Build, Snapshot]]]:
-    """The table and records a product's outputs show: the recorded builds `covers`
-    names, and exactly the names and aliases those builds have, plus every entry of
-    the `vendors` listed (their builds are rarely recorded). A deprecation newer than
-    every build in scope is not the product's: 10.2's `wavcapture` is not deprecated
-    in a product that ships 10.0."""
+    """The table and records a product shows: the builds `covers` names, the names and
+    aliases they have, every entry of `vendors`; a deprecation newer than every build
+    in scope is dropped."""
     kept = [(build, snap) for build, snap in records if covers(build.slug)]
     names = {n for _, snap in kept for e in snap.commands for n in e.names}
     info = {e.name for _, snap in kept for e in snap.info}

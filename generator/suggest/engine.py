@@ -1,19 +1,9 @@
-"""The suggest stage's regular expressions: RE2, whose matching time is linear in the text.
+"""Suggest stage: its regular expressions, in RE2, whose matching time is linear in the text.
 
-Entry points: `compile_pattern` (a `Pattern`, or `EngineError` with RE2's reason)
-and `escape`.
-
-A rules file is data that anyone may hand to `hmp-perms suggest`, and QEMU's help
-text is input too, so neither may make matching slow: Python's `re` backtracks,
-and ``(a+)+$`` against forty ``a`` and a ``!`` never ends. RE2 (Google's
-``google-re2`` binding) never backtracks; the price is its syntax, which has no
-look-around and no back-reference, and whose ``\\w`` and ``\\b`` know ASCII word
-characters only (see docs/suggest.md).
-
-RE2 logs a pattern it cannot compile to stderr from C++ unless its options say
-not to; every pattern here is compiled with ``log_errors`` off, so the one line
-that reports a bad rule is the tool's own. The binding has no type hints: this
-module is the only one that touches it.
+Entry points: `compile_pattern` (a `Pattern`, or `EngineError` with RE2's reason) and
+`escape`. QEMU's text is untrusted, so no pattern may backtrack (Python's ``(a+)+$``
+never ends on forty ``a`` and a ``!``); RE2 has no look-around or back-reference
+(docs/suggest.md). This module alone touches the untyped binding.
 """
 
 from __future__ import annotations
@@ -58,11 +48,8 @@ class Pattern:
         return Found(start, end, text[start:end])
 
     def matches_empty(self) -> bool:
-        """Whether it can match zero characters: then it matches (nearly) any text.
-
-        An empty match sees only its neighbours, so it is tried between each pair
-        of: the text's end, a word character, another character, a line break.
-        """
+        """Whether it can match zero characters, so (nearly) any text: an empty match
+        sees only its neighbours, so each pair of kinds of neighbour is tried."""
         return any(
             self._regexp.search(left + right, len(left), len(left)) is not None
             for left in _SIDES
@@ -78,7 +65,7 @@ _SIDES = ("", "a", " ", "\n")
 
 def _options(ignore_case: bool, capture: bool) -> Any:
     options = re2.Options()
-    options.log_errors = False  # a bad pattern is reported once, by the caller
+    options.log_errors = False  # else RE2 prints to stderr from C++: the caller reports it
     options.case_sensitive = not ignore_case
     # Groups make every search run RE2's NFA over the match for their spans:
     # 40 rules like '(.)*.{1000}' took 7 s on one 4 KiB entry. Without groups
@@ -88,10 +75,7 @@ def _options(ignore_case: bool, capture: bool) -> Any:
 
 
 def compile_pattern(source: str, *, ignore_case: bool = True, group: int = 0) -> Pattern:
-    """`source` compiled by RE2 (UTF-8, leftmost-first like Perl's and Python's engines).
-
-    Its groups capture only when `group` asks for one; for 0 they are plain parentheses.
-    """
+    """`source` compiled by RE2; its groups capture only when `group` asks for one."""
     try:
         regexp = re2.compile(source, _options(ignore_case, capture=group > 0))
     except re2.error as exc:

@@ -1,7 +1,6 @@
 """Suggest stage, measured: every table entry's suggestion against its decision.
 
-Entry points: `evaluate` (pure) and `format_evaluation` (the report of
-``suggest --evaluate``).
+Entry points: `evaluate` (pure) and `format_evaluation` (``suggest --evaluate``).
 """
 
 from __future__ import annotations
@@ -13,8 +12,7 @@ from generator.core.model import HelpEntry, Table
 from generator.core.text import one_line
 from generator.suggest.rules import Rules, Scale, Suggestion, suggest
 
-#: Share of described commands (and, apart, info subcommands) whose suggestion must
-#: equal the decision for `evaluate` to pass.
+#: The share of described commands (and, apart, info subcommands) that must agree.
 AGREEMENT_BAR = 0.85
 
 
@@ -61,21 +59,12 @@ class Evaluation:
 
     def bars(self) -> list[tuple[str, bool]]:
         """Each bar `evaluate` must meet, described, and whether it is met."""
-        out = [
-            (
-                f"root decisions suggested lower: {len(self.root_under)} (must be 0)",
-                not self.root_under,
-            )
-        ]
+        under = len(self.root_under)
+        out = [(f"root decisions suggested lower: {under} (must be 0)", not under)]
         for label, is_info in (("commands", False), ("info subcommands", True)):
-            part = self.select(described=True, is_info=is_info)
-            share = agreement(part)
-            out.append(
-                (
-                    f"agreement on described {label}: {percent(share)} (at least {percent(AGREEMENT_BAR)})",
-                    share >= AGREEMENT_BAR,
-                )
-            )
+            share = agreement(self.select(described=True, is_info=is_info))
+            bar = f"{percent(share)} (at least {percent(AGREEMENT_BAR)})"
+            out.append((f"agreement on described {label}: {bar}", share >= AGREEMENT_BAR))
         return out
 
     @property

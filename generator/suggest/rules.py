@@ -1,15 +1,9 @@
-"""Suggest stage: propose a level for a command from what QEMU says about it.
+"""Suggest stage: a level for a command from what QEMU says about it.
 
-Entry points: `load_rules` (reads ``data/suggest-rules.yaml``), `describe_from`
-(the QEMU text of snapshots, by name), `suggest` (one command), `evaluate`
-(every command of a table, compared with its decision), and `suggestion_comment`
-/ `hint_for` (the suggestion as a table comment and as a check hint).
-
-Everything but `load_rules` is pure. The rules are data: each reads one field
-(params, help or name) with a word list or a regex and names a level; the most
-privileged level among the matching rules wins, and a command no rule matches
-gets the table's default. An info subcommand inherits `info`'s level unless a
-rule marked ``reveals-host`` matches it.
+Entry points: `suggest` (pure) with `load_rules`; `advisor` for `sync` and `check`.
+Each rule reads one field with words or a regex and names a level; the most
+privileged match wins, no match gets the default, and an info subcommand inherits
+`info`'s level unless a ``reveals-host`` rule matches it.
 """
 
 from __future__ import annotations
@@ -27,12 +21,10 @@ from generator.core.text import one_line, yaml_comment
 from generator.core.yamlnodes import NodeReader
 from generator.suggest.engine import EngineError, Pattern, compile_pattern, escape
 
-RULES_NAME = "suggest-rules.yaml"  # beside the table
-
 
 def default_rules_path(table_path: str) -> str:
     """Where a table's rules live unless told otherwise: beside it."""
-    return os.path.join(os.path.dirname(table_path), RULES_NAME)
+    return os.path.join(os.path.dirname(table_path), "suggest-rules.yaml")
 
 
 FIELDS = ("params", "help", "name")
@@ -115,9 +107,6 @@ class Rules:
     rules: tuple[Rule, ...]
 
 
-# -- suggesting ----------------------------------------------------------------
-
-
 def matches(rules: Rules, name: str, entry: HelpEntry | None, is_info: bool) -> list[Rule]:
     """The rules that apply to a command (an info subcommand: only `reveals-host` ones)."""
     return [
@@ -130,10 +119,8 @@ def matches(rules: Rules, name: str, entry: HelpEntry | None, is_info: bool) -> 
 def suggest(
     rules: Rules, scale: Scale, name: str, entry: HelpEntry | None, is_info: bool = False
 ) -> Suggestion:
-    """A level and its evidence for command `name` (without ``info ``) from QEMU's text.
-
-    `entry` is None when no QEMU text describes it: only rules on the name apply.
-    """
+    """A level and its evidence for `name` (without ``info ``); with no QEMU text
+    (`entry` None) only rules on the name apply."""
     found = [  # each rule applied once: a search is the costly part
         s
         for rule in rules.rules
@@ -167,14 +154,8 @@ def hint_for(suggestion: Suggestion) -> str:
     return one_line(f"suggested level: {suggestion.level} ({suggestion.reason})")
 
 
-# -- QEMU's text -----------------------------------------------------------------
-
-
 def describe_from(snapshots: Iterable[Snapshot]) -> dict[str, HelpEntry]:
-    """Each command's text by name and alias (an info subcommand as ``info NAME``).
-
-    Where builds differ, the newest version's text is kept (the first of equals).
-    """
+    """Each command's text by name and alias (``info NAME``); the newest build's wins."""
     described: dict[str, HelpEntry] = {}
     newest: dict[str, Version] = {}
     unknown = Version(-1, 0)
@@ -189,9 +170,6 @@ def describe_from(snapshots: Iterable[Snapshot]) -> dict[str, HelpEntry]:
     return described
 
 
-# -- the rules file ---------------------------------------------------------------
-
-
 def load_rules(path: str, levels: tuple[str, ...]) -> Rules:
     """The rules at `path`; an `ErrorList` of every problem, each `file:line: message`."""
     reader = NodeReader(path)
@@ -201,24 +179,20 @@ def load_rules(path: str, levels: tuple[str, ...]) -> Rules:
     if not isinstance(node, SequenceNode):
         reader.problem(node, "rules must be a list" if node else "missing top-level key 'rules'")
         raise ErrorList(reader.problems)
-    rules: list[Rule] = []
     seen: dict[str, Rule] = {}
     for item in node.value:
         rule = _rule(reader, item, levels)
-        if rule is None:
-            continue
-        if rule.id in seen:
+        if rule is not None and rule.id in seen:
             reader.problem(
                 item, f"rule id {rule.id!r} is used twice (first at {seen[rule.id].info})"
             )
-            continue
-        seen[rule.id] = rule
-        rules.append(rule)
+        elif rule is not None:
+            seen[rule.id] = rule
     if not node.value:
         reader.problem(node, "rules is empty")
     if reader.problems:
         raise ErrorList(reader.problems)
-    return Rules(path, tuple(rules))
+    return Rules(path, tuple(seen.values()))
 
 
 def _rule(reader: NodeReader, node: Node, levels: tuple[str, ...]) -> Rule | None:
@@ -232,6 +206,10 @@ def _rule(reader: NodeReader, node: Node, levels: tuple[str, ...]) -> Rule | Non
             reader.problem(node, f"a rule needs {key!r}")
     rule_id = reader.scalar(fields["id"][1], "rule id") if "id" in fields else None
     what = f"rule {rule_id!r}" if rule_id else "a rule"
+
+    def text(key: str) -> str | None:
+        return reader.scalar(fields[key][1], f"{what}: {key}") if key in fields else None
+
     matcher = _matcher(reader, node, fields, what)
     unless = None
     if "unless" in fields:
@@ -241,13 +219,13 @@ def _rule(reader: NodeReader, node: Node, levels: tuple[str, ...]) -> Rule | Non
             if "field" not in sub:
                 reader.problem(fields["unless"][1], f"{what}: unless needs 'field'")
             unless = _matcher(reader, fields["unless"][1], sub, f"{what}: unless")
-    level = reader.scalar(fields["level"][1], f"{what}: level") if "level" in fields else None
+    level = text("level")
     if level is not None and level not in levels:
         reader.problem(
             fields["level"][1],
             f"{what}: level {level!r} is not a declared level ({', '.join(levels)})",
         )
-    reason = reader.scalar(fields["reason"][1], f"{what}: reason") if "reason" in fields else None
+    reason = text("reason")
     if reason is not None:
         try:
             reason.format(match="")
@@ -260,17 +238,14 @@ def _rule(reader: NodeReader, node: Node, levels: tuple[str, ...]) -> Rule | Non
         # printed as one tab-separated line and quoted in a YAML comment by sync
         reader.problem(fields["reason"][1], f"{what}: reason must be one line of printable text")
         reason = None
-    reveals = False
-    if "reveals-host" in fields:
-        flag = reader.scalar(fields["reveals-host"][1], f"{what}: reveals-host")
-        if flag not in (None, "true", "false"):
-            reader.problem(fields["reveals-host"][1], f"{what}: reveals-host must be true or false")
-        reveals = flag == "true"
+    reveals = text("reveals-host")
+    if reveals not in (None, "true", "false"):
+        reader.problem(fields["reveals-host"][1], f"{what}: reveals-host must be true or false")
     if len(reader.problems) > before or None in (rule_id, matcher, level, reason):
         return None
     assert rule_id is not None and matcher is not None and level is not None
     assert reason is not None
-    return Rule(rule_id, matcher, unless, level, reason, reveals, reader.where(node))
+    return Rule(rule_id, matcher, unless, level, reason, reveals == "true", reader.where(node))
 
 
 def _matcher(
@@ -325,9 +300,7 @@ def _matcher(
             value, f"{what}: regex can match no characters at all, so it matches any text"
         )
         return None
-    if field is None:
-        return None
-    return Matcher(field, pattern)
+    return Matcher(field, pattern) if field is not None else None
 
 
 def _hint(reason: str, source: str) -> str:
@@ -343,12 +316,8 @@ Advisor = Callable[[str, "HelpEntry | None", bool], Suggestion]
 
 
 def advisor(table: Table, rules_path: str | None = None) -> Advisor | None:
-    """A function that suggests with the table's rules, loading them on first use.
-
-    The rules live beside the table (`suggest-rules.yaml`) unless a path is given;
-    a table without a rules file gets no suggestions (None). Loading waits for the
-    first call, so a check that finds nothing new never reads the rules.
-    """
+    """Suggest with the table's rules, read on first use (a clean check never reads
+    them); None when there is no rules file."""
     path = rules_path or default_rules_path(table.path)
     if not os.path.exists(path):
         return None

@@ -1,12 +1,8 @@
-"""Edit the table's text in place: add entries, and nothing else.
+"""Table stage: add entries to the table's text, and nothing else.
 
-Entry points: `insert_entries` and `table_lock`.
-
-The loader keeps the position of every section and entry (`Layout`), so a
-change is made by inserting whole lines at those positions, without composing
-the text again; every other byte (comments, quoting, indentation, CRLF line
-ends, a byte-order mark) stays as it was. Where a change cannot be made that
-way (a section in flow style), the edit is refused, never approximated.
+Entry points: `insert_entries` (whole lines inserted at the loader's positions, so every
+other byte stays as it was; a flow-style section is refused, never approximated) and
+`table_lock`.
 """
 
 from __future__ import annotations
@@ -19,8 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from generator.core.errors import HmpPermsError, SourceInfo
-from generator.core.model import Layout, Section
-from generator.table.layout import split_lines
+from generator.table.layout import Layout, Section, split_lines
 
 LOCK_WAIT = 30.0  # seconds to wait for another `sync --write` on the same table
 # A key that needs no quotes: it cannot be read as anything but this string.
@@ -37,15 +32,6 @@ def yaml_key(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
-def _is_comment_or_blank(line: str) -> bool:
-    stripped = line.strip()
-    return not stripped or stripped.startswith("#")
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" "))
-
-
 def insert_entries(
     path: str,
     text: str,
@@ -55,12 +41,9 @@ def insert_entries(
 ) -> str:
     """`text` with a new entry in `section` for each (name, field lines), in name order.
 
-    `layout` is the position index of `text`, or of a text that differs from it
-    only below this section (so edit the later section first). Each entry goes
-    before the first entry whose name sorts after it (before the comments just
-    above that one), or after the section's last entry; field lines are
-    indented like the table's own fields and end like its lines.
-    """
+    `layout` is of `text`, or of a text that differs only below this section (so edit
+    the later section first). Each entry goes before the first that sorts after it
+    (and the comments above that one), or after the last."""
     if not entries:
         return text
     lines = split_lines(text)
@@ -101,10 +84,13 @@ def insert_entries(
             while at > floor and lines[at - 1].strip().startswith("#"):
                 at -= 1
         else:
-            while (
-                at > floor
-                and _is_comment_or_blank(lines[at - 1])
-                and (not lines[at - 1].strip() or _indent(lines[at - 1]) <= found.key_col)
+            # back over blank lines and comments no deeper than the entries' keys
+            while at > floor and (
+                not (above := lines[at - 1]).strip()
+                or (
+                    above.strip().startswith("#")
+                    and len(above) - len(above.lstrip(" ")) <= found.key_col
+                )
             ):
                 at -= 1
         block = [f"{' ' * found.key_col}{yaml_key(name)}:{eol}"]
@@ -122,11 +108,8 @@ def insert_entries(
 
 @contextlib.contextmanager
 def table_lock(path: str) -> Iterator[None]:
-    """Hold an advisory lock on the table's folder while its text is read and replaced.
-
-    The folder, not the file: the file is replaced by a rename, so a lock on it
-    would guard the old copy. Nothing is created, so nothing is left behind.
-    """
+    """Hold an advisory lock on the table's folder while its text is read and replaced
+    (the file is replaced by a rename: a lock on it would guard the old copy)."""
     folder = os.path.dirname(os.path.abspath(path))
     try:
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)

@@ -1,21 +1,42 @@
-"""Where each section and entry of the table stands in its text: the position index.
+"""Table stage: where each section and entry stands in the table's text.
 
-Entry point: `index_layout`. Pure: the text and its composed node tree in, a
-`Layout` out. The loader builds it once, with the table; `edit` inserts lines
-at its positions without composing the text again.
+Entry point: `index_layout` (pure: text and node tree in, a `Layout` out). The
+loader builds it with the table; `edit` inserts lines at its positions.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from generator.core.model import Layout, Section
 from generator.core.yamlnodes import is_null
 
 EDITED = ("commands", "info")  # the sections `sync` adds entries to
 _DOCUMENT_MARK = re.compile(r"(?:\.\.\.|---)(?:[ \t].*)?\r?\n?")
+
+
+class Section(NamedTuple):
+    """Where a section `sync` adds entries to stands (0-based lines)."""
+
+    line: int  # its key's line
+    style: str  # "block", "flow" (`{...}`), "null" (no entries yet), "other" (not a mapping)
+    key_col: int = 2  # the column of its entries' keys
+    field_col: int = 4  # the column of their fields
+    entries: tuple[tuple[str, int, int], ...] = ()  # (name, key line, first line after its text)
+    end: int = 0  # the first line after the section's own text
+    null_word: tuple[int, int] | None = None  # the columns of `null` or `~` on the key's line
+
+
+class Layout(NamedTuple):
+    """The position index of a table's text; only `sync` edits against it."""
+
+    line_end: str  # "\n" or "\r\n": as the file's first line ends
+    lines: int
+    append_at: int  # where a section the table lacks is added
+    sections: Mapping[str, Section]
 
 
 def split_lines(text: str) -> list[str]:

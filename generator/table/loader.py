@@ -1,13 +1,8 @@
-"""Load stage: read ``data/hmp-commands.yaml`` into a validated `Table`.
+"""Table stage: ``data/hmp-commands.yaml`` read and validated into a `Table`.
 
-Entry points: `load_table` (raises on the first bad table, with every problem
-in it) and `lint_table` (returns the problems).
-
-The file is composed into ruamel.yaml's node tree: every key and value keeps
-its line, and duplicate keys at any depth are still there to be reported. The
-C composer is used when ruamel.yaml.clib is installed (ten times faster).
-Rewriting the table (``sync --write``) edits its text at those lines
-(`generator.table.edit`), so every other byte stays as it was.
+Entry points: `load_table` (an `ErrorList` of every problem), `lint_table` (the
+problems as a list), `load_for_edit` (with the text's `Layout`, for `sync`). The
+file is read as YAML nodes, so every problem names its line.
 """
 
 from __future__ import annotations
@@ -16,7 +11,6 @@ import difflib
 import hashlib
 import re
 from pathlib import Path
-from typing import TypeVar
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
@@ -24,7 +18,7 @@ from generator.core.errors import ErrorList, HmpPermsError, SourceInfo
 from generator.core.files import read_text
 from generator.core.model import DESCRIBED_LEVELS, Entry, Table, Version, is_command_name
 from generator.core.yamlnodes import NodeReader, is_null
-from generator.table.layout import index_layout
+from generator.table.layout import Layout, index_layout
 
 SCHEMA = 2
 LEVEL_RE = re.compile(r"[A-Za-z0-9_.-]+")
@@ -32,37 +26,23 @@ VENDOR_RE = re.compile(r"[a-z][a-z0-9_-]*")
 TOP_KEYS = ("schema", "levels", "default", "vendors", "commands", "info")
 LEVEL_KEYS = ("description",)
 VENDOR_KEYS = ("package", "description")
-COMMAND_KEYS = (
-    "permission",
-    "rationale",
-    "aliases",
-    "vendor",
-    "follows",
-    "deprecated",
-    "todo",  # left by `sync --write` on a new entry; an error until a person removes it
-)
+#: `todo` is left by `sync --write` on a new entry: an error until a person removes it.
+COMMAND_KEYS = ("permission", "rationale", "aliases", "vendor", "follows", "deprecated", "todo")
 #: QEMU's facts, which live in the recorded builds, not in the table.
 FACT_KEYS = ("params", "help", "since", "until", "targets", "config")
 INFO_KEYS = tuple(k for k in COMMAND_KEYS if k not in ("aliases", "follows"))
 DEPRECATED_KEYS = ("since",)
 
-T = TypeVar("T")
-
 
 def table_label(path: str) -> str:
-    """How generated files name the table: its folder and name, never an absolute path.
-
-    Bytes of a path that are not UTF-8 are shown escaped (``\\xff``).
-    """
+    """How generated files name the table: its folder and name, never an absolute path
+    (bytes that are not UTF-8 shown escaped)."""
     label = "/".join(Path(path).resolve().parts[-2:])
     return label.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def lint_table(path: str, text: str | None = None) -> list[HmpPermsError]:
-    """Every problem in the table at `path`, in file order; empty when it is good.
-
-    A file that cannot be read at all is an error raised, not a problem returned.
-    """
+    """Every problem in the table at `path`, in file order (an unreadable file raises)."""
     text = read_text(path) if text is None else text
     try:
         _Loader(path, text).load()
@@ -76,12 +56,14 @@ def lint_table(path: str, text: str | None = None) -> list[HmpPermsError]:
 def load_table(path: str, text: str | None = None, allow_todo: bool = False) -> Table:
     """The table at `path` (or `text`, named `path`); an `ErrorList` of every problem.
 
-    With `allow_todo`, an entry still awaiting a decision is no problem: it is left
-    out of the entries and its name (``info X`` for an info subcommand) is put in
-    `Table.todo`, with its line. `sync` loads a table so, to know what is already
-    stubbed, and `check`, to report each as a finding beside all the others.
-    """
-    return _Loader(path, text, allow_todo).load()
+    With `allow_todo` (`sync`, `check`) an entry awaiting a decision is left out of the
+    entries and named in `Table.todo` instead."""
+    return _Loader(path, text, allow_todo).load()[0]
+
+
+def load_for_edit(path: str, text: str) -> tuple[Table, Layout]:
+    """The table as `load_table` with `allow_todo` gives it, and where its text stands."""
+    return _Loader(path, text, allow_todo=True).load()
 
 
 class _Loader(NodeReader):
@@ -89,13 +71,15 @@ class _Loader(NodeReader):
         super().__init__(path, text)
         self.allow_todo = allow_todo
         self.todo: dict[str, SourceInfo] = {}
+        self.levels: tuple[str, ...] = ()
+        self.vendors: dict[str, re.Pattern[str]] = {}
 
     def known(self, name: str, keys: tuple[str, ...]) -> str:
         if name in FACT_KEYS and "todo" in keys:
             return "QEMU's facts come from recorded builds; the table holds decisions"
         return super().known(name, keys)
 
-    def load(self) -> Table:
+    def load(self) -> tuple[Table, Layout]:
         text, root = self.document("the table")
         top = self.mapping(root, "table", TOP_KEYS)
         for required in ("schema", "levels", "default", "commands"):
@@ -109,12 +93,11 @@ class _Loader(NodeReader):
                     self.where(top["schema"][1]),
                 )
         descriptions = self.load_levels(top["levels"][1]) if "levels" in top else {}
-        levels = tuple(descriptions)
+        levels = self.levels = tuple(descriptions)
         default = self.load_default(top, levels)
-        vendors = self.load_vendors(top["vendors"][1]) if "vendors" in top else {}
-        ctx = _Context(levels, vendors)
-        commands = self.load_entries(top, "commands", COMMAND_KEYS, ctx)
-        info = self.load_entries(top, "info", INFO_KEYS, ctx)
+        vendors = self.vendors = self.load_vendors(top["vendors"][1]) if "vendors" in top else {}
+        commands = self.load_entries(top, "commands", COMMAND_KEYS)
+        info = self.load_entries(top, "info", INFO_KEYS)
         self.check_commands(commands)
         if "levels" in top:
             self.check_unused_levels(top["levels"][1], levels, [*commands.values(), *info.values()])
@@ -128,13 +111,12 @@ class _Loader(NodeReader):
             digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
             levels=levels,
             default=default,
-            vendors={name: re.compile(p) for name, p in vendors.items()},
+            vendors=vendors,
             commands=commands,
             info=info,
             todo=self.todo,
             descriptions={k: v for k, v in descriptions.items() if v},
-            layout=index_layout(text, root),
-        )
+        ), index_layout(text, root)
 
     def load_levels(self, node: Node) -> dict[str, str]:
         """Each level, least to most privileged, with its description ('' when none)."""
@@ -167,7 +149,7 @@ class _Loader(NodeReader):
             )
         return default or ""
 
-    def load_vendors(self, node: Node) -> dict[str, str]:
+    def load_vendors(self, node: Node) -> dict[str, re.Pattern[str]]:
         vendors = {}
         for name, (key, value) in self.mapping(node, "vendors").items():
             if not VENDOR_RE.fullmatch(name):
@@ -183,13 +165,11 @@ class _Loader(NodeReader):
             if pattern is None:
                 continue
             try:
-                re.compile(pattern)
+                vendors[name] = re.compile(pattern)
             except re.error as exc:
                 self.problem(
                     fields["package"][1], f"vendor {name!r}: package is not a regex: {exc}"
                 )
-                continue
-            vendors[name] = pattern
         return vendors
 
     def load_entries(
@@ -197,7 +177,6 @@ class _Loader(NodeReader):
         top: dict[str, tuple[ScalarNode, Node]],
         section: str,
         keys: tuple[str, ...],
-        ctx: _Context,
     ) -> dict[str, Entry]:
         if section not in top:
             return {}
@@ -207,7 +186,7 @@ class _Loader(NodeReader):
             if not is_command_name(name):
                 self.problem(key, f"{what} is not a QEMU command name ([A-Za-z0-9_?-]+)")
                 continue
-            entry = self.load_entry(name, key, value, section == "info", keys, ctx, what)
+            entry = self.load_entry(name, key, value, section == "info", keys, what)
             if entry is not None:
                 entries[name] = entry
         return entries
@@ -219,7 +198,6 @@ class _Loader(NodeReader):
         node: Node,
         is_info: bool,
         keys: tuple[str, ...],
-        ctx: _Context,
         what: str,
     ) -> Entry | None:
         fields = self.mapping(node, what, keys)
@@ -239,14 +217,14 @@ class _Loader(NodeReader):
         if permission is None and not is_info:
             self.problem(
                 key,
-                f"{what} has no permission: choose one of {', '.join(ctx.levels)}"
+                f"{what} has no permission: choose one of {', '.join(self.levels)}"
                 " and write its rationale",
             )
-        elif permission is not None and ctx.levels and permission not in ctx.levels:
+        elif permission is not None and self.levels and permission not in self.levels:
             self.problem(
                 values["permission"],
                 f"{what}: permission {permission!r} is not a declared level"
-                f" ({', '.join(ctx.levels)})",
+                f" ({', '.join(self.levels)})",
             )
         rationale = (text("rationale") or "").strip()
         if not rationale and (permission is not None or not is_info):
@@ -258,8 +236,8 @@ class _Loader(NodeReader):
                     values["aliases"], f"{what}: alias {alias!r} is not a QEMU command name"
                 )
         vendor = text("vendor")
-        if vendor is not None and vendor not in ctx.vendors:
-            known = ", ".join(ctx.vendors) or "none declared"
+        if vendor is not None and vendor not in self.vendors:
+            known = ", ".join(self.vendors) or "none declared"
             self.problem(values["vendor"], f"{what}: unknown vendor {vendor!r} ({known})")
         deprecated = None
         if "deprecated" in values:
@@ -285,7 +263,7 @@ class _Loader(NodeReader):
         self, node: Node, levels: tuple[str, ...], entries: list[Entry]
     ) -> None:
         """A level no entry uses while entries use an undeclared one like it: a misspelt
-        declaration, said at its own line, not only at each entry that uses the level."""
+        declaration, said at its own line too."""
         used = {e.permission for e in entries if e.permission is not None}
         undeclared = sorted(used - set(levels))
         if not isinstance(node, MappingNode) or not undeclared:
@@ -303,44 +281,32 @@ class _Loader(NodeReader):
 
     def check_commands(self, commands: dict[str, Entry]) -> None:
         """Rules across entries: names and aliases unique, `follows` consistent."""
-        owner: dict[str, Entry] = {}
-        for entry in commands.values():
-            owner.setdefault(entry.name, entry)
+        owner = {entry.name: entry for entry in commands.values()}
         for entry in commands.values():
             for alias in entry.aliases:
                 other = owner.get(alias)
-                if other is not None:
-                    kind = "command" if other.name == alias else f"an alias of {other.name!r}"
-                    self.problems.append(
-                        HmpPermsError(
-                            f"alias {alias!r} of {entry.name!r} collides with {kind}"
-                            f" ({other.info})",
-                            entry.info,
-                        )
-                    )
-                else:
+                if other is None:
                     owner[alias] = entry
-        for entry in commands.values():
-            if entry.follows is None:
-                continue
-            target = commands.get(entry.follows)
-            if target is None:
-                self.problems.append(
-                    HmpPermsError(
-                        f"{entry.name!r} follows {entry.follows!r}, which is not in the table",
-                        entry.info,
-                    )
+                    continue
+                kind = "command" if other.name == alias else f"an alias of {other.name!r}"
+                self.problem(
+                    entry.info,
+                    f"alias {alias!r} of {entry.name!r} collides with {kind} ({other.info})",
                 )
-            elif target.permission != entry.permission and None not in (
-                target.permission,
-                entry.permission,
+        for entry in commands.values():
+            target = commands.get(entry.follows) if entry.follows is not None else entry
+            if target is None:
+                self.problem(
+                    entry.info,
+                    f"{entry.name!r} follows {entry.follows!r}, which is not in the table",
+                )
+            elif None not in (target.permission, entry.permission) and (
+                target.permission != entry.permission
             ):
-                self.problems.append(
-                    HmpPermsError(
-                        f"{entry.name!r} follows {entry.follows!r} but is at {entry.permission!r},"
-                        f" not {target.permission!r} ({target.info})",
-                        entry.info,
-                    )
+                self.problem(
+                    entry.info,
+                    f"{entry.name!r} follows {entry.follows!r} but is at {entry.permission!r},"
+                    f" not {target.permission!r} ({target.info})",
                 )
 
     def check_description(
@@ -361,9 +327,3 @@ class _Loader(NodeReader):
                     " commands at 'none' and at 'root', so the table needs both levels and"
                     " a command at each",
                 )
-
-
-class _Context:
-    def __init__(self, levels: tuple[str, ...], vendors: dict[str, str]) -> None:
-        self.levels = levels
-        self.vendors = vendors

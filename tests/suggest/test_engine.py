@@ -138,7 +138,7 @@ def test_words_keep_their_old_boundaries() -> None:
     assert pattern.search("use x-fy") is None
 
 
-def test_escape_is_literal() -> None:
+def test_an_escaped_word_matches_only_itself() -> None:
     for text in ("I/O port", "a.b", "(x)", "[", "\\", "a|b", "é"):
         found = compile_pattern(escape(text)).search("<" + text + ">")
         assert found is not None and found.text == text

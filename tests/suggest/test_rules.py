@@ -251,7 +251,7 @@ def test_describe_from_keeps_the_newest_build_text() -> None:
         assert described["c"] == described["cont"]
 
 
-def test_comment_and_hint() -> None:
+def test_a_suggestion_is_one_comment_line_and_one_hint() -> None:
     s = Suggestion("root", "params name a host path ('filename')")
     assert suggestion_comment(s) == "# suggested: root: params name a host path ('filename')"
     assert hint_for(s) == "suggested level: root (params name a host path ('filename'))"
@@ -292,7 +292,7 @@ def small(tmp_path: Path) -> Path:
     return path
 
 
-def test_evaluation_counts_on_a_small_table(small: Path) -> None:
+def test_evaluation_counts_agreement_and_confusion_on_a_small_table(small: Path) -> None:
     table = load_table(str(small))
     rules = load_rules(str(RULES), table.levels)
     ev = evaluate(table, rules, describe_from([snapshot("x86_64")]))

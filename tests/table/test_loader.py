@@ -251,7 +251,9 @@ def test_level_descriptions_are_kept(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "line", "message"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
-def test_loader_rule(tmp_path: Path, text: str, line: int, message: str) -> None:
+def test_each_bad_table_is_refused_at_the_line_to_edit(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
     path = write(tmp_path, text)
     problems = lint_table(path)
     assert problems, "the loader accepted a bad table"
