@@ -14,6 +14,8 @@ run: $(RUN_STAMP)
 	$(BIN)/hmp-perms check --all-local
 	$(BIN)/hmp-perms generate --check
 
+# Its prerequisites inherit DEPS: ensure-deps adds what the tests need.
+test: DEPS = test
 test: $(TEST_STAMP)
 	$(BIN)/ruff check generator tests bench generated/hmp_perms.py
 	$(BIN)/ruff format --check generator tests bench
@@ -36,7 +38,7 @@ golden: $(TEST_STAMP)
 	$(BIN)/pytest tests/generate/test_render.py -k goldens --update-goldens
 
 deps:
-	@sh scripts/ensure-deps
+	@sh scripts/ensure-deps $(DEPS)
 
 $(RUN_STAMP): pyproject.toml | deps
 	$(PYTHON) -m venv $(VENV)

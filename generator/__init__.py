@@ -12,4 +12,4 @@ One package per stage, below an application layer and a thin command line
 - ``app``: the use cases; ``cli``: the command line over them
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -33,13 +33,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# The Debian package of each binary the tests run, where its name is not the binary's;
+# every qemu-system-* comes with qemu-system.
+PACKAGES = {
+    "bwrap": "bubblewrap",
+    "node": "nodejs",
+    "setsid": "util-linux",
+    "unshare": "util-linux",
+}
+
+
 def need_binary(name: str) -> str:
     """The path of `name`; outside CI a missing binary skips, in CI it fails."""
     path = shutil.which(name)
     if path is None:
+        package = "qemu-system" if name.startswith("qemu-system-") else PACKAGES.get(name, name)
+        missing = f"{name} is not installed (apt-get install {package})"
         if os.environ.get("CI"):
-            pytest.fail(f"{name} is not installed, and CI must run every QEMU test")
-        pytest.skip(f"{name} is not installed (apt-get install qemu-system-x86 qemu-system-arm)")
+            pytest.fail(f"{missing}, and CI must run every test")
+        pytest.skip(missing)
     return path
 
 

@@ -157,7 +157,7 @@ def test_a_missing_spec_stops_the_job_in_one_line(
     assert result.returncode != 0 and result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert line.endswith(f": {MESSAGE}"), line
-    env["HMP_PERMS_SPEC"] = "hmp-perms==0.1.0"
+    env["HMP_PERMS_SPEC"] = "hmp-perms==0.2.0"
     given = subprocess.run(
         [sh, "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
     )

@@ -74,9 +74,13 @@ def test_wheel_metadata_claims_nothing_untrue(built: Built) -> None:
     assert f"Version: {__version__}" in headers
     assert any(h.startswith("Classifier: Topic :: System :: Emulators") for h in headers)
     assert any(h.startswith("Keywords: ") and "qemu" in h for h in headers)
-    # No licence was chosen and there is no public home: neither is claimed.
-    assert not any(h.startswith(("License", "Project-URL", "Home-page")) for h in headers)
-    assert not any("License ::" in h for h in headers)
+    # The licence is MIT, its text carried in the wheel; there is no public home to name.
+    assert "License-Expression: MIT" in headers and "License-File: LICENSE" in headers
+    licence = zipfile.ZipFile(built.wheel).read(
+        f"hmp_perms-{__version__}.dist-info/licenses/LICENSE"
+    )
+    assert licence == (ROOT / "LICENSE").read_bytes()
+    assert not any(h.startswith(("Project-URL", "Home-page")) for h in headers)
 
 
 def test_sdist_carries_what_tests_and_readme_need(built: Built) -> None:
@@ -84,6 +88,8 @@ def test_sdist_carries_what_tests_and_readme_need(built: Built) -> None:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
     for needed in (
         "README.md",
+        "CHANGELOG.md",
+        "LICENSE",
         "Makefile",
         "pyproject.toml",
         ".pre-commit-hooks.yaml",
