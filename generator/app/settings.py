@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from generator.core.errors import HmpPermsError, SourceInfo
+from generator.core.errors import HmpPermsError, Location
 from generator.core.files import read_text
 
 CONFIG_NAME = "hmp-perms.toml"
@@ -111,7 +111,7 @@ def _read_config(path: Path) -> Settings:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"line (\d+)", str(exc))  # else "at end of document"
-        where = SourceInfo(name, int(line[1]) if line else max(1, len(text.splitlines())))
+        where = Location(name, int(line[1]) if line else max(1, len(text.splitlines())))
         raise HmpPermsError(f"not TOML: {exc}", where) from None
     values: dict[str, Any] = {}
     for table, keys in _KEYS.items():
@@ -166,7 +166,7 @@ def _read_config(path: Path) -> Settings:
 
 
 def _check_outputs(
-    outputs: Mapping[str, str], folder: Path, values: Mapping[str, Any], where: SourceInfo
+    outputs: Mapping[str, str], folder: Path, values: Mapping[str, Any], where: Location
 ) -> None:
     """Each output a file of its own in the config's tree, none of the inputs:
     `generate` writes there without asking."""
@@ -213,7 +213,7 @@ def _has_type(value: object, kind: str) -> bool:
     return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
 
 
-def _line_of(name: str, text: str, table: str, key: str | None) -> SourceInfo:
+def _line_of(name: str, text: str, table: str, key: str | None) -> Location:
     """Where `key` of `[table]` stands (tomllib keeps no lines): its first line there."""
     lines = text.splitlines()
     start = 0
@@ -224,5 +224,5 @@ def _line_of(name: str, text: str, table: str, key: str | None) -> SourceInfo:
         assignment = re.compile(rf"\s*[\"']?{re.escape(key)}[\"']?\s*=")
         for i in range(start, len(lines)):
             if assignment.match(lines[i]):
-                return SourceInfo(name, i + 1)
-    return SourceInfo(name, start + 1)
+                return Location(name, i + 1)
+    return Location(name, start + 1)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from generator.check.diff import entry_text
 from generator.collect.records import build_of, record_path, record_snapshots
-from generator.core.errors import ErrorList, HmpPermsError, SourceInfo
+from generator.core.errors import ErrorList, HmpPermsError, Location
 from generator.core.files import ensure_writable, read_text, write_atomic
 from generator.core.model import HelpEntry, Snapshot, Table
 from generator.core.text import yaml_string
@@ -117,7 +117,7 @@ def _decisions(table: Table) -> object:
     for prefix, entries in (("", table.commands), ("info ", table.info)):
         for name, entry in entries.items():
             if prefix + name not in table.todo:
-                kept.append((prefix + name, entry._replace(info=SourceInfo(table.path, 0))))
+                kept.append((prefix + name, entry._replace(where=Location(table.path, 0))))
     return kept
 
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from generator.check.diff import diff_snapshots, entry_text
 from generator.check.kinds import KINDS, Policy
-from generator.core.errors import SourceInfo
+from generator.core.errors import Location
 from generator.core.model import Baseline, Build, Entry, HelpEntry, Snapshot, Table
 from generator.core.text import one_line
 
@@ -58,7 +58,7 @@ class Finding(NamedTuple):
     version: str = ""
     target: str = ""
     hint: str = ""
-    source: SourceInfo | None = None  # the table entry it is about, or where it belongs
+    source: Location | None = None  # the table entry it is about, or where it belongs
     before: str | None = None
     after: str | None = None
     against: str = ""  # what `before` is: "table", or the baseline build's name
@@ -150,7 +150,7 @@ def _found(
     kind: str,
     name: str,
     message: str,
-    source: SourceInfo | None,
+    source: Location | None,
     *,
     hint: str = "",
     before: str | None = None,
@@ -166,7 +166,7 @@ def _check_section(
     entries: Mapping[str, Entry],
     prefix: str,
     advise: Advisor | None,
-    todo: Mapping[str, SourceInfo],
+    todo: Mapping[str, Location],
     sync: str,
 ) -> list[Finding]:
     found = []
@@ -186,7 +186,7 @@ def _check_section(
                         name,
                         f"QEMU lists {qemu.name!r} as a command of its own; the table has it as an"
                         f" alias of {owner.name!r}",
-                        owner.info,
+                        owner.where,
                     )
                 )
                 continue
@@ -209,7 +209,7 @@ def _check_section(
                     name,
                     f"aliases differ: QEMU has [{', '.join(qemu.aliases)}],"
                     f" the table has [{', '.join(entry.aliases)}]",
-                    entry.info,
+                    entry.where,
                     before=", ".join(entry.aliases),
                     after=", ".join(qemu.aliases),
                     against="table",
@@ -221,7 +221,7 @@ def _check_section(
                     "deprecated-unmarked",
                     name,
                     f"QEMU's help marks {name} deprecated; the table does not",
-                    entry.info,
+                    entry.where,
                     after=one_line(qemu.help),
                 )
             )
@@ -258,7 +258,7 @@ def _check_baseline(item: Checked, table: Table) -> list[Finding]:
                 (newer if base.newer_than(item.build) else message).format(
                     name=change.name, against=against
                 ),
-                entry.info if entry else place_for(entries, key),
+                entry.where if entry else place_for(entries, key),
                 before=change.before if change.kind != "added" else None,
                 after=change.after if change.kind != "removed" else None,
                 against=against,
@@ -279,9 +279,9 @@ _CHANGES = {
 # fmt: on
 
 
-def place_for(entries: Mapping[str, Entry], name: str) -> SourceInfo | None:
+def place_for(entries: Mapping[str, Entry], name: str) -> Location | None:
     """Where an entry for `name` belongs: the line of the entry it would precede."""
-    after = [e.info for n, e in entries.items() if n > name]
+    after = [e.where for n, e in entries.items() if n > name]
     if after:
         return min(after)
-    return max((e.info for e in entries.values()), default=None)
+    return max((e.where for e in entries.values()), default=None)

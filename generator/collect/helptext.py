@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 
-from generator.core.errors import HmpPermsError, SourceInfo
+from generator.core.errors import HmpPermsError, Location
 from generator.core.model import HelpEntry, is_command_name
 from generator.core.text import describe_char, unprintable
 
@@ -42,8 +42,8 @@ def parse_help(text: str, source: str = "<help>", prefix: str = "") -> tuple[Hel
     try:
         return _parse_listing(text, prefix)
     except HmpPermsError as exc:
-        line = exc.info.line if exc.info else 1
-        raise HmpPermsError(exc.message, SourceInfo(source, line)) from None
+        line = exc.where.line if exc.where else 1
+        raise HmpPermsError(exc.message, Location(source, line)) from None
 
 
 @functools.lru_cache(maxsize=64)
@@ -68,7 +68,7 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
             raise HmpPermsError(
                 f"entry {name[:40]!r} is over {MAX_ENTRY} characters long:"
                 " no QEMU prints one so long",
-                SourceInfo(source, start),
+                Location(source, start),
             )
 
     def finish() -> None:
@@ -76,7 +76,7 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
             return
         if help_lines is None:
             raise HmpPermsError(
-                f"entry {head!r} has no ' -- ' before its help", SourceInfo(source, start)
+                f"entry {head!r} has no ' -- ' before its help", Location(source, start)
             )
         names = head.split("|")
         params_text = "\n".join(params)
@@ -102,12 +102,12 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
             # continuation line are more than printable text.
             raise HmpPermsError(
                 f"holds the control character {describe_char(bad[0])}, which no listing may hold",
-                SourceInfo(source, lineno),
+                Location(source, lineno),
             )
         if line.startswith("\t"):
             if help_lines is None:
                 raise HmpPermsError(
-                    "tab-indented line does not continue any help text", SourceInfo(source, lineno)
+                    "tab-indented line does not continue any help text", Location(source, lineno)
                 )
             grow(line, lineno)
             help_lines.append(line)
@@ -121,12 +121,12 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
                 grow(line, lineno)
                 help_lines.append("")
                 continue
-            raise HmpPermsError("blank line inside the listing", SourceInfo(source, lineno))
+            raise HmpPermsError("blank line inside the listing", Location(source, lineno))
         if line.startswith("["):
             if not head or help_lines is not None:
                 raise HmpPermsError(
                     "line starting with '[' does not continue any params",
-                    SourceInfo(source, lineno),
+                    Location(source, lineno),
                 )
             grow(line, lineno)
             params_part, sep, help_part = line.partition(SEPARATOR)
@@ -139,7 +139,7 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
             if not line.startswith(prefix):
                 raise HmpPermsError(
                     f"line does not start with {prefix!r}: {line[:60]!r}",
-                    SourceInfo(source, lineno),
+                    Location(source, lineno),
                 )
             line = line[len(prefix) :]
         start, size, head = lineno, 0, ""
@@ -147,16 +147,16 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
         head, _, rest = line.partition(" ")
         if not head:
             raise HmpPermsError(
-                f"line starts with a space: {line[:60]!r}", SourceInfo(source, lineno)
+                f"line starts with a space: {line[:60]!r}", Location(source, lineno)
             )
         for n in head.split("|"):
             if not is_command_name(n):
                 raise HmpPermsError(
-                    f"{n!r} is not a command name ([A-Za-z0-9_?-]+)", SourceInfo(source, lineno)
+                    f"{n!r} is not a command name ([A-Za-z0-9_?-]+)", Location(source, lineno)
                 )
             if n in seen:
                 raise HmpPermsError(
-                    f"{n!r} is listed twice (first on line {seen[n]})", SourceInfo(source, lineno)
+                    f"{n!r} is listed twice (first on line {seen[n]})", Location(source, lineno)
                 )
             seen[n] = lineno
         # rest is "params -- help": empty params leave rest starting with " -- ".

@@ -19,7 +19,7 @@ import re
 
 from generator.collect.helptext import parse_help
 from generator.collect.snapshot import validate_snapshot
-from generator.core.errors import HmpPermsError, SourceInfo
+from generator.core.errors import HmpPermsError, Location
 from generator.core.files import read_text
 from generator.core.model import Snapshot, Version, is_command_name, packages_with
 from generator.core.text import unprintable
@@ -54,7 +54,7 @@ _TOKEN = re.compile(
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
 
 
-def _evaluate(expr: str, names: dict[str, bool], where: SourceInfo, line: str) -> bool:
+def _evaluate(expr: str, names: dict[str, bool], where: Location, line: str) -> bool:
     """An ``#if`` expression of ``defined``, ``!``, ``&&``, ``||`` and parentheses."""
     words: Words = []
     pos = 0
@@ -118,7 +118,7 @@ def _c_lines(path: str, names: dict[str, bool]) -> list[tuple[int, str]]:
     doc, n = False, 0
     while n < len(lines):
         line, n = lines[n], n + 1
-        where = SourceInfo(path, n)
+        where = Location(path, n)
         if doc or line.startswith(("SRST", "HXCOMM")):
             doc = (doc or line.startswith("SRST")) and not line.startswith("ERST")
             continue
@@ -150,11 +150,11 @@ def _c_lines(path: str, names: dict[str, bool]) -> list[tuple[int, str]]:
                 f"{line.strip()}: a directive this reader does not follow here", where
             )
     if stack:
-        raise HmpPermsError("an #if has no #endif", SourceInfo(path, len(lines)))
+        raise HmpPermsError("an #if has no #endif", Location(path, len(lines)))
     return kept
 
 
-def _unescape(text: str, where: SourceInfo) -> str:
+def _unescape(text: str, where: Location) -> str:
     def one(m: re.Match[str]) -> str:
         if m[1] not in _ESCAPES:
             raise HmpPermsError(f"\\{m[1]}: an escape this reader does not know", where)
@@ -169,7 +169,7 @@ def read_table(path: str, names: dict[str, bool]) -> list[tuple[str, str, str]]:
     inside, entry, field = False, dict[str, str](), ""  # field: the one whose value is read
     start = 0  # the line of the entry's "{"
     for n, line in _c_lines(path, names):
-        where, pos = SourceInfo(path, n), 0
+        where, pos = Location(path, n), 0
         while pos < len(line):
             m = _TOKEN.match(line, pos)
             kind = (m["punct"] or m.lastgroup) if m else ""
@@ -195,7 +195,7 @@ def read_table(path: str, names: dict[str, bool]) -> list[tuple[str, str, str]]:
                 ):
                     raise HmpPermsError(
                         f"entry {name!r:.40}: no .name, .params and .help QEMU could print",
-                        SourceInfo(path, start),
+                        Location(path, start),
                     )
                 entries.append((name, params, text))
                 entry = {}

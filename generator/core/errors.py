@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 
-class SourceInfo(NamedTuple):
+class Location(NamedTuple):
     """Where a value came from: a file and a 1-based line number."""
 
     file: str
@@ -22,20 +22,20 @@ class SourceInfo(NamedTuple):
 class HmpPermsError(Exception):
     """Bad input or a failed run; printed as one line."""
 
-    def __init__(self, message: str, info: SourceInfo | None = None) -> None:
+    def __init__(self, message: str, where: Location | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.info = info
+        self.where = where
 
     def __str__(self) -> str:
-        return f"{self.info}: {self.message}" if self.info else self.message
+        return f"{self.where}: {self.message}" if self.where else self.message
 
 
 class ErrorList(HmpPermsError):
     """Several problems at once, one line each: every one found, not only the first."""
 
     def __init__(self, problems: list[HmpPermsError]) -> None:
-        super().__init__(str(problems[0]), problems[0].info)
+        super().__init__(str(problems[0]), problems[0].where)
         self.problems = problems
 
     def __str__(self) -> str:

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from generator.core.errors import HmpPermsError, SourceInfo
+from generator.core.errors import HmpPermsError, Location
 
 #: The most any input may hold: a listing is tens of KB, a table a few hundred.
 MAX_BYTES = 16 * 1024 * 1024
@@ -48,7 +48,7 @@ def read_text(path: str | Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise HmpPermsError("not UTF-8 text", SourceInfo(str(path), line)) from None
+        raise HmpPermsError("not UTF-8 text", Location(str(path), line)) from None
 
 
 def read_json(path: str | Path) -> object:
@@ -58,9 +58,9 @@ def read_json(path: str | Path) -> object:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise HmpPermsError(f"invalid JSON: {exc.msg}", SourceInfo(str(path), exc.lineno)) from None
+        raise HmpPermsError(f"invalid JSON: {exc.msg}", Location(str(path), exc.lineno)) from None
     except (RecursionError, ValueError) as exc:
-        raise HmpPermsError(f"invalid JSON: {exc}", SourceInfo(str(path), 1)) from None
+        raise HmpPermsError(f"invalid JSON: {exc}", Location(str(path), 1)) from None
 
 
 def write_atomic(path: str | Path, content: str) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import NamedTuple
 
-from generator.core.errors import SourceInfo
+from generator.core.errors import Location
 
 #: What QEMU accepts as a command name, and so all this tool passes on.
 NAME_RE = re.compile(r"[A-Za-z0-9_?-]+")
@@ -156,7 +156,7 @@ class Entry(NamedTuple):
     """One command or info subcommand of the table: decisions only."""
 
     name: str
-    info: SourceInfo
+    where: Location
     permission: str | None  # None: an info subcommand inheriting `info`'s level
     rationale: str
     aliases: tuple[str, ...] = ()
@@ -181,7 +181,7 @@ class Table(NamedTuple):
     commands: Mapping[str, Entry]
     info: Mapping[str, Entry] = MappingProxyType({})
     #: entries awaiting a decision (``info X`` for info), each with its line
-    todo: Mapping[str, SourceInfo] = MappingProxyType({})
+    todo: Mapping[str, Location] = MappingProxyType({})
     descriptions: Mapping[str, str] = MappingProxyType({})  # level -> what it allows
 
     def level_of(self, entry: Entry) -> str:

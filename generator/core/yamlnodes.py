@@ -16,7 +16,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent, Event, StreamEndEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from generator.core.errors import HmpPermsError, SourceInfo
+from generator.core.errors import HmpPermsError, Location
 from generator.core.files import read_text
 from generator.core.text import describe_char, unprintable
 
@@ -47,7 +47,7 @@ def check_text(path: str, text: str) -> None:
     bad = unprintable(text.removeprefix("\ufeff"), _TEXT_WHITESPACE) or _LONE_CR.search(text)
     if bad:
         line = text.count("\n", 0, bad.start()) + 1
-        raise HmpPermsError(f"control character {describe_char(bad[0])}", SourceInfo(path, line))
+        raise HmpPermsError(f"control character {describe_char(bad[0])}", Location(path, line))
     depth = 0
     try:
         for event in _events(text):
@@ -56,7 +56,7 @@ def check_text(path: str, text: str) -> None:
                 if depth > MAX_DEPTH:
                     raise HmpPermsError(
                         f"nested deeper than {MAX_DEPTH} levels; no table needs that",
-                        SourceInfo(path, event.start_mark.line + 1),
+                        Location(path, event.start_mark.line + 1),
                     )
             elif isinstance(event, CollectionEndEvent):
                 depth -= 1
@@ -68,7 +68,7 @@ def yaml_error(path: str, exc: MarkedYAMLError) -> HmpPermsError:
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark is not None else 1
     reason = exc.problem or exc.context or "cannot be parsed"
-    return HmpPermsError(f"invalid YAML: {reason}", SourceInfo(path, line))
+    return HmpPermsError(f"invalid YAML: {reason}", Location(path, line))
 
 
 def _events(text: str) -> Iterator[Event]:
@@ -109,12 +109,12 @@ class NodeReader:
         self.text = text  # None: read it from `path`
         self.problems: list[HmpPermsError] = []
 
-    def where(self, node: Node) -> SourceInfo:
-        return SourceInfo(self.path, node.start_mark.line + 1)
+    def where(self, node: Node) -> Location:
+        return Location(self.path, node.start_mark.line + 1)
 
-    def problem(self, at: Node | SourceInfo | None, message: str) -> None:
-        if not isinstance(at, SourceInfo):
-            at = self.where(at) if at is not None else SourceInfo(self.path, 1)
+    def problem(self, at: Node | Location | None, message: str) -> None:
+        if not isinstance(at, Location):
+            at = self.where(at) if at is not None else Location(self.path, 1)
         self.problems.append(HmpPermsError(message, at))
 
     def known(self, name: str, keys: tuple[str, ...]) -> str:
@@ -181,5 +181,5 @@ class NodeReader:
         except MarkedYAMLError as exc:
             raise yaml_error(self.path, exc) from None
         if not isinstance(root, MappingNode):
-            raise HmpPermsError(f"{what} must be a mapping at the top", SourceInfo(self.path, 1))
+            raise HmpPermsError(f"{what} must be a mapping at the top", Location(self.path, 1))
         return text, root

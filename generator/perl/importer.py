@@ -16,7 +16,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from generator.core.errors import HmpPermsError, SourceInfo
+from generator.core.errors import HmpPermsError, Location
 from generator.core.model import is_command_name
 from generator.core.text import one_line
 from generator.perl.reader import Entry, read_module
@@ -114,7 +114,7 @@ def import_perl(
 def _checked(path: str, perms: tuple[Entry, ...]) -> list[Entry]:
     seen: dict[str, int] = {}
     for e in perms:
-        where = SourceInfo(path, e.line)
+        where = Location(path, e.line)
         if not is_command_name(e.key):
             raise HmpPermsError(f"{e.key[:60]!r} is not a QEMU command name", where)
         if not LEVEL_NAME.fullmatch(e.value):

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import NamedTuple
 
-from generator.core.errors import HmpPermsError, SourceInfo
+from generator.core.errors import HmpPermsError, Location
 
 NAME = "hmp_command_perms"
 PRAGMAS = ("strict", "warnings", "utf8")
@@ -75,7 +75,7 @@ def _tokens(path: str, text: str) -> list[Token]:
     i, line, start = 0, 1, 0  # start: where the current line starts
 
     def refuse(what: str) -> HmpPermsError:
-        return HmpPermsError(what, SourceInfo(path, line))
+        return HmpPermsError(what, Location(path, line))
 
     while i < len(text):
         c = text[i]
@@ -179,7 +179,7 @@ class _Parser:
 
     def refuse(self, token: Token | None, what: str) -> HmpPermsError:
         line = token.line if token else (self.tokens[-1].line if self.tokens else 1)
-        return HmpPermsError(what, SourceInfo(self.path, line))
+        return HmpPermsError(what, Location(self.path, line))
 
     def take(self, *texts: str) -> Token:
         """The next token that is not a comment; one of `texts` when given."""

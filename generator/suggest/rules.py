@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from generator.core.errors import ErrorList, SourceInfo
+from generator.core.errors import ErrorList, Location
 from generator.core.model import HelpEntry, Snapshot, Table, Version
 from generator.core.text import one_line, yaml_comment
 from generator.core.yamlnodes import NodeReader
@@ -72,7 +72,7 @@ class Rule:
     level: str
     reason: str  # a template: {match} is the matched text
     reveals_host: bool
-    info: SourceInfo
+    where: Location
 
     def apply(self, name: str, entry: HelpEntry | None) -> Suggestion | None:
         found = self.matcher.search(name, entry)
@@ -184,7 +184,7 @@ def load_rules(path: str, levels: tuple[str, ...]) -> Rules:
         rule = _rule(reader, item, levels)
         if rule is not None and rule.id in seen:
             reader.problem(
-                item, f"rule id {rule.id!r} is used twice (first at {seen[rule.id].info})"
+                item, f"rule id {rule.id!r} is used twice (first at {seen[rule.id].where})"
             )
         elif rule is not None:
             seen[rule.id] = rule

@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 
-from generator.core.errors import HmpPermsError, SourceInfo
+from generator.core.errors import HmpPermsError, Location
 from generator.table.layout import Layout, Section, split_lines
 
 LOCK_WAIT = 30.0  # seconds to wait for another `sync --write` on the same table
@@ -59,12 +59,12 @@ def insert_entries(
         raise HmpPermsError(
             f"'{section}' is written in flow style ({{...}}); entries can only be added"
             " to a block mapping: rewrite it in block style",
-            SourceInfo(path, found.line + 1),
+            Location(path, found.line + 1),
         )
     elif found.style == "other":
         raise HmpPermsError(
             f"'{section}' must be a mapping; run `hmp-perms lint`",
-            SourceInfo(path, found.line + 1),
+            Location(path, found.line + 1),
         )
     elif found.null_word is not None:  # `info: null`: the word goes, the entries follow
         row = lines[found.line]

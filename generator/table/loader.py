@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
-from generator.core.errors import ErrorList, HmpPermsError, SourceInfo
+from generator.core.errors import ErrorList, HmpPermsError, Location
 from generator.core.files import read_text
 from generator.core.model import DESCRIBED_LEVELS, Entry, Table, Version, is_command_name
 from generator.core.yamlnodes import NodeReader, is_null
@@ -70,7 +70,7 @@ class _Loader(NodeReader):
     def __init__(self, path: str, text: str | None = None, allow_todo: bool = False) -> None:
         super().__init__(path, text)
         self.allow_todo = allow_todo
-        self.todo: dict[str, SourceInfo] = {}
+        self.todo: dict[str, Location] = {}
         self.levels: tuple[str, ...] = ()
         self.vendors: dict[str, re.Pattern[str]] = {}
 
@@ -103,7 +103,7 @@ class _Loader(NodeReader):
             self.check_unused_levels(top["levels"][1], levels, [*commands.values(), *info.values()])
         self.check_description(top, commands, levels)
         if self.problems:
-            self.problems.sort(key=lambda p: p.info or SourceInfo(self.path, 0))
+            self.problems.sort(key=lambda p: p.where or Location(self.path, 0))
             raise ErrorList(self.problems)
         return Table(
             path=self.path,
@@ -250,7 +250,7 @@ class _Loader(NodeReader):
                 )
         return Entry(
             name=name,
-            info=self.where(key),
+            where=self.where(key),
             permission=permission,
             rationale=rationale,
             aliases=aliases,
@@ -290,23 +290,23 @@ class _Loader(NodeReader):
                     continue
                 kind = "command" if other.name == alias else f"an alias of {other.name!r}"
                 self.problem(
-                    entry.info,
-                    f"alias {alias!r} of {entry.name!r} collides with {kind} ({other.info})",
+                    entry.where,
+                    f"alias {alias!r} of {entry.name!r} collides with {kind} ({other.where})",
                 )
         for entry in commands.values():
             target = commands.get(entry.follows) if entry.follows is not None else entry
             if target is None:
                 self.problem(
-                    entry.info,
+                    entry.where,
                     f"{entry.name!r} follows {entry.follows!r}, which is not in the table",
                 )
             elif None not in (target.permission, entry.permission) and (
                 target.permission != entry.permission
             ):
                 self.problem(
-                    entry.info,
+                    entry.where,
                     f"{entry.name!r} follows {entry.follows!r} but is at {entry.permission!r},"
-                    f" not {target.permission!r} ({target.info})",
+                    f" not {target.permission!r} ({target.where})",
                 )
 
     def check_description(

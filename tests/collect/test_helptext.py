@@ -83,8 +83,8 @@ def test_info_listing_with_prefix() -> None:
 def test_unplaceable_lines_are_errors_with_line_numbers(text: str, line: int, message: str) -> None:
     with pytest.raises(HmpPermsError) as err:
         parse_help(text, "help.txt")
-    assert err.value.info is not None
-    assert (err.value.info.file, err.value.info.line) == ("help.txt", line)
+    assert err.value.where is not None
+    assert (err.value.where.file, err.value.where.line) == ("help.txt", line)
     assert message in str(err.value)
 
 
@@ -117,8 +117,8 @@ def test_an_entry_over_the_bound_is_refused_at_its_first_line(listing: str) -> N
     text = "cont|c  -- resume emulation\n" + listing + "stop  -- stop emulation\n"
     with pytest.raises(HmpPermsError) as err:
         parse_help(text, "help.txt")
-    assert err.value.info is not None
-    assert (err.value.info.file, err.value.info.line) == ("help.txt", 2)
+    assert err.value.where is not None
+    assert (err.value.where.file, err.value.where.line) == ("help.txt", 2)
     assert f"is over {MAX_ENTRY} characters long" in str(err.value)
     assert len(str(err.value)) < 200
 

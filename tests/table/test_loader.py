@@ -98,7 +98,7 @@ def test_every_command_has_a_rationale_in_its_own_words() -> None:
 def test_good_table_loads_with_positions(tmp_path: Path) -> None:
     table = load_table(write(tmp_path, GOOD))
     cont = table.commands["cont"]
-    assert (cont.info.line, cont.aliases, cont.permission) == (10, ("c",), "Sys.Modify")
+    assert (cont.where.line, cont.aliases, cont.permission) == (10, ("c",), "Sys.Modify")
     assert str(table.commands["backup"].deprecated) == "10.2.0"
     assert table.level_of(table.commands["backup"]) == "root"
     assert table.info["usbhost"].permission is None
@@ -257,7 +257,7 @@ def test_each_bad_table_is_refused_at_the_line_to_edit(
     path = write(tmp_path, text)
     problems = lint_table(path)
     assert problems, "the loader accepted a bad table"
-    assert any(p.info and p.info.line == line and message in p.message for p in problems), [
+    assert any(p.where and p.where.line == line and message in p.message for p in problems), [
         str(p) for p in problems
     ]
     assert all(str(p).startswith(f"{path}:") for p in problems)
