@@ -448,7 +448,8 @@ our $hmp_info_perms = {
     'vnc' => 'none',
 };
 
-# Deprecated commands (aliases included) -> the QEMU release that deprecated them.
+# Deprecated commands (aliases included) -> the QEMU release that deprecated them
+# ('' where the table names none: deprecated in every release).
 our %deprecated = (
     'stopcapture' => '10.2',
     'wavcapture' => '10.2',

@@ -44,9 +44,18 @@ class Version(NamedTuple):
     def __str__(self) -> str:
         return f"{self.major}.{self.minor}.{self.micro}"
 
+    def since(self) -> str:
+        """A deprecation's release as outputs name it: ``''`` for `EVERY_RELEASE`."""
+        return "" if self == EVERY_RELEASE else self.short()
+
     def short(self) -> str:
         """``9.0`` for 9.0.0, the full form otherwise: how releases are named."""
         return f"{self.major}.{self.minor}" if self.micro == 0 else str(self)
+
+
+#: A deprecation with no release given (``deprecated: {}``, as an imported module
+#: states it): it holds in every release, so in every scope.
+EVERY_RELEASE = Version(0, 0)
 
 
 class HelpEntry(NamedTuple):

@@ -151,10 +151,10 @@ def template_context(
         "permissions": permissions,
         "info": sorted((name, table.level_of(e)) for name, e in table.info.items()),
         "deprecated": sorted(
-            (n, e.deprecated.short()) for e in commands if e.deprecated for n in e.names
+            (n, e.deprecated.since()) for e in commands if e.deprecated for n in e.names
         ),
         "info_deprecated": sorted(
-            (name, e.deprecated.short()) for name, e in table.info.items() if e.deprecated
+            (name, e.deprecated.since()) for name, e in table.info.items() if e.deprecated
         ),
         "description": generate_description(table),
         "builds": [build.slug for build, _ in records],

@@ -16,7 +16,14 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
 from generator.core.errors import ErrorList, HmpPermsError, Location
 from generator.core.files import read_text
-from generator.core.model import DESCRIBED_LEVELS, Entry, Table, Version, is_command_name
+from generator.core.model import (
+    DESCRIBED_LEVELS,
+    EVERY_RELEASE,
+    Entry,
+    Table,
+    Version,
+    is_command_name,
+)
 from generator.core.yamlnodes import NodeReader, is_null
 from generator.table.layout import Layout, index_layout
 
@@ -243,7 +250,7 @@ class _Loader(NodeReader):
         if "deprecated" in values:
             dep = self.mapping(values["deprecated"], f"{what}: deprecated", DEPRECATED_KEYS)
             if "since" not in dep:  # no release given (an imported module's): every release
-                deprecated = Version(0, 0)
+                deprecated = EVERY_RELEASE
             else:
                 deprecated = self.parsed(
                     dep["since"][1], f"{what}: deprecated since", Version.parse

@@ -52,7 +52,8 @@ our $default_permission = 'root';
 our $hmp_info_perms = {
 };
 
-# Deprecated commands (aliases included) -> the QEMU release that deprecated them.
+# Deprecated commands (aliases included) -> the QEMU release that deprecated them
+# ('' where the table names none: deprecated in every release).
 our %deprecated = (
 );
 

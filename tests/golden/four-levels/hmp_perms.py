@@ -67,7 +67,8 @@ PERMISSIONS: Final[Mapping[str, str]] = MappingProxyType(_PERMISSIONS)
 #: Every info subcommand -> its level.
 INFO_PERMISSIONS: Final[Mapping[str, str]] = MappingProxyType(_INFO_PERMISSIONS)
 
-#: Deprecated commands (aliases included) -> the QEMU release that deprecated them.
+#: Deprecated commands (aliases included) -> the QEMU release that deprecated them
+#: ("" where the table names none: deprecated in every release).
 DEPRECATED: Final[Mapping[str, str]] = MappingProxyType(
     {
     }
