@@ -97,7 +97,7 @@ def test_golden_modules_answer_as_their_tables_say() -> None:
     assert minimal.required_permission("info usbhost") == "root"  # the override
     assert minimal.required_permission("info status") == "none"
     assert minimal.required_permission("c") == "Sys.Modify"
-    assert dict(minimal.DEPRECATED) == {"wavcapture": "10.2"}
+    assert dict(minimal.DEPRECATED) == {"stopcapture": "", "wavcapture": "10.2"}
     assert dict(minimal.INFO_DEPRECATED) == {"capture": "10.2"}
     four = load_module(GOLDEN / "four-levels" / "hmp_perms.py", "golden_four")
     assert four.DESCRIPTION.splitlines()[2:5:2] == [
