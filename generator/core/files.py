@@ -20,6 +20,7 @@ import os
 import re
 import stat
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +36,10 @@ MAX_JSON_DIGITS = 18
 #: A name for a descriptor this process already has open: write into it, never replace it.
 _OPEN_FD = re.compile(r"/(?:dev/fd|proc/self/fd|proc/thread-self/fd)/(\d+)")
 _STD_FD = {"-": 1, "/dev/stdout": 1, "/dev/stderr": 2}
+
+#: Temporary files being written now; whoever ends the run early removes them.
+UNFINISHED: set[str] = set()
+UNFINISHED_LOCK = threading.Lock()
 
 
 def read_bytes(path: str | Path, regular: bool = False) -> bytes:
@@ -270,17 +275,23 @@ def _temp_file(folder: str, base: str, where: str) -> Iterator[tuple[int, str]]:
     # `base` is cut to leave room for the rest: a name of 255 bytes is a file's own.
     base = os.fsdecode(os.fsencode(base)[:200])
     tmp = os.path.join(folder, f".{base}.{os.urandom(8).hex()}.tmp")
+    with UNFINISHED_LOCK:
+        UNFINISHED.add(tmp)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    except OSError as exc:  # nothing made, or another's: nothing to remove
-        raise HmpPermsError(f"{where}: cannot write in {folder}: {exc.strerror}") from None
-    except BaseException:
-        _remove(tmp)
-        raise
-    try:
-        yield fd, tmp
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except OSError as exc:  # nothing made, or another's: nothing to remove
+            raise HmpPermsError(f"{where}: cannot write in {folder}: {exc.strerror}") from None
+        except BaseException:
+            _remove(tmp)
+            raise
+        try:
+            yield fd, tmp
+        finally:
+            _remove(tmp)  # already gone when renamed
     finally:
-        _remove(tmp)  # already gone when renamed
+        with UNFINISHED_LOCK:
+            UNFINISHED.discard(tmp)
 
 
 def _remove(path: str) -> None:
