@@ -98,27 +98,6 @@ def test_ascii_stdout_does_not_crash(tmp_path: Path) -> None:
     assert missing.stderr.endswith(b"\\xe9.yaml: cannot read: No such file or directory\n")
 
 
-@pytest.mark.parametrize(
-    ("module", "command"), [("argparse", "lint"), ("ruamel.yaml", "lint"), ("jinja2", "generate")]
-)
-def test_ctrl_c_during_imports_exits_130(module: str, command: str) -> None:
-    """A KeyboardInterrupt raised by the import of `module`, as Ctrl-C at start-up would."""
-    code = (
-        "import sys, runpy\n"
-        "class Interrupt:\n"
-        "    def find_spec(self, name, *rest):\n"
-        f"        if name == {module!r}: raise KeyboardInterrupt\n"
-        "sys.meta_path.insert(0, Interrupt())\n"
-        f"sys.argv = ['hmp-perms', {command!r}]\n"
-        "runpy.run_module('generator', run_name='__main__')\n"
-    )
-    run = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert run.returncode == 130
-    assert "Traceback" not in run.stderr and run.stdout == ""
-
-
 @pytest.mark.slow  # waits out a timeout or fuzzes: left out of the fast run
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(

@@ -15,7 +15,6 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO, cast
 
-from generator.collect import signals
 from generator.core.errors import HmpPermsError
 
 
@@ -32,12 +31,7 @@ def guarded(command: Callable[[], int]) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return 128 + 13  # as if SIGPIPE had ended it, as it ends `cat`
-    except (Exception, RecursionError) as exc:
-        first = signals.caught()
-        if first is not None:
-            # Raised while a signal was being delivered (from the C code it broke
-            # into): the signal ended the run, not a bug.
-            raise signals.Signalled(first) from None
+    except Exception as exc:
         if os.environ.get("HMP_PERMS_DEBUG", "") not in ("", "0"):
             import traceback
 

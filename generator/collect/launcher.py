@@ -11,9 +11,7 @@ read through its own QMP socket (`--connect`) and left as it was.
 
 Whatever goes wrong, the caller gets a `CollectError` of one line naming what
 the user typed (with the start of QEMU's own stderr), and no process this
-module started, nor anything those started, is left running. A signal while it
-collects is an event its loop acts on (see `processes`): every process is
-killed at once, every task stopped, and `Signalled` raised once they are gone.
+module started, nor anything those started, is left running (`processes`).
 """
 
 from __future__ import annotations
@@ -26,14 +24,13 @@ import shlex
 import shutil
 import socket
 import subprocess
-import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from qemu.qmp import QMPError
 
-from generator.collect import monitor, processes, signals
+from generator.collect import monitor, processes
 from generator.core.errors import CollectError, HmpPermsError
 
 if TYPE_CHECKING:
@@ -46,7 +43,7 @@ MONITOR_FD = 3  # where QEMU finds its QMP connection; `podman run --preserve-fd
 T = TypeVar("T")
 QUIT_GRACE = 5.0  # seconds QEMU gets to exit after `quit` (never more than --timeout)
 REAP_GRACE = 1.0  # seconds to kill and reap what a wrapper left when a collection ends
-STOP_WITHIN = 2.0  # seconds from a signal until every process is reaped and every task done
+KEEP = 2048  # bytes kept of each end of a child's output
 
 # qemu.qmp logs every failure it raises; the error the user sees says it once.
 logging.getLogger("qemu.qmp").addHandler(logging.NullHandler())
@@ -132,76 +129,19 @@ class Collected(Generic[T]):
     side: T | None = None  # what the work done alongside returned
 
 
-def collect_all(
+async def collect_all(
     commands: Sequence[str],
     timeout: float,
     alongside: Callable[[], T] | None = None,
     addresses: Sequence[str] = (),
-) -> Coroutine[Any, Any, Collected[T]]:
+) -> Collected[T]:
     """Snapshots of every command started and address connected, in the order given.
 
     `alongside` is called once every QEMU is started: QEMU needs a while to
     come up, and work that does not need it (imports, loading the table) is
     done in that wait instead of after it. If it raises, every QEMU is stopped
     and the exception passes on.
-
-    A plain function that gives the coroutine: from this call until the
-    coroutine runs, asyncio.run is setting up, and a signal is only recorded.
     """
-    signals.defer()
-    return _collect_all(commands, timeout, alongside, addresses)
-
-
-class _Stop(Exception):
-    """A signal came: the collection stops."""
-
-
-class _Stopping:
-    """Called by the loop on a signal: every process is killed at once, the tasks are
-    stopped, and what is left of STOP_WITHIN bounds the waiting that follows."""
-
-    def __init__(self) -> None:
-        self.event = asyncio.Event()
-        self._at: float | None = None
-
-    def __call__(self, signum: int) -> None:
-        self._at = time.monotonic()
-        processes.kill_all()
-        self.event.set()
-
-    def left(self) -> float:
-        if self._at is None:
-            return REAP_GRACE
-        return max(0.0, self._at + STOP_WITHIN - time.monotonic())
-
-
-async def _collect_all(
-    commands: Sequence[str],
-    timeout: float,
-    alongside: Callable[[], T] | None,
-    addresses: Sequence[str],
-) -> Collected[T]:
-    stop = _Stopping()
-    try:
-        with signals.Route(asyncio.get_running_loop(), stop):
-            try:
-                return await _run(commands, timeout, alongside, addresses, stop)
-            except _Stop:
-                pass
-            finally:
-                processes.reap_all(stop.left())  # what a wrapper left, and anything unreaped
-    finally:
-        signals.throw()  # a signalled run ends as signalled, whatever else happened
-    raise AssertionError("a stop without a signal")
-
-
-async def _run(
-    commands: Sequence[str],
-    timeout: float,
-    alongside: Callable[[], T] | None,
-    addresses: Sequence[str],
-    stop: _Stopping,
-) -> Collected[T]:
     started = [asyncio.Event() for _ in commands]
     jobs = [
         asyncio.ensure_future(collect(c, timeout, e))
@@ -210,24 +150,21 @@ async def _run(
     jobs += [asyncio.ensure_future(connect(a, timeout)) for a in addresses]
     try:
         if started:
-            await _unless(
-                stop.event, asyncio.wait([asyncio.ensure_future(e.wait()) for e in started])
-            )
+            await asyncio.wait([asyncio.ensure_future(e.wait()) for e in started])
         # While QEMU starts up: the parser's imports, then the caller's own work.
         import generator.collect.helptext
         import generator.core.model
 
         side = alongside() if alongside is not None else None
-        results = await _unless(stop.event, asyncio.gather(*jobs, return_exceptions=True))
+        results = await asyncio.gather(*jobs, return_exceptions=True)
     except BaseException:
         for job in jobs:
-            job.cancel()
-        stopping = stop.event.is_set()
-        if stopping:  # all dead and reaped now: the tasks' cleanup finds nothing to wait for
-            processes.reap_all(stop.left())
-        if jobs:  # each stops its QEMU
-            await asyncio.wait(jobs, timeout=stop.left() if stopping else None)
+            job.cancel()  # each stops its QEMU
+        if jobs:
+            await asyncio.wait(jobs)
         raise
+    finally:
+        processes.reap_all(REAP_GRACE)  # what a wrapper left behind
     collected: Collected[T] = Collected(side=side)
     for result in results:
         if isinstance(result, generator.core.model.Snapshot):
@@ -237,23 +174,6 @@ async def _run(
         else:
             raise result
     return collected
-
-
-async def _unless(stop: asyncio.Event, work: Awaitable[T]) -> T:
-    """What `work` gives, or `_Stop` as soon as `stop` is set.
-
-    `work` is left as it is: the caller cancels the tasks it waits for, once
-    each (a second cancel would break into their cleanup).
-    """
-    task = asyncio.ensure_future(work)
-    stopped = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopped.cancel()
-    if stop.is_set():
-        raise _Stop
-    return task.result()
 
 
 #: How a program that is not on PATH is said to be missing (the use case may add a hint).
@@ -280,7 +200,7 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
     """
     started = started or asyncio.Event()
     proc: processes.Child | None = None
-    stderr = processes.StreamEnds()
+    stderr = StreamEnds()
     graceful = False  # QEMU was asked to quit and may take a moment to exit
     status: int | None = None  # how QEMU ended, if it ended by itself
     client = monitor.Client(command)
@@ -364,9 +284,7 @@ async def connect(address: str, timeout: float) -> Snapshot:
         raise CollectError(address, monitor.describe(client.broken or exc)) from None
 
 
-async def _spawn(
-    argv: list[str], sock: socket.socket, stderr: processes.StreamEnds
-) -> processes.Child:
+async def _spawn(argv: list[str], sock: socket.socket, stderr: StreamEnds) -> processes.Child:
     """Start `argv` in a session of its own, `sock` at descriptor 3 (see `processes.spawn`).
 
     Its stdout and stderr go to a pipe that `stderr` reads; the end of the
@@ -391,9 +309,56 @@ async def _spawn(
     ]
     try:
         return processes.spawn(argv, write_end, sock.fileno(), MONITOR_FD)
-    except processes.Stopped:
-        raise asyncio.CancelledError from None  # a signal came: this task is being stopped
     except subprocess.SubprocessError as exc:  # the child failed before exec
         raise OSError(str(exc)) from None
     finally:
         os.close(write_end)
+
+
+class StreamEnds:
+    """The first and the last few KB of a pipe, read to its end: a child's output, bounded."""
+
+    def __init__(self) -> None:
+        self.head = b""
+        self.tail = b""
+        self.skipped = 0
+        self._transport: asyncio.ReadTransport | None = None
+        self._reading: asyncio.Future[None] | None = None
+
+    async def start(self, fd: int) -> None:
+        """Read the pipe `fd` (now owned here) in the background."""
+        reader = asyncio.StreamReader()
+        loop = asyncio.get_running_loop()
+        pipe = os.fdopen(fd, "rb", buffering=0)
+        try:
+            self._transport, _ = await loop.connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(reader), pipe
+            )
+        except BaseException:
+            pipe.close()
+            raise
+        self._reading = asyncio.ensure_future(self._read(reader))
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(65536):
+            room = KEEP - len(self.head)
+            self.head += chunk[:room]
+            rest = self.tail + chunk[room:] if room < len(chunk) else self.tail
+            self.skipped += max(0, len(rest) - KEEP)
+            self.tail = rest[-KEEP:]
+
+    async def settle(self) -> None:
+        """Take what is left; give up soon if something outside the group keeps it open."""
+        if self._reading is not None:
+            with contextlib.suppress(TimeoutError, OSError):
+                await asyncio.wait_for(asyncio.shield(self._reading), 1.0)
+
+    def close(self) -> None:
+        if self._reading is not None:
+            self._reading.cancel()
+        if self._transport is not None:
+            self._transport.close()
+
+    def text(self) -> str:
+        gap = f" [... {self.skipped} bytes ...] " if self.skipped else ""
+        return (self.head + gap.encode() + self.tail).decode("utf-8", "replace")

@@ -37,7 +37,7 @@ DISCONNECT_WITHIN = 1.0  # seconds a cancelled disconnect still gets to finish
 async def disconnect(client: Client) -> None:
     """Close the connection; qemu.qmp raises here the reason a command only saw as a break.
 
-    A cancel (a signal stopping the collection, a timeout) lets the disconnect finish
+    A cancel (a timeout, a library caller's Ctrl-C) lets the disconnect finish
     first, for up to DISCONNECT_WITHIN, and then passes on: qemu.qmp cancelled in the
     middle leaves behind the future of its reader's failure, which asyncio then logs on
     stderr, traceback and all ("_GatheringFuture exception was never retrieved").

@@ -20,13 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.collect.signals import name
-from tests.collect.test_launcher import (
-    SIGNALS,
-    caught_signals,
-    marked,
-    wait_for,
-)
+from tests.collect.test_launcher import SIGNALS, handles_sigterm, marked, wait_for
+from tests.collect.test_launcher import signal_name as name
 from tests.collect.test_signals import SETSID, WITHIN, interrupted, start
 from tests.conftest import need_binary
 
@@ -35,7 +30,7 @@ from tests.conftest import need_binary
 class Outcome:
     signum: int
     delay: float
-    armed: bool  # the tool's handler was in place when the signal was sent
+    armed: bool  # the tool held the signals when this one was sent
     status: int
     out: str
     err: str
@@ -52,9 +47,9 @@ class Outcome:
         )
 
     def before_the_tool(self) -> bool:
-        """It came before the tool's handlers were in place: in the interpreter's own
-        start-up (or the few imports before `signals.arm`), where Python's defaults
-        apply (see docs/processes.md). Nothing had been started, so nothing is left."""
+        """It came before the tool blocked the signals: in the interpreter's own start-up,
+        where Python's defaults apply (see docs/processes.md). Nothing had been started,
+        so nothing is left."""
         return not self.armed and not self.left and self.seconds < WITHIN
 
     def summary(self) -> str:
@@ -67,12 +62,7 @@ class Outcome:
 
 
 def _up(proc: subprocess.Popen[str]) -> bool:
-    return proc.poll() is not None or armed(proc.pid)
-
-
-def armed(pid: int) -> bool:
-    """Whether the tool's handlers are in place (Python itself never catches SIGTERM)."""
-    return bool(caught_signals(pid) & (1 << (signal.SIGTERM - 1)))
+    return proc.poll() is not None or handles_sigterm(proc.pid)
 
 
 def soak(args: list[str], runs: int, tmp: Path) -> list[Outcome]:
@@ -83,7 +73,7 @@ def soak(args: list[str], runs: int, tmp: Path) -> list[Outcome]:
         proc, mark = run.proc, run.mark
         delay = random.uniform(0, 0.3)
         time.sleep(delay)
-        handlers = armed(proc.pid)
+        handlers = handles_sigterm(proc.pid)
         sent = time.monotonic()
         os.killpg(proc.pid, signum)
         out, err = proc.communicate(timeout=60)
@@ -102,8 +92,8 @@ def report(what: str, outcomes: list[Outcome]) -> str:
     slowest = max(o.seconds for o in good) if good else 0.0
     lines = [
         f"{what}: {len(outcomes)} runs, {len(good)} as specified (slowest exit"
-        f" {slowest:.2f} s after the signal), {len(early)} signalled before the tool's"
-        f" handlers were in place, {len(bad)} wrong"
+        f" {slowest:.2f} s after the signal), {len(early)} signalled before the tool"
+        f" held the signals, {len(bad)} wrong"
     ]
     lines += [f"  early: {o.summary()}" for o in early]
     lines += [f"  WRONG: {o}" for o in bad]
@@ -131,13 +121,13 @@ def test_soak_random_signals_during_check_all_local(
 
 @pytest.mark.slow
 def test_soak_sigint_during_start_up(private_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """30 runs: SIGINT 0-60 ms after the handlers are in place, among the start-up imports."""
+    """30 runs: SIGINT 0-60 ms after the tool holds the signals, among the start-up imports."""
     need_binary("qemu-system-x86_64")
     outcomes = []
     for _ in range(30):
         run = start(["check", "--all-local"], private_tmp)
         proc, mark = run.proc, run.mark
-        wait_for(partial(_up, proc), "the handlers")
+        wait_for(partial(_up, proc), "the tool's hold on the signals")
         delay = random.uniform(0, 0.06)
         time.sleep(delay)
         sent = time.monotonic()

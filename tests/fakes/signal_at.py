@@ -4,11 +4,12 @@ Usage: signal_at.py POINT SIGNAL [hmp-perms arguments...], e.g.
 ``signal_at.py fork SIGTERM check --qemu qemu-system-x86_64``. This is
 `hmp-perms` itself (`generator.cli.console.run`), with one function wrapped so that
 the process sends itself SIGNAL the first time that function is reached: the
-signal comes exactly there, every run. Points:
+signal comes exactly there, every run (the main thread waits there for the
+watcher thread to act). Points:
 
   startup       while the command line (generator.cli.main) is being imported
   before-spawn  as the first QEMU is about to be started
-  fork          after the first fork, before that child is registered
+  fork          once the first QEMU is forked, before it is registered
   conversation  once the first QEMU has answered `help`
   table         while the table is loaded (alongside QEMU's start-up)
   report        after the check, before the report is formatted
@@ -25,6 +26,7 @@ import importlib
 import os
 import signal
 import sys
+import time
 from typing import Any
 
 POINT, SIGNUM = sys.argv[1], int(signal.Signals[sys.argv[2]])
@@ -33,9 +35,11 @@ fired: list[int] = []
 
 
 def fire(signum: int = SIGNUM) -> None:
+    """Send the signal, and stay here while the tool's watcher thread acts on it."""
     if signum not in fired:
         fired.append(signum)
         os.kill(os.getpid(), signum)
+        time.sleep(0.5)
 
 
 def wrap(module_name: str, attribute: str) -> None:
@@ -43,11 +47,10 @@ def wrap(module_name: str, attribute: str) -> None:
     original = getattr(module, attribute)
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if POINT == "conversation":  # once the answer is in
+        if POINT in ("conversation", "fork"):  # once the answer is in, the child forked
             result = original(*args, **kwargs)
             fire()
             return result
-        # At "fork" the signals are blocked: it stays pending until the child is registered.
         fire()
         return original(*args, **kwargs)
 
@@ -85,7 +88,7 @@ if POINT == "startup":
 elif POINT == "before-spawn":
     wrap("generator.collect.processes", "spawn")
 elif POINT == "fork":
-    wrap("generator.collect.processes", "_register")
+    wrap("subprocess", "Popen")
 elif POINT == "conversation":
     wrap("generator.collect.helptext", "parse_help")
 elif POINT == "table":
