@@ -1,13 +1,14 @@
 """Use cases' inputs: where a run reads and writes (`Settings`), what it checks (`Sources`).
 
 Entry point: `settings_for`: ``hmp-perms.toml`` (``--config``, else the nearest in the
-current folder or a parent), its paths relative to its own folder, under the options
-given; without one, the defaults relative to the current folder.
+current folder or a parent up to the repository root), its paths relative to its own
+folder, under the options given; without one, the defaults relative to the current folder.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -62,8 +63,12 @@ class Sources(NamedTuple):
 
 
 def find_config(start: Path) -> Path | None:
-    """``hmp-perms.toml`` in `start` or its nearest parent that has one."""
-    for folder in (start, *start.parents):
+    """``hmp-perms.toml`` in `start` or a parent up to the repository root (the first
+    folder holding ``.git``, a folder or a file), never beyond: a folder above the
+    repository is not the repository's. Outside any repository, in `start` only."""
+    folders = [start, *start.parents]
+    root = next((i for i, f in enumerate(folders) if os.path.lexists(f / ".git")), 0)
+    for folder in folders[: root + 1]:
         candidate = folder / CONFIG_NAME
         if candidate.is_file():
             return candidate
@@ -106,9 +111,12 @@ def _read_config(path: Path) -> Settings:
     import tomllib  # 6 ms to import: only when there is a config to read
 
     name = str(path)
+    _refuse_foreign(path)
     text = read_text(path)
     try:
         doc = tomllib.loads(text)
+    except RecursionError:
+        raise HmpPermsError("not TOML: nested too deep", Location(name, 1)) from None
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"line (\d+)", str(exc))  # else "at end of document"
         where = Location(name, int(line[1]) if line else max(1, len(text.splitlines())))
@@ -129,7 +137,9 @@ def _read_config(path: Path) -> Settings:
                 )
             if not _has_type(value, keys[key]):
                 raise HmpPermsError(
-                    f"{what}: must be a {keys[key]}", _line_of(name, text, table, key)
+                    f"{what}: must be a {keys[key]}"
+                    + (" (not empty, no NUL)" * ("path" in keys[key])),
+                    _line_of(name, text, table, key),
                 )
             values[f"{table}.{key}" if table else key] = value
     folder = path.resolve().parent
@@ -203,13 +213,27 @@ def _check_outputs(
         taken[target] = template
 
 
+def _refuse_foreign(path: Path) -> None:
+    """A config names the templates a run executes: read it only when the user running
+    the tool or root owns it, as git refuses a repository another user owns."""
+    try:
+        owner = path.stat().st_uid
+    except OSError as exc:
+        raise HmpPermsError(f"{path}: cannot read: {exc.strerror}") from None
+    if owner not in (os.geteuid(), 0):
+        raise HmpPermsError(
+            f"{path}: owned by another user (uid {owner}); hmp-perms reads only a config"
+            " that you or root own (name another with --config, or run from elsewhere)"
+        )
+
+
 def _has_type(value: object, kind: str) -> bool:
     if kind == "path":
-        return isinstance(value, str) and value != ""
+        return isinstance(value, str) and value != "" and "\0" not in value
     if kind == "list of strings":
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if kind == "table of paths":
-        return isinstance(value, dict) and all(isinstance(v, str) and v for v in value.values())
+        return isinstance(value, dict) and all(_has_type(v, "path") for v in value.values())
     return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BUILDS, TABLE, Result
+from tests.conftest import BUILDS, TABLE, Result, one_error
 from tests.proxmox_levels import PROXMOX_LEVELS
 
 OLD = BUILDS / "debian-7.2.22-x86_64.json"
@@ -30,6 +31,7 @@ vendors = ["pve"]
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A product's repository: table and records under hmp/, sources under src/."""
+    (tmp_path / ".git").mkdir()
     (tmp_path / "hmp").mkdir()
     shutil.copytree(BUILDS, tmp_path / "hmp" / "builds")
     shutil.copy(TABLE, tmp_path / "hmp")
@@ -226,3 +228,62 @@ def test_two_outputs_to_one_file_are_refused(repo: Path, cli: Callable[..., Resu
         f"hmp-perms: {config}:5: [generate] outputs: 'hmp-perms-description.txt' goes to"
         " 'src/PVE/../PVE/API2/Qemu/HMPPerms.pm', where 'HMPPerms.pm' goes too\n"
     )
+
+
+def test_a_config_above_the_repository_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Result]
+) -> None:
+    """The search stops at the first folder holding .git (a folder, or a worktree's file):
+    a config in a folder above the clone is someone else's."""
+    (tmp_path / "hmp-perms.toml").write_text('table = "planted.yaml"\n')
+    clone = tmp_path / "clone"
+    (clone / "data").mkdir(parents=True)
+    shutil.copy(TABLE, clone / "data")
+    (clone / ".git").write_text("gitdir: elsewhere\n")
+    monkeypatch.chdir(clone / "data")
+    assert cli("lint", "--table", "hmp-commands.yaml").status == 0
+    monkeypatch.chdir(clone)
+    assert cli("lint").out == "data/hmp-commands.yaml: ok\n"
+    (clone / "hmp-perms.toml").write_text('table = "data/hmp-commands.yaml"\n')
+    monkeypatch.chdir(clone / "data")
+    assert cli("lint").out == "hmp-commands.yaml: ok\n"  # the clone's own config
+
+
+def test_outside_a_repository_only_the_current_folder_is_searched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Result]
+) -> None:
+    (tmp_path / "hmp-perms.toml").write_text('table = "planted.yaml"\n')
+    (tmp_path / "work" / "data").mkdir(parents=True)
+    shutil.copy(TABLE, tmp_path / "work" / "data")
+    monkeypatch.chdir(tmp_path / "work")
+    assert cli("lint").out == "data/hmp-commands.yaml: ok\n"
+    monkeypatch.chdir(tmp_path)
+    one_error(cli("lint"), "planted.yaml")
+
+
+def test_a_config_another_user_owns_is_refused(repo: Path, cli: Callable[..., Result]) -> None:
+    """As git refuses a repository another user owns: its templates would run as you."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give a file to another user")
+    os.chown(repo / "hmp-perms.toml", 4321, -1)
+    one_error(cli("lint"), "hmp-perms.toml: owned by another user (uid 4321)")
+    os.chown(repo / "hmp-perms.toml", 0, -1)  # root's: read
+    assert cli("lint").status == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("table = " + "[" * 500 + "]" * 500 + "\n", "hmp-perms.toml:1: not TOML: nested too deep"),
+        ('table = "a\\u0000b"\n', "hmp-perms.toml:1: table: must be a path (not empty, no NUL)"),
+        (
+            '[generate]\noutputs = { "x" = "\\u0000" }\n',
+            "hmp-perms.toml:2: [generate] outputs: must be a table of paths (not empty, no NUL)",
+        ),
+    ],
+)
+def test_a_config_that_is_no_config_is_one_line(
+    repo: Path, cli: Callable[..., Result], text: str, message: str
+) -> None:
+    (repo / "hmp-perms.toml").write_text(text)
+    one_error(cli("lint"), message)
