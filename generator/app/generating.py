@@ -5,6 +5,8 @@ Entry point: `generate`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from pathlib import Path
 from typing import NamedTuple
 
 from generator.app.settings import Settings
@@ -30,6 +32,7 @@ def generate(settings: Settings, check: bool) -> Generated:
         table, records = in_scope(table, records, settings.scope.covers, settings.scope.vendors)
     outputs = render_templates(table, settings.templates, records)
     if settings.outputs is None:
+        _refuse_inputs((f"{settings.out}/{name}" for name in outputs), settings)
         if check:
             return Generated(diffs=tuple(check_outputs(outputs, settings.out)))
         names = write_outputs(outputs, settings.out)
@@ -41,6 +44,32 @@ def generate(settings: Settings, check: bool) -> Generated:
             f" (the templates make {', '.join(sorted(outputs))})"
         )
     files = {path: outputs[name] for name, path in settings.outputs.items()}
+    _refuse_inputs(files, settings)
     if check:
         return Generated(diffs=tuple(check_files(files)))
     return Generated(written=tuple(write_files(files)))
+
+
+def _refuse_inputs(outputs: Iterable[str], settings: Settings) -> None:
+    """No output is an input of the run, whether the config or an option named either:
+    an output mapped onto the table would replace the table."""
+    table = Path(settings.table).resolve()
+    files = {
+        table: "the table",
+        Path(settings.rules).resolve() if settings.rules else table.parent / "suggest-rules.yaml": (
+            "the suggestion rules"
+        ),
+    }
+    if settings.config is not None:
+        files[Path(settings.config).resolve()] = "the config file"
+    folders = {
+        Path(settings.builds).resolve(): "the records folder",
+        Path(settings.templates).resolve(): "the templates folder",
+    }
+    for output in outputs:
+        path = Path(output).resolve()
+        what = files.get(path) or next(
+            (n for f, n in folders.items() if path.is_relative_to(f)), ""
+        )
+        if what:
+            raise HmpPermsError(f"{output}: is {what}, an input of this run; nothing written")

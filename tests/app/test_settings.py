@@ -287,3 +287,23 @@ def test_a_config_that_is_no_config_is_one_line(
 ) -> None:
     (repo / "hmp-perms.toml").write_text(text)
     one_error(cli("lint"), message)
+
+
+@pytest.mark.parametrize(
+    ("option", "refused"),
+    [
+        (("--table", "../src/PVE/API2/Qemu/HMPPerms.pm"), "is the table"),
+        (("--out", "../hmp/builds"), "is the records folder"),
+        (("--out", "../hmp", "--table", "../hmp/hmp_perms.py"), "is the table"),
+    ],
+)
+def test_an_output_is_never_an_input_however_either_was_given(
+    repo: Path, cli: Callable[..., Result], option: tuple[str, ...], refused: str
+) -> None:
+    module = repo / "src" / "PVE" / "API2" / "Qemu" / "HMPPerms.pm"
+    shutil.copy(TABLE, module)  # a table where the config maps an output
+    shutil.copy(TABLE, repo / "hmp" / "hmp_perms.py")
+    before = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()}
+    result = cli("generate", *option)
+    one_error(result, refused, "nothing written")
+    assert {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()} == before
