@@ -1,4 +1,5 @@
-"""Use case: start using hmp-perms in a repository: a config, a table, rules, a records folder.
+"""Use case: start using hmp-perms in a repository: a config, a table, rules, and the
+recorded builds the tool ships.
 
 Entry point: `init`.
 """
@@ -6,6 +7,7 @@ Entry point: `init`.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from generator.app.importing import import_perl_table
@@ -44,8 +46,8 @@ builds = "{DEFAULT_BUILDS}"      # recorded QEMU builds: `hmp-perms sync --write
 
 
 def init(folder: Path, from_perl: str | None = None, vendor: str | None = None) -> list[str]:
-    """Write the starting files into `folder`; refuse if any of them is already there.
-    Returns the paths written. `vendor` is for the import of `from_perl`."""
+    """Write the starting files into `folder`, all of them or none; refuse if any is
+    already there. Returns what was written. `vendor` is for the import of `from_perl`."""
     if vendor is not None and from_perl is None:
         raise HmpPermsError("--vendor goes with --from-perl")
     table = (
@@ -57,8 +59,8 @@ def init(folder: Path, from_perl: str | None = None, vendor: str | None = None) 
         CONFIG_NAME: CONFIG,
         DEFAULT_TABLE: table,
         RULES: read_text(SHIPPED / "data" / "suggest-rules.yaml"),
-        f"{DEFAULT_BUILDS}/.gitkeep": "",  # so the empty folder survives a clone
     }
+    records = sorted((SHIPPED / "data" / "builds").glob("*.json"))
     governing = find_config(folder)
     if governing is not None:
         raise HmpPermsError(f"{governing}: already configures {folder}; init writes nothing")
@@ -69,10 +71,26 @@ def init(folder: Path, from_perl: str | None = None, vendor: str | None = None) 
         raise HmpPermsError(
             f"{folder / DEFAULT_BUILDS}: already there; init writes nothing over it"
         )
+    made: list[Path] = []  # what to remove if a write fails: nothing half-done is left
     try:
-        (folder / DEFAULT_BUILDS).mkdir(parents=True)
-    except OSError as exc:
-        raise HmpPermsError(f"{folder / DEFAULT_BUILDS}: cannot create: {exc.strerror}") from None
-    for name, text in files.items():
-        write_atomic(folder / name, text)
-    return list(files)
+        for part in reversed(Path(DEFAULT_BUILDS).parents[:-1]):
+            if not (folder / part).exists():
+                (folder / part).mkdir()
+                made.append(folder / part)
+        (folder / DEFAULT_BUILDS).mkdir()
+        made.append(folder / DEFAULT_BUILDS)
+        for name, text in files.items():
+            write_atomic(folder / name, text)
+            made.append(folder / name)
+        for record in records:
+            shutil.copyfile(record, folder / DEFAULT_BUILDS / record.name)
+    except (OSError, HmpPermsError) as exc:
+        for path in reversed(made):
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        if isinstance(exc, HmpPermsError):
+            raise
+        raise HmpPermsError(f"{folder}: init failed: {exc.strerror}; nothing written") from None
+    return [*files, f"{DEFAULT_BUILDS}/ ({len(records)} recorded builds)"]

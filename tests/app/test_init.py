@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,8 +39,11 @@ def test_init_then_lint_and_check_from_a_subfolder(
         "hmp-perms.toml",
         "data/hmp-commands.yaml",
         "data/suggest-rules.yaml",
-        "data/builds/.gitkeep",
+        f"data/builds/ ({len(list(BUILDS.glob('*.json')))} recorded builds)",
     ]
+    assert sorted(p.name for p in (tmp_path / "data" / "builds").iterdir()) == sorted(
+        p.name for p in BUILDS.glob("*.json")
+    )
     assert (tmp_path / "data" / "hmp-commands.yaml").read_text() == (
         ROOT / "data" / "hmp-commands.yaml"
     ).read_text()
@@ -50,7 +54,7 @@ def test_init_then_lint_and_check_from_a_subfolder(
     assert (lint.status, lint.out) == (0, f"{tmp_path}/data/hmp-commands.yaml: ok\n")
     check = cli("check", "--qemu", qemu_x86)
     assert check.status == 0, check.out + check.err
-    assert "no recorded build to compare with" in check.out
+    assert "no recorded build" not in check.out, check.out  # init shipped its records
     again = cli("init")
     assert (again.status, again.out) == (2, "")
     assert again.err == (
@@ -84,3 +88,23 @@ def test_init_from_a_perl_module(
     assert "quit:\n    permission: root\n    rationale: stops the VM" in text
     snap = cli("check", "--snapshot", BUILDS / "debian-7.2.22-x86_64.json", "--format", "json")
     assert snap.status == 1  # the three-entry table decides little of a real QEMU
+
+
+def test_init_on_a_full_disk_leaves_nothing_and_can_be_run_again(tmp_path: Path) -> None:
+    """A write that fails half-way (here: a file size limit, as a full disk fails it)
+    removes what init had written, so the same init works once there is room."""
+    import resource
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
+
+    init = [sys.executable, "-m", "generator", "init"]
+    failed = subprocess.run(
+        init, cwd=tmp_path, capture_output=True, text=True, preexec_fn=small_files, timeout=60
+    )
+    assert (failed.returncode, failed.stdout) == (2, ""), failed
+    assert len(failed.stderr.splitlines()) == 1, failed.stderr
+    assert list(tmp_path.iterdir()) == []
+    again = subprocess.run(init, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "data" / "hmp-commands.yaml").exists()

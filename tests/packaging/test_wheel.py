@@ -61,6 +61,7 @@ def test_wheel_holds_only_the_package(built: Built) -> None:
     info = f"hmp_perms-{__version__}.dist-info/"
     assert all(n.startswith(("generator/", info)) for n in names), names
     assert "generator/py.typed" in names and "generator/cli/main.py" in names
+    assert "generator/shipped/data/builds/debian-10.0.13-x86_64.json" in names  # what init copies
     assert not any("test" in n.split("/")[0] or n.endswith(".pyc") for n in names)
     top = zipfile.ZipFile(built.wheel).read(info + "top_level.txt").decode().split()
     assert top == ["generator"]
