@@ -45,6 +45,8 @@ def check_builds(sources: Sources, settings: Settings, policy: Policy) -> CheckR
     collected = gather(sources, load, settings.builds)
     table = collected.side
     assert table is not None
+    if settings.scope is not None:
+        settings.scope.verify(table.vendors, settings.builds)
     if collected.errors and not collected.snapshots:
         raise ErrorList(collected.errors)
     where = "" if settings.config is not None else _paths_given(settings)

@@ -5,13 +5,15 @@ Entry point: `generate`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import NamedTuple
 
 from generator.app.settings import Settings
 from generator.collect.records import load_records
 from generator.core.errors import HmpPermsError
+from generator.core.model import Build, Snapshot, Table
 from generator.generate.context import in_scope
 from generator.generate.outputs import check_files, check_outputs, write_files, write_outputs
 from generator.generate.render import render_templates
@@ -19,8 +21,11 @@ from generator.table.loader import load_table
 
 
 class Generated(NamedTuple):
-    diffs: tuple[str, ...] = ()  # with `check`: a unified diff per stale, missing or extra file
+    #: with `check`: a unified diff per stale, missing or extra file, by its path
+    diffs: Mapping[str, str] = MappingProxyType({})
     written: tuple[str, ...] = ()  # without: the files that changed
+    #: decided commands the scope leaves out that recorded builds newer than it have
+    left_out: tuple[str, ...] = ()
 
 
 def generate(settings: Settings, check: bool) -> Generated:
@@ -28,15 +33,19 @@ def generate(settings: Settings, check: bool) -> Generated:
     scope; compared with what is there (`check`) or written where it changed."""
     table = load_table(settings.table)
     records = load_records(settings.builds, table.vendors)
+    left_out: tuple[str, ...] = ()
     if settings.scope is not None:
-        table, records = in_scope(table, records, settings.scope.covers, settings.scope.vendors)
+        settings.scope.verify(table.vendors, settings.builds)
+        scoped, kept = in_scope(table, records, settings.scope.covers, settings.scope.vendors)
+        left_out = _newer_than(kept, records, table, scoped)
+        table, records = scoped, kept
     outputs = render_templates(table, settings.templates, records)
     if settings.outputs is None:
         _refuse_inputs((f"{settings.out}/{name}" for name in outputs), settings)
         if check:
-            return Generated(diffs=tuple(check_outputs(outputs, settings.out)))
+            return Generated(check_outputs(outputs, settings.out), (), left_out)
         names = write_outputs(outputs, settings.out)
-        return Generated(written=tuple(f"{settings.out}/{name}" for name in names))
+        return Generated({}, tuple(f"{settings.out}/{name}" for name in names), left_out)
     unknown = sorted(set(settings.outputs) - set(outputs))
     if unknown:
         raise HmpPermsError(
@@ -46,8 +55,8 @@ def generate(settings: Settings, check: bool) -> Generated:
     files = {path: outputs[name] for name, path in settings.outputs.items()}
     _refuse_inputs(files, settings)
     if check:
-        return Generated(diffs=tuple(check_files(files)))
-    return Generated(written=tuple(write_files(files)))
+        return Generated(check_files(files), (), left_out)
+    return Generated({}, tuple(write_files(files)), left_out)
 
 
 def _refuse_inputs(outputs: Iterable[str], settings: Settings) -> None:
@@ -73,3 +82,27 @@ def _refuse_inputs(outputs: Iterable[str], settings: Settings) -> None:
         )
         if what:
             raise HmpPermsError(f"{output}: is {what}, an input of this run; nothing written")
+
+
+def _newer_than(
+    kept: Sequence[tuple[Build, Snapshot]],
+    records: Sequence[tuple[Build, Snapshot]],
+    table: Table,
+    scoped: Table,
+) -> tuple[str, ...]:
+    """The decided commands and info subcommands that a recorded build newer than every
+    build in scope, of a flavour and variant in scope, has and the scoped outputs do not:
+    an upgrade the scope has not taken in."""
+    newest = max((b.version for b, _ in kept if b.version is not None), default=None)
+    shipped = {(b.flavour, b.variant) for b, _ in kept}
+    newer = [
+        s
+        for b, s in records
+        if (b.flavour, b.variant) in shipped and b.version and (not newest or b.version > newest)
+    ]
+    names = {e.name for s in newer for e in s.commands} & set(table.commands)
+    info = {e.name for s in newer for e in s.info} & set(table.info)
+    return tuple(
+        sorted(n for n in names - set(scoped.commands) if table.commands[n].permission)
+        + sorted(f"info {n}" for n in info - set(scoped.info))
+    )

@@ -26,15 +26,17 @@ builds = "{DEFAULT_BUILDS}"      # recorded QEMU builds: `hmp-perms sync --write
 # rules = "{RULES}"   # the suggestion rules; default: beside the table
 
 [generate]
-# templates = "templates"   # default: the templates shipped with hmp-perms
-# Which outputs to write, and where; default: every template into generated/.
-# outputs = {{ "HMPPerms.pm" = "src/PVE/API2/Qemu/HMPPerms.pm" }}
+# Your own templates: `templates = "FOLDER"`; default: the templates shipped with hmp-perms.
+# Which outputs to write, and where (each folder must exist; Proxmox VE's module is
+# "src/PVE/API2/Qemu/HMPPerms.pm"); default: every template into generated/.
+# outputs = {{ "HMPPerms.pm" = "HMPPerms.pm" }}
 
 [scope]
-# What the product ships: the outputs list only what these recorded builds have,
-# plus every entry of these vendors. Default: every table entry. `check` is never
-# narrowed by it.
-# patterns = ["debian-10.0.*-x86_64", "debian-10.0.*-aarch64"]
+# What the product ships: the outputs list only what these recorded builds have
+# (names as in the records folder; a pattern that matches none is an error), plus
+# every entry of these vendors (declared in the table). Default: every table entry.
+# `check` is never narrowed by it. Widen the patterns when you upgrade QEMU.
+# patterns = ["debian-11.1.*-x86_64", "debian-11.1.*-aarch64"]
 # vendors = ["pve"]
 
 [check]

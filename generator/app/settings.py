@@ -10,12 +10,12 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from generator.core.errors import HmpPermsError, Location
+from generator.core.errors import ErrorList, HmpPermsError, Location
 from generator.core.files import read_text
 
 CONFIG_NAME = "hmp-perms.toml"
@@ -33,9 +33,37 @@ class Scope(NamedTuple):
 
     patterns: tuple[str, ...] = ()
     vendors: tuple[str, ...] = ()
+    where: Mapping[str, Location] = MappingProxyType({})  # each pattern's and vendor's line
 
     def covers(self, build: str) -> bool:
         return any(fnmatch.fnmatchcase(build, p) for p in self.patterns)
+
+    def verify(self, vendors: Collection[str], builds: str) -> None:
+        """A scope never narrows silently: a pattern that matches no recorded build, or a
+        vendor the table does not declare, is an error (a typo would empty the outputs)."""
+        if not Path(builds).is_dir():
+            return  # reported by whatever reads the records
+        names = [p.stem for p in Path(builds).glob("*.json")]
+        problems = [
+            HmpPermsError(
+                f"[scope] patterns: {p!r} matches no recorded build in {builds}/",
+                self.where.get(p),
+            )
+            for p in self.patterns
+            if not fnmatch.filter(names, p)
+        ]
+        declared = ", ".join(sorted(vendors)) or "none"
+        problems += [
+            HmpPermsError(
+                f"[scope] vendors: {v!r} is not a vendor the table declares (it declares"
+                f" {declared})",
+                self.where.get(v),
+            )
+            for v in self.vendors
+            if v not in vendors
+        ]
+        if problems:
+            raise ErrorList(problems)
 
 
 class Settings(NamedTuple):
@@ -156,9 +184,14 @@ def _read_config(path: Path) -> Settings:
         _check_outputs(outputs, folder, values, _line_of(name, text, "generate", "outputs"))
     scope = None
     if "scope.patterns" in values or "scope.vendors" in values:
-        scope = Scope(
-            tuple(values.get("scope.patterns", ())), tuple(values.get("scope.vendors", ()))
-        )
+        patterns = tuple(values.get("scope.patterns", ()))
+        vendors = tuple(values.get("scope.vendors", ()))
+        lines = {
+            item: _line_of(name, text, "scope", key, item)
+            for key, items in (("patterns", patterns), ("vendors", vendors))
+            for item in items
+        }
+        scope = Scope(patterns, vendors, lines)
     return Settings(
         table=at(values.get("table", DEFAULT_TABLE)),
         builds=at(values.get("builds", DEFAULT_BUILDS)),
@@ -237,8 +270,11 @@ def _has_type(value: object, kind: str) -> bool:
     return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
 
 
-def _line_of(name: str, text: str, table: str, key: str | None) -> Location:
-    """Where `key` of `[table]` stands (tomllib keeps no lines): its first line there."""
+def _line_of(
+    name: str, text: str, table: str, key: str | None, item: str | None = None
+) -> Location:
+    """Where `key` of `[table]` stands (tomllib keeps no lines): its first line there, or
+    the first line from there that quotes `item`, one of its values."""
     lines = text.splitlines()
     start = 0
     if table:
@@ -248,5 +284,7 @@ def _line_of(name: str, text: str, table: str, key: str | None) -> Location:
         assignment = re.compile(rf"\s*[\"']?{re.escape(key)}[\"']?\s*=")
         for i in range(start, len(lines)):
             if assignment.match(lines[i]):
-                return Location(name, i + 1)
+                quoted = (f'"{item}"', f"'{item}'")
+                found = (j for j in range(i, len(lines)) if any(q in lines[j] for q in quoted))
+                return Location(name, next(found, i) + 1 if item is not None else i + 1)
     return Location(name, start + 1)

@@ -80,13 +80,18 @@ def cmd_collect(args: argparse.Namespace) -> int:
 def cmd_lint(args: argparse.Namespace) -> int:
     from generator.table.loader import lint_table
 
-    path = _settings(args).table
+    settings = _settings(args)
+    path = settings.table
     problems = lint_table(path)
     for problem in problems:
         print(problem)
     if problems:
         error(f"{path}: {len(problems)} problem(s)")
         return 1
+    if settings.scope is not None:
+        from generator.table.loader import load_table
+
+        settings.scope.verify(load_table(path).vendors, settings.builds)
     print(f"{path}: ok")
     return 0
 
@@ -148,9 +153,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     paths = _settings(args)
     result = generate(paths, args.check)
-    sys.stdout.write("".join(result.diffs))
+    if result.left_out:
+        error(
+            f"the scope leaves out {', '.join(result.left_out)}: recorded builds newer than"
+            " every build in it have them (widen [scope] patterns to take them in)"
+        )
+    sys.stdout.write("".join(result.diffs.values()))
     if result.diffs:
-        error(f"{paths.out}/ is stale; run: hmp-perms generate")
+        error(f"stale: {', '.join(result.diffs)}; run: hmp-perms generate")
         return 1
     for name in result.written:
         print(f"wrote {name}")

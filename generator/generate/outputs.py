@@ -45,10 +45,10 @@ def _diff(name: str, path: Path, content: str | None) -> str:
     )
 
 
-def check_files(files: Mapping[str, str]) -> list[str]:
-    """A unified diff for each file (path -> content) that is stale or missing."""
-    diffs = (_diff(name, Path(name), content) for name, content in sorted(files.items()))
-    return [diff for diff in diffs if diff]
+def check_files(files: Mapping[str, str]) -> dict[str, str]:
+    """A unified diff for each file (path -> content) that is stale or missing, by path."""
+    diffs = {name: _diff(name, Path(name), content) for name, content in sorted(files.items())}
+    return {name: diff for name, diff in diffs.items() if diff}
 
 
 def write_files(files: Mapping[str, str], nothing: str = "nothing written") -> list[str]:
@@ -73,13 +73,13 @@ def write_files(files: Mapping[str, str], nothing: str = "nothing written") -> l
     return [name for name, content in sorted(files.items()) if write_atomic(name, content)]
 
 
-def check_outputs(outputs: Mapping[str, str], out_dir: str) -> list[str]:
-    """A unified diff for each stale, missing or extra file; empty when all are current."""
-    extra = _extra_files(outputs, out_dir)
+def check_outputs(outputs: Mapping[str, str], out_dir: str) -> dict[str, str]:
+    """A unified diff for each stale, missing or extra file, by path; empty when all are
+    current."""
     diffs = check_files({f"{out_dir}/{name}": content for name, content in outputs.items()})
-    for path in extra:
+    for path in _extra_files(outputs, out_dir):
         name = f"{out_dir}/{path.name}"
-        diffs.append(f"# {name}: no template makes it\n" + _diff(name, path, None))
+        diffs[name] = f"# {name}: no template makes it\n" + _diff(name, path, None)
     return diffs
 
 

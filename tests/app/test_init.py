@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -108,3 +109,22 @@ def test_init_on_a_full_disk_leaves_nothing_and_can_be_run_again(tmp_path: Path)
     again = subprocess.run(init, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "data" / "hmp-commands.yaml").exists()
+
+
+def test_the_examples_init_writes_work_when_uncommented(
+    tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert cli("init").status == 0
+    config = tmp_path / "hmp-perms.toml"
+    lines = config.read_text().splitlines(keepends=True)
+    examples = [line for line in lines if re.match(r"# [a-z]+ = ", line)]
+    assert len(examples) == 6, examples  # rules, outputs, patterns, vendors, ignore, severity
+    config.write_text("".join(ln.removeprefix("# ") if ln in examples else ln for ln in lines))
+    assert cli("lint").status == 0
+    check = cli("check", "--snapshot", BUILDS / "debian-11.1.3-x86_64.json")
+    assert check.status == 0, check.out + check.err
+    generated = cli("generate")
+    assert (generated.status, generated.err) == (0, ""), generated.err
+    assert (tmp_path / "HMPPerms.pm").exists()

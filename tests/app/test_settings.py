@@ -101,9 +101,11 @@ def test_out_puts_every_output_in_one_folder(repo: Path, cli: Callable[..., Resu
 def test_options_override_the_config(repo: Path, cli: Callable[..., Result]) -> None:
     other = repo / "elsewhere"
     other.mkdir()
+    for name in ("debian-10.0.13-x86_64.json", "debian-10.0.13-aarch64.json"):  # the scope's
+        shutil.copy(BUILDS / name, other)
     result = cli("check", "--snapshot", OLD, "--builds", other, "--format", "json")
     (build,) = json.loads(result.out)["builds"]
-    assert build["baseline"] is None  # the empty folder given, not hmp/builds
+    assert build["baseline"] is None  # the folder given, not hmp/builds
     assert (
         json.loads(cli("check", "--snapshot", OLD, "--format", "json").out)["builds"][0]["baseline"]
         == "debian-7.2.22-x86_64"
@@ -307,3 +309,41 @@ def test_an_output_is_never_an_input_however_either_was_given(
     result = cli("generate", *option)
     one_error(result, refused, "nothing written")
     assert {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize("command", [("lint",), ("check", "--snapshot", OLD), ("generate",)])
+def test_a_scope_that_names_no_recorded_build_or_vendor_is_an_error(
+    repo: Path, cli: Callable[..., Result], command: tuple[str, ...]
+) -> None:
+    """A typo in [scope] would leave the outputs knowing only a few commands: refused."""
+    config = repo / "hmp-perms.toml"
+    config.write_text(PVE.replace("10.0.*-x86_64", "10.0.*-x86-64").replace('"pve"', '"pvee"'))
+    before = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()}
+    result = cli(*command)
+    assert (result.status, result.out) == (2, ""), result
+    assert result.err.splitlines() == [
+        f"hmp-perms: {config}:8: [scope] patterns: 'debian-10.0.*-x86-64' matches no"
+        f" recorded build in {repo}/hmp/builds/",
+        f"hmp-perms: {config}:9: [scope] vendors: 'pvee' is not a vendor the table declares"
+        " (it declares pve)",
+    ]
+    assert {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()} == before
+
+
+def test_generate_names_the_commands_a_newer_recorded_build_has_and_the_scope_leaves_out(
+    repo: Path, cli: Callable[..., Result]
+) -> None:
+    """After an upgrade is recorded and decided, a scope still naming the old release
+    leaves the new commands out of every output: generate says so, and still succeeds."""
+    result = cli("generate")
+    assert result.status == 0, result.err
+    (line,) = result.err.splitlines()
+    assert line.startswith("hmp-perms: the scope leaves out clear, ")
+    assert "widen [scope] patterns" in line
+    module = (repo / "src" / "PVE" / "API2" / "Qemu" / "HMPPerms.pm").read_text()
+    assert "'clear' =>" not in module
+    config = repo / "hmp-perms.toml"
+    config.write_text(PVE.replace("debian-10.0.*", "debian-11.1.*"))
+    widened = cli("generate")
+    assert (widened.status, widened.err) == (0, "")
+    assert "'clear' =>" in (repo / "src" / "PVE" / "API2" / "Qemu" / "HMPPerms.pm").read_text()

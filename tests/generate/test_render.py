@@ -532,9 +532,8 @@ def test_check_reports_stale_missing_and_extra_without_touching(
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     result = cli("generate", "--check", "--out", out)
     assert result.status == 1
-    assert result.err == "hmp-perms: generated/ is stale; run: hmp-perms generate\n".replace(
-        "generated/", f"{out}/"
-    )
+    stale = ", ".join(f"{out}/{name}" for name in ("HMPPerms.pm", "hmp_perms.py", "old.txt"))
+    assert result.err == f"hmp-perms: stale: {stale}; run: hmp-perms generate\n"
     assert "-    'quit': 'none',\n+    'quit': 'Sys.Modify',\n" in result.out
     assert f"--- /dev/null\n+++ b/{out}/HMPPerms.pm\n" in result.out
     assert f"--- a/{out}/old.txt\n+++ /dev/null\n" in result.out

@@ -165,4 +165,4 @@ def test_stale_output_fails_the_generate_hook_with_a_diff(
         "hmp-perms generate --check": "Failed",
     }
     assert "-    'quit': 'none',\n+    'quit': 'Sys.Modify',\n" in result.stdout
-    assert "hmp-perms: generated/ is stale; run: hmp-perms generate" in result.stdout
+    assert "hmp-perms: stale: generated/hmp_perms.py; run: hmp-perms generate" in result.stdout
