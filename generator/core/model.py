@@ -17,12 +17,6 @@ NAME_RE = re.compile(r"[A-Za-z0-9_?-]+")
 VERSION_RE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?")
 
 
-#: The levels the API description names (Proxmox's format): the table must have both,
-#: each with a command.
-UNPRIVILEGED, ROOT = "none", "root"
-DESCRIBED_LEVELS = (UNPRIVILEGED, ROOT)
-
-
 def is_command_name(text: str) -> bool:
     return NAME_RE.fullmatch(text) is not None
 

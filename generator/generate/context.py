@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 
 from generator.core.model import (
-    ROOT,
-    UNPRIVILEGED,
     Build,
     Entry,
     HelpEntry,
@@ -22,17 +20,19 @@ from generator.core.text import one_line
 
 
 def generate_description(table: Table) -> str:
-    """The API description text, in the format of Proxmox's ``generate_description()``
-    (the loader saw to it that both `DESCRIBED_LEVELS` have commands)."""
+    """The API description text, in the format of Proxmox's ``generate_description()``:
+    the least privileged level's commands first, the most privileged's last (``root-only``
+    for Proxmox's `root`, ``admin-only`` for a level named `admin`), each by position."""
     by_level: dict[str, list[str]] = {}
     for entry in table.commands.values():
         by_level.setdefault(table.level_of(entry), []).extend(entry.names)
-    none, root = sorted(by_level.pop(UNPRIVILEGED, [])), sorted(by_level.pop(ROOT, []))
-    text = f"The following commands do not require any additional privilege: {', '.join(none)}\n\n"
+    least, most = table.levels[0], table.levels[-1]
+    free, top = sorted(by_level.pop(least, [])), sorted(by_level.pop(most, []))
+    text = f"The following commands do not require any additional privilege: {', '.join(free)}\n\n"
     for level in sorted(by_level):
         names = ", ".join(sorted(by_level[level]))
         text += f"The following commands require '{level}': {names}\n\n"
-    text += f"The following commands are root-only: {', '.join(root)}\n"
+    text += f"The following commands are {most}-only: {', '.join(top)}\n"
     deprecated = sorted(n for e in table.commands.values() if e.deprecated for n in e.names)
     if deprecated:
         text += f"\nThe following commands are deprecated: {', '.join(deprecated)}\n"

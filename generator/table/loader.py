@@ -17,7 +17,6 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 from generator.core.errors import ErrorList, HmpPermsError, Location
 from generator.core.files import read_text
 from generator.core.model import (
-    DESCRIBED_LEVELS,
     EVERY_RELEASE,
     Entry,
     Table,
@@ -108,7 +107,6 @@ class _Loader(NodeReader):
         self.check_commands(commands)
         if "levels" in top:
             self.check_unused_levels(top["levels"][1], levels, [*commands.values(), *info.values()])
-        self.check_description(top, commands, levels)
         if self.problems:
             self.problems.sort(key=lambda p: p.where or Location(self.path, 0))
             raise ErrorList(self.problems)
@@ -314,23 +312,4 @@ class _Loader(NodeReader):
                     entry.where,
                     f"{entry.name!r} follows {entry.follows!r} but is at {entry.permission!r},"
                     f" not {target.permission!r} ({target.where})",
-                )
-
-    def check_description(
-        self,
-        top: dict[str, tuple[ScalarNode, Node]],
-        commands: dict[str, Entry],
-        levels: tuple[str, ...],
-    ) -> None:
-        """The API description (Proxmox's format) names the `none` and `root` commands."""
-        if "commands" not in top or not levels:
-            return
-        used = {entry.permission for entry in commands.values()}
-        for needed in DESCRIBED_LEVELS:
-            if needed not in used:
-                self.problem(
-                    top["commands"][0],
-                    f"no command at level {needed!r}: the API description lists the"
-                    " commands at 'none' and at 'root', so the table needs both levels and"
-                    " a command at each",
                 )

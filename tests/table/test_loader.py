@@ -15,6 +15,7 @@ from tests.conftest import (
     Result,
     one_error,
 )
+from tests.generate.test_render import load_module
 from tests.proxmox_levels import PROXMOX_LEVELS
 
 SNAPSHOT = BUILDS / "debian-7.2.22-x86_64.json"
@@ -328,16 +329,58 @@ def test_control_character_in_the_table(
     one_error(cli("generate", "--table", table_copy, "--out", table_copy.parent), message)
 
 
-def test_lint_applies_the_rules_generate_needs(
-    table_copy: Path, cli: Callable[..., Result]
+ROLES = """\
+schema: 2
+levels:
+  viewer: {}
+  operator: {}
+  admin: {}
+default: admin
+commands:
+  info:
+    permission: viewer
+    rationale: Read-only queries.
+  stop:
+    permission: operator
+    rationale: Pauses the guest.
+  quit:
+    permission: admin
+    rationale: Ends the VM.
+"""
+
+
+def test_levels_are_any_names_ordered_least_to_most_privileged(
+    tmp_path: Path, cli: Callable[..., Result]
 ) -> None:
-    text = table_copy.read_text().replace("permission: none\n", "permission: Sys.Modify\n")
-    table_copy.write_text(text)
-    lint = cli("lint", "--table", table_copy)
+    """A web API's own roles: the description takes the least and the most privileged
+    level by position, and what the table does not know needs the last one."""
+    table = tmp_path / "roles.yaml"
+    table.write_text(ROLES)
+    assert cli("lint", "--table", table).status == 0
+    out = tmp_path / "out"
+    out.mkdir()
+    config = tmp_path / "hmp-perms.toml"
+    (tmp_path / "b").mkdir()
+    config.write_text(
+        'table = "roles.yaml"\nbuilds = "b"\n'
+        '[generate]\noutputs = { "hmp_perms.py" = "out/hmp_perms.py" }\n'
+    )
+    result = cli("generate", "--config", config)
+    assert result.status == 0, result.err
+    assert [p.name for p in out.iterdir()] == ["hmp_perms.py"]
+    module = load_module(out / "hmp_perms.py", "roles")
+    assert module.required_permission("nosuch") == "admin"
+    assert module.required_permission("info") == "viewer"
+    assert module.DESCRIPTION == (
+        "The following commands do not require any additional privilege: info\n\n"
+        "The following commands require 'operator': stop\n\n"
+        "The following commands are admin-only: quit\n"
+    )
+    unordered = ROLES.replace("default: admin", "default: viewer")
+    table.write_text(unordered)
+    lint = cli("lint", "--table", table)
     assert lint.status == 1
-    assert "no command at level 'none'" in lint.out
-    generate = cli("generate", "--table", table_copy, "--out", table_copy.parent / "out")
-    one_error(generate, "no command at level 'none'")
+    assert f"{table}:6: default 'viewer' must be the most privileged level, 'admin'" in lint.out
 
 
 @pytest.mark.parametrize("schema", ["schema: 0x1\n", "schema: 1.0\n", "schema: [1]\n", ""])
