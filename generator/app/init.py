@@ -14,6 +14,8 @@ from generator.app.importing import import_perl_table
 from generator.app.settings import CONFIG_NAME, DEFAULT_BUILDS, DEFAULT_TABLE, SHIPPED, find_config
 from generator.core.errors import HmpPermsError
 from generator.core.files import read_text, write_atomic
+from generator.table.layout import split_lines
+from generator.table.loader import load_for_edit
 
 RULES = str(Path(DEFAULT_TABLE).parent / "suggest-rules.yaml")
 
@@ -37,7 +39,7 @@ builds = "{DEFAULT_BUILDS}"      # recorded QEMU builds: `hmp-perms sync --write
 # every entry of these vendors (declared in the table). Default: every table entry.
 # `check` is never narrowed by it. Widen the patterns when you upgrade QEMU.
 # patterns = ["debian-11.1.*-x86_64", "debian-11.1.*-aarch64"]
-# vendors = ["pve"]
+# vendors = @VENDORS@
 
 [check]
 # Kinds of finding to leave out, and per-kind severities (`hmp-perms kinds` lists
@@ -50,15 +52,15 @@ builds = "{DEFAULT_BUILDS}"      # recorded QEMU builds: `hmp-perms sync --write
 def init(folder: Path, from_perl: str | None = None, vendor: str | None = None) -> list[str]:
     """Write the starting files into `folder`, all of them or none; refuse if any is
     already there. Returns what was written. `vendor` is for the import of `from_perl`."""
-    if vendor is not None and from_perl is None:
-        raise HmpPermsError("--vendor goes with --from-perl")
-    table = (
-        import_perl_table(from_perl, None, vendor)[0]
-        if from_perl is not None
-        else read_text(SHIPPED / "data" / "hmp-commands.yaml")
+    if from_perl is not None:
+        table = import_perl_table(from_perl, None, vendor)[0]
+    else:
+        table = _curated(vendor)
+    vendors = (
+        f'["{vendor}"]' if vendor else "[]   # vendors the table declares (init --vendor NAME)"
     )
     files = {
-        CONFIG_NAME: CONFIG,
+        CONFIG_NAME: CONFIG.replace("@VENDORS@", vendors),
         DEFAULT_TABLE: table,
         RULES: read_text(SHIPPED / "data" / "suggest-rules.yaml"),
     }
@@ -96,3 +98,27 @@ def init(folder: Path, from_perl: str | None = None, vendor: str | None = None) 
             raise
         raise HmpPermsError(f"{folder}: init failed: {exc.strerror}; nothing written") from None
     return [*files, f"{DEFAULT_BUILDS}/ ({len(records)} recorded builds)"]
+
+
+def _curated(vendor: str | None) -> str:
+    """The curated table, less every vendor's entries and declarations but `vendor`'s:
+    a product ships no vendor's commands it did not ask for."""
+    path = SHIPPED / "data" / "hmp-commands.yaml"
+    text = read_text(path)
+    table, layout = load_for_edit(str(path), text)
+    if vendor is not None and vendor not in table.vendors:
+        raise HmpPermsError(
+            f"--vendor {vendor}: the curated table knows no such vendor"
+            f" (it knows {', '.join(sorted(table.vendors))})"
+        )
+    lines = split_lines(text)
+    drop: set[int] = set()
+    for section, entries in (("commands", table.commands), ("info", table.info)):
+        for name, start, end in layout.sections[section].entries:
+            if entries[name].vendor not in (None, vendor):
+                drop.update(range(start, end))
+    if vendor is None:  # the declarations too: one line each under `vendors:`
+        start = next(i for i, line in enumerate(lines) if line.startswith("vendors:"))
+        end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith(" "))
+        drop.update(range(start, end))
+    return "".join(line for i, line in enumerate(lines) if i not in drop)

@@ -45,9 +45,9 @@ def test_init_then_lint_and_check_from_a_subfolder(
     assert sorted(p.name for p in (tmp_path / "data" / "builds").iterdir()) == sorted(
         p.name for p in BUILDS.glob("*.json")
     )
-    assert (tmp_path / "data" / "hmp-commands.yaml").read_text() == (
-        ROOT / "data" / "hmp-commands.yaml"
-    ).read_text()
+    table = (tmp_path / "data" / "hmp-commands.yaml").read_text()
+    assert "vendor:" not in table and "\nvendors:" not in table  # no vendor's entries unasked
+    assert "\n  backup:" not in table and "\n  cont:" in table
     deep = tmp_path / "src" / "deep"
     deep.mkdir(parents=True)
     monkeypatch.chdir(deep)
@@ -128,3 +128,16 @@ def test_the_examples_init_writes_work_when_uncommented(
     generated = cli("generate")
     assert (generated.status, generated.err) == (0, ""), generated.err
     assert (tmp_path / "HMPPerms.pm").exists()
+
+
+def test_init_with_a_vendor_keeps_that_vendors_entries(
+    tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli("init", "--vendor", "pve").status == 0
+    assert (tmp_path / "data" / "hmp-commands.yaml").read_text() == (
+        ROOT / "data" / "hmp-commands.yaml"
+    ).read_text()
+    assert '\nvendors = ["pve"]' in (tmp_path / "hmp-perms.toml").read_text().replace("# ", "")
+    unknown = cli("init", "--vendor", "nosuch")
+    assert unknown.status == 2 and "knows no such vendor (it knows pve)" in unknown.err
