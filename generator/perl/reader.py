@@ -21,14 +21,23 @@ PRAGMAS = ("strict", "warnings", "utf8")
 QUOTE_LIKE = ("q", "qq", "qw", "qr", "m", "s", "y", "tr")
 #: Words that run or load code perl does not show here.
 REFUSED_WORDS = ("eval", "do", "require", "no", "format", "BEGIN", "INIT", "CHECK", "UNITCHECK")
-WORD = re.compile(r"[A-Za-z_]\w*(?:(?:::|')\w+)*(?:::)?")
-VAR = re.compile(r"[$@%&*](?:::)?[A-Za-z_]\w*(?:(?:::|')\w+)*(?:::)?|\$[+!@/\\,;.0-9&]")
-COMMENT = re.compile(r"#([^\n]*)")
-NUMBER = re.compile(r"v\d+(?:\.\d+)+|\d[\d_]*(?:\.\d[\d_]*)?")
-OPERATOR = re.compile(
-    r"//=|<=>|\.\.\.|[-+*/.|&^%]=|\|\|=|&&=|=>|->|//|\|\||&&|==|!=|=~|!~|<=|>=|\+\+|--|\*\*"
-    r"|\.\.|<<|[-=;,(){}\[\].+*!?:\\&|^~%<>@$/`]"
+_NAME = r"[A-Za-z_]\w*(?:(?:::|')\w+)*(?:::)?"
+#: One token; the first group that matches names its kind, and anything else is refused.
+TOKEN = re.compile(
+    r"(?P<newline>\n)|(?P<space>[ \t]+|\r(?=\n))|#(?P<comment>[^\n]*)"
+    r"|(?P<str>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")|(?P<unended>['\"])"
+    r"|(?P<num>v\d+(?:\.\d+)+|\d[\d_]*(?:\.\d[\d_]*)?)"
+    rf"|(?P<key>{_NAME})(?=[ \t]*=>)"  # perl quotes a word before '=>' on its line
+    r"|qr/(?P<regex>(?:[^/\\\n]|\\.)*)/[msixpn]*"
+    rf"|(?P<word>{_NAME})"
+    r"|(?P<last_index>\$\#)"
+    rf"|(?P<var>[$@%&*](?:::)?{_NAME}|[$@%&*]::|\$[+!@/\\,;.0-9&])"
+    r"|(?P<op>//=|<=>|\.\.\.|[-+*/.|&^%]=|\|\|=|&&=|=>|->|//|\|\||&&|==|!=|=~|!~|<=|>=|\+\+"
+    r"|--|\*\*|\.\.|<<|[-=;,(){}\[\].+*!?:\\&|^~%<>@$/`])",
+    re.S,
 )
+#: After a quote-like word: its '=>' on a later line (perl 5.36 reads a key there).
+ARROW_BELOW = re.compile(r"\s*(#[^\n]*\n\s*)*=>")
 REFUSED_OPERATORS = {
     "//=": "'//=' is not read",
     "<<": "a here-document (or a shift) is not read",
@@ -79,92 +88,67 @@ class Module(NamedTuple):
     sentence_line: int  # where the deprecated sentence is, 0 if none
 
 
-class Comments(NamedTuple):
-    alone: dict[int, str]  # line -> a comment with nothing before it on its line
-    after: dict[int, str]  # line -> a comment after code
-
-
 def read_module(path: str, text: str) -> Module:
     """The permission hash of the module `text` (from `path`), as perl holds it."""
     return _Parser(path, *_tokens(path, text)).module()
 
 
-def _tokens(path: str, text: str) -> tuple[list[Token], Comments]:
+def _tokens(path: str, text: str) -> tuple[list[Token], dict[int, str], dict[int, str]]:
+    """The code's tokens; the comments alone on their line, and those after code, by line."""
     tokens: list[Token] = []
-    comments = Comments({}, {})
+    alone: dict[int, str] = {}
+    after: dict[int, str] = {}
     i, line, start = 0, 1, 0  # start: where the current line starts
 
     def refuse(what: str) -> HmpPermsError:
         return HmpPermsError(what, Location(path, line))
 
     while i < len(text):
-        c = text[i]
-        if i == start and c == "=" and text[i + 1 : i + 2].isalpha():
+        if i == start and text[i] == "=" and text[i + 1 : i + 2].isalpha():
             raise refuse("POD (a line starting with '=') is not read")
-        if c == "\n":
-            i, line, start = i + 1, line + 1, i + 1
-        elif c in " \t" or text.startswith("\r\n", i):
-            i += 1
-        elif m := COMMENT.match(text, i):
-            kept = comments.after if text[start:i].strip() else comments.alone
-            kept[line] = m[1].strip()
-            i = m.end()
-        elif c in "'\"":
-            j = i + 1
-            while j < len(text) and text[j] != c:
-                j += 2 if text[j] == "\\" else 1
-            if j >= len(text):
-                raise refuse("a string that does not end")
-            raw = text[i + 1 : j]
-            value = re.sub(r"\\([\\'])", r"\1", raw) if c == "'" else _interpolated(raw, refuse)
+        if (m := TOKEN.match(text, i)) is None:
+            raise refuse(f"{text[i]!r} outside a comment or string is not read")
+        kind, value, i = m.lastgroup or "", m[m.lastgroup or 0], m.end()
+        if kind == "newline":
+            line, start = line + 1, i
+        elif kind == "comment":
+            (after if text[start : m.start()].strip() else alone)[line] = value.strip()
+        elif kind == "str":
+            raw = value[1:-1]
+            if value[0] == "'":
+                value = re.sub(r"\\([\\'])", r"\1", raw)
+            else:
+                value = _interpolated(raw, refuse)
             tokens.append(Token("str", value, line))
             line += raw.count("\n")
-            i = j + 1
-        elif m := NUMBER.match(text, i):
-            tokens.append(Token("num", m[0], line))
-            i = m.end()
-        elif m := WORD.match(text, i):
-            word, i = m[0], m.end()
-            if word in ("__END__", "__DATA__"):
-                break
-            if re.match(r"[ \t]*=>", text[i:]):
-                tokens.append(Token("word", word, line))  # a key: perl quotes it
-            elif "'" in word:
-                raise refuse(f'{word!r}: "\'" as a package separator is not read')
-            elif word == "qr" and text.startswith("/", i):
-                m = re.compile(r"((?:[^/\\\n]|\\.)*)/[msixpn]*").match(text, i + 1)
-                if not m or re.search(r"[$@]|\(\?\??\{", m[1]):
-                    raise refuse("a qr// pattern that interpolates or runs code is not read")
-                tokens.append(Token("regex", m[1], line))
-                i = m.end()
-            elif word in QUOTE_LIKE and re.match(r"\s*(#[^\n]*\n\s*)*=>", text[i:]):
-                raise refuse(
-                    f"{word!r} on a line before its '=>': perl 5.36 reads a key, older perls"
-                    f" a quoting operator; put the key on the arrow's line, or quote it"
-                )
-            elif word in QUOTE_LIKE:
-                raise refuse(f"{word!r}: quoting and pattern operators are not read")
-            elif word in REFUSED_WORDS:
-                raise refuse(f"{word!r} runs or loads code the importer does not read")
-            else:
-                tokens.append(Token("word", word, line))
-        elif c == "$" and text.startswith("$#", i):
+        elif kind == "unended":
+            raise refuse("a string that does not end")
+        elif kind == "regex" and re.search(r"[$@]|\(\?\??\{", value):
+            raise refuse("a qr// pattern that interpolates or runs code is not read")
+        elif kind == "word" and value in ("__END__", "__DATA__"):
+            break
+        elif kind == "word" and "'" in value:
+            raise refuse(f'{value!r}: "\'" as a package separator is not read')
+        elif kind == "word" and value in QUOTE_LIKE and ARROW_BELOW.match(text, i):
+            raise refuse(
+                f"{value!r} on a line before its '=>': perl 5.36 reads a key, older perls"
+                f" a quoting operator; put the key on the arrow's line, or quote it"
+            )
+        elif kind == "word" and value in QUOTE_LIKE:
+            raise refuse(f"{value!r}: quoting and pattern operators are not read")
+        elif kind == "word" and value in REFUSED_WORDS:
+            raise refuse(f"{value!r} runs or loads code the importer does not read")
+        elif kind == "last_index":
             raise refuse("'$#' is not read")
-        elif m := VAR.match(text, i):
-            if m[0].endswith("::") or m[0][1:].startswith("::"):
-                raise refuse(
-                    f"{m[0]!r}: a symbol table reaches any variable by a name built at run time"
-                )
-            tokens.append(Token("var", m[0], line))
-            i = m.end()
-        elif m := OPERATOR.match(text, i):
-            if m[0] in REFUSED_OPERATORS:
-                raise refuse(REFUSED_OPERATORS[m[0]])
-            tokens.append(Token("op", m[0], line))
-            i = m.end()
-        else:
-            raise refuse(f"{c!r} outside a comment or string is not read")
-    return tokens, comments
+        elif kind == "var" and (value.endswith("::") or value[1:].startswith("::")):
+            raise refuse(
+                f"{value!r}: a symbol table reaches any variable by a name built at run time"
+            )
+        elif kind == "op" and value in REFUSED_OPERATORS:
+            raise refuse(REFUSED_OPERATORS[value])
+        elif kind != "space":
+            tokens.append(Token("word" if kind == "key" else kind, value, line))
+    return tokens, alone, after
 
 
 def _interpolated(raw: str, refuse: Callable[[str], HmpPermsError]) -> str:
@@ -185,8 +169,11 @@ def _interpolated(raw: str, refuse: Callable[[str], HmpPermsError]) -> str:
 class _Parser:
     """The statements at file scope, the hash's entries, and every use of the hash."""
 
-    def __init__(self, path: str, tokens: list[Token], comments: Comments) -> None:
-        self.path, self.tokens, self.comments, self.i = path, tokens, comments, 0
+    def __init__(
+        self, path: str, tokens: list[Token], alone: dict[int, str], after: dict[int, str]
+    ) -> None:
+        self.path, self.tokens, self.i = path, tokens, 0
+        self.alone, self.after = alone, after  # comments by line
         self.definition: Token | None = None
 
     def refuse(self, token: Token | None, what: str) -> HmpPermsError:
@@ -295,11 +282,12 @@ class _Parser:
             if not key.line == arrow.line == value.line:
                 raise self.refuse(key, "a key, its '=>' and its value are read on one line only")
             first = key.line
-            while first - 1 in self.comments.alone:
+            while first - 1 in self.alone:
                 first -= 1
-            above = tuple(self.comments.alone[n] for n in range(first, key.line))
-            after = self.comments.after.get(key.line, "")
-            entries.append(Entry(key.text, value.text, key.line, above, after))
+            above = tuple(self.alone[n] for n in range(first, key.line))
+            entries.append(
+                Entry(key.text, value.text, key.line, above, self.after.get(key.line, ""))
+            )
             if self.take(",", end).text == end:
                 break
         self.take(";")

@@ -79,6 +79,7 @@ DECOYS = {
     "by-name": ('my $n = "hmp_command_perms";', "could reach it by name"),
     "braced-name": ("${hmp_command_perms}->{migrate} = 'none';", "not read"),
     "symbol-table": ("my $g = $PVE::API2::Qemu::HMPPerms::{'x'};", "symbol table"),
+    "main-symbol-table": ("my $g = $::{'PVE::'};", "symbol table"),
     "string-eval": ('eval "1";', "'eval' runs or loads code"),
     "heredoc": ("my $t = <<'EOT';\nour $hmp_command_perms = {};\nEOT", "here-document"),
     "q-quoting": ("my $t = q{ migrate => 'none' };", "quoting and pattern operators"),
