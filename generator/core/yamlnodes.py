@@ -57,9 +57,11 @@ def compose(path: str, text: str) -> Node | None:
     try:
         events, depth = Loader(text), 0
         while not isinstance(event := events.get_event(), StreamEndEvent):
-            if isinstance(event, CollectionEndEvent):
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+            elif isinstance(event, CollectionEndEvent):
                 depth -= 1
-            elif isinstance(event, CollectionStartEvent) and (depth := depth + 1) > MAX_DEPTH:
+            if depth > MAX_DEPTH:
                 raise HmpPermsError(
                     f"nested deeper than {MAX_DEPTH} levels; no table needs that",
                     Location(path, event.start_mark.line + 1),
