@@ -1,11 +1,8 @@
-"""Files: read text and JSON with one clear error, write whole or not at all.
+"""Foundation: read text and JSON with one clear error, write whole or not at all.
 
-Entry points: `read_text`, `read_json`, `write_atomic` and `ensure_writable`.
-What is read is the repository's own files and the files the user names:
-trusted, though they can be wrong, so a bad one gives one ``file:line`` line
-from the parser's own error. Reads stop at `MAX_BYTES` (``--from-text
-/dev/zero`` must not fill the memory). A write replaces a regular file through
-a temp file and a rename; ``-`` is standard output.
+Entry points: `read_text`, `read_json`, `write_atomic` and `ensure_writable`. What is
+read is trusted, though it can be wrong: a bad file gives one ``file:line`` line from
+the parser's own error.
 """
 
 from __future__ import annotations
@@ -21,7 +18,8 @@ from pathlib import Path
 
 from generator.core.errors import HmpPermsError, Location
 
-#: The most any input may hold: a listing is tens of KB, a table a few hundred.
+#: The most any input may hold (a table is a few hundred KB): ``--from-text /dev/zero``
+#: must not fill the memory.
 MAX_BYTES = 16 * 1024 * 1024
 
 #: Temporary files being written now; whoever ends the run early removes them.
@@ -66,10 +64,8 @@ def read_json(path: str | Path) -> object:
 def write_atomic(path: str | Path, content: str) -> bool:
     """Write `content` to `path` whole or not at all; False when it already held exactly that.
 
-    A regular file is replaced through a temp file in its folder and a rename,
-    keeping its permission bits; a new one gets the umask's. A symlink is
-    followed. A file with other hard links is parted from them, with a warning.
-    ``-`` is standard output.
+    A regular file is replaced through a temp file and a rename, keeping its permission
+    bits; a symlink is followed; other hard links keep the old content; ``-`` is stdout.
     """
     name = str(path)
     try:
@@ -105,8 +101,8 @@ def write_atomic(path: str | Path, content: str) -> bool:
 
 
 def ensure_writable(path: str | Path) -> None:
-    """Fail now where `write_atomic(path, ...)` would fail for the kind of file or its
-    folder, so that a command writing several files can check them all first."""
+    """Fail now where `write_atomic` would, so a command writing several files checks
+    them all first."""
     name = str(path)
     if name != "-":
         _target(name)
@@ -131,8 +127,8 @@ def _target(name: str) -> os.stat_result | None:
 
 @contextlib.contextmanager
 def _temp_file(real: str, name: str) -> Iterator[tuple[int, str]]:
-    """A new file beside `real`, its descriptor and its name; removed at the end unless it
-    was renamed away. It is in `UNFINISHED` from before it is made until it is gone."""
+    """A new file beside `real` (its descriptor and name), in `UNFINISHED` from before it
+    is made until it is gone: removed at the end unless renamed away."""
     folder, base = os.path.split(real)
     # The base is cut to leave room for the rest: a name of 255 bytes is a file's own.
     base = os.fsdecode(os.fsencode(base)[:200])

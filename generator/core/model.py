@@ -78,9 +78,7 @@ class Snapshot(NamedTuple):
     raw_help: str
     raw_info: str
     variant: str  # e.g. qemu-system-x86_64-microvm (`variant_of` the binary when not given)
-    #: every package string recorded for this build with this listing, sorted, `package`
-    #: among them (`packages_with`)
-    packages: tuple[str, ...]
+    packages: tuple[str, ...]  # every package recorded with this listing (`packages_with`)
     source: str = ""  # where it was read from: a snapshot file, a text file, or live
 
     @property
@@ -102,8 +100,7 @@ def packages_with(package: str, others: Sequence[str] = ()) -> tuple[str, ...]:
 
 
 def variant_of(binary: str, target: str) -> str:
-    """Which binary of a target a build is (``qemu-system-x86_64-microvm``): the last
-    ``qemu-system-*`` word of the command line, else the target's plain binary."""
+    """The last ``qemu-system-*`` word of the command line, else the target's binary."""
     for word in reversed(binary.split()):
         base = word.rsplit("/", 1)[-1]
         if base.startswith("qemu-system-") and NAME_RE.fullmatch(base):
@@ -132,7 +129,7 @@ class Build(NamedTuple):
 
     @property
     def machine(self) -> str:
-        """The variant less ``qemu-system-``: what tells builds of one release apart."""
+        """What tells builds of one release apart: ``x86_64-microvm``."""
         return self.variant.removeprefix("qemu-system-")
 
     @property

@@ -8,6 +8,7 @@ what its destination reads as plain text; reports and templates use nothing else
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Mapping
 
 #: What no loaded string may hold (whitespace a format allows is passed in `allow`):
@@ -23,10 +24,7 @@ _UNPRINTABLE = re.compile(
 
 def unprintable(text: str, allow: str = "") -> re.Match[str] | None:
     """The first character of `text` no loaded string may hold, `allow`'s aside."""
-    for m in _UNPRINTABLE.finditer(text):
-        if m[0] not in allow:
-            return m
-    return None
+    return next((m for m in _UNPRINTABLE.finditer(text) if m[0] not in allow), None)
 
 
 def describe_char(char: str) -> str:
@@ -37,6 +35,11 @@ def describe_char(char: str) -> str:
 def one_line(text: str) -> str:
     """Any text as a single line: every run of whitespace and controls is one space."""
     return " ".join(_UNPRINTABLE.sub(" ", text).split())
+
+
+def _lines_kept(text: str) -> str:
+    """Any text with its line breaks kept and every other unprintable character a space."""
+    return _UNPRINTABLE.sub(lambda m: m[0] if m[0] == "\n" else " ", text)
 
 
 def terminal(text: str) -> str:
@@ -92,7 +95,7 @@ def md_code(text: str) -> str:
 def html_comment(text: str) -> str:
     """Text inside ``<!-- -->``, its lines kept: no `--`, so nothing in it ends the comment,
     and no `>` at its start, which would end it at once."""
-    text = _UNPRINTABLE.sub(lambda m: m[0] if m[0] == "\n" else " ", text)
+    text = _lines_kept(text)
     while "--" in text:
         text = text.replace("--", "- -")
     return " " + text if text.startswith((">", "->")) else text
@@ -103,7 +106,7 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 
 
 def xml_text(text: str) -> str:
-    """XML character data. (xml.sax.saxutils would import urllib: 20 ms per run.)"""
+    """XML character data (xml.sax.saxutils would import urllib: 20 ms a run)."""
     text = _XML_INVALID.sub("\ufffd", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -116,7 +119,7 @@ def xml_attr(text: str) -> str:
 
 def github_message(text: str) -> str:
     """The message of a workflow command (``::error ...::MESSAGE``): lines kept, escaped."""
-    text = _UNPRINTABLE.sub(lambda m: m[0] if m[0] == "\n" else " ", text)
+    text = _lines_kept(text)
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -128,15 +131,10 @@ def github_property(text: str) -> str:
 def comment(text: str, prefix: str = "# ", width: int = 79) -> str:
     """Text as comment lines, each starting with `prefix`: folded to one line, then
     wrapped at spaces (a longer word stands whole on its own line)."""
-    lines, line = [], ""
-    for word in one_line(text).split(" "):
-        if line and len(prefix) + len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}" if line else word
-    lines.append(line)
-    return "\n".join((prefix + line).rstrip() for line in lines)
+    wrap = textwrap.wrap(
+        one_line(text), width - len(prefix), break_long_words=False, break_on_hyphens=False
+    )
+    return "\n".join((prefix + line).rstrip() for line in wrap or [""])
 
 
 def yaml_comment(text: str) -> str:
@@ -158,10 +156,8 @@ def _pieces(text: str, width: int = 72) -> list[str]:
     """`text` cut after spaces into pieces of about `width`: a long string as literals."""
     pieces: list[str] = []
     for line in text.splitlines(True):
-        words = line.split(" ")
         piece = ""
-        for i, word in enumerate(words):
-            word += " " if i < len(words) - 1 else ""
+        for word in re.split("(?<= )", line):  # each word with the space after it
             if piece and len(piece) + len(word) > width:
                 pieces.append(piece)
                 piece = ""

@@ -1,26 +1,41 @@
 """Foundation: YAML read as nodes that know their line, for the table and the rules.
 
 Entry point: `NodeReader` (a document's nodes, every problem kept as `file:line:
-message`). The C composer is used when ruamel.yaml.clib is installed (ten times
-faster), imported at each use so its absence is a fallback; no tag is resolved.
+message`). No tag is resolved; the C composer is used when ruamel.yaml.clib is
+installed (ten times faster).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TypeVar
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent, Event, StreamEndEvent
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent, StreamEndEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.core.errors import HmpPermsError, Location
 from generator.core.files import read_text
 from generator.core.text import describe_char, unprintable
 
+try:
+    from ruamel.yaml.cyaml import CBaseLoader as Loader
+except ImportError:  # pragma: no cover - without ruamel.yaml.clib
+    from ruamel.yaml.loader import BaseLoader
+
+    class Loader(BaseLoader):  # type: ignore[no-redef]
+        max_depth = None  # the pure composer asks its loader for one
+
+
 T = TypeVar("T")
+
+#: Nesting no table needs (it has four levels): refused from the parser's events, which
+#: keep their own stack, as the C composer recurses once per level and a file nested
+#: 40,000 deep crashes the process.
+MAX_DEPTH = 20
+#: A CR is whitespace only before an LF: any other line break would move every line.
+_LONE_CR = re.compile("\r(?!\n)")
 
 
 def is_null(node: Node) -> bool:
@@ -32,73 +47,31 @@ def is_null(node: Node) -> bool:
     )
 
 
-#: Nesting no table needs (it has four levels): refused before composing, as the C
-#: composer recurses once per level and a deep enough file crashes the process.
-MAX_DEPTH = 20
-#: Whitespace a table's text may hold; a CR only before an LF (any other line break
-#: would move every line number). Everything else `text.unprintable` finds is refused.
-_TEXT_WHITESPACE = "\t\n\r"
-_LONE_CR = re.compile("\r(?!\n)")
-
-
-def check_text(path: str, text: str) -> None:
-    """Refuse control characters and deep nesting before anything composes the text
-    (the parser's event stream keeps its own stack: a few ms)."""
-    bad = unprintable(text.removeprefix("\ufeff"), _TEXT_WHITESPACE) or _LONE_CR.search(text)
+def compose(path: str, text: str) -> Node | None:
+    """The document's node tree, plain scalars left strings (`since: 9.10` is not 9.1);
+    a control character or nesting past `MAX_DEPTH` is refused before composing."""
+    bad = unprintable(text.removeprefix("\ufeff"), "\t\n\r") or _LONE_CR.search(text)
     if bad:
         line = text.count("\n", 0, bad.start()) + 1
         raise HmpPermsError(f"control character {describe_char(bad[0])}", Location(path, line))
-    depth = 0
     try:
-        for event in _events(text):
+        events, depth = Loader(text), 0
+        while not isinstance(event := events.get_event(), StreamEndEvent):
             if isinstance(event, CollectionStartEvent):
                 depth += 1
-                if depth > MAX_DEPTH:
-                    raise HmpPermsError(
-                        f"nested deeper than {MAX_DEPTH} levels; no table needs that",
-                        Location(path, event.start_mark.line + 1),
-                    )
             elif isinstance(event, CollectionEndEvent):
                 depth -= 1
+            if depth > MAX_DEPTH:
+                raise HmpPermsError(
+                    f"nested deeper than {MAX_DEPTH} levels; no table needs that",
+                    Location(path, event.start_mark.line + 1),
+                )
+        return Loader(text).get_single_node()  # type: ignore[no-any-return]
     except MarkedYAMLError as exc:
-        raise yaml_error(path, exc) from None
-
-
-def yaml_error(path: str, exc: MarkedYAMLError) -> HmpPermsError:
-    mark = exc.problem_mark or exc.context_mark
-    line = mark.line + 1 if mark is not None else 1
-    reason = exc.problem or exc.context or "cannot be parsed"
-    return HmpPermsError(f"invalid YAML: {reason}", Location(path, line))
-
-
-def _events(text: str) -> Iterator[Event]:
-    try:
-        from ruamel.yaml.cyaml import CBaseLoader
-    except ImportError:  # pragma: no cover - without ruamel.yaml.clib
-        yield from YAML(typ="base", pure=True).parse(text)
-        return
-    loader = CBaseLoader(text)
-    try:
-        while (event := loader.get_event()) is not None:
-            yield event
-            if isinstance(event, StreamEndEvent):
-                return
-    finally:
-        loader.dispose()
-
-
-def compose(path: str, text: str) -> Node | None:
-    """The document's node tree, plain scalars left strings (`since: 9.10` is not 9.1)."""
-    check_text(path, text)
-    try:
-        from ruamel.yaml.cyaml import CBaseLoader
-    except ImportError:  # pragma: no cover - without ruamel.yaml.clib
-        return YAML(typ="base", pure=True).compose(text)  # type: ignore[no-any-return]
-    loader = CBaseLoader(text)
-    try:
-        return loader.get_single_node()  # type: ignore[no-any-return]
-    finally:
-        loader.dispose()
+        mark = exc.problem_mark or exc.context_mark
+        reason = exc.problem or exc.context or "cannot be parsed"
+        where = Location(path, mark.line + 1 if mark is not None else 1)
+        raise HmpPermsError(f"invalid YAML: {reason}", where) from None
 
 
 class NodeReader:
@@ -176,10 +149,7 @@ class NodeReader:
     def document(self, what: str) -> tuple[str, MappingNode]:
         """The file's text and its top node, which must be a mapping."""
         text = read_text(self.path) if self.text is None else self.text
-        try:
-            root = compose(self.path, text)
-        except MarkedYAMLError as exc:
-            raise yaml_error(self.path, exc) from None
+        root = compose(self.path, text)
         if not isinstance(root, MappingNode):
             raise HmpPermsError(f"{what} must be a mapping at the top", Location(self.path, 1))
         return text, root

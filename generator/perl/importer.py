@@ -25,8 +25,9 @@ from generator.perl.reader import Entry, read_module
 KNOWN_ALIASES = {"?": "help", "c": "cont", "p": "print", "q": "quit", "s": "stop"}
 ALIAS_HELP = re.compile(r"(?:short-form of|alias for) '([A-Za-z0-9_?-]+)'")
 LEVEL_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # the table loader's rule
-#: Proxmox's levels, least to most privileged; others follow in file order.
-KNOWN_LEVELS = ("none", "Sys.Modify", "root")
+#: Proxmox's levels, least to most privileged: others go between Sys.Modify and root,
+#: in file order (fail closed: the most privileged level comes last).
+LEVEL_ORDER = {"none": 0, "Sys.Modify": 1, "root": 3}
 #: A rationale written as "root-only: ...", naming the level it argues for.
 ARGUES_FOR = re.compile(r"([\w.]+)-only\b")
 TODO = "imported without a comment above it: write a rationale, remove this line"
@@ -47,10 +48,7 @@ def import_perl(
     module = read_module(path, text)
     entries, notes = _checked(path, module.perms), list[str]()
     doc = CommentedMap(schema=2)
-    levels = [lv for lv in KNOWN_LEVELS if any(e.value == lv for e in entries)]
-    levels += dict.fromkeys(e.value for e in entries if e.value not in levels)
-    if "root" in levels:  # fail closed: the most privileged level comes last
-        levels.append(levels.pop(levels.index("root")))
+    levels = sorted(dict.fromkeys(e.value for e in entries), key=lambda lv: LEVEL_ORDER.get(lv, 2))
     doc["levels"] = CommentedMap((lv, CommentedMap()) for lv in levels)
     doc["default"] = levels[-1]
     if vendor:

@@ -4,9 +4,8 @@ Entry point: `read_module`. The forms are those of Proxmox's ``HMPPerms.pm`` and
 the module `generate` writes: ``package``, ``use`` of strict, warnings, utf8 or a
 Perl version, subs, ``our $hmp_command_perms = { name => 'level', ... };`` and
 other variables holding literals, then ``1;``. Perl is the truth: anything that
-could make perl hold another hash than the one read here (here-documents,
-``q``-quoting, POD, a pattern operator, code run at load, a use of the hash other
-than a plain read) is refused with its line, never guessed.
+could make perl hold another hash than the one read here is refused with its line,
+never guessed.
 """
 
 from __future__ import annotations
@@ -22,13 +21,23 @@ PRAGMAS = ("strict", "warnings", "utf8")
 QUOTE_LIKE = ("q", "qq", "qw", "qr", "m", "s", "y", "tr")
 #: Words that run or load code perl does not show here.
 REFUSED_WORDS = ("eval", "do", "require", "no", "format", "BEGIN", "INIT", "CHECK", "UNITCHECK")
-WORD = re.compile(r"[A-Za-z_]\w*(?:(?:::|')\w+)*(?:::)?")
-VAR = re.compile(r"[$@%&*](?:::)?[A-Za-z_]\w*(?:(?:::|')\w+)*(?:::)?|\$[+!@/\\,;.0-9&]")
-NUMBER = re.compile(r"v\d+(?:\.\d+)+|\d[\d_]*(?:\.\d[\d_]*)?")
-OPERATOR = re.compile(
-    r"//=|<=>|\.\.\.|[-+*/.|&^%]=|\|\|=|&&=|=>|->|//|\|\||&&|==|!=|=~|!~|<=|>=|\+\+|--|\*\*"
-    r"|\.\.|<<|[-=;,(){}\[\].+*!?:\\&|^~%<>@$/`]"
+_NAME = r"[A-Za-z_]\w*(?:(?:::|')\w+)*(?:::)?"
+#: One token; the first group that matches names its kind, and anything else is refused.
+TOKEN = re.compile(
+    r"(?P<newline>\n)|(?P<space>[ \t]+|\r(?=\n))|#(?P<comment>[^\n]*)"
+    r"|(?P<str>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")|(?P<unended>['\"])"
+    r"|(?P<num>v\d+(?:\.\d+)+|\d[\d_]*(?:\.\d[\d_]*)?)"
+    rf"|(?P<key>{_NAME})(?=[ \t]*=>)"  # perl quotes a word before '=>' on its line
+    r"|qr/(?P<regex>(?:[^/\\\n]|\\.)*)/[msixpn]*"
+    rf"|(?P<word>{_NAME})"
+    r"|(?P<last_index>\$\#)"
+    rf"|(?P<var>[$@%&*](?:::)?{_NAME}|[$@%&*]::|\$[+!@/\\,;.0-9&])"
+    r"|(?P<op>//=|<=>|\.\.\.|[-+*/.|&^%]=|\|\|=|&&=|=>|->|//|\|\||&&|==|!=|=~|!~|<=|>=|\+\+"
+    r"|--|\*\*|\.\.|<<|[-=;,(){}\[\].+*!?:\\&|^~%<>@$/`])",
+    re.S,
 )
+#: After a quote-like word: its '=>' on a later line (perl 5.36 reads a key there).
+ARROW_BELOW = re.compile(r"\s*(#[^\n]*\n\s*)*=>")
 REFUSED_OPERATORS = {
     "//=": "'//=' is not read",
     "<<": "a here-document (or a shift) is not read",
@@ -40,15 +49,29 @@ REFUSED_OPERATORS = {
 }
 #: What a double-quoted string may hold after a backslash, and what it means.
 ESCAPES = {"n": "\n", "t": "\t", "0": "\0", "\\": "\\", '"': '"', "$": "$", "@": "@"}
+#: In a double-quoted string: an escape, a plain ``$name`` (kept as it is), or a
+#: sigil that interpolates more (possessive, so ``$name[0]`` is not ``$nam``).
+INTERPOLATION = re.compile(
+    r"\\(.?)|(\$[A-Za-z_]\w*+(?!\[|\{|->|::|'[A-Za-z_]))|\$|@(?=[\w{$:])", re.S
+)
+#: The reads Proxmox's subs make of the hash: ``keys``, a copy, a subscript, a test.
+#: Matched against the tokens around it, spaced, the hash as ``$H``, a string as ``''``.
+READS = re.compile(
+    r" keys (?:\$H -> % \*|% \$H) [);] "
+    r"| = \$H -> \{ KEY \} (?:;|//|\|\|) "
+    r"| -> \{ \$H -> \{ KEY \} \} "
+    r"| (?:exists|defined) (?:\( )?\$H -> \{ KEY \} (?:\)|;|&&|\|\|) ".replace(
+        "KEY", r"(?:[$@%&*]\S+|[A-Za-z_]\S*|'')"
+    )
+)
 #: A sentence naming deprecated commands, as in Proxmox's generate_description.
 DEPRECATED = re.compile(r"\bdeprecated: ([A-Za-z0-9_?-]+(?:, [A-Za-z0-9_?-]+)*)")
 
 
 class Token(NamedTuple):
-    kind: str  # word, var, str, regex, num, op, comment
-    text: str  # a string's value; a comment's text after '#'
+    kind: str  # word, var, str, regex, num, op
+    text: str  # a string's value
     line: int
-    alone: bool = False  # a comment with nothing before it on its line
 
 
 class Entry(NamedTuple):
@@ -67,140 +90,119 @@ class Module(NamedTuple):
 
 def read_module(path: str, text: str) -> Module:
     """The permission hash of the module `text` (from `path`), as perl holds it."""
-    return _Parser(path, _tokens(path, text)).module()
+    return _Parser(path, *_tokens(path, text)).module()
 
 
-def _tokens(path: str, text: str) -> list[Token]:
+def _tokens(path: str, text: str) -> tuple[list[Token], dict[int, str], dict[int, str]]:
+    """The code's tokens; the comments alone on their line, and those after code, by line."""
     tokens: list[Token] = []
+    alone: dict[int, str] = {}
+    after: dict[int, str] = {}
     i, line, start = 0, 1, 0  # start: where the current line starts
 
     def refuse(what: str) -> HmpPermsError:
         return HmpPermsError(what, Location(path, line))
 
     while i < len(text):
-        c = text[i]
-        if i == start and c == "=" and text[i + 1 : i + 2].isalpha():
+        if i == start and text[i] == "=" and text[i + 1 : i + 2].isalpha():
             raise refuse("POD (a line starting with '=') is not read")
-        if c == "\n":
-            i, line, start = i + 1, line + 1, i + 1
-        elif c in " \t" or text.startswith("\r\n", i):
-            i += 1
-        elif c == "#":
-            end = text.find("\n", i)
-            end = len(text) if end < 0 else end
-            alone = not text[start:i].strip()
-            tokens.append(Token("comment", text[i + 1 : end].strip(), line, alone))
-            i = end
-        elif c in "'\"":
-            j = i + 1
-            while j < len(text) and text[j] != c:
-                j += 2 if text[j] == "\\" else 1
-            if j >= len(text):
-                raise refuse("a string that does not end")
-            raw = text[i + 1 : j]
-            value = re.sub(r"\\([\\'])", r"\1", raw) if c == "'" else _interpolated(raw, refuse)
+        if (m := TOKEN.match(text, i)) is None:
+            raise refuse(f"{text[i]!r} outside a comment or string is not read")
+        kind, value, i = m.lastgroup or "", m[m.lastgroup or 0], m.end()
+        if kind == "newline":
+            line, start = line + 1, i
+        elif kind == "comment":
+            (after if text[start : m.start()].strip() else alone)[line] = value.strip()
+        elif kind == "str":
+            raw = value[1:-1]
+            if value[0] == "'":
+                value = re.sub(r"\\([\\'])", r"\1", raw)
+            else:
+                value = _interpolated(raw, refuse)
             tokens.append(Token("str", value, line))
             line += raw.count("\n")
-            i = j + 1
-        elif m := NUMBER.match(text, i):
-            tokens.append(Token("num", m[0], line))
-            i = m.end()
-        elif m := WORD.match(text, i):
-            word, i = m[0], m.end()
-            if word in ("__END__", "__DATA__"):
-                break
-            if re.match(r"[ \t]*=>", text[i:]):
-                tokens.append(Token("word", word, line))  # a key: perl quotes it
-            elif "'" in word:
-                raise refuse(f'{word!r}: "\'" as a package separator is not read')
-            elif word == "qr" and text.startswith("/", i):
-                m = re.compile(r"((?:[^/\\\n]|\\.)*)/[msixpn]*").match(text, i + 1)
-                if not m or re.search(r"[$@]|\(\?\??\{", m[1]):
-                    raise refuse("a qr// pattern that interpolates or runs code is not read")
-                tokens.append(Token("regex", m[1], line))
-                i = m.end()
-            elif word in QUOTE_LIKE and re.match(r"\s*(#[^\n]*\n\s*)*=>", text[i:]):
-                raise refuse(
-                    f"{word!r} on a line before its '=>': perl 5.36 reads a key, older perls"
-                    f" a quoting operator; put the key on the arrow's line, or quote it"
-                )
-            elif word in QUOTE_LIKE:
-                raise refuse(f"{word!r}: quoting and pattern operators are not read")
-            elif word in REFUSED_WORDS:
-                raise refuse(f"{word!r} runs or loads code the importer does not read")
-            else:
-                tokens.append(Token("word", word, line))
-        elif c == "$" and text.startswith("$#", i):
+        elif kind == "unended":
+            raise refuse("a string that does not end")
+        elif kind == "regex" and re.search(r"[$@]|\(\?\??\{", value):
+            raise refuse("a qr// pattern that interpolates or runs code is not read")
+        elif kind == "word" and value in ("__END__", "__DATA__"):
+            break
+        elif kind == "word" and "'" in value:
+            raise refuse(f'{value!r}: "\'" as a package separator is not read')
+        elif kind == "word" and value in QUOTE_LIKE and ARROW_BELOW.match(text, i):
+            raise refuse(
+                f"{value!r} on a line before its '=>': perl 5.36 reads a key, older perls"
+                f" a quoting operator; put the key on the arrow's line, or quote it"
+            )
+        elif kind == "word" and value in QUOTE_LIKE:
+            raise refuse(f"{value!r}: quoting and pattern operators are not read")
+        elif kind == "word" and value in REFUSED_WORDS:
+            raise refuse(f"{value!r} runs or loads code the importer does not read")
+        elif kind == "last_index":
             raise refuse("'$#' is not read")
-        elif m := VAR.match(text, i):
-            if m[0].endswith("::") or m[0][1:].startswith("::"):
-                raise refuse(
-                    f"{m[0]!r}: a symbol table reaches any variable by a name built at run time"
-                )
-            tokens.append(Token("var", m[0], line))
-            i = m.end()
-        elif m := OPERATOR.match(text, i):
-            if m[0] in REFUSED_OPERATORS:
-                raise refuse(REFUSED_OPERATORS[m[0]])
-            tokens.append(Token("op", m[0], line))
-            i = m.end()
-        else:
-            raise refuse(f"{c!r} outside a comment or string is not read")
-    return tokens
+        elif kind == "var" and (value.endswith("::") or value[1:].startswith("::")):
+            raise refuse(
+                f"{value!r}: a symbol table reaches any variable by a name built at run time"
+            )
+        elif kind == "op" and value in REFUSED_OPERATORS:
+            raise refuse(REFUSED_OPERATORS[value])
+        elif kind != "space":
+            tokens.append(Token("word" if kind == "key" else kind, value, line))
+    return tokens, alone, after
 
 
 def _interpolated(raw: str, refuse: Callable[[str], HmpPermsError]) -> str:
     """A double-quoted string's value; a plain ``$name`` in it is kept as it is."""
-    out, i = [], 0
-    while i < len(raw):
-        c = raw[i]
-        if c == "\\":
-            if raw[i + 1 : i + 2] not in ESCAPES:
-                raise refuse(f"the escape {raw[i : i + 2]!r} in a string is not read")
-            out.append(ESCAPES[raw[i + 1]])
-            i += 2
-            continue
-        if c == "$" or (c == "@" and re.match(r"[\w{$:]", raw[i + 1 : i + 2])):
-            m = re.compile(r"\$[A-Za-z_]\w*").match(raw, i)
-            if not m or re.match(r"\[|\{|->|::|'[A-Za-z_]", raw[m.end() : m.end() + 2]):
-                raise refuse("a string interpolating more than a plain $name is not read")
-        out.append(c)
-        i += 1
-    return "".join(out)
+
+    def one(m: re.Match[str]) -> str:
+        if m[0].startswith("\\"):
+            if m[1] not in ESCAPES:
+                raise refuse(f"the escape {m[0]!r} in a string is not read")
+            return ESCAPES[m[1]]
+        if m[2] is None:
+            raise refuse("a string interpolating more than a plain $name is not read")
+        return m[0]
+
+    return INTERPOLATION.sub(one, raw)
 
 
 class _Parser:
     """The statements at file scope, the hash's entries, and every use of the hash."""
 
-    def __init__(self, path: str, tokens: list[Token]) -> None:
+    def __init__(
+        self, path: str, tokens: list[Token], alone: dict[int, str], after: dict[int, str]
+    ) -> None:
         self.path, self.tokens, self.i = path, tokens, 0
-        self.code = [t for t in tokens if t.kind != "comment"]
+        self.alone, self.after = alone, after  # comments by line
         self.definition: Token | None = None
 
     def refuse(self, token: Token | None, what: str) -> HmpPermsError:
         line = token.line if token else (self.tokens[-1].line if self.tokens else 1)
         return HmpPermsError(what, Location(self.path, line))
 
-    def take(self, *texts: str) -> Token:
-        """The next token that is not a comment; one of `texts` when given."""
-        while self.i < len(self.tokens) and self.tokens[self.i].kind == "comment":
-            self.i += 1
+    def take(self, *texts: str, kind: str = "") -> Token:
+        """The next token: one of `texts` (a word, variable or operator) or of `kind`."""
         if self.i == len(self.tokens):
             raise self.refuse(None, "the module ends inside a statement")
         token = self.tokens[self.i]
         self.i += 1
         if texts and (token.kind not in ("op", "word", "var") or token.text not in texts):
             raise self.refuse(token, f"expected {' or '.join(map(repr, texts))} here")
+        if kind and token.kind != kind:
+            raise self.refuse(token, f"expected a {kind} here, not {token.text!r}")
         return token
 
+    def peek(self, *texts: str) -> bool:
+        return [t.text for t in self.tokens[self.i : self.i + len(texts)]] == list(texts)
+
     def module(self) -> Module:
-        perms: tuple[Entry, ...] | None = None
+        perms: list[Entry] | None = None
         deprecated: dict[str, str | None] = {}
-        strict, count = False, 0
-        while any(t.kind != "comment" for t in self.tokens[self.i :]):
-            first, count = self.take(), count + 1
-            if first.text == "package" and count == 1:
-                self.take_kind("word"), self.take(";")
+        strict = False
+        while self.i < len(self.tokens):
+            first = self.take()
+            if first.text == "package" and self.i == 1:
+                self.take(kind="word"), self.take(";")
             elif first.text == "use":
                 what = self.take()
                 if what.text not in PRAGMAS and what.kind != "num":
@@ -215,7 +217,7 @@ class _Parser:
                     first, "no 'use strict' first: a name built at run time could reach the hash"
                 )
             elif first.text == "sub":
-                self.take_kind("word")
+                self.take(kind="word")
                 if self.take("(", "{").text == "(":
                     self.skip_to(")")
                     self.take("{")
@@ -226,13 +228,11 @@ class _Parser:
                 self.definition = self.take()
                 self.take(), self.take()
                 perms = self.entries("}")
-                self.take(";")
             elif first.text == "our" and self.peek("%deprecated", "=", "("):
                 self.take(), self.take(), self.take()
-                deprecated.update({e.key: e.value for e in self.entries(")")})
-                self.take(";")
+                deprecated.update((e.key, e.value) for e in self.entries(")"))
             elif first.text in ("our", "my"):
-                self.take_kind("var"), self.take("=")
+                self.take(kind="var"), self.take("=")
                 self.literal()
             elif first.text == "1":
                 self.take(";")
@@ -242,22 +242,12 @@ class _Parser:
             raise self.refuse(None, f"no 'our ${NAME} = {{ ... }};' found")
         self.check_uses()
         line = 0
-        for token in self.code:
+        for token in self.tokens:
             if token.kind == "str" and (m := DEPRECATED.search(token.text)):
                 line = line or token.line
                 for name in m[1].split(", "):
                     deprecated.setdefault(name, None)
-        return Module(perms, deprecated, line)
-
-    def take_kind(self, kind: str) -> Token:
-        token = self.take()
-        if token.kind != kind:
-            raise self.refuse(token, f"expected a {kind} here, not {token.text!r}")
-        return token
-
-    def peek(self, *texts: str) -> bool:
-        ahead = [t for t in self.tokens[self.i : self.i + 8] if t.kind != "comment"]
-        return [t.text for t in ahead[: len(texts)]] == list(texts)
+        return Module(tuple(perms), deprecated, line)
 
     def skip_to(self, end: str) -> None:
         """Past `end` at this depth: a statement's rest, or a sub's body."""
@@ -275,29 +265,15 @@ class _Parser:
         while (token := self.take()).text != ";" or token.kind != "op":
             if token.kind == "op" and token.text in (".", ",", "=>", "(", ")", "{", "}"):
                 continue
-            if token.kind in ("str", "regex", "num"):
-                continue
-            if token.kind == "word" and self.peek("=>"):
+            if token.kind in ("str", "regex", "num") or (token.kind == "word" and self.peek("=>")):
                 continue
             raise self.refuse(token, f"{token.text!r}: only literals may stand at file scope")
 
-    def entries(self, end: str) -> tuple[Entry, ...]:
-        entries: list[Entry] = []
-        above: list[Token] = []
-        while True:
-            token = self.tokens[self.i] if self.i < len(self.tokens) else None
-            if token is not None and token.kind == "comment":
-                self.i += 1
-                if token.alone:
-                    above = (
-                        [*above, token] if above and above[-1].line == token.line - 1 else [token]
-                    )
-                elif entries and entries[-1].line == token.line:
-                    entries[-1] = entries[-1]._replace(after=token.text)
-                continue
-            key = self.take()
-            if key.kind == "op" and key.text == end:
-                return tuple(entries)
+    def entries(self, end: str) -> list[Entry]:
+        """``key => 'value',`` up to `end` and the ``;`` after it, each on one line with
+        the comment lines right above it and the comment after it."""
+        entries = []
+        while not ((key := self.take()).kind == "op" and key.text == end):
             if key.kind not in ("word", "str"):
                 raise self.refuse(key, f"{key.text!r}: a key is a word or a quoted string")
             arrow, value = self.take("=>"), self.take()
@@ -305,47 +281,39 @@ class _Parser:
                 raise self.refuse(value, f"{value.text!r}: a value is a quoted string")
             if not key.line == arrow.line == value.line:
                 raise self.refuse(key, "a key, its '=>' and its value are read on one line only")
-            comments = tuple(c.text for c in above if above[-1].line == key.line - 1)
-            entries.append(Entry(key.text, value.text, key.line, comments, ""))
-            above = []
+            first = key.line
+            while first - 1 in self.alone:
+                first -= 1
+            above = tuple(self.alone[n] for n in range(first, key.line))
+            entries.append(
+                Entry(key.text, value.text, key.line, above, self.after.get(key.line, ""))
+            )
             if self.take(",", end).text == end:
-                return tuple(entries)
+                break
+        self.take(";")
+        return entries
 
     def check_uses(self) -> None:
         """Every use of the hash outside its definition reads it, as Proxmox's subs do."""
-        code = self.code
-        for k, token in enumerate(code):
+        for k, token in enumerate(self.tokens):
             if NAME not in token.text:
                 continue
             if token.kind in ("str", "regex"):
                 raise self.refuse(token, f"a string naming {NAME} could reach it by name")
-            if token.text == f"${NAME}" and token.kind == "var":
-                if token is not self.definition and not self.is_read(k):
-                    raise self.refuse(
-                        token,
-                        f"${NAME} is used here other than as a plain read: only its"
-                        " definition may set it",
-                    )
-            else:
+            if token.kind != "var" or token.text != f"${NAME}":
                 raise self.refuse(token, f"{token.text!r} is not read: spell it ${NAME}")
+            if token is not self.definition and not self.is_read(k):
+                raise self.refuse(
+                    token,
+                    f"${NAME} is used here other than as a plain read: only its"
+                    " definition may set it",
+                )
 
     def is_read(self, k: int) -> bool:
-        code = self.code
-        at = [t.text for t in code[k + 1 : k + 6]] + [""] * 5
-        before = [code[k - 1].text if k > 0 else "", code[k - 2].text if k > 1 else ""]
-        if before[0] == "keys" and at[:3] == ["->", "%", "*"]:
-            return at[3] in (")", ";")  # keys $h->%*
-        if before == ["%", "keys"]:
-            return at[0] in (")", ";")  # keys %$h
-        if at[:2] != ["->", "{"] or at[3] != "}" or code[k + 3].kind not in ("var", "word", "str"):
-            return False
-        after = at[4]  # $h->{KEY} then this
-        if before[0] == "=":
-            return after in (";", "//", "||")
-        if before == ["{", "->"]:
-            return after == "}"
-        if before[0] in ("exists", "defined") or (
-            before[0] == "(" and before[1] in ("exists", "defined")
-        ):
-            return after in (")", ";", "&&", "||")
-        return False
+        """Whether the hash at token `k` is read in one of the ways `READS` lists."""
+        window = [
+            "$H" if n == k else "''" if t.kind in ("str", "regex") else t.text
+            for n, t in enumerate(self.tokens[: k + 6])
+            if n >= k - 2
+        ]
+        return READS.search(f" {' '.join(window)} ") is not None

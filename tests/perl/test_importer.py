@@ -79,6 +79,7 @@ DECOYS = {
     "by-name": ('my $n = "hmp_command_perms";', "could reach it by name"),
     "braced-name": ("${hmp_command_perms}->{migrate} = 'none';", "not read"),
     "symbol-table": ("my $g = $PVE::API2::Qemu::HMPPerms::{'x'};", "symbol table"),
+    "main-symbol-table": ("my $g = $::{'PVE::'};", "symbol table"),
     "string-eval": ('eval "1";', "'eval' runs or loads code"),
     "heredoc": ("my $t = <<'EOT';\nour $hmp_command_perms = {};\nEOT", "here-document"),
     "q-quoting": ("my $t = q{ migrate => 'none' };", "quoting and pattern operators"),
@@ -92,6 +93,14 @@ DECOYS = {
     "interpolated-code": ('my $t = "@{[ 1 ]}";', "interpolating more than a plain $name"),
     "compile-time-block": ("BEGIN { 1 }", "'BEGIN' runs or loads code"),
 }
+#: The reads docs/table.md names, each in a sub: the import takes the module as it is.
+READS = (
+    "my @k = (keys %$hmp_command_perms);",
+    "my $x = $hmp_command_perms->{'migrate'} // 'root';",
+    "my $y = $x->{$hmp_command_perms->{$x}};",
+    "return 1 if exists $hmp_command_perms->{$x};",
+    "return 1 if defined($hmp_command_perms->{x}) && 1;",
+)
 #: Decoys at file scope: the module's text, the line refused, what the line must say.
 FILE_SCOPE = {
     "y-then-arrow-on-the-next-line": (
@@ -220,6 +229,16 @@ def test_the_generated_module_imports_back_with_its_deprecations(
     doc, _ = imported(cli, source)
     assert doc["commands"]["wavcapture"]["deprecated"] == {"since": "10.2"}
     assert doc["commands"]["balloon"]["rationale"].startswith("Asks the guest to give memory back")
+
+
+@pytest.mark.parametrize("statement", READS)
+def test_import_accepts_the_plain_reads_of_the_hash(
+    tmp_path: Path, cli: Callable[..., Result], statement: str
+) -> None:
+    source = tmp_path / "HMPPerms.pm"
+    source.write_text(MODULE.replace("\n1;\n", "\n" + IN_SUB.replace("{}", statement) + "\n1;\n"))
+    doc, _ = imported(cli, source)
+    assert doc["commands"]["migrate"]["permission"] == "Sys.Modify"
 
 
 def refused(tmp_path: Path, cli: Callable[..., Result], text: str, line: int, says: str) -> None:
