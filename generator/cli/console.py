@@ -1,11 +1,11 @@
-"""The console script: the signals it handles blocked first, then the command line, one exit status.
+"""The console script: the handled signals blocked first, then the command line, one exit status.
 
 Entry point: `run`. Every signal in `HANDLED` ends the run as Ctrl-C does: every
 process started is killed, one line says so on stderr, and the exit status is
 128+signal. A signal is an event, never an exception raised into the code that
-runs: the signals are blocked in the main thread (and so in every thread it
-starts) from this module's first statement, and delivered only to a watcher
-thread, which ends the run. docs/processes.md says what holds when.
+runs: blocked from this module's first statement in the main thread (and so in
+every thread it starts), it is delivered only to a watcher thread, which ends the
+run. docs/processes.md says what holds when.
 """
 
 from __future__ import annotations
@@ -16,21 +16,10 @@ import signal
 #: SIGXFSZ (Python ignores them: a write fails instead) and the faults a process
 #: raises on itself (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT).
 HANDLED = (
-    signal.SIGINT,
-    signal.SIGTERM,
-    signal.SIGHUP,
-    signal.SIGQUIT,
-    signal.SIGUSR1,
-    signal.SIGUSR2,
-    signal.SIGALRM,
-    signal.SIGVTALRM,
-    signal.SIGPROF,
-    signal.SIGIO,
-    signal.SIGPWR,
-    signal.SIGSTKFLT,
-    signal.SIGXCPU,
-    *range(signal.SIGRTMIN, signal.SIGRTMAX + 1),
-)
+    signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+    signal.SIGUSR2, signal.SIGALRM, signal.SIGVTALRM, signal.SIGPROF, signal.SIGIO,
+    signal.SIGPWR, signal.SIGSTKFLT, signal.SIGXCPU, *range(signal.SIGRTMIN, signal.SIGRTMAX + 1),
+)  # fmt: skip
 #: The signal mask this process was given, which each child gets back before it execs.
 GIVEN_MASK = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
 
@@ -48,7 +37,6 @@ from generator.core import files  # noqa: E402
 STOP_WITHIN = 2.0  # seconds to kill and reap every process once a signal came
 _wakeup = -1  # read end of the pipe that Python's C-level handler writes each signal to
 _caught: set[int] = set()  # the signals this run handles (not those its parent ignored)
-_stopping = False  # the run is being ended for a signal
 
 
 def run() -> NoReturn:
@@ -57,35 +45,25 @@ def run() -> NoReturn:
     _standard_descriptors()
     _watch_signals()
     processes.setup(GIVEN_MASK)
-    try:
-        status = main()
-    except SystemExit as exc:  # argparse's --help, --version and usage errors
-        status = _exit_status(exc)
-    if not _signalled():  # else the report is cut where the signal found it
-        status = _flushed(status)
+    status = main()
     with processes.LOCK:  # held for good by a watcher ending the run
         _end_if_signalled()
         os._exit(status)
 
 
 def _watch_signals() -> None:
-    """From now on each handled signal is written to a pipe by Python's C-level handler,
-    in the one thread that does not block it: the watcher, which ends the run. A signal
-    the parent set to be ignored (`nohup` ignores SIGHUP) stays ignored."""
+    """From now on Python's C-level handler writes each handled signal to a pipe, in the
+    one thread that does not block it: the watcher, which ends the run. A signal the
+    parent ignores (`nohup` ignores SIGHUP) stays ignored."""
     global _wakeup
     _wakeup, write_end = os.pipe()
-    os.set_blocking(_wakeup, False)
     os.set_blocking(write_end, False)
     for signum in HANDLED:
         if signal.getsignal(signum) is not signal.SIG_IGN:
-            signal.signal(signum, _recorded)
+            signal.signal(signum, lambda signum, frame: None)  # the watcher acts on it
             _caught.add(signum)
     signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
     threading.Thread(target=_watcher, name="signals", daemon=True).start()
-
-
-def _recorded(signum: int, frame: object) -> None:
-    """The Python-level handler: nothing to do, the watcher acts on the signal."""
 
 
 def _watcher() -> NoReturn:
@@ -96,26 +74,15 @@ def _watcher() -> NoReturn:
             _end_if_signalled()
 
 
-def _signalled() -> bool:
-    """Whether a signal came: being acted on, in the pipe, or sent and not yet delivered."""
-    return _stopping or bool(select.select([_wakeup], [], [], 0)[0] or _pending())
-
-
-def _pending() -> set[int]:
-    return {int(s) for s in signal.sigpending()} & _caught
-
-
 def _end_if_signalled() -> None:
     """With `processes.LOCK` held: if a signal came, end the run for the first one."""
-    global _stopping
-    if not _signalled():
-        return
-    _stopping = True
-    if not select.select([_wakeup], [], [], 0)[0] and _pending():
-        taken = signal.sigtimedwait(_caught, 0)  # not delivered yet: take it here
+    if not select.select([_wakeup], [], [], 0)[0]:  # none delivered
+        if not signal.sigpending() & _caught:
+            return
+        taken = signal.sigtimedwait(_caught, 0)  # sent, not delivered yet: take it here
         if taken is not None:
             _end(taken.si_signo)
-    select.select([_wakeup], [], [], 1.0)  # delivered meanwhile: its number is on its way
+        select.select([_wakeup], [], [], 1.0)  # delivered meanwhile: its number is on its way
     _end(os.read(_wakeup, 1)[0])
 
 
@@ -131,65 +98,31 @@ def _end(signum: int) -> NoReturn:
         for path in files.UNFINISHED:
             with contextlib.suppress(OSError):
                 os.unlink(path)
-        what = "" if signum == signal.SIGINT else f" ({signal_name(signum)})"
+        try:
+            name = f" ({signal.Signals(signum).name})" if signum != signal.SIGINT else ""
+        except ValueError:
+            name = f" (SIGRTMIN+{signum - signal.SIGRTMIN})"
         with contextlib.suppress(OSError):  # a closed stderr: the status still tells
-            os.write(stderr, f"hmp-perms: interrupted{what}\n".encode())
+            os.write(stderr, f"hmp-perms: interrupted{name}\n".encode())
         os._exit(128 + signum)
 
 
-def signal_name(signum: int) -> str:
-    """SIGTERM, SIGRTMIN+3."""
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        return f"SIGRTMIN+{signum - signal.SIGRTMIN}"
-
-
 def _standard_descriptors() -> None:
-    """Give a closed stdin, stdout or stderr a descriptor again, before anything is opened:
-    else the first pipe of the run would take its number. A closed stdout is a reader
-    that is gone (the first write ends the run with status 141); stdin or stderr, /dev/null.
-    """
+    """Give a closed stdin, stdout or stderr a descriptor before anything is opened, else
+    the run's first pipe would take its number: stdout a pipe with no reader (`>&-` is a
+    reader gone: the first write ends the run with 141), stdin and stderr /dev/null."""
     for fd in (0, 1, 2):
         try:
             os.fstat(fd)
-            continue
         except OSError:
-            pass
-        if fd == 1:
+            if fd != 1:
+                os.open(os.devnull, os.O_RDWR)  # the lowest free number: `fd`
+                continue
             gone, end = os.pipe()
             os.close(gone)
-        else:
-            end = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
-        if end != fd:
-            os.dup2(end, fd, inheritable=False)
+            os.dup2(end, 1, inheritable=False)
             os.close(end)
-        if fd == 1 and sys.stdout is None:
-            sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - for the whole run
-        if fd == 2 and sys.stderr is None:
-            sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115 - for the whole run
-
-
-def _exit_status(exc: SystemExit) -> int:
-    """The status `sys.exit(code)` gives, as Python makes it (a text: said, then 1)."""
-    if exc.code is None or isinstance(exc.code, int):
-        return exc.code or 0
-    with contextlib.suppress(OSError, ValueError):
-        print(exc.code, file=sys.stderr)
-    return 1
-
-
-def _flushed(status: int) -> int:
-    """`status` once stdout's buffer is written: a reader gone is 141, as `exits.guarded`
-    says it; any other failure (a full disk) is one line and 2, whatever the command found."""
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        return status or 128 + signal.SIGPIPE
-    except OSError as exc:
-        with contextlib.suppress(OSError, ValueError):
-            print(f"hmp-perms: standard output: cannot write: {exc.strerror}", file=sys.stderr)
-        return 2
-    with contextlib.suppress(OSError, ValueError):
-        sys.stderr.flush()
-    return status
+    if sys.stdout is None:
+        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - for the whole run
+    if sys.stderr is None:
+        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115 - for the whole run

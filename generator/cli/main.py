@@ -1,10 +1,8 @@
-"""Command line: parse the arguments, call one use case, print, pick the exit status.
-
-Entry point: `main` (the console script is `console.run`). 0 success; 1 drift, stale
-files or lint problems found; the rest is `exits`'.
+"""Command line: parse the arguments, call one use case, print, pick the exit status:
+0 success; 1 drift, stale files or lint problems found; the rest is `exits`'.
 
 Each command imports its use case when it runs: importing them all costs about
-90 ms (asyncio, qemu.qmp, re2): two thirds of a whole `generate --check`.
+90 ms (asyncio, qemu.qmp, re2), two thirds of a whole `generate --check`.
 """
 
 from __future__ import annotations

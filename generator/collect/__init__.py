@@ -1,9 +1,3 @@
-"""Collect stage: what a QEMU build says about its monitor, as a `Snapshot`.
-
-Entry point: `launcher.collect_all` (start or connect, ask, stop). Beside it:
-`processes` (children started, registered, killed and reaped), `monitor` (the
-QMP conversation),
-`helptext.parse_help` (the listing parser, pure), `snapshot` (snapshot files and
-saved text) and `records` (recorded builds in ``data/builds/``, build names, and
-the baseline each build is compared with).
-"""
+"""Collect stage: what a QEMU build says about its monitor, as a `Snapshot`: started or
+connected to (`launcher`), read from saved text, snapshot files (`snapshot`) or QEMU's
+source (`source`), and recorded in ``data/builds/`` (`records`)."""

@@ -1,21 +1,11 @@
-"""Parse stage: QEMU's ``help`` / ``info`` listing into `HelpEntry` values.
+"""Parse stage: QEMU's ``help`` / ``info`` listing into `HelpEntry` values; pure.
 
-Entry point: `parse_help`. Pure: text in, entries out.
-
-QEMU prints one entry per command, ``name[|alias...] params -- help``, built
-from ``hmp-commands.hx``. The strings there may hold ``\\n\\t\\t\\t``, so an
-entry can go on over more lines: help goes on on lines that start with a tab,
-params (``drive_add``) on lines that start at column 0 with ``[``. Empty params
-leave two spaces before ``--``. Help text that ends in a newline leaves one empty
-line after its entry. Over QMP the lines end in CRLF. The ``info``
-listing is the same with every entry prefixed ``info ``. A line holds printable
-text only, after the TABs that start a continuation line: anything else is
-refused with its line, here, whichever way the listing came.
-
-An entry is bounded: QEMU's longest (``dump-guest-memory`` in 10.0, its help
-over twelve lines) is 734 characters, and one over `MAX_ENTRY` is refused with
-the line it starts on, so no later stage (the suggester's patterns, reports)
-is handed megabytes as one command's text.
+One entry per command, ``name[|alias...] params -- help``: help goes on over lines
+that start with a tab, params (``drive_add``) over lines that start with ``[``;
+empty params leave two spaces before ``--``; help that ends in a newline leaves an
+empty line; QMP ends lines in CRLF; ``info`` prefixes each entry ``info ``. A
+line holds printable text only, and an entry at most `MAX_ENTRY` characters (the
+longest QEMU prints is 734), so no later stage is handed megabytes as one command.
 """
 
 from __future__ import annotations
@@ -27,18 +17,12 @@ from generator.core.model import HelpEntry, is_command_name
 from generator.core.text import describe_char, unprintable
 
 SEPARATOR = " -- "
-#: Characters of one entry, all its lines and their line breaks: over five times
-#: the longest QEMU prints (734), far under what would slow anything down.
-MAX_ENTRY = 4096
+MAX_ENTRY = 4096  # characters of one entry, its lines and their line breaks
 
 
 def parse_help(text: str, source: str = "<help>", prefix: str = "") -> tuple[HelpEntry, ...]:
-    """Parse a ``help`` listing (or, with ``prefix="info "``, an ``info`` one).
-
-    Every line must be placed: a line that starts no entry and continues none
-    is an error naming its line, never dropped. Entries come back sorted by
-    name; a name or alias outside ``[A-Za-z0-9_?-]+`` is an error.
-    """
+    """A ``help`` listing's entries (with ``prefix="info "``, an ``info`` one's), sorted
+    by name; a line that starts no entry and continues none is an error at its line."""
     try:
         return _parse_listing(text, prefix)
     except HmpPermsError as exc:
@@ -48,8 +32,8 @@ def parse_help(text: str, source: str = "<help>", prefix: str = "") -> tuple[Hel
 
 @functools.lru_cache(maxsize=64)
 def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
-    """`parse_help` without the source's name, so that the many builds that print the
-    same listing (62 recorded builds print 8 different ones) parse it once."""
+    """`parse_help` without the source's name, so that a listing many builds print (62
+    recorded builds print 8) is parsed once."""
     source = ""  # named by `parse_help`
     entries: dict[str, HelpEntry] = {}
     seen: dict[str, int] = {}

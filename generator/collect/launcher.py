@@ -1,17 +1,13 @@
 """Collect stage: ask real QEMU builds for their HMP commands.
 
-Entry point: `collect_all`. The only module
-that talks to QEMU.
+Entry point: `collect_all`. The only module that starts or connects to QEMU.
 
-A QEMU this tool starts gets its QMP monitor as an inherited descriptor: one
-end of a socketpair, at descriptor 3 in the child. Nothing is put on disk, so
-the same works through any wrapper command that passes descriptors on
-(`chroot`, `bwrap`, `podman run --preserve-fds=1`). A QEMU that already runs is
-read through its own QMP socket (`--connect`) and left as it was.
-
-Whatever goes wrong, the caller gets a `CollectError` of one line naming what
-the user typed (with the start of QEMU's own stderr), and no process this
-module started, nor anything those started, is left running (`processes`).
+A QEMU started here gets its QMP monitor as an inherited descriptor, one end of
+a socketpair at descriptor 3: nothing is put on disk, so the same works through a
+wrapper that passes descriptors on (`chroot`, `bwrap`, `podman run --preserve-fds=1`).
+A QEMU that already runs is read through its QMP socket (`--connect`) and left as
+it was. Whatever fails is a `CollectError` of one line naming what the user typed,
+with the start and end of QEMU's stderr, and leaves no process running.
 """
 
 from __future__ import annotations
@@ -26,24 +22,24 @@ import socket
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from qemu.qmp import QMPError
 
 from generator.collect import monitor, processes
 from generator.core.errors import CollectError, HmpPermsError
-
-if TYPE_CHECKING:
-    from generator.core.model import Snapshot
+from generator.core.model import Snapshot
 
 DEFAULT_BINARY = "qemu-system-x86_64"
 BINARY_ENV = "HMP_PERMS_QEMU"
 QEMU_ARGS = ("-machine", "none", "-nodefaults", "-no-user-config", "-display", "none", "-S")
 MONITOR_FD = 3  # where QEMU finds its QMP connection; `podman run --preserve-fds=1` passes it
-T = TypeVar("T")
 QUIT_GRACE = 5.0  # seconds QEMU gets to exit after `quit` (never more than --timeout)
 REAP_GRACE = 1.0  # seconds to kill and reap what a wrapper left when a collection ends
 KEEP = 2048  # bytes kept of each end of a child's output
+#: How a program that is not on PATH is said to be missing (the use case may add a hint).
+NOT_FOUND = "not found on PATH"
+T = TypeVar("T")
 
 # qemu.qmp logs every failure it raises; the error the user sees says it once.
 logging.getLogger("qemu.qmp").addHandler(logging.NullHandler())
@@ -55,69 +51,33 @@ def default_binary() -> str:
 
 
 def local_binaries() -> list[str]:
-    """Every ``qemu-system-*`` on PATH, first found per name, sorted.
-
-    A name that is a link to another binary found (Debian's ``qemu-system-ppc64le``
-    is ``qemu-system-ppc64``) is the same build, so it is left out.
-    """
+    """Every ``qemu-system-*`` on PATH, first found per name, sorted; a name that is a link
+    to another one found (Debian's ``qemu-system-ppc64le``) is the same build, left out."""
     found: dict[str, str] = {}
     for folder in os.environ.get("PATH", "").split(os.pathsep):
-        try:
-            names = os.listdir(folder or ".")
-        except OSError:
-            continue
-        for name in names:
-            path = os.path.join(folder or ".", name)
-            if (
-                name.startswith("qemu-system-")
-                and name not in found
-                and os.path.isfile(path)
-                and os.access(path, os.X_OK)
-            ):
-                found[name] = os.path.realpath(path)
+        with contextlib.suppress(OSError):
+            for name in os.listdir(folder or "."):
+                path = os.path.join(folder or ".", name)
+                if name.startswith("qemu-system-") and name not in found and shutil.which(path):
+                    found[name] = os.path.realpath(path)
     real = {path: name for name, path in found.items() if os.path.basename(path) == name}
     return sorted(name for name, path in found.items() if real.get(path, name) == name)
 
 
-def split_command(command: str) -> list[str]:
-    """`command` split as a shell would (quotes, backslashes), or a `CollectError`."""
+def _words(command: str) -> list[str]:
     try:
-        words = shlex.split(command)
-    except ValueError as exc:
-        raise CollectError(command, f"cannot split the command line: {exc}") from None
-    if not words:
-        raise CollectError(command, "empty command")
-    return words
+        return shlex.split(command)
+    except ValueError:
+        return [command]
 
 
 def binary_name(command: str) -> str:
     """The name a snapshot keeps: the command's last `qemu-system-*` word, else all of it."""
-    try:
-        words = shlex.split(command)
-    except ValueError:
-        return command
+    words = _words(command)
     if len(words) == 1:
         return words[0]
-    for word in reversed(words):
-        if os.path.basename(word).startswith("qemu-system-"):
-            return word
-    return command
-
-
-def resolve_program(command: str, program: str) -> str:
-    """The path to run for `program`, the first word of `command`, or a `CollectError`."""
-    if os.sep in program:
-        path = program
-        if not os.path.exists(path):
-            raise CollectError(command, "no such file")
-    else:
-        found = shutil.which(program)
-        if found is None:
-            raise CollectError(command, NOT_FOUND)
-        path = found
-    if os.path.isdir(path) or not os.access(path, os.X_OK):
-        raise CollectError(command, "is not an executable file")
-    return path
+    qemus = [w for w in words if os.path.basename(w).startswith("qemu-system-")]
+    return qemus[-1] if qemus else command
 
 
 @dataclass
@@ -137,10 +97,9 @@ async def collect_all(
 ) -> Collected[T]:
     """Snapshots of every command started and address connected, in the order given.
 
-    `alongside` is called once every QEMU is started: QEMU needs a while to
-    come up, and work that does not need it (imports, loading the table) is
-    done in that wait instead of after it. If it raises, every QEMU is stopped
-    and the exception passes on.
+    `alongside` is called once every QEMU is started, so that work which does not need
+    QEMU (loading the table) is done while QEMU comes up. If it raises, every QEMU is
+    stopped and the exception passes on.
     """
     started = [asyncio.Event() for _ in commands]
     jobs = [
@@ -151,10 +110,6 @@ async def collect_all(
     try:
         if started:
             await asyncio.wait([asyncio.ensure_future(e.wait()) for e in started])
-        # While QEMU starts up: the parser's imports, then the caller's own work.
-        import generator.collect.helptext
-        import generator.core.model
-
         side = alongside() if alongside is not None else None
         results = await asyncio.gather(*jobs, return_exceptions=True)
     except BaseException:
@@ -167,30 +122,13 @@ async def collect_all(
         processes.reap_all(REAP_GRACE)  # what a wrapper left behind
     collected: Collected[T] = Collected(side=side)
     for result in results:
-        if isinstance(result, generator.core.model.Snapshot):
+        if isinstance(result, Snapshot):
             collected.snapshots.append(result)
         elif isinstance(result, HmpPermsError):
             collected.errors.append(result)
         else:
             raise result
     return collected
-
-
-#: How a program that is not on PATH is said to be missing (the use case may add a hint).
-NOT_FOUND = "not found on PATH"
-
-
-def _failed(command: str, proc: processes.Child | None, detail: str, stderr: str) -> CollectError:
-    """A failed conversation as its one line. A command that names no QEMU (`/bin/true`,
-    `cat`) is said to be none, and what it printed is its own, not QEMU's."""
-    try:
-        words = shlex.split(command)
-    except ValueError:
-        words = [command]
-    if proc is None or any("qemu" in os.path.basename(w) for w in words):
-        return CollectError(command, detail, stderr)
-    program = os.path.basename(words[0])
-    return CollectError(command, f"is no QEMU ({detail})", stderr, speaker=program)
 
 
 async def collect(command: str, timeout: float, started: asyncio.Event | None = None) -> Snapshot:
@@ -200,21 +138,20 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
     """
     started = started or asyncio.Event()
     proc: processes.Child | None = None
-    stderr = StreamEnds()
-    graceful = False  # QEMU was asked to quit and may take a moment to exit
-    status: int | None = None  # how QEMU ended, if it ended by itself
+    output = ChildOutput()
+    ours: socket.socket | None = None  # this end of QEMU's monitor
     client = monitor.Client(command)
-    ours: socket.socket | None = None
+    answered = False  # QEMU was asked to quit and may take a moment to exit
+    ended: int | None = None  # QEMU's status, if it ended by itself
     try:
         async with asyncio.timeout(timeout):
-            words = split_command(command)
-            program = resolve_program(command, words[0])
             try:
                 ours, theirs = socket.socketpair()
                 with theirs:
-                    proc = await _spawn([program, *words[1:]], theirs, stderr)
-            except OSError as exc:
-                raise CollectError(command, f"cannot start: {exc.strerror or exc}") from None
+                    proc = _start(command, theirs, output)
+            except (OSError, subprocess.SubprocessError) as exc:  # before QEMU's exec
+                why = f"cannot start: {getattr(exc, 'strerror', None) or exc}"
+                raise CollectError(command, why) from None
             finally:
                 started.set()
             try:
@@ -222,37 +159,66 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
                 snapshot = await monitor.ask(client, binary_name(command), command)
                 with contextlib.suppress(QMPError, OSError, EOFError):
                     await client.execute("quit")
-                graceful = True
+                answered = True
                 return snapshot
             finally:
-                status = proc.returncode
+                ended = proc.returncode  # by itself, before it was stopped
                 await monitor.disconnect(client)
-                await proc.stop(min(QUIT_GRACE, timeout) if graceful else 0.0)
-                await stderr.settle()
+                await proc.stop(min(QUIT_GRACE, timeout) if answered else 0.0)
+                await output.settle()
     except TimeoutError:
-        raise _failed(command, proc, f"no answer within {timeout:g} s", stderr.text()) from None
+        detail = f"no answer within {timeout:g} s"
     except (QMPError, OSError, EOFError, ValueError) as exc:
-        what = monitor.describe(client.broken or exc)
-        if status is not None:
-            what += f" ({monitor.ending(status)})"
-        raise _failed(command, proc, what, stderr.text()) from None
+        detail = monitor.describe(client.broken or exc)
+        if ended is not None:
+            detail += f" ({monitor.ending(ended)})"
     except CollectError as exc:
-        if proc is not None:
-            raise _failed(command, proc, exc.detail, exc.stderr or stderr.text()) from None
-        raise
+        if proc is None:
+            raise
+        detail = exc.detail
     finally:
         started.set()
-        stderr.close()
+        output.close()
         if ours is not None:
             ours.close()
+    # A command that names no QEMU (`/bin/true`, `cat`) is said to be none, and what it
+    # printed is its own, not QEMU's.
+    words = _words(command)
+    if proc is None or any("qemu" in os.path.basename(w) for w in words):
+        raise CollectError(command, detail, output.text())
+    program = os.path.basename(words[0])
+    raise CollectError(command, f"is no QEMU ({detail})", output.text(), speaker=program)
+
+
+def _start(command: str, monitor_end: socket.socket, output: ChildOutput) -> processes.Child:
+    """Start `command`, its QMP monitor on `monitor_end` and its output read by `output`."""
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:
+        raise CollectError(command, f"cannot split the command line: {exc}") from None
+    if not words:
+        raise CollectError(command, "empty command")
+    program = shutil.which(words[0])
+    if program is None:
+        if os.sep not in words[0]:
+            raise CollectError(command, NOT_FOUND)
+        why = "is not an executable file" if os.path.exists(words[0]) else "no such file"
+        raise CollectError(command, why)
+    argv = [program, *words[1:], *QEMU_ARGS, "-chardev", f"socket,id=hmp-perms,fd={MONITOR_FD}"]
+    # `-qmp chardev:ID` is read alike from 7.2 to 11.1, where `-mon chardev=ID,mode=control`
+    # is deprecated (and `-object monitor-qmp` new).
+    argv += ["-qmp", "chardev:hmp-perms"]
+    read_end, write_end = os.pipe()
+    output.start(read_end)
+    try:
+        return processes.spawn(argv, write_end, monitor_end.fileno(), MONITOR_FD)
+    finally:
+        os.close(write_end)
 
 
 async def connect(address: str, timeout: float) -> Snapshot:
-    """Read the monitor of a QEMU that already runs, at a UNIX socket path or HOST:PORT.
-
-    Only `help`, `info`, `query-version` and `query-target`: the QEMU is left
-    running as it was.
-    """
+    """Read the monitor of a QEMU that already runs, at a UNIX socket path or HOST:PORT:
+    only `help`, `info`, `query-version` and `query-target`, so it is left as it was."""
     client = monitor.Client(address)
     host, _, port = address.rpartition(":")
     target: str | tuple[str, int] = address
@@ -267,97 +233,64 @@ async def connect(address: str, timeout: float) -> Snapshot:
                 if isinstance(cause, FileNotFoundError):
                     raise CollectError(address, "no such socket") from None
                 if isinstance(cause, ConnectionRefusedError):
-                    raise CollectError(
-                        address, "connection refused (nothing listens there)"
-                    ) from None
+                    why = "connection refused (nothing listens there)"
+                    raise CollectError(address, why) from None
                 raise
             try:
                 return await monitor.ask(client, address, address)
             finally:
                 await monitor.disconnect(client)
     except TimeoutError:
-        raise CollectError(
-            address,
-            f"no answer within {timeout:g} s (is another client connected to it?)",
-        ) from None
+        why = f"no answer within {timeout:g} s (is another client connected to it?)"
+        raise CollectError(address, why) from None
     except (QMPError, OSError, EOFError, ValueError) as exc:
         raise CollectError(address, monitor.describe(client.broken or exc)) from None
 
 
-async def _spawn(argv: list[str], sock: socket.socket, stderr: StreamEnds) -> processes.Child:
-    """Start `argv` in a session of its own, `sock` at descriptor 3 (see `processes.spawn`).
-
-    Its stdout and stderr go to a pipe that `stderr` reads; the end of the
-    process is its exit (a pidfd), not the end of every copy of that pipe
-    that a child of a wrapper may keep.
-    """
-    read_end, write_end = os.pipe()
-    try:
-        await stderr.start(read_end)
-    except BaseException:
-        os.close(write_end)
-        raise
-    argv = [
-        *argv,
-        *QEMU_ARGS,
-        "-chardev",
-        f"socket,id=hmp-perms,fd={MONITOR_FD}",
-        # QMP on that chardev: `-qmp chardev:ID` is read alike from 7.2 to 11.1, where
-        # `-mon chardev=ID,mode=control` is deprecated (and `-object monitor-qmp` new).
-        "-qmp",
-        "chardev:hmp-perms",
-    ]
-    try:
-        return processes.spawn(argv, write_end, sock.fileno(), MONITOR_FD)
-    except subprocess.SubprocessError as exc:  # the child failed before exec
-        raise OSError(str(exc)) from None
-    finally:
-        os.close(write_end)
-
-
-class StreamEnds:
-    """The first and the last few KB of a pipe, read to its end: a child's output, bounded."""
+class ChildOutput:
+    """A child's stdout and stderr, read to the end of the pipe: the first and the last
+    `KEEP` bytes of it, however much it prints."""
 
     def __init__(self) -> None:
-        self.head = b""
-        self.tail = b""
+        self.head = self.tail = b""
         self.skipped = 0
-        self._transport: asyncio.ReadTransport | None = None
-        self._reading: asyncio.Future[None] | None = None
+        self._fd = -1
+        self._done = asyncio.get_running_loop().create_future()
 
-    async def start(self, fd: int) -> None:
-        """Read the pipe `fd` (now owned here) in the background."""
-        reader = asyncio.StreamReader()
-        loop = asyncio.get_running_loop()
-        pipe = os.fdopen(fd, "rb", buffering=0)
+    def start(self, fd: int) -> None:
+        """Read the pipe `fd`, owned here from now on, as the event loop finds it readable."""
+        self._fd = fd
+        os.set_blocking(fd, False)
+        self._done.get_loop().add_reader(fd, self._read)
+
+    def _read(self) -> None:
         try:
-            self._transport, _ = await loop.connect_read_pipe(
-                lambda: asyncio.StreamReaderProtocol(reader), pipe
-            )
-        except BaseException:
-            pipe.close()
-            raise
-        self._reading = asyncio.ensure_future(self._read(reader))
-
-    async def _read(self, stream: asyncio.StreamReader) -> None:
-        while chunk := await stream.read(65536):
-            room = KEEP - len(self.head)
-            self.head += chunk[:room]
-            rest = self.tail + chunk[room:] if room < len(chunk) else self.tail
-            self.skipped += max(0, len(rest) - KEEP)
-            self.tail = rest[-KEEP:]
+            chunk = os.read(self._fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.close()
+            return
+        room = KEEP - len(self.head)
+        self.head += chunk[:room]
+        rest = self.tail + chunk[room:] if room < len(chunk) else self.tail
+        self.skipped += max(0, len(rest) - KEEP)
+        self.tail = rest[-KEEP:]
 
     async def settle(self) -> None:
         """Take what is left; give up soon if something outside the group keeps it open."""
-        if self._reading is not None:
-            with contextlib.suppress(TimeoutError, OSError):
-                await asyncio.wait_for(asyncio.shield(self._reading), 1.0)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._done), 1.0)
 
     def close(self) -> None:
-        if self._reading is not None:
-            self._reading.cancel()
-        if self._transport is not None:
-            self._transport.close()
+        if self._fd >= 0:
+            self._done.get_loop().remove_reader(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+        if not self._done.done():
+            self._done.set_result(None)
 
     def text(self) -> str:
         gap = f" [... {self.skipped} bytes ...] " if self.skipped else ""

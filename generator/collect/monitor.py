@@ -1,8 +1,7 @@
-"""The QMP conversation with one QEMU: what it is asked, how its replies are checked.
+"""The QMP conversation with one QEMU: what it is asked, and its replies checked.
 
-Entry points: `Client` (a QMP client with bounded messages), `greeted` (past
-the greeting of a QEMU just started), `ask` (the snapshot a connected QEMU
-gives), `disconnect`, `describe` and `ending` (one line for a failure).
+QEMU's replies are untrusted: messages are bounded, every reply is checked for its
+type, and every failure is one line (`describe`).
 """
 
 from __future__ import annotations
@@ -10,17 +9,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from qemu.qmp import ExecuteError, QMPClient
+from qemu.qmp.message import DeserializationError
 
+from generator.collect.helptext import parse_help
+from generator.collect.processes import Child
 from generator.core.errors import CollectError
-
-if TYPE_CHECKING:
-    from generator.collect.processes import Child
-    from generator.core.model import Snapshot
+from generator.core.model import Snapshot, Version, is_command_name, packages_with, variant_of
 
 MAX_MESSAGE = 4 * 1024 * 1024  # bytes of one QMP message; a listing is tens of KB
+DISCONNECT_WITHIN = 1.0  # seconds a cancelled disconnect still gets to finish
 
 
 class Client(QMPClient):
@@ -31,98 +31,77 @@ class Client(QMPClient):
         self.broken: BaseException | None = None
 
 
-DISCONNECT_WITHIN = 1.0  # seconds a cancelled disconnect still gets to finish
-
-
 async def disconnect(client: Client) -> None:
-    """Close the connection; qemu.qmp raises here the reason a command only saw as a break.
+    """Close the connection, keeping in `client.broken` the reason qemu.qmp raises here.
 
-    A cancel (a timeout, a library caller's Ctrl-C) lets the disconnect finish
-    first, for up to DISCONNECT_WITHIN, and then passes on: qemu.qmp cancelled in the
-    middle leaves behind the future of its reader's failure, which asyncio then logs on
-    stderr, traceback and all ("_GatheringFuture exception was never retrieved").
+    A cancel lets the disconnect finish first (for up to DISCONNECT_WITHIN): qemu.qmp
+    cancelled mid-way leaves its reader's failure in a future nobody awaits, which
+    asyncio then logs with a traceback.
     """
-    closing = asyncio.ensure_future(_disconnect(client))
+
+    async def closing() -> None:
+        try:
+            await client.disconnect()
+        except Exception as exc:
+            client.broken = exc
+
+    task = asyncio.ensure_future(closing())
     try:
-        await asyncio.shield(closing)
+        await asyncio.shield(task)
     except asyncio.CancelledError:
-        await asyncio.wait({closing}, timeout=DISCONNECT_WITHIN)  # a second cancel ends it
+        await asyncio.wait({task}, timeout=DISCONNECT_WITHIN)  # a second cancel ends it
         raise
-
-
-async def _disconnect(client: Client) -> None:
-    try:
-        await client.disconnect()
-    except Exception as exc:
-        client.broken = exc
 
 
 async def ask(client: QMPClient, binary: str, name: str) -> Snapshot:
     """The snapshot `client`'s QEMU gives: `help`, `info`, its version and target."""
-    from generator.collect.helptext import parse_help
-    from generator.core.model import Snapshot, packages_with, variant_of
+
+    def unexpected(what: str, reply: object) -> CollectError:
+        return CollectError(name, f"unexpected reply to {what}: {reply!r:.80}")
 
     async def hmp(command_line: str) -> str:
         reply = await client.execute("human-monitor-command", {"command-line": command_line})
         if not isinstance(reply, str):
-            raise CollectError(name, f"unexpected reply to {command_line!r}: {reply!r:.80}")
-        return reply
+            raise unexpected(repr(command_line), reply)
+        return reply.replace("\r\n", "\n")
 
     help_text = await hmp("help")
     commands = parse_help(help_text, f"{name}: help")
     info_text = await hmp("info")
     info = parse_help(info_text, f"{name}: info", prefix="info ")
-    version, package = _version(name, await client.execute("query-version"))
-    target = _target(name, await client.execute("query-target"))
+    reply: Any = await client.execute("query-version")
+    try:
+        parts = [reply["qemu"][key] for key in ("major", "minor", "micro")]
+        package = reply["package"]
+    except (KeyError, TypeError, IndexError):
+        raise unexpected("query-version", reply) from None
+    for part in parts:
+        if type(part) is not int or not 0 <= part < 2**31:
+            why = f"query-version: {part!r:.40} is not a version number (0 to 2^31-1)"
+            raise CollectError(name, why)
+    if not isinstance(package, str):
+        raise CollectError(name, f"query-version: package {package!r:.40} is not a string")
+    reply = await client.execute("query-target")
+    target = reply.get("arch") if isinstance(reply, dict) else None
+    if not isinstance(target, str) or not is_command_name(target):
+        raise unexpected("query-target", reply)
     return Snapshot(
         binary=binary,
-        version=version,
-        package=package,
+        version=Version(*parts),
+        package=package.strip(),
         target=target,
         commands=commands,
         info=info,
-        raw_help=help_text.replace("\r\n", "\n"),
-        raw_info=info_text.replace("\r\n", "\n"),
+        raw_help=help_text,
+        raw_info=info_text,
         variant=variant_of(binary, target),
-        packages=packages_with(package),
+        packages=packages_with(package.strip()),
         source="live",
     )
 
 
-def _version(name: str, reply: Any) -> tuple[Any, str]:
-    """query-version's release and package string, each checked for its type."""
-    from generator.core.model import Version
-
-    try:
-        qemu = reply["qemu"]
-        parts = [qemu[key] for key in ("major", "minor", "micro")]
-        package = reply["package"]
-    except (KeyError, TypeError, IndexError):
-        raise CollectError(name, f"unexpected reply to query-version: {reply!r:.80}") from None
-    for part in parts:
-        if type(part) is not int or not 0 <= part < 2**31:
-            raise CollectError(
-                name, f"query-version: {part!r:.40} is not a version number (0 to 2^31-1)"
-            )
-    if not isinstance(package, str):
-        raise CollectError(name, f"query-version: package {package!r:.40} is not a string")
-    return Version(*parts), package.strip()
-
-
-def _target(name: str, reply: Any) -> str:
-    """query-target's architecture name, checked to be one."""
-    from generator.core.model import is_command_name
-
-    arch = reply.get("arch") if isinstance(reply, dict) else None
-    if not isinstance(arch, str) or not is_command_name(arch):
-        raise CollectError(name, f"unexpected reply to query-target: {reply!r:.80}")
-    return arch
-
-
 def describe(exc: BaseException) -> str:
     """A one-line reason for a failed QMP conversation."""
-    from qemu.qmp.message import DeserializationError
-
     cause: BaseException = exc
     while isinstance(getattr(cause, "exc", None), BaseException):
         cause = cause.exc  # type: ignore[attr-defined]
@@ -134,7 +113,7 @@ def describe(exc: BaseException) -> str:
         return "connection failed: closed by QEMU"
     if isinstance(exc, ExecuteError):
         return f"QMP error: {exc}"
-    return f"connection failed: {cause}" if str(cause) else f"connection failed: {cause!r}"
+    return f"connection failed: {str(cause) or repr(cause)}"
 
 
 async def greeted(client: QMPClient, command: str, proc: Child, sock: socket.socket) -> None:

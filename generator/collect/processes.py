@@ -1,8 +1,5 @@
-"""The processes this tool starts: started and registered under `LOCK`, killed and reaped by pid.
-
-Entry points: `spawn` (start one child), `Child`, `kill_all` and `reap_all` (every
-child, and what came back to this process as a child subreaper), `setup` (the
-console's run). See docs/processes.md.
+"""The processes this tool starts: started and registered under `LOCK`, killed and reaped
+by pid, with what came back to it as a child subreaper. See docs/processes.md.
 """
 
 from __future__ import annotations
@@ -12,7 +9,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -21,9 +18,8 @@ if TYPE_CHECKING:
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 
-#: Held while a child is started and registered, and by whoever ends the run on a
-#: signal, who never lets go: so every child is registered before it is killed, and
-#: none starts after.
+#: Held while a child is started and registered, and for good by whoever ends the run
+#: on a signal: so every child is registered before it is killed, and none starts after.
 LOCK = threading.Lock()
 _children: dict[int, Child] = {}
 _foreign: set[int] = set()  # children this process had before it started any
@@ -42,14 +38,11 @@ class Child:
     def returncode(self) -> int | None:
         return self.popen.returncode
 
-    def poll(self) -> int | None:
-        """Its exit status (negative: the signal that killed it), reaping it by its pid."""
-        return self.popen.poll()
-
     async def wait(self) -> int:
+        """Its exit status (negative: the signal that killed it), reaped by its pid."""
         import asyncio  # 15 ms of start-up; the caller's event loop has it loaded
 
-        while (code := self.poll()) is None:
+        while (code := self.popen.poll()) is None:
             await asyncio.sleep(0.02)
         return code
 
@@ -74,24 +67,23 @@ class Child:
 
 
 def setup(child_mask: Iterable[int]) -> None:
-    """The console's run: each child gets `child_mask` (the signal mask from before the
-    console blocked its signals) before it execs, and whatever a child leaves behind
-    comes back to this process to be killed (a child subreaper, from the first spawn)."""
+    """The console's run: each child gets `child_mask` back before it execs, and this
+    process becomes a child subreaper with its first child."""
     global _child_mask
     _child_mask = child_mask
 
 
 def spawn(argv: Sequence[str], output: int, keep: int, at: int) -> Child:
-    """Start `argv`, registered before a signal can be acted on.
-
-    The child leads a session of its own (a Ctrl-C at the terminal reaches only
-    this process), has `output` as stdout and stderr and `keep` at descriptor
-    `at`, and gets SIGKILL from the kernel if this process dies first.
+    """Start `argv`, registered before a signal can be acted on, in a session of its own
+    (a Ctrl-C at the terminal reaches only this process), `output` as its stdout and
+    stderr and `keep` at descriptor `at`; the kernel kills it if this process dies first.
     """
-    import subprocess  # 3 ms of start-up, for the commands that start nothing
+    import ctypes  # with subprocess, 6 ms of start-up for the commands that start nothing
+    import subprocess
 
     global _subreaper
-    prctl = _prctl()
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    prctl.argtypes = [ctypes.c_int, *[ctypes.c_ulong] * 4]
     parent = os.getpid()
     mask = _child_mask
 
@@ -123,16 +115,6 @@ def spawn(argv: Sequence[str], output: int, keep: int, at: int) -> Child:
     return child
 
 
-def _prctl() -> Callable[..., int]:
-    """libc's prctl(2)."""
-    import ctypes  # 3 ms of start-up, for the commands that start nothing
-
-    fn = ctypes.CDLL(None, use_errno=True).prctl
-    fn.argtypes = [ctypes.c_int, *[ctypes.c_ulong] * 4]
-    fn.restype = ctypes.c_int
-    return fn
-
-
 def _children_of_this_process() -> set[int]:
     found: set[int] = set()
     for task in os.listdir("/proc/self/task"):
@@ -162,13 +144,12 @@ def kill_all() -> None:
 
 def reap_all(within: float) -> bool:
     """Kill and reap, by pid, every child and adopted process, for up to `within` seconds;
-    True when none is left. Never waitpid(-1), which would take the statuses of children
-    that others in this process wait for."""
+    True when none is left. Never waitpid(-1): others in this process wait for theirs."""
     deadline = time.monotonic() + within
     while True:
         kill_all()
         for child in list(_children.values()):
-            if child.poll() is not None:
+            if child.popen.poll() is not None:
                 _children.pop(child.pid, None)
         left = [pid for pid in adopted() if not _reaped(pid)]
         if not _children and not left:

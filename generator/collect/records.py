@@ -1,12 +1,7 @@
 """Recorded builds: the facts about QEMU, one snapshot file per build in ``data/builds/``.
 
-Entry points: `build_of` (which build a snapshot is), `find_baseline` (the
-recorded build to compare a snapshot with), `load_records` (all of them) and
-`record_snapshots` (write them, for ``sync --write``).
-
-A record's file name is its build's slug (``debian-7.2.22-x86_64.json``), so
-the baseline of a build is chosen from the folder listing and only that one
-file is read.
+A record's file name is its build's slug (``debian-7.2.22-x86_64.json``), so a
+build's baseline is chosen from the folder listing and only that one file is read.
 """
 
 from __future__ import annotations
@@ -41,7 +36,7 @@ def build_of(snap: Snapshot, vendors: Mapping[str, re.Pattern[str]]) -> Build:
 
 
 class _Recorded(NamedTuple):
-    """A record as its file name tells: which build it claims to hold."""
+    """The build a record's file name claims it holds."""
 
     file: str
     flavour: str
@@ -51,7 +46,7 @@ class _Recorded(NamedTuple):
 
 def _records_in(folder: str) -> list[_Recorded]:
     """Every record in `folder`, by its name; a `.json` file named for no build is refused
-    (it would be skipped by every baseline, silently)."""
+    (every baseline would skip it, silently)."""
     try:
         names = sorted(os.listdir(folder))
     except FileNotFoundError:
@@ -92,8 +87,8 @@ def choose_baseline(version: Version, recorded: Sequence[Version]) -> Version | 
 
 
 def find_baseline(build: Build, folder: str, vendors: Mapping[str, re.Pattern[str]]) -> Baseline:
-    """The recorded build of the same flavour and variant `choose_baseline` picks; only
-    that one file is read."""
+    """The recorded build of the same flavour and variant that `choose_baseline` picks;
+    only that one file is read."""
     if build.version is None:
         return Baseline(None, None, "its QEMU version is unknown")
     mine = {
@@ -104,38 +99,28 @@ def find_baseline(build: Build, folder: str, vendors: Mapping[str, re.Pattern[st
     chosen = choose_baseline(build.version, list(mine))
     if chosen is None:
         v = build.version
-        return Baseline(
-            None,
-            None,
-            f"no {build.flavour} {build.variant} of {v.major}.{v.minor} or before is recorded",
-        )
-    path = os.path.join(folder, mine[chosen])
-    snap = load_snapshot(path)
-    recorded = build_of(snap, vendors)
-    check_record_name(path, recorded)
+        why = f"no {build.flavour} {build.variant} of {v.major}.{v.minor} or before is recorded"
+        return Baseline(None, None, why)
+    recorded, snap = _load_record(os.path.join(folder, mine[chosen]), vendors)
     return Baseline(snap, recorded)
 
 
-def check_record_name(path: str, build: Build) -> None:
-    """A record must be named after the build it holds, or baselines are chosen wrongly."""
+def _load_record(path: str, vendors: Mapping[str, re.Pattern[str]]) -> tuple[Build, Snapshot]:
+    """A record, which must be named after the build it holds, or baselines go wrong."""
+    snap = load_snapshot(path)
+    build = build_of(snap, vendors)
     expected = build.slug + SUFFIX
     if os.path.basename(path) != expected:
         raise HmpPermsError(f"{path}: holds build {build.slug}; name it {expected}")
+    return build, snap
 
 
 def load_records(
     folder: str, vendors: Mapping[str, re.Pattern[str]]
 ) -> list[tuple[Build, Snapshot]]:
-    """Every recorded build, oldest version first, each checked against its file name."""
-    records = []
-    for record in _records_in(folder):
-        path = os.path.join(folder, record.file)
-        snap = load_snapshot(path)
-        build = build_of(snap, vendors)
-        check_record_name(path, build)
-        records.append((build, snap))
-    records.sort(key=lambda r: (r[0].version or Version(0, 0), r[0].slug))
-    return records
+    """Every recorded build, oldest version first."""
+    records = [_load_record(os.path.join(folder, r.file), vendors) for r in _records_in(folder)]
+    return sorted(records, key=lambda r: (r[0].version or Version(0, 0), r[0].slug))
 
 
 def record_path(snap: Snapshot, folder: str, vendors: Mapping[str, re.Pattern[str]]) -> str:

@@ -1,13 +1,8 @@
-"""Snapshots on disk: the JSON that ``collect -o`` and recorded builds hold, and saved text.
+"""Snapshot files: the JSON that ``collect -o`` writes and recorded builds hold, and saved text.
 
-Entry points: `snapshot_to_json`, `load_snapshot`, `snapshot_from_text`,
-`validate_snapshot`.
-
-A snapshot holds what QEMU printed, line by line, and what identifies the
-build (binary, variant, version, package string, target); the parsed commands
-are derived from that text on every load, so a file written by an older
-parser is read by the current one, and a diff of two files shows exactly the
-lines QEMU printed differently.
+A snapshot keeps what QEMU printed, line by line, and what names the build; the
+entries are parsed from those lines on every load, so a later parser reads an old
+file, and a diff of two files shows exactly the lines QEMU printed differently.
 """
 
 from __future__ import annotations
@@ -30,16 +25,10 @@ VARIANT_RE = re.compile(r"qemu-system-[A-Za-z0-9_.-]+")
 MAX_FIELD = 4096
 
 
-def _lines(text: str) -> list[str]:
-    """Listing text as the list of its lines (LF ends, final newline implied)."""
-    return text.removesuffix("\n").split("\n") if text else []
-
-
-def _text(lines: list[str]) -> str:
-    return "\n".join(lines) + "\n" if lines else ""
-
-
 def snapshot_to_json(snap: Snapshot) -> str:
+    def lines(text: str) -> list[str]:
+        return text.removesuffix("\n").split("\n") if text else []
+
     doc = {
         "format": FORMAT,
         "binary": snap.binary,
@@ -48,47 +37,25 @@ def snapshot_to_json(snap: Snapshot) -> str:
         "package": snap.package,
         **({"packages": list(snap.packages)} if len(snap.packages) > 1 else {}),
         "target": snap.target,
-        "help": _lines(snap.raw_help),
-        "info": _lines(snap.raw_info) if snap.raw_info else None,
+        "help": lines(snap.raw_help),
+        "info": lines(snap.raw_info) or None,
     }
     return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
 
 
-def _field(path: str, doc: dict[str, Any], key: str) -> str:
-    """A string field; what it may hold `validate_snapshot` checks, once."""
+def _field(path: str, doc: dict[str, Any], key: str, kind: type, what: str) -> Any:
+    """`doc[key]` if it is a `kind` (a list: of strings), or None where `what` allows null."""
     value = doc.get(key)
-    if not isinstance(value, str):
-        raise HmpPermsError(f"{path}: not a snapshot: {key!r} must be a string, not {value!r:.40}")
+    if value is None and what.endswith("or null"):
+        return None
+    strings = not isinstance(value, list) or all(isinstance(v, str) for v in value)
+    if not isinstance(value, kind) or not strings:
+        raise HmpPermsError(f"{path}: not a snapshot: {key!r} must be {what}")
     return value
 
 
-def _check_field(where: str, key: str, value: str, pattern: re.Pattern[str] | None) -> None:
-    bad = unprintable(value)
-    if bad:
-        raise HmpPermsError(
-            f"{where}: {key} holds the control character {describe_char(bad[0])}: {value[:40]!r}"
-        )
-    if len(value) > MAX_FIELD:
-        raise HmpPermsError(f"{where}: {key} is {len(value)} characters long")
-    if pattern is not None and not pattern.fullmatch(value):
-        raise HmpPermsError(f"{where}: {key} {value!r:.60} is not a {key} QEMU could report")
-
-
-def _listing(path: str, doc: dict[str, Any], key: str) -> str | None:
-    value = doc.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, list) or not set(map(type, value)) <= {str}:
-        raise HmpPermsError(f"{path}: not a snapshot: {key!r} must be a list of lines")
-    text = _text(value)
-    if text.count("\n") != len(value):  # a line that holds a line break: say which
-        number = next(n for n, line in enumerate(value, 1) if "\n" in line)
-        raise HmpPermsError(f"{path}: {key} line {number} holds a line break")
-    return text  # what else a line may hold, `parse_help` decides
-
-
 def load_snapshot(path: str) -> Snapshot:
-    """The snapshot file `path`, every field checked and both listings parsed."""
+    """The snapshot file `path`, its fields checked and both listings parsed."""
     doc = read_json(path)
     if not isinstance(doc, dict):
         raise HmpPermsError(f"{path}:1: not a snapshot (a JSON object is expected)")
@@ -97,42 +64,36 @@ def load_snapshot(path: str) -> Snapshot:
         raise HmpPermsError(
             f"{path}: snapshot format {fmt!r:.20} is not one this version reads ({FORMAT})"
         )
-    binary = _field(path, doc, "binary")
-    package = _field(path, doc, "package")
-    target = _field(path, doc, "target")
-    version_text = doc.get("version")
-    if version_text is None:
-        version = None
-    else:
-        if not isinstance(version_text, str):
-            raise HmpPermsError(f"{path}: not a snapshot: 'version' must be a string or null")
-        try:
-            version = Version.parse(version_text)
-        except ValueError as exc:
-            raise HmpPermsError(f"{path}: version: {exc}") from None
-    variant = _field(path, doc, "variant")
-    packages = doc.get("packages", [package])
-    if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
-        raise HmpPermsError(f"{path}: not a snapshot: 'packages' must be a list of strings")
-    raw_help = _listing(path, doc, "help")
-    if raw_help is None:
-        raise HmpPermsError(f"{path}: not a snapshot: 'help' is missing")
-    raw_info = _listing(path, doc, "info")
+    version = _field(path, doc, "version", str, "a string or null")
+    binary, package, target, variant = (
+        _field(path, doc, key, str, "a string")
+        for key in ("binary", "package", "target", "variant")
+    )
+    doc.setdefault("packages", [package])
+    packages = _field(path, doc, "packages", list, "a list of strings")
+    help_lines = _field(path, doc, "help", list, "a list of lines")
+    info_lines = _field(path, doc, "info", list, "a list of lines or null")
+    if info_lines == []:
+        raise HmpPermsError(f"{path}: the info listing is empty")
+    try:
+        parsed = Version.parse(version) if version is not None else None
+    except ValueError as exc:
+        raise HmpPermsError(f"{path}: version: {exc}") from None
+    raw_help = "".join(line + "\n" for line in help_lines)
+    raw_info = "".join(line + "\n" for line in info_lines or ())
     snap = Snapshot(
         binary=binary,
-        version=version,
+        version=parsed,
         package=package,
         target=target,
         commands=parse_help(raw_help, f"{path}: help"),
         info=parse_help(raw_info, f"{path}: info", prefix="info ") if raw_info else (),
         raw_help=raw_help,
-        raw_info=raw_info or "",
+        raw_info=raw_info,
         variant=variant,
         packages=packages_with(package, packages),
         source=path,
     )
-    if raw_info is not None and not raw_info:
-        raise HmpPermsError(f"{path}: the info listing is empty")
     validate_snapshot(snap)
     return snap
 
@@ -140,29 +101,33 @@ def load_snapshot(path: str) -> Snapshot:
 def validate_snapshot(snap: Snapshot) -> None:
     """Refuse a snapshot no real QEMU could have produced, before anything reports on it.
 
-    Its fields reach terminals, Markdown tables and CI annotations, so they are
-    printable single lines; and a listing without `help`, `info` and `quit` is
-    an empty or truncated answer, never a clean result.
+    Its fields reach terminals, Markdown tables and CI annotations, so they are printable
+    single lines; a listing without `CORE_COMMANDS` is an empty or truncated answer.
     """
     where = snap.source or snap.binary
-    _check_field(where, "binary", snap.binary, None)
-    _check_field(where, "package", snap.package, None)
-    for other in snap.packages:
-        _check_field(where, "packages", other, None)
-    _check_field(where, "target", snap.target, TARGET_RE)
-    _check_field(where, "variant", snap.variant, VARIANT_RE)
+    fields = [("binary", snap.binary), ("package", snap.package)]
+    fields += [("packages", p) for p in snap.packages]
+    fields += [("target", snap.target), ("variant", snap.variant)]
+    for key, value in fields:
+        bad = unprintable(value)
+        if bad:
+            raise HmpPermsError(
+                f"{where}: {key} holds the control character {describe_char(bad[0])}:"
+                f" {value[:40]!r}"
+            )
+        if len(value) > MAX_FIELD:
+            raise HmpPermsError(f"{where}: {key} is {len(value)} characters long")
+        pattern = {"target": TARGET_RE, "variant": VARIANT_RE}.get(key)
+        if pattern and not pattern.fullmatch(value):
+            raise HmpPermsError(f"{where}: {key} {value!r:.60} is not a {key} QEMU could report")
     if not variant_agrees(snap.variant, snap.target):
         raise HmpPermsError(
             f"{where}: binary {snap.variant} cannot be a build of target {snap.target}:"
             f" it is qemu-system-{snap.target}, or that with a byte-order suffix (el, eb, le)"
             " and a machine (-microvm)"
         )
-    names = {e.name for e in snap.commands}  # aliases only where a name is not there
-    missing = [
-        c
-        for c in CORE_COMMANDS
-        if c not in names and not any(c in e.aliases for e in snap.commands)
-    ]
+    names = {n for e in snap.commands for n in (e.name, *e.aliases)}
+    missing = [c for c in CORE_COMMANDS if c not in names]
     if missing:
         what = "is empty" if not snap.commands else f"lacks {', '.join(missing)}"
         raise HmpPermsError(
@@ -182,7 +147,6 @@ def snapshot_from_text(
     variant: str = "",
 ) -> Snapshot:
     """A snapshot from ``help`` (and ``info``) output saved elsewhere, e.g. by ``qm monitor``."""
-
     try:
         parsed_version = Version.parse(version) if version else None
     except ValueError as exc:

@@ -1,15 +1,10 @@
-"""Read QEMU's source: what a target's ``help`` and ``info`` would print, from
-``hmp-commands.hx`` and ``hmp-commands-info.hx``, with no compiler and no QEMU.
+"""What a target's ``help`` and ``info`` would print, read from QEMU's source with no
+compiler and no QEMU: ``hmp-commands.hx`` and ``hmp-commands-info.hx``.
 
-Entry point: `snapshot_from_source`.
-
-The two files are C initialisers between documentation blocks: one ``{ .name =
-..., .params = ..., .help = ... }`` per command, some inside ``#if`` blocks that
-test the target (``TARGET_*``) and the build (``CONFIG_*``). Those are resolved
-for one target with `CONFIG` (Debian's builds) and the user's ``--define``s; a
-name or an expression this reader does not know is an error naming its line,
-never a guess. QEMU sorts each table by name (``strcmp``) and prints each entry
-as ``name params -- help``; so does this.
+Their C initialisers (``{ .name = ..., .params = ..., .help = ... }``) sit between
+documentation blocks, some inside ``#if``s on ``TARGET_*`` and ``CONFIG_*``, which
+are resolved for one target with `CONFIG` and ``--define``: a name or an expression
+this reader does not know is an error at its line, never a guess.
 """
 
 from __future__ import annotations
