@@ -92,7 +92,7 @@ def rule_ids(target: str | None, name: str) -> list[str]:
     rules, _ = committed()
     is_info = name.startswith("info ")
     entry = recorded(target, name) if target else None
-    return [r.id for r in matches(rules, name.removeprefix("info "), entry, is_info)]
+    return list(matches(rules, name.removeprefix("info "), entry, is_info))
 
 
 @pytest.mark.parametrize(("rule", "target", "name"), RULE_CASES)
@@ -104,7 +104,7 @@ def test_every_rule_has_a_case_on_real_text() -> None:
     rules, _ = committed()
     # fd-param: no 7.2 command has an fd parameter; test_fd_param_... covers it.
     # monitor-output-help: QEMU 11.1's `clear` is its case; test_clear_... covers it.
-    assert {r.id for r in rules.rules} == {case[0] for case in RULE_CASES} | {
+    assert {r.id for r in rules} == {case[0] for case in RULE_CASES} | {
         "fd-param",
         "monitor-output-help",
     }
@@ -215,7 +215,7 @@ def test_an_event_channel_port_is_no_network_endpoint() -> None:
     snap = load_snapshot(str(BUILDS / "debian-10.0.13-x86_64.json"))
     entry = describe_from([snap])["xen-event-inject"]
     assert (entry.params, entry.help) == ("port", "inject event channel")
-    found = [r.id for r in matches(rules, "xen-event-inject", entry, False)]
+    found = matches(rules, "xen-event-inject", entry, False)
     assert "endpoint-param" not in found
     # Still root, and for what the help says: it injects into the emulated machine.
     assert suggest(rules, scale, "xen-event-inject", entry).reason.startswith(
@@ -223,7 +223,7 @@ def test_an_event_channel_port_is_no_network_endpoint() -> None:
     )
     # A port with no event channel in sight is still a network endpoint.
     other = entry._replace(help="forward a guest port")
-    assert "endpoint-param" in [r.id for r in matches(rules, "x", other, False)]
+    assert "endpoint-param" in matches(rules, "x", other, False)
 
 
 def test_undescribed_name_gets_the_default_and_says_so() -> None:
