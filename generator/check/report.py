@@ -1,13 +1,13 @@
 """Check stage: a `Report` (or a snapshot diff) as text, json, junit, github or markdown.
 
-Entry points: `format_report` and `format_diff`, pure. Every format lists every finding
-with its build and follows `Report.fatal`; QEMU's text reaches a format only through
-its escaper in `generator.core.text`.
+Entry points: `format_report` and `format_diff`, pure. QEMU's text reaches a format only
+through its escaper in `generator.core.text`.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 
 from generator.check.compare import Checked, Finding, Report
@@ -223,14 +223,12 @@ def _markdown(report: Report) -> str:
     ]
     for item in report.checked_builds:
         s = item.snapshot
-        mine = report.of(item.build.slug)
-        errors = sum(1 for f in mine if f.severity == ERROR)
-        warnings = sum(1 for f in mine if f.severity == WARNING)
+        counts = Counter(f.severity for f in report.of(item.build.slug))
         binaries = ", ".join(md_code(b) for b in item.binaries)
         packages = "; ".join(md_cell(p) for p in item.packages)
         lines.append(
             f"| {md_code(item.build.slug)} | {binaries} | {packages} | {md_cell(_baseline(item))}"
-            f" | {len(s.commands)} | {len(s.info)} | {errors} | {warnings} |"
+            f" | {len(s.commands)} | {len(s.info)} | {counts[ERROR]} | {counts[WARNING]} |"
         )
     lines += [f"| failed | {md_cell(failure)} | | | | | | |" for failure in report.failures]
     if report.findings:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from generator.core.model import HelpEntry, Table
 from generator.core.text import one_line
-from generator.suggest.rules import Rules, Scale, Suggestion, suggest
+from generator.suggest.rules import Rules, Suggestion, suggest
 
 #: The share of described commands (and, apart, info subcommands) that must agree.
 AGREEMENT_BAR = 0.85
@@ -48,15 +48,10 @@ class Evaluation:
             cells[v.decided, v.suggestion.level] += 1
         return cells
 
-    @property
-    def root_under(self) -> list[Verdict]:
-        """Entries decided at the most privileged level whose suggestion is lower."""
-        top = self.levels[-1]
-        return [v for v in self.verdicts if v.decided == top and v.suggestion.level != top]
-
     def bars(self) -> list[tuple[str, bool]]:
-        """Each bar `evaluate` must meet, described, and whether it is met."""
-        under = len(self.root_under)
+        """Each bar the rules must meet, described, and whether it is met."""
+        top = self.levels[-1]  # no decision at the most privileged level suggested lower
+        under = sum(v.decided == top != v.suggestion.level for v in self.verdicts)
         out = [(f"root decisions suggested lower: {under} (must be 0)", not under)]
         for label, is_info in PARTS:
             share = agreement(self.select(described=True, is_info=is_info))
@@ -80,24 +75,15 @@ def percent(share: float) -> str:
 
 def evaluate(table: Table, rules: Rules, described: Mapping[str, HelpEntry]) -> Evaluation:
     """Suggest a level for every table entry from QEMU's text alone; compare with the table."""
-    scale = Scale.of(table)
     verdicts = []
     for section, is_info in ((table.commands, False), (table.info, True)):
         for name, entry in sorted(section.items()):
             key = f"info {name}" if is_info else name
             text = described.get(key)
-            verdicts.append(
-                Verdict(
-                    name=key,
-                    is_info=is_info,
-                    described=text is not None,
-                    decided=table.level_of(entry),
-                    rationale=entry.rationale
-                    if entry.permission is not None
-                    else "inherits info's level",
-                    suggestion=suggest(rules, scale, name, text, is_info),
-                )
-            )
+            rationale = entry.rationale if entry.permission is not None else "inherits info's level"
+            suggestion = suggest(rules, table, name, text, is_info)
+            decided = table.level_of(entry)
+            verdicts.append(Verdict(key, is_info, text is not None, decided, rationale, suggestion))
     return Evaluation(table.levels, tuple(verdicts))
 
 

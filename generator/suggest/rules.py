@@ -1,9 +1,6 @@
-"""Suggest stage: a level for a command from what QEMU says about it.
+"""Suggest stage: a level for a command from what QEMU says about it (docs/suggest.md).
 
 Entry points: `suggest` (pure) with `load_rules`; `advisor` for `sync` and `check`.
-Each rule reads one field with words or a regex and names a level; the most
-privileged match wins, no match gets the default, and an info subcommand inherits
-`info`'s level unless a ``reveals-host`` rule matches it.
 """
 
 from __future__ import annotations
@@ -89,21 +86,6 @@ class Rule:
 Rules = tuple[Rule, ...]
 
 
-@dataclass(frozen=True)
-class Scale:
-    """What a suggestion needs from the table: its levels, default and `info`'s level."""
-
-    levels: tuple[str, ...]  # least to most privileged
-    default: str
-    info_level: str
-
-    @classmethod
-    def of(cls, table: Table) -> Scale:
-        parent = table.commands.get("info")
-        info_level = table.level_of(parent) if parent is not None else table.default
-        return cls(table.levels, table.default, info_level)
-
-
 def matches(
     rules: Rules, name: str, entry: HelpEntry | None, is_info: bool
 ) -> dict[str, Suggestion]:
@@ -117,26 +99,27 @@ def matches(
 
 
 def suggest(
-    rules: Rules, scale: Scale, name: str, entry: HelpEntry | None, is_info: bool = False
+    rules: Rules, table: Table, name: str, entry: HelpEntry | None, is_info: bool = False
 ) -> Suggestion:
     """A level and its evidence for `name` (without ``info ``); with no QEMU text
     (`entry` None) only rules on the name apply."""
     found = matches(rules, name, entry, is_info).values()
     if found:
         # The most privileged level wins; among equals (max keeps the first), the first rule.
-        return max(found, key=lambda s: scale.levels.index(s.level))
+        return max(found, key=lambda s: table.levels.index(s.level))
     if entry is None:
         what = f"info {name}" if is_info else name
         return Suggestion(
-            scale.default,
+            table.default,
             f"no QEMU text describes {what}, and no rule matches its name: the default",
         )
     if is_info:
+        parent = table.commands.get("info")
         return Suggestion(
-            scale.info_level,
+            table.level_of(parent) if parent else table.default,
             "an info subcommand: inherits info's level (no rule says it reveals the host)",
         )
-    return Suggestion(scale.default, "no rule matched: the default")
+    return Suggestion(table.default, "no rule matched: the default")
 
 
 def suggestion_comment(suggestion: Suggestion) -> str:
@@ -152,16 +135,11 @@ def hint_for(suggestion: Suggestion) -> str:
 def describe_from(snapshots: Iterable[Snapshot]) -> dict[str, HelpEntry]:
     """Each command's text by name and alias (``info NAME``); the newest build's wins."""
     described: dict[str, HelpEntry] = {}
-    newest: dict[str, Version] = {}
-    unknown = Version(-1, 0)
-    for snap in snapshots:
-        version = snap.version or unknown
+    for snap in sorted(snapshots, key=lambda s: s.version or Version(-1, 0), reverse=True):
         entries = [(n, e) for e in snap.commands for n in e.names]
         entries += [(f"info {n}", e) for e in snap.info for n in e.names]
         for key, entry in entries:
-            if key not in described or version > newest[key]:
-                described[key] = entry
-                newest[key] = version
+            described.setdefault(key, entry)  # of equal versions, the first given
     return described
 
 
@@ -295,6 +273,5 @@ def advisor(table: Table, rules_path: str | None = None) -> Advisor | None:
     path = rules_path or default_rules_path(table.path)
     if not os.path.exists(path):
         return None
-    scale = Scale.of(table)
     rules = functools.cache(lambda: load_rules(path, table.levels))
-    return lambda name, entry, is_info: suggest(rules(), scale, name, entry, is_info)
+    return lambda name, entry, is_info: suggest(rules(), table, name, entry, is_info)

@@ -17,8 +17,9 @@ import pytest
 from generator.collect.helptext import MAX_ENTRY
 from generator.core.model import HelpEntry
 from generator.suggest.engine import EngineError, Pattern, escape
-from generator.suggest.rules import Scale, load_rules, suggest
-from tests.conftest import ROOT, Result
+from generator.suggest.rules import load_rules, suggest
+from generator.table.loader import load_table
+from tests.conftest import ROOT, TABLE, Result
 
 HANG = 120  # seconds: far over what any of these takes, only there to end a hang
 LEVELS = ("none", "Sys.Modify", "root")
@@ -129,8 +130,9 @@ def test_words_keep_their_old_boundaries() -> None:
     # takes them: a word that starts or ends with a non-word character still matches.
     rules_path = ROOT / "data" / "suggest-rules.yaml"
     rules = load_rules(str(rules_path), LEVELS)
-    scale = Scale(LEVELS, "root", "none")
-    io = suggest(rules, scale, "o", HelpEntry("o", (), "/fmt addr value", "I/O port write"))
+    io = suggest(
+        rules, load_table(str(TABLE)), "o", HelpEntry("o", (), "/fmt addr value", "I/O port write")
+    )
     assert io.reason.startswith("help speaks of raw I/O port access ('I/O port')")
     pattern = Pattern(r"(?:^|\W)(" + escape("-f") + r")(?:\W|$)", group=1)
     assert pattern.search("use -f to force") == (4, 6)
@@ -184,11 +186,12 @@ def test_committed_rules_on_text_far_over_the_bound_end() -> None:
     # itself is linear: a million characters is answered, not hung on.
     script = (
         "from generator.core.model import HelpEntry\n"
-        "from generator.suggest.rules import Scale, load_rules, suggest\n"
+        "from generator.suggest.rules import load_rules, suggest\n"
+        "from generator.table.loader import load_table\n"
         f"rules = load_rules('data/suggest-rules.yaml', {LEVELS!r})\n"
-        f"scale = Scale({LEVELS!r}, 'root', 'none')\n"
+        "table = load_table('data/hmp-commands.yaml')\n"
         "entry = HelpEntry('long', (), 'a' * 100000, 'a' * 1000000)\n"
-        "print(suggest(rules, scale, 'long', entry).level)\n"
+        "print(suggest(rules, table, 'long', entry).level)\n"
     )
     run = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=HANG
@@ -223,5 +226,5 @@ def test_each_rule_is_searched_once_per_suggestion(
             rule.matcher.pattern, "search", lambda t, real=real: searched.append(t) or real(t)
         )
     entry = HelpEntry("aaa", (), "", "aaa")
-    assert suggest(rules, Scale(LEVELS, "root", "root"), "aaa", entry).level == "root"
+    assert suggest(rules, load_table(str(TABLE)), "aaa", entry).level == "root"
     assert len(searched) == 5
