@@ -137,15 +137,17 @@ def _json(report: Report) -> str:
 def _junit(report: Report) -> str:
     """One suite per build (its properties: every binary and package), one test case per
     command checked and per finding's name; the table's findings in a suite of their own."""
-    # Each suite: its class name, its name, its properties, its cases with their findings.
-    suites: list[tuple[str, str, list[tuple[str, str]], dict[str, list[Finding]]]] = []
+    # Each suite: its class name, its name, its properties' lines, its cases' findings.
+    suites: list[tuple[str, str, list[str], dict[str, list[Finding]]]] = []
     if report.of(""):
         suites.append(("table", "table", [], _by_name([], report.of(""))))
     for item in report.checked_builds:
         snap = item.snapshot
         names = [e.name for e in snap.commands] + [f"info {e.name}" for e in snap.info]
-        properties = [("binary", b) for b in item.binaries]
-        properties += [("package", p) for p in item.packages]
+        properties = [f'      <property name="binary" value={xml_attr(b)}/>' for b in item.binaries]
+        properties += [
+            f'      <property name="package" value={xml_attr(p)}/>' for p in item.packages
+        ]
         cases = _by_name(names, report.of(item.build.slug))
         slug = item.build.slug
         suites.append((slug, f"{slug}: {snap.label}", properties, cases))
@@ -161,11 +163,7 @@ def _junit(report: Report) -> str:
             ' errors="0">'
         )
         if properties:
-            out.append("    <properties>")
-            out += [
-                f"      <property name={xml_attr(k)} value={xml_attr(v)}/>" for k, v in properties
-            ]
-            out.append("    </properties>")
+            out += ["    <properties>", *properties, "    </properties>"]
         for case, findings in cases.items():
             body = []
             for f in findings:
@@ -190,9 +188,8 @@ def _junit(report: Report) -> str:
 
 def _by_name(names: Sequence[str], findings: Sequence[Finding]) -> dict[str, list[Finding]]:
     """The findings under each of `names`, then under each other name they have, sorted."""
-    by_name: dict[str, list[Finding]] = {n: [] for n in names}
-    for n in sorted({f.name for f in findings} - set(names)):
-        by_name[n] = []
+    others = sorted({f.name for f in findings} - set(names))
+    by_name: dict[str, list[Finding]] = {n: [] for n in [*names, *others]}
     for f in findings:
         by_name[f.name].append(f)
     return by_name
