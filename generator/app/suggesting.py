@@ -13,7 +13,7 @@ from generator.collect.snapshot import load_snapshot
 from generator.core.errors import HmpPermsError
 from generator.core.model import HelpEntry, Table, is_command_name
 from generator.suggest.evaluate import Evaluation, evaluate
-from generator.suggest.rules import Scale, default_rules_path, describe_from, load_rules, suggest
+from generator.suggest.rules import default_rules_path, describe_from, load_rules, suggest
 from generator.table.loader import load_table
 
 
@@ -42,11 +42,10 @@ def suggest_for(
     table = load_table(settings.table)
     rules = load_rules(settings.rules or default_rules_path(settings.table), table.levels)
     described = _described(settings, snapshots, table)
-    scale = Scale.of(table)
     out = []
     for name, is_info in parsed:
         key = f"info {name}" if is_info else name
-        s = suggest(rules, scale, name, described.get(key), is_info)
+        s = suggest(rules, table, name, described.get(key), is_info)
         out.append((key, s.level, s.reason))
     return out
 

@@ -1,7 +1,7 @@
 """Check stage: the finding kinds as data, the one list the comparer, reports and docs read.
 
-Entry points: `KINDS`, `Policy.of` (a run's choices over the defaults: the one place
-that decides what is fatal) and `format_kinds` (``hmp-perms kinds``).
+Entry points: `KINDS`, `Policy.of` (a run's choices over the defaults, and what is
+fatal) and `format_kinds` (``hmp-perms kinds``).
 """
 
 from __future__ import annotations
@@ -56,11 +56,7 @@ KINDS: Mapping[str, Kind] = {k.id: k for k in (
 
 class Policy(NamedTuple):
     """How a run treats each kind: its severity, whether it is reported, what fails.
-
-    Built by `Policy.of`, which refuses an unknown kind and any choice that would
-    let an error pass: a kind whose default is an error can be neither left out
-    nor lowered (the check fails closed).
-    """
+    `Policy.of` refuses an unknown kind and any choice that would let an error pass."""
 
     severity: Mapping[str, str] = MappingProxyType({})
     ignore: frozenset[str] = frozenset()
@@ -74,28 +70,20 @@ class Policy(NamedTuple):
         strict: bool = False,
         where: str = "",
     ) -> Policy:
-        severity = dict(severity or {})
-        ignored = frozenset(ignore)
-        prefix = f"{where}: " if where else ""
+        severity, ignored = dict(severity or {}), frozenset(ignore)
         for kind_id in sorted(ignored | severity.keys()):
+            level = severity.get(kind_id)
             if kind_id not in KINDS:
-                raise HmpPermsError(
-                    f"{prefix}unknown finding kind {kind_id!r} (`hmp-perms kinds` lists them)"
-                )
-        for kind_id, level in sorted(severity.items()):
-            if level not in SEVERITIES:
-                raise HmpPermsError(
-                    f"{prefix}{kind_id}: severity {level!r} is not one of {', '.join(SEVERITIES)}"
-                )
-            if KINDS[kind_id].severity == ERROR and level != ERROR:
-                raise HmpPermsError(
-                    f"{prefix}{kind_id} is an error and stays one: the check fails closed"
-                )
-        for kind_id in sorted(ignored):
-            if KINDS[kind_id].severity == ERROR:
-                raise HmpPermsError(
-                    f"{prefix}{kind_id} is an error and cannot be ignored: the check fails closed"
-                )
+                problem = f"unknown finding kind {kind_id!r} (`hmp-perms kinds` lists them)"
+            elif level is not None and level not in SEVERITIES:
+                problem = f"{kind_id}: severity {level!r} is not one of {', '.join(SEVERITIES)}"
+            elif KINDS[kind_id].severity == ERROR and level not in (None, ERROR):
+                problem = f"{kind_id} is an error and stays one: the check fails closed"
+            elif KINDS[kind_id].severity == ERROR and kind_id in ignored:
+                problem = f"{kind_id} is an error and cannot be ignored: the check fails closed"
+            else:
+                continue
+            raise HmpPermsError(f"{where}: {problem}" if where else problem)
         return cls(severity, ignored, strict)
 
     def severity_of(self, kind_id: str) -> str:
@@ -114,16 +102,7 @@ def format_kinds(fmt: str, policy: Policy | None = None) -> str:
     policy = policy or Policy()
     rows = [(k, policy.severity_of(k.id)) for k in KINDS.values()]
     if fmt == "json":
-        doc = [
-            {
-                "id": k.id,
-                "severity": severity,
-                "against": k.against,
-                "meaning": k.meaning,
-                "hint": k.hint_for(),
-            }
-            for k, severity in rows
-        ]
+        doc = [dict(k._asdict(), severity=severity, hint=k.hint_for()) for k, severity in rows]
         return json.dumps(doc, indent=2) + "\n"
     if fmt == "markdown":
         lines = ["| kind | severity | against | meaning |", "|---|---|---|---|"]

@@ -1,14 +1,14 @@
 """Check stage: a `Report` (or a snapshot diff) as text, json, junit, github or markdown.
 
-Entry points: `format_report` and `format_diff`, pure. Every format lists every finding
-with its build and follows `Report.fatal`; text reaches a format only through its
-escaper in `generator.core.text`.
+Entry points: `format_report` and `format_diff`, pure. QEMU's text reaches a format only
+through its escaper in `generator.core.text`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Sequence
 
 from generator.check.compare import Checked, Finding, Report
 from generator.check.diff import Change
@@ -24,19 +24,18 @@ from generator.core.text import (
 )
 
 _COLOURS = {ERROR: "\033[1;31m", WARNING: "\033[33m", INFO: "\033[2m"}
-_RESET = "\033[0m"
 
 
 def format_report(report: Report, fmt: str, colour: bool = False) -> str:
     if fmt == "text":
         return _text(report, colour)
-    return _FORMATTERS[fmt](report)
+    return {"json": _json, "junit": _junit, "github": _github, "markdown": _markdown}[fmt](report)
 
 
 def _summary(report: Report) -> str:
     errors, warnings = report.tally(ERROR), report.tally(WARNING)
     verdict = "FAILED" if report.exit_status else "OK"
-    binaries = ", ".join(s.label for s in report.snapshots) or "nothing"
+    binaries = ", ".join(c.snapshot.label for c in report.checked_builds) or "nothing"
     failed = f", {len(report.failures)} failed to run" if report.failures else ""
     return f"{verdict}: {errors} error(s), {warnings} warning(s){failed} checking {binaries}"
 
@@ -48,13 +47,10 @@ def _baseline(item: Checked) -> str:
     return "baseline: itself" if base == item.build else f"baseline: {base.slug}"
 
 
-def _mine(report: Report, item: Checked) -> list[Finding]:
-    return [f for f in report.findings if f.build == item.build.slug]
-
-
-def _table_side(report: Report) -> list[Finding]:
-    """Findings about the table alone, which no build has."""
-    return [f for f in report.findings if not f.build]
+def _quoted(f: Finding) -> list[str]:
+    """The text a finding quotes: the table's or the baseline's before, the build's after."""
+    before = [f"{f.against}: {f.before}"] if f.before is not None else []
+    return before + ([f"{f.build}: {f.after}"] if f.after is not None else [])
 
 
 def _text(report: Report, colour: bool) -> str:
@@ -63,19 +59,14 @@ def _text(report: Report, colour: bool) -> str:
     def show(findings: Sequence[Finding], indent: str) -> None:
         for severity in reversed(SEVERITIES):
             for f in (f for f in findings if f.severity == severity):
-                tag = f"{severity}:"
-                if colour:
-                    tag = f"{_COLOURS[severity]}{tag}{_RESET}"
+                tag = f"{_COLOURS[severity]}{severity}:\033[0m" if colour else f"{severity}:"
                 where = f"{f.source}: " if f.source else ""
                 lines.append(f"{indent}{tag} {terminal(where + f.message)}")
-                if f.before is not None:
-                    lines.append(f"{indent}    {terminal(f'{f.against}: {f.before}')}")
-                if f.after is not None:
-                    lines.append(f"{indent}    {terminal(f'{f.build}: {f.after}')}")
+                lines.extend(f"{indent}    {terminal(q)}" for q in _quoted(f))
                 if f.hint:
                     lines.append(f"{indent}    -> {terminal(f.hint)}")
 
-    show(_table_side(report), "")
+    show(report.of(""), "")
     for item in report.checked_builds:
         snap = item.snapshot
         lines.append(
@@ -89,30 +80,10 @@ def _text(report: Report, colour: bool) -> str:
             lines.append(
                 terminal(f"  one build: {', '.join(item.binaries)} (packages: {packages})")
             )
-        show(_mine(report, item), "  ")
+        show(report.of(item.build.slug), "  ")
     lines += [f"  failed: {terminal(failure)}" for failure in report.failures]
     lines.append(terminal(_summary(report)))
     return "\n".join(lines) + "\n"
-
-
-def finding_json(f: Finding) -> dict[str, object]:
-    return {
-        "id": f.id,
-        "kind": f.kind,
-        "severity": f.severity,
-        "name": f.name,
-        "build": f.build or None,
-        "binary": f.binary or None,
-        "version": f.version or None,
-        "target": f.target or None,
-        "against": f.against or None,
-        "message": f.message,
-        "hint": f.hint or None,
-        "file": f.source.file if f.source else None,
-        "line": f.source.line if f.source else None,
-        "before": f.before,
-        "after": f.after,
-    }
 
 
 def _json(report: Report) -> str:
@@ -139,95 +110,102 @@ def _json(report: Report) -> str:
         ],
         "failures": list(report.failures),
         "counts": {sev: report.tally(sev) for sev in reversed(SEVERITIES)},
-        "findings": [finding_json(f) for f in report.findings],
+        "findings": [
+            {
+                "id": f.id,
+                "kind": f.kind,
+                "severity": f.severity,
+                "name": f.name,
+                "build": f.build or None,
+                "binary": f.binary or None,
+                "version": f.version or None,
+                "target": f.target or None,
+                "against": f.against or None,
+                "message": f.message,
+                "hint": f.hint or None,
+                "file": f.source.file if f.source else None,
+                "line": f.source.line if f.source else None,
+                "before": f.before,
+                "after": f.after,
+            }
+            for f in report.findings
+        ],
     }
     return json.dumps(doc, indent=2) + "\n"
-
-
-def _junit_case(report: Report, suite: str, name: str, findings: Sequence[Finding]) -> str:
-    """One test case: a failure for each fatal finding, the others as output or skips."""
-    body = []
-    for f in findings:
-        if report.fatal(f):
-            text = xml_text(f"{f.message}\n{f.hint}".strip())
-            body.append(
-                f"      <failure type={xml_attr(f.kind)} message={xml_attr(f.message)}>"
-                f"{text}</failure>"
-            )
-        elif f.severity == WARNING:
-            body.append(f"      <system-out>{xml_text('warning: ' + f.message)}</system-out>")
-        else:
-            body.append(f"      <skipped message={xml_attr(f.message)}/>")
-    head = f"    <testcase classname={xml_attr(suite)} name={xml_attr(name)}>"
-    return head + ("\n" + "\n".join(body) + "\n    " if body else "") + "</testcase>"
-
-
-def _junit_suite(name: str, properties: Sequence[tuple[str, str]], cases: Sequence[str]) -> str:
-    failures = sum(1 for c in cases if "<failure" in c)
-    head = [
-        f'  <testsuite name={xml_attr(name)} tests="{len(cases)}" failures="{failures}" errors="0">'
-    ]
-    if properties:
-        head.append("    <properties>")
-        head += [f"      <property name={xml_attr(k)} value={xml_attr(v)}/>" for k, v in properties]
-        head.append("    </properties>")
-    return "\n".join([*head, *cases, "  </testsuite>"])
 
 
 def _junit(report: Report) -> str:
     """One suite per build (its properties: every binary and package), one test case per
     command checked and per finding's name; the table's findings in a suite of their own."""
-    suites: list[tuple[str, list[tuple[str, str]], list[str]]] = []
-    table_side = _table_side(report)
-    if table_side:
-        cases = [_junit_case(report, "table", n, fs) for n, fs in _by_name(table_side).items()]
-        suites.append(("table", [], cases))
+    # Each suite: its class name, its name, its properties' lines, its cases' findings.
+    suites: list[tuple[str, str, list[str], dict[str, list[Finding]]]] = []
+    if report.of(""):
+        suites.append(("table", "table", [], _by_name([], report.of(""))))
     for item in report.checked_builds:
-        by_name = _by_name(_mine(report, item))
-        names = list(report.checked.get(item.build.slug, ()))
-        names += sorted(n for n in by_name if n not in names)
+        snap = item.snapshot
+        names = [e.name for e in snap.commands] + [f"info {e.name}" for e in snap.info]
+        properties = [f'      <property name="binary" value={xml_attr(b)}/>' for b in item.binaries]
+        properties += [
+            f'      <property name="package" value={xml_attr(p)}/>' for p in item.packages
+        ]
+        cases = _by_name(names, report.of(item.build.slug))
         slug = item.build.slug
-        cases = [_junit_case(report, slug, n, by_name.get(n, [])) for n in names]
-        properties = [("binary", b) for b in item.binaries]
-        properties += [("package", p) for p in item.packages]
-        suites.append((f"{slug}: {item.snapshot.label}", properties, cases))
-    total = sum(len(cases) for _, _, cases in suites)
-    failed = sum(1 for _, _, cases in suites for c in cases if "<failure" in c)
+        suites.append((slug, f"{slug}: {snap.label}", properties, cases))
+    fails = [[any(map(report.fatal, fs)) for fs in cases.values()] for *_, cases in suites]
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<testsuites name="hmp-perms check" tests="{total}" failures="{failed}" errors="0">',
+        f'<testsuites name="hmp-perms check" tests="{sum(map(len, fails))}"'
+        f' failures="{sum(map(sum, fails))}" errors="0">',
     ]
-    out += [_junit_suite(name, properties, cases) for name, properties, cases in suites]
+    for (classname, name, properties, cases), failed in zip(suites, fails, strict=True):
+        out.append(
+            f'  <testsuite name={xml_attr(name)} tests="{len(cases)}" failures="{sum(failed)}"'
+            ' errors="0">'
+        )
+        if properties:
+            out += ["    <properties>", *properties, "    </properties>"]
+        for case, findings in cases.items():
+            body = []
+            for f in findings:
+                if report.fatal(f):
+                    text = xml_text(f"{f.message}\n{f.hint}".strip())
+                    body.append(
+                        f"      <failure type={xml_attr(f.kind)} message={xml_attr(f.message)}>"
+                        f"{text}</failure>"
+                    )
+                elif f.severity == WARNING:
+                    body.append(
+                        f"      <system-out>{xml_text('warning: ' + f.message)}</system-out>"
+                    )
+                else:
+                    body.append(f"      <skipped message={xml_attr(f.message)}/>")
+            head = f"    <testcase classname={xml_attr(classname)} name={xml_attr(case)}>"
+            out.append(head + ("\n" + "\n".join(body) + "\n    " if body else "") + "</testcase>")
+        out.append("  </testsuite>")
     out.append("</testsuites>")
     return "\n".join(out) + "\n"
 
 
-def _by_name(findings: Sequence[Finding]) -> dict[str, list[Finding]]:
-    by_name: dict[str, list[Finding]] = {}
+def _by_name(names: Sequence[str], findings: Sequence[Finding]) -> dict[str, list[Finding]]:
+    """The findings under each of `names`, then under each other name they have, sorted."""
+    others = sorted({f.name for f in findings} - set(names))
+    by_name: dict[str, list[Finding]] = {n: [] for n in [*names, *others]}
     for f in findings:
-        by_name.setdefault(f.name, []).append(f)
+        by_name[f.name].append(f)
     return by_name
-
-
-_GITHUB_LEVEL = {ERROR: "error", WARNING: "warning", INFO: "notice"}
 
 
 def _github(report: Report) -> str:
     """GitHub Actions workflow commands; table-side findings point at the entry's line."""
     lines = []
     for f in report.findings:
-        level = "error" if report.fatal(f) else _GITHUB_LEVEL[f.severity]
+        level = "error" if report.fatal(f) else "notice" if f.severity == INFO else f.severity
         title = f"{f.kind} {f.name}" + (f" ({f.build})" if f.build else "")
         props = [f"title={github_property(title)}"]
         if f.source:
             props[:0] = [f"file={github_property(f.source.file)}", f"line={f.source.line}"]
         message = f"{f.build} ({f.binary}): {f.message}" if f.build else f.message
-        if f.before is not None:
-            message += f"\n{f.against}: {f.before}"
-        if f.after is not None:
-            message += f"\n{f.build}: {f.after}"
-        if f.hint:
-            message += f"\n{f.hint}"
+        message = "\n".join([message, *_quoted(f), *([f.hint] if f.hint else [])])
         lines.append(f"::{level} {','.join(props)}::{github_message(message)}")
     if not lines:  # a clean run says so once, rather than nothing at all
         lines.append(f"::notice title=hmp-perms check::{github_message(_summary(report))}")
@@ -242,46 +220,31 @@ def _markdown(report: Report) -> str:
     ]
     for item in report.checked_builds:
         s = item.snapshot
-        mine = _mine(report, item)
-        errors = sum(1 for f in mine if f.severity == ERROR)
-        warnings = sum(1 for f in mine if f.severity == WARNING)
+        counts = Counter(f.severity for f in report.of(item.build.slug))
         binaries = ", ".join(md_code(b) for b in item.binaries)
         packages = "; ".join(md_cell(p) for p in item.packages)
         lines.append(
             f"| {md_code(item.build.slug)} | {binaries} | {packages} | {md_cell(_baseline(item))}"
-            f" | {len(s.commands)} | {len(s.info)} | {errors} | {warnings} |"
+            f" | {len(s.commands)} | {len(s.info)} | {counts[ERROR]} | {counts[WARNING]} |"
         )
-    for failure in report.failures:
-        lines.append(f"| failed | {md_cell(failure)} | | | | | | |")
+    lines += [f"| failed | {md_cell(failure)} | | | | | | |" for failure in report.failures]
     if report.findings:
-        lines += [
-            "",
-            "| severity | finding | command | build | details |",
-            "|---|---|---|---|---|",
-        ]
-        for f in report.findings:
-            details = md_cell(f.message)
-            if f.before is not None:
-                details += f" ({md_cell(f.against)}: {md_code(f.before)})"
-            if f.after is not None:
-                details += f" (now: {md_code(f.after)})"
-            if report.fatal(f) and f.hint:
-                details += f"; {md_cell(f.hint)}"
-            if f.source:
-                details += f" ({md_cell(str(f.source))})"
-            build = md_code(f.build) if f.build else "table"
-            lines.append(
-                f"| {f.severity} | {md_code(f.kind)} | {md_code(f.name)} | {build} | {details} |"
-            )
+        lines += ["", "| severity | finding | command | build | details |", "|---|---|---|---|---|"]
+    for f in report.findings:
+        details = md_cell(f.message)
+        if f.before is not None:
+            details += f" ({md_cell(f.against)}: {md_code(f.before)})"
+        if f.after is not None:
+            details += f" (now: {md_code(f.after)})"
+        if report.fatal(f) and f.hint:
+            details += f"; {md_cell(f.hint)}"
+        if f.source:
+            details += f" ({md_cell(str(f.source))})"
+        build = md_code(f.build) if f.build else "table"
+        lines.append(
+            f"| {f.severity} | {md_code(f.kind)} | {md_code(f.name)} | {build} | {details} |"
+        )
     return "\n".join(lines) + "\n"
-
-
-_FORMATTERS: dict[str, Callable[[Report], str]] = {
-    "json": _json,
-    "junit": _junit,
-    "github": _github,
-    "markdown": _markdown,
-}
 
 
 def format_diff(changes: Sequence[Change], a_label: str, b_label: str, fmt: str) -> str:

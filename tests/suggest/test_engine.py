@@ -16,9 +16,10 @@ import pytest
 
 from generator.collect.helptext import MAX_ENTRY
 from generator.core.model import HelpEntry
-from generator.suggest.engine import EngineError, compile_pattern, escape
-from generator.suggest.rules import Scale, load_rules, suggest
-from tests.conftest import ROOT, Result
+from generator.suggest.engine import EngineError, Pattern, escape
+from generator.suggest.rules import load_rules, suggest
+from generator.table.loader import load_table
+from tests.conftest import ROOT, TABLE, Result
 
 HANG = 120  # seconds: far over what any of these takes, only there to end a hang
 LEVELS = ("none", "Sys.Modify", "root")
@@ -71,8 +72,7 @@ def test_nested_quantifier_is_answered(tmp_path: Path, cli: Callable[..., Result
 
 
 def test_nested_quantifier_still_matches_what_it_should() -> None:
-    found = compile_pattern("(a+)+$").search("xx" + "a" * 40)
-    assert found is not None and (found.start, found.text) == (2, "a" * 40)
+    assert Pattern("(a+)+$").search("xx" + "a" * 40) == (2, 42)
 
 
 @pytest.mark.parametrize(
@@ -114,14 +114,14 @@ def test_nothing_of_re2_reaches_stderr_in_process(capfd: pytest.CaptureFixture[s
     # The C++ library writes to file descriptor 2, past sys.stderr: capfd sees it.
     for pattern in (r"(?<!x)y", r"(", "a{1001}", r"\Z"):
         with pytest.raises(EngineError):
-            compile_pattern(pattern)
+            Pattern(pattern)
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")
 
 
 def test_a_long_pattern_error_stays_one_short_line() -> None:
     with pytest.raises(EngineError) as err:
-        compile_pattern("(" + "x" * 100_000)
+        Pattern("(" + "x" * 100_000)
     assert "\n" not in str(err.value) and len(str(err.value)) <= 200
 
 
@@ -130,18 +130,18 @@ def test_words_keep_their_old_boundaries() -> None:
     # takes them: a word that starts or ends with a non-word character still matches.
     rules_path = ROOT / "data" / "suggest-rules.yaml"
     rules = load_rules(str(rules_path), LEVELS)
-    scale = Scale(LEVELS, "root", "none")
-    io = suggest(rules, scale, "o", HelpEntry("o", (), "/fmt addr value", "I/O port write"))
+    io = suggest(
+        rules, load_table(str(TABLE)), "o", HelpEntry("o", (), "/fmt addr value", "I/O port write")
+    )
     assert io.reason.startswith("help speaks of raw I/O port access ('I/O port')")
-    pattern = compile_pattern(r"(?:^|\W)(" + escape("-f") + r")(?:\W|$)", group=1)
-    assert (found := pattern.search("use -f to force")) is not None and found.text == "-f"
+    pattern = Pattern(r"(?:^|\W)(" + escape("-f") + r")(?:\W|$)", group=1)
+    assert pattern.search("use -f to force") == (4, 6)
     assert pattern.search("use x-fy") is None
 
 
 def test_an_escaped_word_matches_only_itself() -> None:
     for text in ("I/O port", "a.b", "(x)", "[", "\\", "a|b", "é"):
-        found = compile_pattern(escape(text)).search("<" + text + ">")
-        assert found is not None and found.text == text
+        assert Pattern(escape(text)).search("<" + text + ">") == (1, 1 + len(text))
 
 
 # -- hostile help text ---------------------------------------------------------------
@@ -186,11 +186,12 @@ def test_committed_rules_on_text_far_over_the_bound_end() -> None:
     # itself is linear: a million characters is answered, not hung on.
     script = (
         "from generator.core.model import HelpEntry\n"
-        "from generator.suggest.rules import Scale, load_rules, suggest\n"
+        "from generator.suggest.rules import load_rules, suggest\n"
+        "from generator.table.loader import load_table\n"
         f"rules = load_rules('data/suggest-rules.yaml', {LEVELS!r})\n"
-        f"scale = Scale({LEVELS!r}, 'root', 'none')\n"
+        "table = load_table('data/hmp-commands.yaml')\n"
         "entry = HelpEntry('long', (), 'a' * 100000, 'a' * 1000000)\n"
-        "print(suggest(rules, scale, 'long', entry).level)\n"
+        "print(suggest(rules, table, 'long', entry).level)\n"
     )
     run = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=HANG
@@ -201,9 +202,9 @@ def test_committed_rules_on_text_far_over_the_bound_end() -> None:
 def test_a_regex_rule_captures_nothing_and_a_words_rule_its_word() -> None:
     """Capturing groups made each search run RE2's NFA over the match: 40 rules like
     '(.)*.{1000}' took 7 s on one 4 KiB entry. Only the group a matcher reports captures."""
-    assert compile_pattern(r"(.)*(.{10})").groups == 0
-    assert compile_pattern(r"(.)*(.{10})").search("x" * 40) is not None
-    assert compile_pattern(r"(?:^|\W)(file)(?:\W|$)", group=1).groups == 1
+    assert Pattern(r"(.)*(.{10})").groups == 0
+    assert Pattern(r"(.)*(.{10})").search("x" * 40) is not None
+    assert Pattern(r"(?:^|\W)(file)(?:\W|$)", group=1).groups == 1
 
 
 def test_each_rule_is_searched_once_per_suggestion(
@@ -219,11 +220,11 @@ def test_each_rule_is_searched_once_per_suggestion(
     )
     rules = load_rules(str(path), LEVELS)
     searched: list[str] = []
-    for rule in rules.rules:
+    for rule in rules:
         real = rule.matcher.pattern.search
         monkeypatch.setattr(
             rule.matcher.pattern, "search", lambda t, real=real: searched.append(t) or real(t)
         )
     entry = HelpEntry("aaa", (), "", "aaa")
-    assert suggest(rules, Scale(LEVELS, "root", "root"), "aaa", entry).level == "root"
+    assert suggest(rules, load_table(str(TABLE)), "aaa", entry).level == "root"
     assert len(searched) == 5
