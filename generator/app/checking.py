@@ -57,6 +57,7 @@ def check_builds(sources: Sources, settings: Settings, policy: Policy) -> CheckR
             find_baseline(build, settings.builds, table.vendors),
             tuple(group[1:]),
             f"hmp-perms sync {given_as(group[0], sources)}{where} --write",
+            _widen(build, settings),
         )
         for build, group in distinct_builds(collected.snapshots, table)
     ]
@@ -100,3 +101,13 @@ def diff_files(old: str, new: str) -> tuple[list[Change], str, str]:
     """What changed between two snapshot files, with their labels."""
     a, b = load_snapshot(old), load_snapshot(new)
     return diff_snapshots(a, b), a.label, b.label
+
+
+def _widen(build: Build, settings: Settings) -> str:
+    """For a build outside the scope, the pattern that takes in its release of its
+    flavour and variant, any patch level (``debian-11.1.*-x86_64``); else ''."""
+    if settings.scope is None or settings.scope.covers(build.slug):
+        return ""
+    if build.version is None:
+        return build.slug
+    return f"{build.flavour}-{build.version.major}.{build.version.minor}.*-{build.machine}"

@@ -33,6 +33,8 @@ class Checked(NamedTuple):
     folded: tuple[Snapshot, ...] = ()  # the same build given again, with the same listing
     #: the command that records this build, as the user gave it, for hints to copy
     sync: str = "hmp-perms sync --write"
+    #: for a build outside the config's scope, the pattern that would take it in
+    widen: str = ""
 
     @property
     def packages(self) -> tuple[str, ...]:
@@ -114,6 +116,10 @@ def check_drift(
         found = _check_section(snap.commands, table, False, advise, item.sync)
         found += _check_section(snap.info, table, True, advise, item.sync)
         found += _check_baseline(item, table)
+        if item.widen:
+            outside = f"{item.build.slug} is outside the scope ({item.widen!r} takes it in)"
+            hint = f"add {item.widen!r} to [scope] patterns if the product ships this build"
+            found.append(Finding("out-of-scope", item.build.slug, outside, hint=hint))
         version = str(snap.version) if snap.version else "unknown"
         findings += [
             f._replace(

@@ -49,6 +49,7 @@ KINDS: Mapping[str, Kind] = {k.id: k for k in (
     Kind("removed-info", WARNING, BASELINE, "an info subcommand the baseline has and this build does not", _KEEP),
     Kind("changed-params", WARNING, BASELINE, "a command's parameters differ from the baseline's", "review the rationale; " + _SYNC),
     Kind("changed-help", WARNING, BASELINE, "a command's help text differs from the baseline's", "review the rationale; " + _SYNC),
+    Kind("out-of-scope", WARNING, TABLE, "a build outside the config's [scope]: the generated outputs leave out what only it has", "add the pattern to [scope] patterns in hmp-perms.toml if the product ships this build"),
     Kind("no-baseline", INFO, BASELINE, "no recorded build of this flavour and variant to compare with", _SYNC),
 )}
 # fmt: on

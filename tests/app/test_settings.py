@@ -347,3 +347,16 @@ def test_generate_names_the_commands_a_newer_recorded_build_has_and_the_scope_le
     widened = cli("generate")
     assert (widened.status, widened.err) == (0, "")
     assert "'clear' =>" in (repo / "src" / "PVE" / "API2" / "Qemu" / "HMPPerms.pm").read_text()
+
+
+@pytest.mark.parametrize("form", ["text", "json", "junit", "github", "markdown"])
+def test_check_of_a_build_outside_the_scope_names_the_pattern_that_takes_it_in(
+    repo: Path, cli: Callable[..., Result], form: str
+) -> None:
+    result = cli("check", "--snapshot", BUILDS / "debian-11.1.3-x86_64.json", "--format", form)
+    assert result.status == 0, result.err
+    assert "outside the scope" in result.out
+    pattern = "debian-11.1.*-x86_64".replace("*", "\\*" if form == "markdown" else "*")
+    assert pattern in result.out
+    inside = cli("check", "--snapshot", BUILDS / "debian-10.0.13-x86_64.json", "--format", form)
+    assert "outside the scope" not in inside.out
