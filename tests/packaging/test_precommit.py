@@ -182,7 +182,9 @@ def test_stale_output_fails_the_generate_hook_with_a_diff(
 def documented_config(hooks_repo: Path) -> str:
     """docs/ci.md's .pre-commit-config.yaml for an output mapped outside generated/,
     pointing at `hooks_repo`."""
-    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "docs" / "ci.md").read_text(), re.S)
+    blocks: list[str] = re.findall(
+        r"```yaml\n(.*?)```", (ROOT / "docs" / "ci.md").read_text(), re.S
+    )
     (block,) = [b for b in blocks if "files:" in b and "hmp-perms-generate-check" in b]
     head = subprocess.run(
         ["git", "-C", str(hooks_repo), "rev-parse", "HEAD"],
