@@ -363,7 +363,7 @@ def adopted(folder: Path) -> Path:
 
 def workspace(folder: Path, snapshots: list[Path], into: str, balloon: bool = True) -> Path:
     """An adopted checkout with every job's snapshot in `into`; without `balloon` its
-    table lacks that command, as after an upgrade that adds it."""
+    table lacks that command, as after an upgrade that adds it (outputs regenerated)."""
     ws = adopted(folder)
     if not balloon:
         table = ws / "data" / "hmp-commands.yaml"
@@ -371,6 +371,7 @@ def workspace(folder: Path, snapshots: list[Path], into: str, balloon: bool = Tr
         changed = re.sub(r"^  balloon:\n(?:    .*\n)+", "", text, count=1, flags=re.M)
         assert changed != text
         table.write_text(changed)
+        assert here("hmp-perms generate", ws).returncode == 0
     (ws / into).mkdir(parents=True, exist_ok=True)
     for snap in snapshots:
         shutil.copyfile(snap, ws / into / snap.name)
@@ -712,7 +713,7 @@ def test_github_jobs_install_the_wheel_from_the_spec_and_check(tmp_path: Path, w
     (checkout / github_download_path()).mkdir()
     shutil.copyfile(snapshot, checkout / github_download_path() / snapshot.name)
     ran = github_job("check", checkout, tmp_path / "check-temp", {}, str(wheel))
-    assert [r.name for r in ran] == ["Require HMP_PERMS_SPEC", "Install hmp-perms", "Check"]
+    assert [r.name for r in ran] == ["Require HMP_PERMS_SPEC", "Install hmp-perms", "Lint", "Check"]
     check = ran[-1].result
     assert check.returncode == 0, check.stderr
     (notice,) = check.stdout.splitlines()  # a clean run: one notice, no annotation

@@ -244,7 +244,8 @@ def test_gitlab_pipeline_passes_on_gitlab_ci_local(
     need_root()
     need_binary("rsync")
     for entry in load(GITLAB)["collect"]["parallel"]["matrix"]:
-        need_binary(f"qemu-system-{entry['TARGET']}")
+        for target in entry["TARGET"]:
+            need_binary(f"qemu-system-{target}")
     wheel = session_wheel(tmp_path_factory)
     repo = copy(adopter, tmp_path / "repo")
 
