@@ -10,6 +10,11 @@ read out of the recipes, not copied, so a test cannot drift from them:
   `init` writes and the project's records, as a runner would after
   downloading the artifacts. These use the hmp-perms installed in this venv:
   they test the commands, not the install;
+- the check job's lint commands pass on a current checkout and fail on a stale
+  generated file;
+- each source job's commands read a QEMU tree the test writes, from a local git
+  repository named by QEMU_GIT (never gitlab.com), and fail naming the command
+  the table lacks, with its suggested level;
 - the GitHub jobs run step by step as the runner would, installing the wheel
   built once per session (`python -m build --wheel`) through HMP_PERMS_SPEC
   (slow). The whole GitLab pipeline runs on gitlab-ci-local in
@@ -37,6 +42,7 @@ GITHUB = ROOT / "examples" / "ci" / "github-workflow.yml"
 GITLAB = ROOT / "examples" / "ci" / "gitlab-ci.yml"
 BIN = Path(sys.executable).parent  # where hmp-perms is installed here
 TARGETS = ("x86_64", "aarch64")
+GIT = ["git", "-c", "user.name=hmp-perms tests", "-c", "user.email=tests@example.invalid"]
 #: Every job's first command: an unset or empty HMP_PERMS_SPEC stops it with one line.
 REQUIRE = (
     ': "${HMP_PERMS_SPEC:?set HMP_PERMS_SPEC to a pip requirement for hmp-perms'
@@ -133,11 +139,11 @@ def test_recipe_matches_its_schema(path: Path, schema: list[str]) -> None:
 def test_every_job_first_requires_hmp_perms_spec() -> None:
     github = load(GITHUB)
     assert github["env"] == {"HMP_PERMS_SPEC": "${{ vars.HMP_PERMS_SPEC }}"}
-    assert sorted(github["jobs"]) == ["check", "collect"]
+    assert sorted(github["jobs"]) == ["check", "collect", "source"]
     for job in github["jobs"].values():
         assert job["steps"][0] == {"name": "Require HMP_PERMS_SPEC", "run": REQUIRE}
     gitlab = load(GITLAB)
-    for name in ("collect", "check"):
+    for name in ("collect", "check", "source"):
         assert gitlab[name]["before_script"][0] == REQUIRE
     assert "variables" not in gitlab  # no default
 
@@ -173,7 +179,7 @@ def test_every_job_installs_hmp_perms_from_the_spec_into_a_venv() -> None:
     the repository holds no hmp-perms sources to install."""
     jobs = load(GITHUB)["jobs"]
     installs = {name: step(job, "Install hmp-perms")["run"] for name, job in jobs.items()}
-    assert installs["collect"] == installs["check"]
+    assert installs["collect"] == installs["check"] == installs["source"]
     assert installs["collect"].splitlines() == [
         'python3 -m venv "$RUNNER_TEMP/hmp-perms"',
         f'"$RUNNER_TEMP/hmp-perms/bin/pip" install --quiet {INSTALL}',
@@ -181,7 +187,7 @@ def test_every_job_installs_hmp_perms_from_the_spec_into_a_venv() -> None:
     ]
     for name, job in jobs.items():
         order = [s.get("name") for s in job["steps"]]
-        work = "Collect" if name == "collect" else "Check"
+        work = {"collect": "Collect", "check": "Check", "source": "Check the source"}[name]
         assert order.index("Install hmp-perms") < order.index(work)
         runs = "\n".join(s.get("run", "") for s in job["steps"])
         assert pip_lines(runs) == [f'"$RUNNER_TEMP/hmp-perms/bin/pip" install --quiet {INSTALL}']
@@ -191,7 +197,7 @@ def test_every_job_installs_hmp_perms_from_the_spec_into_a_venv() -> None:
         f".hmp-perms-venv/bin/pip install --quiet {INSTALL}",
         'export PATH="$PWD/.hmp-perms-venv/bin:$PATH"',
     ]
-    for name in ("collect", "check"):
+    for name in ("collect", "check", "source"):
         assert gitlab[name]["before_script"][-3:] == venv
         lines = gitlab[name]["before_script"] + gitlab[name]["script"]
         assert pip_lines("\n".join(lines)) == [venv[1]]
@@ -199,11 +205,61 @@ def test_every_job_installs_hmp_perms_from_the_spec_into_a_venv() -> None:
 
 def test_the_check_takes_its_table_and_records_from_the_config() -> None:
     """hmp-perms.toml names the table and the records: no path is given."""
-    github = step(load(GITHUB)["jobs"]["check"], "Check")["run"]
-    gitlab = "\n".join(load(GITLAB)["check"]["script"])
-    for script in (github, gitlab):
+    jobs = load(GITHUB)["jobs"]
+    github = [step(jobs["check"], "Check")["run"], step(jobs["source"], "Check the source")["run"]]
+    gitlab = ["\n".join(load(GITLAB)[name]["script"]) for name in ("check", "source")]
+    for script in github + gitlab:
         assert "hmp-perms check" in script
         assert not re.search(r"--(table|builds|config|rules)\b", script), script
+
+
+def test_the_builds_are_one_list_every_job_takes() -> None:
+    """The builds to check are written once in each recipe: the collect jobs run
+    them all, the source jobs their targets."""
+    jobs = load(GITHUB)["jobs"]
+    matrix = jobs["collect"]["strategy"]["matrix"]
+    assert sorted(matrix) == ["debian", "target"]  # no per-target table to keep in step
+    assert jobs["source"]["strategy"]["matrix"] == {"target": matrix["target"]}
+    gitlab = load(GITLAB)
+    builds = gitlab[".builds"]
+    assert gitlab["collect"]["parallel"]["matrix"] == [builds]
+    assert gitlab["source"]["parallel"]["matrix"] == [{"TARGET": builds["TARGET"]}]
+    for path in (GITHUB, GITLAB):
+        text = path.read_text()
+        assert all(text.count(t) == 1 for t in ("aarch64", "s390x", "trixie")), path
+
+
+def test_the_check_job_lints_the_table_and_its_outputs_first() -> None:
+    lines = ["hmp-perms lint", "hmp-perms generate --check"]
+    check = load(GITHUB)["jobs"]["check"]
+    names = [s.get("name") for s in check["steps"]]
+    assert step(check, "Lint")["run"].splitlines() == lines
+    assert names.index("Lint") < names.index("Check")
+    assert load(GITLAB)["check"]["script"][:2] == lines
+
+
+def test_the_source_job_runs_on_the_schedule_and_by_hand_only() -> None:
+    """A change in QEMU's development branch fails the nightly run, never a push."""
+    github = load(GITHUB)
+    assert set(github["on"]) == {"push", "pull_request", "schedule", "workflow_dispatch"}
+    source = github["jobs"]["source"]
+    assert (
+        source["if"]
+        == "github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'"
+    )
+    assert source["env"]["QEMU_GIT"] == (
+        "${{ vars.QEMU_GIT || 'https://gitlab.com/qemu-project/qemu.git' }}"
+    )
+    assert source["env"]["QEMU_BRANCH"] == "${{ vars.QEMU_BRANCH || 'master' }}"
+    gitlab = load(GITLAB)["source"]
+    assert gitlab["rules"] == [
+        {"if": '$CI_PIPELINE_SOURCE == "schedule" || $CI_PIPELINE_SOURCE == "web"'}
+    ]
+    assert gitlab["variables"] == {
+        "QEMU_GIT": "https://gitlab.com/qemu-project/qemu.git",
+        "QEMU_BRANCH": "master",
+        "QEMU_PACKAGE": "",
+    }
 
 
 def test_github_reports_survive_a_failing_check() -> None:
@@ -261,10 +317,11 @@ def github_collect(workspace: Path, target: str) -> Path:
 
 def gitlab_collect(workspace: Path, target: str) -> Path:
     collect = load(GITLAB)["collect"]
-    (entry,) = [e for e in collect["parallel"]["matrix"] if e["TARGET"] == target]
+    (entry,) = collect["parallel"]["matrix"]
+    assert target in entry["TARGET"]
     (line,) = collect["script"]
     assert "hmp-perms collect" in line
-    env = {"DEBIAN": entry["DEBIAN"][0], "TARGET": target, "PACKAGE": entry["PACKAGE"]}
+    env = {"DEBIAN": entry["DEBIAN"][0], "TARGET": target}
     before = set(workspace.rglob("*.json"))
     result = here(line, workspace, **env)
     assert result.returncode == 0, result.stderr
@@ -289,7 +346,7 @@ def collected(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]
 
 def adopted(folder: Path) -> Path:
     """A checkout of a repository that adopted hmp-perms: what `hmp-perms init` writes,
-    and the project's records in its records folder."""
+    the project's records in its records folder, and what `generate` then writes."""
     folder.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [BIN / "hmp-perms", "init"], cwd=folder, capture_output=True, text=True, timeout=60
@@ -297,12 +354,16 @@ def adopted(folder: Path) -> Path:
     assert result.returncode == 0, result.stderr
     for record in BUILDS.glob("*.json"):
         shutil.copyfile(record, folder / "data" / "builds" / record.name)
+    result = subprocess.run(
+        [BIN / "hmp-perms", "generate"], cwd=folder, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
     return folder.resolve()
 
 
 def workspace(folder: Path, snapshots: list[Path], into: str, balloon: bool = True) -> Path:
     """An adopted checkout with every job's snapshot in `into`; without `balloon` its
-    table lacks that command, as after an upgrade that adds it."""
+    table lacks that command, as after an upgrade that adds it (outputs regenerated)."""
     ws = adopted(folder)
     if not balloon:
         table = ws / "data" / "hmp-commands.yaml"
@@ -310,6 +371,7 @@ def workspace(folder: Path, snapshots: list[Path], into: str, balloon: bool = Tr
         changed = re.sub(r"^  balloon:\n(?:    .*\n)+", "", text, count=1, flags=re.M)
         assert changed != text
         table.write_text(changed)
+        assert here("hmp-perms generate", ws).returncode == 0
     (ws / into).mkdir(parents=True, exist_ok=True)
     for snap in snapshots:
         shutil.copyfile(snap, ws / into / snap.name)
@@ -408,7 +470,7 @@ def test_gitlab_check_refuses_a_bad_snapshot_in_one_line(
     ws = workspace(tmp_path / "checkout", collected["gitlab"], into)
     (ws / into / "broken.json").write_text("[]")
     result = run_gitlab_check(ws)
-    assert result.returncode == 2 and result.stdout == ""
+    assert result.returncode == 2 and result.stdout == "data/hmp-commands.yaml: ok\n"  # lint
     assert result.stderr.startswith("hmp-perms: snapshots/broken.json")
     assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
     assert not (ws / "hmp-perms-junit.xml").exists() and not (ws / "hmp-perms.md").exists()
@@ -430,6 +492,134 @@ def test_gitlab_check_passes_then_fails_with_junit(
     assert result.stdout.splitlines()[-1].startswith("FAILED: 2 error(s)")
     assert len(junit_failures(failing / "hmp-perms-junit.xml")[1]) == 2
     assert "| `balloon` |" in (failing / "hmp-perms.md").read_text()
+
+
+@pytest.mark.parametrize("recipe", ["github", "gitlab"])
+def test_the_lint_commands_pass_then_name_a_stale_output(tmp_path: Path, recipe: str) -> None:
+    if recipe == "github":
+        script = step(load(GITHUB)["jobs"]["check"], "Lint")["run"]
+    else:
+        script = "\n".join(load(GITLAB)["check"]["script"][:2])
+    ws = adopted(tmp_path / "checkout")
+    result = here(script, ws)
+    assert result.returncode == 0, result.stderr
+    module = ws / "generated" / "hmp_perms.py"
+    module.write_text(module.read_text().replace("'quit': 'Sys.Modify'", "'quit': 'none'"))
+    result = here(script, ws)
+    assert result.returncode == 1
+    assert "+    'quit': 'Sys.Modify'," in result.stdout and "stale" in result.stderr
+
+
+# -- the source jobs, on a QEMU tree the test writes ----------------------------------
+
+#: A QEMU source tree's command files: entries as QEMU writes them, commands the table knows.
+KNOWN = """\
+    {
+        .name       = "help|?",
+        .params     = "[cmd]",
+        .help       = "show the help",
+    },
+    {
+        .name       = "info",
+        .params     = "[subcommand]",
+        .help       = "show various information about the system state",
+    },
+    {
+        .name       = "quit|q",
+        .params     = "",
+        .help       = "quit the emulator",
+    },
+"""
+INFO = """\
+    {
+        .name       = "version",
+        .params     = "",
+        .help       = "show the version of QEMU",
+    },
+"""
+#: A command no table knows, as a development branch might add it.
+NEW = """\
+#if defined(TARGET_I386) || defined(TARGET_ARM)
+    {
+        .name       = "frobnicate",
+        .params     = "path",
+        .help       = "write the guest's frobs to a host file",
+    },
+#endif
+"""
+
+
+def qemu_repository(folder: Path, commands: str = KNOWN) -> str:
+    """A git repository holding a QEMU-like tree on branch master (other files too, which
+    the job does not fetch), served as gitlab.com serves QEMU's (partial clones allowed):
+    its file:// URL."""
+    folder.mkdir()
+    (folder / "hmp-commands.hx").write_text(commands)
+    (folder / "hmp-commands-info.hx").write_text(INFO)
+    (folder / "VERSION").write_text("11.0.50\n")
+    (folder / "README.rst").write_text("QEMU\n")
+    for args in (
+        ["init", "-q", "-b", "master"],
+        ["add", "-A"],
+        ["commit", "-qm", "qemu"],
+        ["config", "uploadpack.allowFilter", "true"],
+    ):
+        subprocess.run([*GIT, "-C", str(folder), *args], check=True, timeout=60)
+    return folder.resolve().as_uri()
+
+
+def source_script(recipe: str) -> str:
+    """The source job's commands, after its install."""
+    if recipe == "gitlab":
+        return "\n".join(load(GITLAB)["source"]["script"])
+    steps = load(GITHUB)["jobs"]["source"]["steps"]
+    return "\n".join(
+        step({"steps": steps}, name)["run"] for name in ("Fetch QEMU's source", "Check the source")
+    )
+
+
+def run_source(
+    recipe: str, tmp_path: Path, url: str, target: str, package: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """The source job's commands in an adopted checkout, with its variables as a
+    schedule sets them (QEMU_GIT naming the local repository)."""
+    ws = adopted(tmp_path / "checkout")
+    temp = tmp_path / "runner-temp"
+    temp.mkdir()
+    variables = {"QEMU_GIT": url, "QEMU_BRANCH": "master", "QEMU_PACKAGE": package}
+    return here(source_script(recipe), ws, TARGET=target, RUNNER_TEMP=str(temp), **variables)
+
+
+@pytest.mark.parametrize("recipe", ["github", "gitlab"])
+def test_the_source_job_fails_naming_a_new_command_with_its_level(
+    tmp_path: Path, recipe: str
+) -> None:
+    url = qemu_repository(tmp_path / "qemu", KNOWN + NEW)
+    result = run_source(recipe, tmp_path, url, "aarch64")
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    (at,) = [n for n, line in enumerate(lines) if "error" in line and "frobnicate" in line]
+    suggestion = "suggested level: root (params name a host path ('path'))"
+    if recipe == "github":  # an annotation at the table's line, suggestion included
+        assert lines[at].startswith("::error file=data/hmp-commands.yaml,line=")
+        assert "title=unassigned-command frobnicate (upstream-11.0.50-aarch64)" in lines[at]
+        assert lines[at].endswith(suggestion)
+    else:  # the text report: the finding, then what to do
+        assert lines[at].startswith("  error: data/hmp-commands.yaml:")
+        assert lines[at + 1].endswith(suggestion)
+        assert lines[-1].startswith("FAILED: 1 error(s)")
+
+
+@pytest.mark.parametrize("recipe", ["github", "gitlab"])
+def test_the_source_job_passes_when_the_table_knows_every_command(
+    tmp_path: Path, recipe: str
+) -> None:
+    url = qemu_repository(tmp_path / "qemu")
+    # NEW is for x86 and arm only: s390x's build has none of it.
+    result = run_source(recipe, tmp_path, url, "s390x", "pve-qemu-kvm 11.0.50-1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "pve-11.0.50-s390x" in result.stdout  # QEMU_PACKAGE names the vendor
+    assert not re.search(r"^(::error|  error:)", result.stdout, re.M)
 
 
 # -- the GitHub jobs, installing the wheel -------------------------------------------
@@ -523,7 +713,7 @@ def test_github_jobs_install_the_wheel_from_the_spec_and_check(tmp_path: Path, w
     (checkout / github_download_path()).mkdir()
     shutil.copyfile(snapshot, checkout / github_download_path() / snapshot.name)
     ran = github_job("check", checkout, tmp_path / "check-temp", {}, str(wheel))
-    assert [r.name for r in ran] == ["Require HMP_PERMS_SPEC", "Install hmp-perms", "Check"]
+    assert [r.name for r in ran] == ["Require HMP_PERMS_SPEC", "Install hmp-perms", "Lint", "Check"]
     check = ran[-1].result
     assert check.returncode == 0, check.stderr
     (notice,) = check.stdout.splitlines()  # a clean run: one notice, no annotation

@@ -13,6 +13,9 @@ builds then have no baseline (an info finding each) and check clean, and the
 empty records folder, kept by data/builds/.gitkeep, survives git and the copy
 each job gets (a missing one is an error).
 
+The source jobs run as a schedule runs them, reading a QEMU-like tree from a local
+git repository named by QEMU_GIT: nothing is fetched from gitlab.com.
+
 gitlab-ci-local comes from the npm registry and builds a native module (re2), so
 installing it needs g++ and make; its shell isolation needs rsync. It is kept in
 CACHE between runs.
@@ -37,7 +40,17 @@ import pytest
 
 from tests import conftest
 from tests.conftest import need_binary
-from tests.packaging.test_ci import BIN, GITLAB, MESSAGE, REQUIRE, load, session_wheel
+from tests.packaging.test_ci import (
+    BIN,
+    GITLAB,
+    KNOWN,
+    MESSAGE,
+    NEW,
+    REQUIRE,
+    load,
+    qemu_repository,
+    session_wheel,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -142,9 +155,11 @@ def gitlab_ci_local() -> Path:
 
 @pytest.fixture(scope="module")
 def adopter(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A git repository holding only what `hmp-perms init` writes and the recipe."""
+    """A git repository holding only what `hmp-perms init` and `generate` write, and
+    the recipe."""
     repo = tmp_path_factory.mktemp("adopter")
-    for args in (["git", "init", "-q", "-b", "main"], [str(BIN / "hmp-perms"), "init"]):
+    hmp_perms = str(BIN / "hmp-perms")
+    for args in (["git", "init", "-q", "-b", "main"], [hmp_perms, "init"], [hmp_perms, "generate"]):
         subprocess.run(args, cwd=repo, check=True, capture_output=True, timeout=60)
     shutil.copyfile(GITLAB, repo / ".gitlab-ci.yml")
     subprocess.run([*GIT, "add", "-A"], cwd=repo, check=True, timeout=60)
@@ -157,6 +172,10 @@ def adopter(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "data/builds/.gitkeep",
         "data/hmp-commands.yaml",
         "data/suggest-rules.yaml",
+        "generated/HMPPerms.pm",
+        "generated/hmp-commands.md",
+        "generated/hmp-perms-description.txt",
+        "generated/hmp_perms.py",
         "hmp-perms.toml",
     ]
     return repo
@@ -165,21 +184,32 @@ def adopter(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def collect_jobs() -> list[str]:
     """The collect jobs' names, as gitlab-ci-local writes them: one per combination
     of each matrix entry's values."""
+    return matrix_jobs("collect")
+
+
+def matrix_jobs(job: str) -> list[str]:
+    """A matrix job's names, as gitlab-ci-local writes them: one per combination of
+    each matrix entry's values."""
     names = []
-    for entry in load(GITLAB)["collect"]["parallel"]["matrix"]:
+    for entry in load(GITLAB)[job]["parallel"]["matrix"]:
         values = [v if isinstance(v, list) else [v] for v in entry.values()]
-        names += [f"collect: [{','.join(c)}]" for c in itertools.product(*values)]
+        names += [f"{job}: [{','.join(c)}]" for c in itertools.product(*values)]
     return names
 
 
 def pipeline(
-    binary: Path, repo: Path, home: Path, *variables: str, timeout: float = PIPELINE_TIMEOUT
+    binary: Path,
+    repo: Path,
+    home: Path,
+    *variables: str,
+    jobs: tuple[str, ...] = (),
+    timeout: float = PIPELINE_TIMEOUT,
 ) -> tuple[int, str]:
+    """The pipeline, or only `jobs`, with these variables."""
     home.mkdir(exist_ok=True)
     given = [a for v in variables for a in ("--variable", v)]
-    return run(
-        [str(binary), *FLAGS, *QUIET, "--home", str(home), *given], repo, environment(), timeout
-    )
+    args = [str(binary), *FLAGS, *QUIET, "--home", str(home), *given, *jobs]
+    return run(args, repo, environment(), timeout)
 
 
 def summary(out: str) -> dict[str, str]:
@@ -214,7 +244,8 @@ def test_gitlab_pipeline_passes_on_gitlab_ci_local(
     need_root()
     need_binary("rsync")
     for entry in load(GITLAB)["collect"]["parallel"]["matrix"]:
-        need_binary(f"qemu-system-{entry['TARGET']}")
+        for target in entry["TARGET"]:
+            need_binary(f"qemu-system-{target}")
     wheel = session_wheel(tmp_path_factory)
     repo = copy(adopter, tmp_path / "repo")
 
@@ -259,3 +290,40 @@ def test_gitlab_pipeline_without_the_spec_stops_each_collect_job_in_one_line(
         (line,) = job_output(out, job)
         assert line.endswith(f": {MESSAGE}"), line
     assert not (repo / "hmp-perms-junit.xml").exists() and not (repo / "snapshots").exists()
+
+
+def test_gitlab_source_jobs_name_a_new_command_on_a_schedule(
+    gitlab_ci_local: Path, adopter: Path, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """A scheduled pipeline's source jobs read QEMU_GIT's tree: the targets whose
+    build has a command the table lacks fail naming it with its suggested level; the
+    target whose build has only known commands passes."""
+    need_root()
+    need_binary("rsync")
+    wheel = session_wheel(tmp_path_factory)
+    repo = copy(adopter, tmp_path / "repo")
+    url = qemu_repository(tmp_path / "qemu", KNOWN + NEW)  # NEW: x86 and arm only
+    jobs = matrix_jobs("source")
+    assert jobs == ["source: [x86_64]", "source: [aarch64]", "source: [s390x]"]
+
+    variables = (f"HMP_PERMS_SPEC={wheel}", f"QEMU_GIT={url}", "CI_PIPELINE_SOURCE=schedule")
+    status, out = pipeline(gitlab_ci_local, repo, tmp_path / "home", *variables, jobs=tuple(jobs))
+
+    assert status != 0, out[-8000:]
+    # (gitlab-ci-local also warns, WARN, that CI_PIPELINE_SOURCE is predefined)
+    assert {job: result for job, result in summary(out).items() if job in jobs} == {
+        "source: [x86_64]": "FAIL",
+        "source: [aarch64]": "FAIL",
+        "source: [s390x]": "PASS",
+    }, out[-8000:]
+    for target in ("x86_64", "aarch64"):
+        lines = job_output(out, f"source: [{target}]")
+        errors = [n for n, line in enumerate(lines) if line.startswith("  error: ")]
+        assert len(errors) == 1, out[-8000:]
+        at = errors[0]
+        assert "command frobnicate has no permission in the table" in lines[at], lines
+        assert lines[at + 1].endswith("suggested level: root (params name a host path ('path'))"), (
+            lines
+        )
+        assert lines[-1].startswith("FAILED: 1 error(s)"), lines
+    assert job_output(out, "source: [s390x]")[-1].startswith("OK: 0 error(s)")

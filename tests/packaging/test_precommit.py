@@ -17,6 +17,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from tests.conftest import ROOT, copy_project, tool
+from tests.packaging.test_ci import BIN
 
 # pre-commit builds a hook environment from the package registry: the fast run
 # (`pytest -m "not slow"`) leaves it out.
@@ -24,6 +25,8 @@ pytestmark = pytest.mark.slow
 
 GIT = ["git", "-c", "user.name=hmp-perms tests", "-c", "user.email=tests@example.invalid"]
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
+#: Where the mapped-output example of docs/ci.md puts Proxmox's module.
+MAPPED = "src/PVE/API2/Qemu/HMPPerms.pm"
 
 
 def git(repo: Path, *args: str) -> None:
@@ -101,21 +104,29 @@ def runs(
     return done
 
 
+def hooks() -> dict[str, dict[str, Any]]:
+    return {h["id"]: h for h in YAML(typ="safe").load(HOOKS.read_text())}
+
+
 def test_hooks_file_offers_both_hooks_on_their_files() -> None:
-    hooks = {h["id"]: h for h in YAML(typ="safe").load(HOOKS.read_text())}
-    assert sorted(hooks) == ["hmp-perms-generate-check", "hmp-perms-lint"]
-    assert all(h["language"] == "python" and h["pass_filenames"] is False for h in hooks.values())
-    assert hooks["hmp-perms-lint"]["files"] == r"^data/hmp-commands\.yaml$"
-    check = re.compile(hooks["hmp-perms-generate-check"]["files"])
-    # The recorded builds feed generated/ too (presence, help), so a new record runs it.
+    offered = hooks()
+    assert sorted(offered) == ["hmp-perms-generate-check", "hmp-perms-lint"]
+    assert all(h["language"] == "python" and h["pass_filenames"] is False for h in offered.values())
+    lint = re.compile(offered["hmp-perms-lint"]["files"])
+    check = re.compile(offered["hmp-perms-generate-check"]["files"])
+    # Everything the commands read runs both: the recorded builds feed the scope
+    # and generated/ (presence, help), the rules the suggestions.
     for path in (
+        "hmp-perms.toml",
         "data/hmp-commands.yaml",
+        "data/suggest-rules.yaml",
         "data/builds/debian-10.0.13-s390x.json",
         "templates/x.j2",
-        "generated/hmp_perms.py",
     ):
-        assert check.search(path)
-    assert not check.search("README.md") and not check.search("data/suggest-rules.yaml")
+        assert lint.search(path) and check.search(path), path
+    assert check.search("generated/hmp_perms.py") and not lint.search("generated/hmp_perms.py")
+    for path in ("README.md", "data/other.yaml", "sub/hmp-perms.toml"):
+        assert not lint.search(path) and not check.search(path), path
 
 
 def hook_lines(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
@@ -166,3 +177,74 @@ def test_stale_output_fails_the_generate_hook_with_a_diff(
     }
     assert "-    'quit': 'none',\n+    'quit': 'Sys.Modify',\n" in result.stdout
     assert "hmp-perms: stale: generated/hmp_perms.py; run: hmp-perms generate" in result.stdout
+
+
+def documented_config(hooks_repo: Path) -> str:
+    """docs/ci.md's .pre-commit-config.yaml for an output mapped outside generated/,
+    pointing at `hooks_repo`."""
+    blocks: list[str] = re.findall(
+        r"```yaml\n(.*?)```", (ROOT / "docs" / "ci.md").read_text(), re.S
+    )
+    (block,) = [b for b in blocks if "files:" in b and "hmp-perms-generate-check" in b]
+    head = subprocess.run(
+        ["git", "-C", str(hooks_repo), "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    return block.replace("<where you keep hmp-perms>", str(hooks_repo)).replace(
+        "<tag or commit>", head
+    )
+
+
+def test_documented_files_keep_the_hook_s_own_and_add_the_mapped_output(
+    hooks_repo: Path,
+) -> None:
+    (hook,) = [
+        h
+        for r in YAML(typ="safe").load(documented_config(hooks_repo))["repos"]
+        for h in r["hooks"]
+        if "files" in h
+    ]
+    own = hooks()[hook["id"]]["files"]
+    assert hook["files"] == own.removesuffix(")$") + "|" + re.escape(MAPPED) + ")$"
+
+
+def test_a_stale_mapped_output_fails_the_hook_given_its_path(
+    hooks_repo: Path, tmp_path: Path
+) -> None:
+    """With docs/ci.md's `files:`, committing a hand-edited output that hmp-perms.toml
+    maps outside generated/ runs the generate hook, which fails with the diff; with the
+    hook's own `files:` it is skipped."""
+    repo = tmp_path / "adopter"
+    (repo / "src" / "PVE" / "API2" / "Qemu").mkdir(parents=True)
+    for args in (["init"], ["generate"]):
+        if args == ["generate"]:
+            config = repo / "hmp-perms.toml"
+            config.write_text(config.read_text().replace("# outputs = ", "outputs = ", 1))
+        result = subprocess.run(
+            [BIN / "hmp-perms", *args], cwd=repo, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stderr
+    module = repo / MAPPED
+    module.write_text(module.read_text().replace("'quit' => 'Sys.Modify'", "'quit' => 'none'"))
+    git(repo, "init", "-q")
+    commit_all(repo)
+    run = [tool("pre-commit"), "run", "hmp-perms-generate-check", "--color", "never"]
+
+    (repo / ".pre-commit-config.yaml").write_text(documented_config(hooks_repo))
+    result = subprocess.run(
+        [*run, "--files", MAPPED], cwd=repo, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert hook_lines(result) == {"hmp-perms generate --check": "Failed"}
+    assert "-    'quit' => 'none',\n+    'quit' => 'Sys.Modify',\n" in result.stdout
+
+    own = re.sub(r"\n\s*files:.*", "", documented_config(hooks_repo))
+    (repo / ".pre-commit-config.yaml").write_text(own)
+    result = subprocess.run(
+        [*run, "--files", MAPPED], cwd=repo, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "(no files to check)Skipped" in result.stdout
