@@ -8,10 +8,9 @@ stages and needs, artifacts handed from the collect jobs to the check job, the
 JUnit report), the jobs' exit statuses and the recipe's own commands, hmp-perms
 installed from the session's wheel through HMP_PERMS_SPEC; not the images.
 
-No record is added: the repository is as on the day it adopts the recipe. Its
-builds then have no baseline (an info finding each) and check clean, and the
-empty records folder, kept by data/builds/.gitkeep, survives git and the copy
-each job gets (a missing one is an error).
+No record is added: the repository is as on the day it adopts the recipe, with
+the records `init` copied, which survive git and the copy each job gets (a missing
+records folder is an error).
 
 The source jobs run as a schedule runs them, reading a QEMU-like tree from a local
 git repository named by QEMU_GIT: nothing is fetched from gitlab.com.
@@ -39,7 +38,7 @@ from pathlib import Path
 import pytest
 
 from tests import conftest
-from tests.conftest import need_binary
+from tests.conftest import BUILDS, need_binary
 from tests.packaging.test_ci import (
     BIN,
     GITLAB,
@@ -167,9 +166,10 @@ def adopter(tmp_path_factory: pytest.TempPathFactory) -> Path:
     listed = subprocess.run(
         ["git", "ls-files"], cwd=repo, check=True, capture_output=True, text=True, timeout=60
     ).stdout.split()
-    assert listed == [
+    records = [name for name in listed if name.startswith("data/builds/")]
+    assert len(records) == len(list(BUILDS.glob("*.json")))
+    assert [name for name in listed if name not in records] == [
         ".gitlab-ci.yml",
-        "data/builds/.gitkeep",
         "data/hmp-commands.yaml",
         "data/suggest-rules.yaml",
         "generated/HMPPerms.pm",
