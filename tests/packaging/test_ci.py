@@ -36,7 +36,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from tests.conftest import BUILDS, ROOT, copy_project, need_binary, run_ensure_deps, tool
+from tests.conftest import ROOT, copy_project, need_binary, run_ensure_deps, tool
 
 GITHUB = ROOT / "examples" / "ci" / "github-workflow.yml"
 GITLAB = ROOT / "examples" / "ci" / "gitlab-ci.yml"
@@ -345,15 +345,18 @@ def collected(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]
 
 
 def adopted(folder: Path) -> Path:
-    """A checkout of a repository that adopted hmp-perms: what `hmp-perms init` writes,
-    the project's records in its records folder, and what `generate` then writes."""
+    """A checkout of a repository that adopted hmp-perms with Proxmox VE's commands: what
+    `hmp-perms init --vendor pve` writes (the shipped records too), and what `generate`
+    then writes."""
     folder.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        [BIN / "hmp-perms", "init"], cwd=folder, capture_output=True, text=True, timeout=60
+        [BIN / "hmp-perms", "init", "--vendor", "pve"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    for record in BUILDS.glob("*.json"):
-        shutil.copyfile(record, folder / "data" / "builds" / record.name)
     result = subprocess.run(
         [BIN / "hmp-perms", "generate"], cwd=folder, capture_output=True, text=True, timeout=60
     )

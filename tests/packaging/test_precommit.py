@@ -222,7 +222,9 @@ def test_a_stale_mapped_output_fails_the_hook_given_its_path(
     for args in (["init"], ["generate"]):
         if args == ["generate"]:
             config = repo / "hmp-perms.toml"
-            config.write_text(config.read_text().replace("# outputs = ", "outputs = ", 1))
+            example = '# outputs = { "HMPPerms.pm" = "HMPPerms.pm" }'
+            mapped = f'outputs = {{ "HMPPerms.pm" = "{MAPPED}" }}'
+            config.write_text(config.read_text().replace(example, mapped, 1))
         result = subprocess.run(
             [BIN / "hmp-perms", *args], cwd=repo, capture_output=True, text=True, timeout=60
         )
@@ -239,7 +241,8 @@ def test_a_stale_mapped_output_fails_the_hook_given_its_path(
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert hook_lines(result) == {"hmp-perms generate --check": "Failed"}
-    assert "-    'quit' => 'none',\n+    'quit' => 'Sys.Modify',\n" in result.stdout
+    assert "\n-    'quit' => 'none'," in result.stdout
+    assert "\n+    'quit' => 'Sys.Modify'," in result.stdout
 
     own = re.sub(r"\n\s*files:.*", "", documented_config(hooks_repo))
     (repo / ".pre-commit-config.yaml").write_text(own)
