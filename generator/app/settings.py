@@ -181,7 +181,7 @@ def _read_config(path: Path) -> Settings:
 
     outputs = values.get("generate.outputs")
     if outputs is not None:
-        _check_outputs(outputs, folder, values, _line_of(name, text, "generate", "outputs"))
+        _check_outputs(outputs, folder, _line_of(name, text, "generate", "outputs"))
     scope = None
     if "scope.patterns" in values or "scope.vendors" in values:
         patterns = tuple(values.get("scope.patterns", ()))
@@ -208,24 +208,9 @@ def _read_config(path: Path) -> Settings:
     )
 
 
-def _check_outputs(
-    outputs: Mapping[str, str], folder: Path, values: Mapping[str, Any], where: Location
-) -> None:
-    """Each output a file of its own in the config's tree, none of the inputs:
-    `generate` writes there without asking."""
-    table = (folder / values.get("table", DEFAULT_TABLE)).resolve()
-    inputs = {
-        table: "the table",
-        (folder / values["rules"]).resolve()
-        if "rules" in values
-        else table.parent / "suggest-rules.yaml": "the suggestion rules file",
-        Path(where.file).resolve(): "this config file",
-    }
-    folders = {
-        (folder / values.get("builds", DEFAULT_BUILDS)).resolve(): "the records folder",
-    }
-    if "generate.templates" in values:
-        folders[(folder / values["generate.templates"]).resolve()] = "the templates folder"
+def _check_outputs(outputs: Mapping[str, str], folder: Path, where: Location) -> None:
+    """Each output a file of its own in the config's tree (`generate` refuses one that is
+    an input, however either was given)."""
     taken: dict[Path, str] = {}
     for template, value in outputs.items():
         what = f"[generate] outputs: {template!r} goes to {value!r}"
@@ -234,11 +219,6 @@ def _check_outputs(
         target = (folder / value).resolve()
         if not target.is_relative_to(folder):
             raise HmpPermsError(f"{what}, outside this file's folder {folder}", where)
-        if target in inputs:
-            raise HmpPermsError(f"{what}, which is {inputs[target]}", where)
-        for inside, name in folders.items():
-            if target == inside or target.is_relative_to(inside):
-                raise HmpPermsError(f"{what}, inside {name}", where)
         if target.is_dir():
             raise HmpPermsError(f"{what}, which is a folder: name the file in it", where)
         if target in taken:

@@ -193,10 +193,10 @@ def test_a_missing_records_folder_is_an_error(
     ("target", "refused"),
     [
         # generate replaced the table with the Perl module, and exited 0
-        ("hmp/hmp-commands.yaml", "which is the table"),
-        ("hmp/suggest-rules.yaml", "which is the suggestion rules file"),
-        ("hmp-perms.toml", "which is this config file"),
-        ("hmp/builds/debian-7.2.22-x86_64.json", "inside the records folder"),
+        ("hmp/hmp-commands.yaml", "is the table, an input of this run"),
+        ("hmp/suggest-rules.yaml", "is the suggestion rules, an input of this run"),
+        ("hmp-perms.toml", "is the config file, an input of this run"),
+        ("hmp/builds/debian-7.2.22-x86_64.json", "is the records folder, an input"),
         # these wrote outside the tree
         ("../escaped.pm", "outside this file's folder"),
         ("/nonexistent/escaped.pm", "an absolute path"),
@@ -213,7 +213,8 @@ def test_an_output_that_is_an_input_or_outside_the_tree_is_refused(
     before = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()}
     result = cli("generate")
     assert (result.status, result.out) == (2, "")
-    assert result.err.startswith(f"hmp-perms: {config}:5: [generate] outputs: 'HMPPerms.pm'")
+    if "an input" not in refused:  # an input is refused whichever way it was given
+        assert result.err.startswith(f"hmp-perms: {config}:5: [generate] outputs: 'HMPPerms.pm'")
     assert refused in result.err and len(result.err.splitlines()) == 1, result.err
     assert {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()} == before
     assert not (repo.parent / "outside.pm").exists() and not (repo.parent / "escaped.pm").exists()
