@@ -118,3 +118,20 @@ def test_the_top_of_the_package_holds_only_packages() -> None:
         p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py")
     )
     assert loose == [], f"modules outside any layer's package: {loose}"
+
+
+def test_nothing_runs_before_the_console_blocks_the_signals() -> None:
+    """The package's and the command line's __init__ import nothing, and the console's
+    first statements block the handled signals before it imports anything else."""
+    for init in (PACKAGE / "__init__.py", PACKAGE / "cli" / "__init__.py"):
+        tree = ast.parse(init.read_text())
+        assert not [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)], init
+    body = ast.parse((PACKAGE / "cli" / "console.py").read_text()).body
+    statements = [n for n in body if not isinstance(n, ast.Expr)]  # past the docstring
+    blocked = next(i for i, n in enumerate(statements) if "pthread_sigmask" in ast.unparse(n))
+    before = [ast.unparse(n) for n in statements[:blocked]]
+    assert all(
+        line in ("from __future__ import annotations", "import signal")
+        or line.startswith("HANDLED")
+        for line in before
+    ), before

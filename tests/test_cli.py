@@ -211,3 +211,17 @@ def test_a_full_stdout_named_by_o_fails_in_one_line(unbuffered: bool) -> None:
     status, err = _to_full_stdout("check", "--snapshot", OLD, "-o", "-", unbuffered=unbuffered)
     assert status == 2, err
     assert err == "hmp-perms: standard output: cannot write: No space left on device\n"
+
+
+def test_a_test_needing_a_missing_binary_fails_under_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CI never passes by skipping: with CI set, a missing binary is a failure."""
+    from tests.conftest import need_binary
+
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run every test"):
+        need_binary("no-such-binary-anywhere")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="is not installed"):
+        need_binary("no-such-binary-anywhere")

@@ -249,6 +249,10 @@ def test_a_stub_carries_a_suggestion_and_is_still_no_decision(
     lint = cli("lint", "--table", table_copy)
     assert lint.status == 1
     assert "'dump-guest-memory': new in debian-7.2.22-x86_64" in lint.out
+    out = tmp_path / "out"
+    generate = cli("generate", "--table", table_copy, "--builds", records(tmp_path), "--out", out)
+    assert (generate.status, generate.out) == (2, "")  # a stub is no decision to render
+    assert "dump-guest-memory" in generate.err and not out.exists()
 
 
 def test_stubs_go_before_a_document_end_marker(tmp_path: Path, cli: Callable[..., Result]) -> None:
