@@ -76,7 +76,7 @@ no warnings 'once';
 print $json->encode({
     default => $PVE::API2::Qemu::HMPPerms::default_permission,
     commands => $PVE::API2::Qemu::HMPPerms::hmp_command_perms,
-    info => $PVE::API2::Qemu::HMPPerms::hmp_info_perms,
+    info => $PVE::API2::Qemu::HMPPerms::hmp_info_perms // {},
     deprecated => \%PVE::API2::Qemu::HMPPerms::deprecated,
     warnings => \@warnings,
 }), "\n";

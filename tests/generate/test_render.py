@@ -105,6 +105,9 @@ def test_golden_modules_answer_as_their_tables_say() -> None:
         "The following commands require 'VM.Monitor': p, print",
     ]
     assert "deprecated" not in four.DESCRIPTION
+    inherit = load_module(GOLDEN / "inherit" / "hmp_perms.py", "golden_inherit")
+    assert inherit.required_permission("info usbhost") == "Sys.Modify"  # the level of info
+    assert minimal.required_permission("info nosuch") == "root"  # decide: fail closed
 
 
 def test_output_is_deterministic_and_names_no_absolute_path(tmp_path: Path) -> None:
