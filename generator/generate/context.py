@@ -47,8 +47,8 @@ _Release = tuple[str, Version]
 def recorded_facts(
     records: Sequence[tuple[Build, Snapshot]],
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """Each name's (``info NAME`` too) newest help text's first line, and where it is present: per
-    release, ``debian 7.2.22: all 33``, else the shorter list of who has it or not."""
+    """Each name's (``info NAME`` too) newest help, as a comment shows it, and where it is
+    present: per release, ``debian 7.2.22: all 33``, else the shorter list of who has it."""
     releases: dict[_Release, set[str]] = {}
     # Builds mostly print the same listings, parsed once into the same tuples (92
     # records print 32 distinct ones): work once per distinct listing, and note only

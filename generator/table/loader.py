@@ -106,16 +106,12 @@ class _Loader(NodeReader):
         levels = self.levels = tuple(descriptions)
         default = self.load_default(top, levels)
         vendors = self.vendors = self.load_vendors(top["vendors"][1]) if "vendors" in top else {}
-        policy = (
-            self.scalar(top["info-subcommands"][1], "info-subcommands")
-            if "info-subcommands" in top
-            else None
-        )
-        if policy not in (None, "decide", "inherit"):
-            self.problem(
-                top["info-subcommands"][1],
-                f"info-subcommands: {policy!r} is not 'decide' or 'inherit'",
-            )
+        policy = None
+        if "info-subcommands" in top:
+            node = top["info-subcommands"][1]
+            policy = self.scalar(node, "info-subcommands")
+            if policy not in (None, "decide", "inherit"):
+                self.problem(node, f"info-subcommands: {policy!r} is not 'decide' or 'inherit'")
         commands = self.load_entries(top, "commands", COMMAND_KEYS)
         info = self.load_entries(top, "info", INFO_KEYS)
         self.check_commands(commands)
