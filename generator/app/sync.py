@@ -129,8 +129,8 @@ def _stubs(
     aliases = {a for e in entries.values() for a in e.aliases}
     found: dict[str, tuple[HelpEntry, Snapshot]] = {}
     for snap in newest:
-        if prefix and not snap.raw_info:
-            continue
+        if prefix and (table.inherit_info or not snap.raw_info):
+            continue  # `info` decides every subcommand, or the build says nothing of them
         for qemu in snap.info if prefix else snap.commands:
             name = qemu.name
             if name in entries or name in aliases or prefix + name in table.todo:

@@ -155,6 +155,8 @@ def _check_section(
                 f" alias of {owner.name!r}"
             )
             found.append(Finding("alias-mismatch", name, message, owner.where))
+        elif entry is None and info and table.inherit_info:
+            pass  # `info` decides it; one new since the baseline is a `review-info`
         elif entry is None:
             kind = "unassigned-info" if info else "unassigned-command"
             what = "info subcommand" if info else "command"
@@ -211,6 +213,8 @@ def _check_baseline(item: Checked, table: Table) -> list[Finding]:
         entries = table.info if prefix else table.commands
         entry = entries.get(key)
         command_kind, info_kind, older, newer = _CHANGES[change.kind]
+        if info_kind == "added-info" and table.inherit_info and entry is None:
+            info_kind = "review-info"
         message = newer if base.newer_than(item.build) else older
         found.append(
             Finding(

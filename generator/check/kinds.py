@@ -40,6 +40,7 @@ _KEEP = "keep the entry while a build you support has it"
 KINDS: Mapping[str, Kind] = {k.id: k for k in (
     Kind("unassigned-command", ERROR, TABLE, "QEMU has a command the table does not decide", "run `{sync}` (it adds the entry at this line), then choose its level and write a rationale"),
     Kind("unassigned-info", ERROR, TABLE, "QEMU has an info subcommand the table does not list", "run `{sync}` (it adds the entry at this line, and a bare entry inherits the level of `info`)"),
+    Kind("review-info", WARNING, BASELINE, "an info subcommand the baseline does not have and the table does not list: it takes the level of `info` (`info-subcommands: inherit`)", "review that it should; to give it another level, list it under `info:` with a `permission` and a `rationale`"),
     Kind("todo", ERROR, TABLE, "an entry of the table awaits a decision (a stub `sync --write` added)", "choose its permission, write its rationale, remove the `todo` line"),
     Kind("alias-mismatch", ERROR, TABLE, "QEMU's aliases of a command differ from the table's, or QEMU lists a table alias as a command of its own", "fix `aliases` in the table; each alias gets the command's level"),
     Kind("deprecated-unmarked", WARNING, TABLE, "QEMU's help says a command is deprecated; the table does not", "add `deprecated: {{since: X.Y}}` to the entry"),

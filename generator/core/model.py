@@ -163,6 +163,9 @@ class Entry(NamedTuple):
     vendor: str | None = None
     follows: str | None = None
     deprecated: Version | None = None
+    #: the rationale is the curated table's, lent on import: no comment of the module's
+    borrowed: bool = False
+    note: str = ""  # the module's comment after the entry, written there instead of help
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -183,6 +186,8 @@ class Table(NamedTuple):
     #: entries awaiting a decision (``info X`` for info), each with its line
     todo: Mapping[str, Location] = MappingProxyType({})
     descriptions: Mapping[str, str] = MappingProxyType({})  # level -> what it allows
+    #: `info-subcommands: inherit`: an info subcommand the table lacks takes `info`'s level
+    inherit_info: bool = False
 
     def level_of(self, entry: Entry) -> str:
         """An entry's effective level; info subcommands inherit `info`'s."""

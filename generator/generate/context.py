@@ -6,6 +6,7 @@ The API description text is made once, here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Sequence
 
 from generator.core.model import (
@@ -46,8 +47,8 @@ _Release = tuple[str, Version]
 def recorded_facts(
     records: Sequence[tuple[Build, Snapshot]],
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """Each name's (``info NAME`` too) newest help text, and where it is present: per
-    release, ``debian 7.2.22: all 33``, else the shorter list of who has it or not."""
+    """Each name's (``info NAME`` too) newest help, as a comment shows it, and where it is
+    present: per release, ``debian 7.2.22: all 33``, else the shorter list of who has it."""
     releases: dict[_Release, set[str]] = {}
     # Builds mostly print the same listings, parsed once into the same tuples (92
     # records print 32 distinct ones): work once per distinct listing, and note only
@@ -71,7 +72,9 @@ def recorded_facts(
             for name in e.names if not prefix else (prefix + e.name,):
                 newest[name] = e
                 printed_by[name] = (*printed_by.get(name, ()), key)
-    help_text = {name: one_line(e.help) for name, e in newest.items()}
+    # QEMU's first line of help, less a parenthesis it leaves open: what a comment shows.
+    first = {n: re.sub(r"\s*\([^)]*$", "", e.help.split("\n", 1)[0]) for n, e in newest.items()}
+    help_text = {name: one_line(line) for name, line in first.items()}
     # Most names are printed by the same few sets of listings: one line per such set.
     lines: dict[tuple[int, ...], str] = {}
     presence = {}
@@ -148,6 +151,7 @@ def template_context(
         "levels": table.levels,
         "default": table.default,
         "commands": commands,
+        "entries": list(table.commands.values()),  # in the table's order
         "permissions": permissions,
         "info": sorted((name, table.level_of(e)) for name, e in table.info.items()),
         "deprecated": sorted(

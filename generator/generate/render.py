@@ -47,8 +47,14 @@ def environment(templates_dir: str) -> Environment:
         html_comment=text.html_comment,
         py_lines=text.python_lines,
         perl_lines=text.perl_lines,
+        perl_key=perl_key,
     )
     return env
+
+
+def perl_key(name: str) -> str:
+    """A hash key as Perl reads it before ``=>`` or in ``{}``: bare where Perl quotes it."""
+    return name if re.fullmatch(r"[A-Za-z_]\w*", name, re.ASCII) else text.perl_literal(name)
 
 
 def render_templates(

@@ -2,8 +2,7 @@
 
 Entry point: `import_perl`. `reader` reads the module as perl holds it; here the
 names and levels are checked and the table written in the module's order, each
-entry with the comment above it as its rationale and the one after it as a YAML
-comment.
+entry with the comment above it as its rationale and the one after it as its `note`.
 """
 
 from __future__ import annotations
@@ -53,6 +52,8 @@ def import_perl(
     doc["default"] = levels[-1]
     if vendor:
         doc["vendors"] = CommentedMap({vendor[0]: CommentedMap(package=vendor[1])})
+    if "$hmp_info_perms" not in text:  # no per-subcommand levels: `info` judges them all
+        doc["info-subcommands"] = "inherit"
     commands = doc["commands"] = CommentedMap()
     aliases = _aliases(path, entries, notes)
     borrowed, unrecorded = [], []
@@ -83,8 +84,10 @@ def import_perl(
             rationale = curated[e.key][1]
             borrowed.append(e.key)
         item["rationale" if rationale else "todo"] = rationale or TODO
+        if e.key in borrowed:
+            item["borrowed"] = True
         if e.after:
-            commands.yaml_add_eol_comment("# " + one_line(e.after), e.key)
+            item["note"] = one_line(e.after)
     for name in module.deprecated:
         if name not in commands and name not in aliases:
             notes.append(

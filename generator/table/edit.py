@@ -78,21 +78,18 @@ def insert_entries(
     for name, fields in sorted(entries):
         after = [line for n, line, _ in found.entries if n > name]
         at = min(after) if after else end_line
-        # Never back into the text of the entry above: only real comments are passed.
+        # Never back into the text of the entry above: back over the comments no deeper
+        # than the entries' keys (a deeper one belongs to the key above), and at the
+        # section's end over blank lines too.
         floor = max([found.line + 1] + [end for _, line, end in found.entries if line < at])
-        if after:
-            while at > floor and lines[at - 1].strip().startswith("#"):
-                at -= 1
-        else:
-            # back over blank lines and comments no deeper than the entries' keys
-            while at > floor and (
-                not (above := lines[at - 1]).strip()
-                or (
-                    above.strip().startswith("#")
-                    and len(above) - len(above.lstrip(" ")) <= found.key_col
-                )
-            ):
-                at -= 1
+        while at > floor and (
+            (
+                (above := lines[at - 1]).strip().startswith("#")
+                and len(above) - len(above.lstrip(" ")) <= found.key_col
+            )
+            or (not after and not above.strip())
+        ):
+            at -= 1
         block = [f"{' ' * found.key_col}{yaml_key(name)}:{eol}"]
         block += [f"{' ' * found.field_col}{field}{eol}" for field in fields]
         inserts.setdefault(at, []).extend(block)

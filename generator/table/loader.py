@@ -29,14 +29,18 @@ from generator.table.layout import Layout, index_layout
 SCHEMA = 2
 LEVEL_RE = re.compile(r"[A-Za-z0-9_.-]+")
 VENDOR_RE = re.compile(r"[a-z][a-z0-9_-]*")
-TOP_KEYS = ("schema", "levels", "default", "vendors", "commands", "info")
+TOP_KEYS = ("schema", "levels", "default", "vendors", "info-subcommands", "commands", "info")
 LEVEL_KEYS = ("description",)
 VENDOR_KEYS = ("package", "description")
 #: `todo` is left by `sync --write` on a new entry: an error until a person removes it.
-COMMAND_KEYS = ("permission", "rationale", "aliases", "vendor", "follows", "deprecated", "todo")
+#: `borrowed` and `note` are written by `import-perl` (docs/table.md).
+COMMAND_KEYS = (
+    *("permission", "rationale", "aliases", "vendor", "follows", "deprecated", "todo"),
+    *("borrowed", "note"),
+)
 #: QEMU's facts, which live in the recorded builds, not in the table.
 FACT_KEYS = ("params", "help", "since", "until", "targets", "config")
-INFO_KEYS = tuple(k for k in COMMAND_KEYS if k not in ("aliases", "follows"))
+INFO_KEYS = tuple(k for k in COMMAND_KEYS if k not in ("aliases", "follows", "borrowed", "note"))
 DEPRECATED_KEYS = ("since",)
 
 
@@ -102,6 +106,12 @@ class _Loader(NodeReader):
         levels = self.levels = tuple(descriptions)
         default = self.load_default(top, levels)
         vendors = self.vendors = self.load_vendors(top["vendors"][1]) if "vendors" in top else {}
+        policy = None
+        if "info-subcommands" in top:
+            node = top["info-subcommands"][1]
+            policy = self.scalar(node, "info-subcommands")
+            if policy not in (None, "decide", "inherit"):
+                self.problem(node, f"info-subcommands: {policy!r} is not 'decide' or 'inherit'")
         commands = self.load_entries(top, "commands", COMMAND_KEYS)
         info = self.load_entries(top, "info", INFO_KEYS)
         self.check_commands(commands)
@@ -121,6 +131,7 @@ class _Loader(NodeReader):
             info=info,
             todo=self.todo,
             descriptions={k: v for k, v in descriptions.items() if v},
+            inherit_info=policy == "inherit",
         ), index_layout(text, root)
 
     def load_levels(self, node: Node) -> dict[str, str]:
@@ -240,6 +251,9 @@ class _Loader(NodeReader):
                 self.problem(
                     values["aliases"], f"{what}: alias {alias!r} is not a QEMU command name"
                 )
+        borrowed = text("borrowed")
+        if borrowed not in (None, "true", "false"):
+            self.problem(values["borrowed"], f"{what}: borrowed is 'true' or 'false'")
         vendor = text("vendor")
         if vendor is not None and vendor not in self.vendors:
             known = ", ".join(self.vendors) or "none declared"
@@ -262,6 +276,8 @@ class _Loader(NodeReader):
             vendor=vendor,
             follows=text("follows"),
             deprecated=deprecated,
+            borrowed=borrowed == "true",
+            note=text("note") or "",
         )
 
     def check_unused_levels(

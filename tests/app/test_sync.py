@@ -13,7 +13,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from generator.table.loader import load_table
-from tests.check.test_compare import drop_entry
+from tests.check.test_compare import drop_entry, inherit_info
 from tests.conftest import BUILDS, FIXTURES, ROOT, TABLE, Result, read_only_bwrap, records
 
 OLD = BUILDS / "debian-7.2.22-x86_64.json"
@@ -547,3 +547,28 @@ def test_an_info_stub_says_how_it_inherits(
         " to override\n" in stub[1]
     )
     assert "(+ a stub added to the table" in result.out  # the marks are explained
+
+
+def test_under_inherit_sync_adds_no_info_stub(
+    table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    inherit_info(table_copy)
+    drop_entry(table_copy, "info", "usbhost")
+    drop_entry(table_copy, "commands", "cont")
+    args = ("sync", "--snapshot", OLD, "--table", table_copy, "--builds", records(tmp_path))
+    result = cli(*args, "--write")
+    assert result.status == 0, result.err
+    assert "+ cont: stub added" in result.out and "usbhost" not in result.out
+    assert "  usbhost:" not in table_copy.read_text()
+
+
+def test_comments_indented_under_a_bare_key_stay_with_it(
+    table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    drop_entry(table_copy, "info", "usbhost")  # its stub goes below usb, before usernet
+    under = "  usb:\n    # QEMU 7.2: show guest USB devices\n"
+    table_copy.write_text(table_copy.read_text().replace("  usb:\n", under, 1))
+    args = ("sync", "--snapshot", OLD, "--table", table_copy, "--builds", records(tmp_path))
+    assert cli(*args, "--write").status == 0
+    text = table_copy.read_text()
+    assert under + "  usbhost:\n" in text

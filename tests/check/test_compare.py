@@ -42,6 +42,13 @@ def drop_entry(path: Path, section: str, name: str) -> str:
     return removed
 
 
+def inherit_info(path: Path) -> None:
+    """Give a table file `info-subcommands: inherit`."""
+    path.write_text(
+        path.read_text().replace("\ncommands:\n", "\ninfo-subcommands: inherit\ncommands:\n")
+    )
+
+
 def entry_line(path: Path, section: str, name: str) -> int:
     lines = path.read_text().splitlines()
     start = lines.index(f"{section}:")
@@ -465,3 +472,19 @@ def test_deprecated_with_more_in_the_parentheses_counts(
     _, report = check_json(cli, "--snapshot", eleven, "--table", table_copy)
     kinds = {f["id"]: f["kind"] for f in report["findings"]}
     assert kinds == {"deprecated-unmarked:wavcapture:debian-11.1.3-x86_64": "deprecated-unmarked"}
+
+
+def test_under_inherit_a_new_info_subcommand_is_a_warning_to_review(
+    table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    inherit_info(table_copy)
+    drop_entry(table_copy, "info", "cryptodev")  # new in 10.0
+    drop_entry(table_copy, "info", "usbhost")  # in 7.2 and 10.0: info's level, nothing to say
+    only_old = tmp_path / "builds"
+    only_old.mkdir()
+    shutil.copy(OLD, only_old)
+    status, doc = check_json(cli, "--table", table_copy, "--snapshot", NEW, "--builds", only_old)
+    assert status == 0, doc
+    info = [(f["kind"], f["name"], f["severity"]) for f in doc["findings"] if "info " in f["name"]]
+    assert ("review-info", "info cryptodev", "warning") in info
+    assert not [f for f in info if f[0] == "unassigned-info" or f[1] == "info usbhost"]

@@ -8,6 +8,7 @@ table.
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import json
 import random
@@ -20,7 +21,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.conftest import GENERATED, TESTS
+from tests.conftest import GENERATED, TESTS, Result
 
 pytestmark = pytest.mark.perl
 
@@ -75,7 +76,7 @@ no warnings 'once';
 print $json->encode({
     default => $PVE::API2::Qemu::HMPPerms::default_permission,
     commands => $PVE::API2::Qemu::HMPPerms::hmp_command_perms,
-    info => $PVE::API2::Qemu::HMPPerms::hmp_info_perms,
+    info => $PVE::API2::Qemu::HMPPerms::hmp_info_perms // {},
     deprecated => \%PVE::API2::Qemu::HMPPerms::deprecated,
     warnings => \@warnings,
 }), "\n";
@@ -353,13 +354,122 @@ def test_numbers_are_lines_and_a_blank_line_fails_closed(perl: str) -> None:
     assert run_perl(perl, code) == "root\n" * 5 + f"{BLANK}\n0\nwarnings: 0\n"
 
 
-def test_new_names_leave_the_drop_in_as_it_was() -> None:
-    text = (GENERATED / "HMPPerms.pm").read_text()
-    head, _, rest = text.partition("\nsub generate_description {\n    return $description;\n}\n")
-    assert rest, "generate_description changed"
-    assert "our $hmp_command_perms = {\n" in head
-    for name in ("$default_permission", "$hmp_info_perms", "%deprecated", "sub command_name"):
-        assert name not in head and name in rest, name
+#: A module in the layout of Proxmox VE's own (written here): groups apart, rationale
+#: comments above some entries, help after each, the description grouped at run time.
+PROXMOX_LAYOUT = r"""package PVE::API2::Qemu::HMPPerms;
+
+use v5.36;
+
+# Which monitor command needs which privilege.
+#
+# 'root' reaches the host, 'none' is harmless.
+our $hmp_command_perms = {
+    help => 'none', # show the help
+    '?' => 'none', # short-form of 'help'
+    info => 'none', # show the state
+
+    # root-only: writes a file the caller names
+    backup => 'root', # create a VM backup
+    # root-only: opens host files
+    drive_add => 'root', # add drive
+    # root-only: tells host addresses
+    gpa2hpa => 'Sys.Modify', # print the host physical address
+    'chardev-add' => 'root', # add chardev
+    # root-only: writes a file the caller names
+    wavcapture => 'root', # capture audio to a wave file
+
+    cont => 'Sys.Modify', # resume emulation
+    c => 'Sys.Modify', # short-form of 'cont'
+    stopcapture => 'Sys.Modify', # stop capture
+    # not root-only: it only reads
+    'qom-get' => 'Sys.Modify', # print QOM property
+};
+
+sub generate_description() {
+    my $cmd_by_priv = {};
+    for my $cmd (sort keys $hmp_command_perms->%*) {
+        my $priv = $hmp_command_perms->{$cmd};
+        $cmd_by_priv->{$priv} = [] if !exists($cmd_by_priv->{$priv});
+
+        push $cmd_by_priv->{$priv}->@*, $cmd;
+    }
+    my $none_cmds = delete($cmd_by_priv->{none})
+        or die "no commands for 'none'";
+    my $root_only_cmds = delete($cmd_by_priv->{'root'})
+        or die "no commands for 'root'";
+
+    my $text = '';
+    $text .= "The following commands do not require any additional privilege: "
+        . join(', ', $none_cmds->@*) . "\n\n";
+
+    for my $priv (sort keys $cmd_by_priv->%*) {
+        $text .= "The following commands require '$priv': "
+            . join(', ', $cmd_by_priv->{$priv}->@*) . "\n\n";
+    }
+
+    $text .= "The following commands are root-only: " . join(', ', $root_only_cmds->@*) . "\n";
+
+    $text .= "\nThe following commands are deprecated: stopcapture, wavcapture\n";
+
+    return $text;
+}
+
+1;
+"""
+ADOPTED = """\
+[generate]
+outputs = { "HMPPerms.pm" = "HMPPerms.pm" }
+
+[scope]
+patterns = ["debian-10.0.*-x86_64", "debian-10.0.*-aarch64"]
+vendors = ["pve"]
+"""
+
+
+def test_adopting_keeps_the_consumers_module_but_for_the_subs_that_judge_lines(
+    tmp_path: Path, perl: str, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = tmp_path / "HMPPerms.pm"
+    module.write_text(PROXMOX_LAYOUT)
+    monkeypatch.chdir(tmp_path)
+    assert cli("init", "--from-perl", module, "--vendor", "pve").status == 0
+    (tmp_path / "hmp-perms.toml").write_text(ADOPTED)
+    result = cli("generate")
+    assert result.status == 0, result.err
+    after = module.read_text()
+    # What judges lines (and %deprecated) is new; the rest is measured line by line.
+    head, judging = after.split("\n# Deprecated commands", 1)
+    assert judging.endswith("\n}\n\n1;\n") and "sub required_permission {" in judging
+    diff = list(difflib.ndiff(PROXMOX_LAYOUT.splitlines(), (head + "\n1;").splitlines()))
+    removed = [line[2:] for line in diff if line.startswith("- ")]
+    added = [line[2:] for line in diff if line.startswith("+ ")]
+    assert removed == [
+        "# Which monitor command needs which privilege.",
+        "# 'root' reaches the host, 'none' is harmless.",
+        "",  # the blank lines between groups
+        "",
+        "    my $none_cmds = delete($cmd_by_priv->{none})",
+        "        or die \"no commands for 'none'\";",
+        "    my $root_only_cmds = delete($cmd_by_priv->{'root'})",
+        "        or die \"no commands for 'root'\";",
+    ]
+    # the header (4), the levels (2), the description's two lines, $default_permission (3)
+    assert len(added) == 11, added
+    # perl holds the same hash and says the same description, deprecations included
+    before = tmp_path / "before.pm"
+    before.write_text(PROXMOX_LAYOUT)
+    assert perl_answers_of(perl, before) == perl_answers_of(perl, module)
     # Perl's \s and $ are not QEMU's reading: the code uses neither.
-    code = rest.split("\nmy $name_re = ", 1)[1]
+    code = judging.split("\nmy $name_re = ", 1)[1]
     assert "\\s" not in code and "$/" not in code
+
+
+def perl_answers_of(perl: str, module: Path) -> str:
+    script = (
+        "require $ARGV[0]; my $h = $PVE::API2::Qemu::HMPPerms::hmp_command_perms;"
+        ' print map { "$_=$h->{$_}\\n" } sort keys %$h;'
+        " print PVE::API2::Qemu::HMPPerms::generate_description();"
+    )
+    return subprocess.run(
+        [perl, "-w", "-e", script, str(module)], capture_output=True, text=True, check=True
+    ).stdout

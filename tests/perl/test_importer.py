@@ -193,11 +193,13 @@ def test_import_keeps_order_comments_deprecations_and_says_what_it_borrowed(
     assert commands["help"]["aliases"] == ["?"] and commands["cont"]["aliases"] == ["c"]
     assert commands["logfile"]["rationale"] == "root-only: writes to a file the caller names"
     assert commands["stopcapture"]["deprecated"] == {}
+    assert commands["logfile"]["note"] == "output logs to 'filename'"  # the comment after it
+    assert doc["info-subcommands"] == "inherit"  # the module has no per-subcommand levels
     text = source.with_suffix(".yaml").read_text()
-    assert "logfile: # output logs to 'filename'\n" in text
     assert "no reason given" not in text
     # no comment above: the curated rationale at the same level, else a todo
     assert commands["stop"]["rationale"] == "Pauses the VM."
+    assert commands["stop"]["borrowed"] is True and "borrowed" not in commands["logfile"]
     assert "todo" in commands["migrate"] and "rationale" not in commands["migrate"]
     notes = result.err.splitlines()
     assert (

@@ -204,6 +204,18 @@ BAD = [
     ),
     ("unknown vendor", swap("vendor: pve", "vendor: rhel"), 26, "unknown vendor 'rhel'"),
     (
+        "unknown info policy",
+        swap("default: root", "default: root\ninfo-subcommands: always"),
+        7,
+        "info-subcommands: 'always' is not 'decide' or 'inherit'",
+    ),
+    (
+        "borrowed not a boolean",
+        swap("slows the guest\n", "slows the guest\n    borrowed: yes\n"),
+        24,
+        "borrowed is 'true' or 'false'",
+    ),
+    (
         "unknown schema",
         swap("schema: 2", "schema: 3"),
         1,
