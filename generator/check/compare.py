@@ -162,8 +162,12 @@ def _check_section(
             what = "info subcommand" if info else "command"
             message = f"{what} {qemu.name} has no permission in the table ({entry_text(qemu)})"
             suggestion = advise(qemu.name, qemu, info) if advise else None
-            hint = f"{KINDS[kind].hint_for(sync)}; {suggestion}" if suggestion else ""
-            found.append(Finding(kind, name, message, place_for(entries, qemu.name), hint))
+            hint = KINDS[kind].hint_for(sync) + (f"; {suggestion}" if suggestion else "")
+            where = place_for(entries, qemu.name)
+            if where is None:  # the section has no entry yet: no line to point at
+                section = "an `info:` section" if info else "the `commands:` section"
+                hint = hint.replace("at this line", f"in {section} at the end of the table")
+            found.append(Finding(kind, name, message, where, hint))
         else:
             if not info and sorted(qemu.aliases) != sorted(entry.aliases):
                 before, after = ", ".join(entry.aliases), ", ".join(qemu.aliases)

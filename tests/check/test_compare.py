@@ -488,3 +488,15 @@ def test_under_inherit_a_new_info_subcommand_is_a_warning_to_review(
     info = [(f["kind"], f["name"], f["severity"]) for f in doc["findings"] if "info " in f["name"]]
     assert ("review-info", "info cryptodev", "warning") in info
     assert not [f for f in info if f[0] == "unassigned-info" or f[1] == "info usbhost"]
+
+
+def test_an_unassigned_info_subcommand_without_a_section_says_where_sync_puts_it(
+    table_copy: Path, cli: Callable[..., Result]
+) -> None:
+    text = table_copy.read_text()
+    table_copy.write_text(text[: text.index("\ninfo:\n")] + "\n")
+    result = cli("check", "--snapshot", OLD, "--table", table_copy, "--format", "json")
+    unassigned = [f for f in json.loads(result.out)["findings"] if f["kind"] == "unassigned-info"]
+    assert unassigned and all(f["line"] is None for f in unassigned)
+    assert all("in an `info:` section at the end of the table" in f["hint"] for f in unassigned)
+    assert not any("at this line" in f["hint"] for f in unassigned)
