@@ -109,6 +109,8 @@ def settings_for(config: str | None, paths: Mapping[str, str | None]) -> Setting
     table, builds, rules, templates, out)."""
     found = Path(config) if config is not None else find_config(Path.cwd())
     if found is not None:
+        if config is None:  # found by looking, not named by the user
+            _refuse_foreign(found)
         settings = _read_config(found)
     elif Path(DEFAULT_TEMPLATES).is_dir():
         settings = Settings()
@@ -139,7 +141,6 @@ def _read_config(path: Path) -> Settings:
     import tomllib  # 6 ms to import: only when there is a config to read
 
     name = str(path)
-    _refuse_foreign(path)
     text = read_text(path)
     try:
         doc = tomllib.loads(text)
@@ -235,8 +236,8 @@ def _refuse_foreign(path: Path) -> None:
         raise HmpPermsError(f"{path}: cannot read: {exc.strerror}") from None
     if owner not in (os.geteuid(), 0):
         raise HmpPermsError(
-            f"{path}: owned by another user (uid {owner}); hmp-perms reads only a config"
-            " that you or root own (name another with --config, or run from elsewhere)"
+            f"{path}: owned by another user (uid {owner}); hmp-perms reads a config it"
+            " finds only when you or root own it (name it with --config to read it anyway)"
         )
 
 

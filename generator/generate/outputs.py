@@ -99,7 +99,7 @@ def write_outputs(outputs: Mapping[str, str], out_dir: str) -> list[str]:
     if problems:
         raise ErrorList([*problems, HmpPermsError(f"{out_dir}/: nothing written")])
     try:
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        Path(out_dir).mkdir(exist_ok=True)  # its parent must exist: a typo makes no tree
     except OSError as exc:
         raise HmpPermsError(f"{out_dir}: cannot create the directory: {exc.strerror}") from None
     written = write_files(files, f"{out_dir}/: nothing written")

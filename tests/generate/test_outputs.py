@@ -65,3 +65,13 @@ def test_non_utf8_table_path(tmp_path: Path) -> None:
     generate = hmp_perms("generate", "--table", table, "--out", out, "--templates", TEMPLATES)
     assert generate.returncode == 0, generate.stderr
     assert "# Table: data/t\\xff.yaml\n" in (out / "hmp_perms.py").read_text()
+
+
+def test_generate_makes_the_out_folder_but_no_tree_above_it(
+    tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    """A typo in --out must not quietly create a tree of folders."""
+    typo = tmp_path / "no" / "such"
+    one_error(cli("generate", "--out", typo), f"{typo}: cannot create the directory")
+    assert not (tmp_path / "no").exists()
+    assert cli("generate", "--out", tmp_path / "new").status == 0
