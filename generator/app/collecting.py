@@ -1,7 +1,8 @@
 """Use case: collect the builds a run is given, and save or show what they list.
 
-Entry points: `gather` (every build: snapshot files, QEMUs started, QEMUs
-connected to), `collect_from_text`, `save_snapshot` and `listing`.
+Entry points: `gather` and `gather_all` (every build: snapshot files, QEMUs started,
+QEMUs connected to), `collect` (those, or saved text or source), `save_snapshot` and
+`listing`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import asyncio
 import os
 import shlex
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from generator.app.settings import Sources
 from generator.collect.launcher import (
@@ -21,11 +22,17 @@ from generator.collect.launcher import (
     default_binary,
     local_binaries,
 )
+from generator.collect.snapshot import (
+    load_snapshot,
+    snapshot_from_text,
+    snapshot_to_json,
+    validate_snapshot,
+)
+from generator.collect.source import snapshot_from_source
 from generator.core.errors import CollectError, ErrorList, HmpPermsError
-
-# Only the launcher is imported before a QEMU starts; the rest while it does, or after.
-if TYPE_CHECKING:
-    from generator.core.model import Snapshot
+from generator.core.files import write_atomic
+from generator.core.model import Snapshot
+from generator.core.text import one_line, terminal
 
 T = TypeVar("T")
 
@@ -51,8 +58,6 @@ def gather(
     """A snapshot per build that answered and an error per one that did not, plus the
     result of `alongside`, done while QEMU starts up (nothing given: the default QEMU).
     `records`, the records folder, tells which missing binaries Debian ships."""
-    from generator.collect.snapshot import load_snapshot
-
     snaps = [load_snapshot(path) for path in sources.snapshots]
     commands = list(sources.qemu)
     if sources.all_local:
@@ -66,8 +71,6 @@ def gather(
     result: Collected[T] = asyncio.run(
         collect_all(commands, sources.timeout, alongside, sources.connect)
     )
-    from generator.collect.snapshot import validate_snapshot
-
     result.errors[:] = [_with_install_hint(e, records) for e in result.errors]
     live = []
     for snap in result.snapshots:
@@ -125,8 +128,6 @@ def collect(
             raise HmpPermsError(
                 "collect: --from-source excludes --from-text, --info-text, --variant"
             )
-        from generator.collect.source import snapshot_from_source
-
         target, package, defines = saved.get("target"), saved.get("package"), saved.get("define")
         version = saved.get("qemu_version")
         return Collected(
@@ -139,8 +140,6 @@ def collect(
                 f"collect: {', '.join(given)}: only with --from-text; a live QEMU reports its own"
             )
         return gather(sources, None, records)
-    from generator.collect.snapshot import snapshot_from_text
-
     snap = snapshot_from_text(
         from_text,
         saved.get("info_text"),
@@ -157,16 +156,11 @@ def save_snapshot(collected: Collected[None], path: str) -> None:
         raise ErrorList(collected.errors)
     if len(collected.snapshots) != 1:
         raise HmpPermsError("collect: -o takes one binary; run it once per binary")
-    from generator.collect.snapshot import snapshot_to_json
-    from generator.core.files import write_atomic
-
     write_atomic(path, snapshot_to_json(collected.snapshots[0]))
 
 
 def listing(snapshots: list[Snapshot], names_only: bool) -> list[str]:
     """What `collect` prints: each build's commands and info subcommands."""
-    from generator.core.text import one_line, terminal
-
     lines = []
     for snap in snapshots:
         if names_only:
