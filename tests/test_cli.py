@@ -211,3 +211,27 @@ def test_a_full_stdout_named_by_o_fails_in_one_line(unbuffered: bool) -> None:
     status, err = _to_full_stdout("check", "--snapshot", OLD, "-o", "-", unbuffered=unbuffered)
     assert status == 2, err
     assert err == "hmp-perms: standard output: cannot write: No space left on device\n"
+
+
+# -- error lines a terminal shows as they are -------------------------------------------
+
+
+def test_an_escape_in_a_record_name_or_a_configured_path_is_shown_escaped(
+    cli: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds = tmp_path / "builds"
+    builds.mkdir()
+    (builds / "debian\x1b[2J.json").write_text("{}")
+    record = cli("check", "--snapshot", OLD, "--builds", builds)
+    (tmp_path / "hmp-perms.toml").write_text('table = "table\\u001b[2J.yaml"\n')
+    monkeypatch.chdir(tmp_path)
+    configured = cli("lint")
+    for result in (record, configured):
+        assert result.status == 2 and result.err.count("\n") == 1, result.err
+        assert "\x1b" not in result.err and "\\x1b[2J" in result.err
+
+
+def test_a_usage_error_shows_an_escape_escaped(cli: Callable[..., Result]) -> None:
+    result = cli("lint", "--nosuch\x1b[2J")
+    assert result.status == 2 and "\x1b" not in result.err
+    assert result.err.endswith("unrecognized arguments: --nosuch\\x1b[2J\n")

@@ -14,9 +14,9 @@ import pytest
 
 from generator.check.compare import Checked, check_drift
 from generator.check.report import format_report
+from generator.cli.main import use_colour
 from generator.collect.records import build_of, find_baseline
 from generator.collect.snapshot import load_snapshot
-from generator.core.text import use_colour
 from generator.table.loader import load_table
 from tests.conftest import BUILDS, FIXTURES, TABLE, Result
 
