@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
@@ -83,15 +84,18 @@ class Snapshot(NamedTuple):
 
     @property
     def given(self) -> str:
-        """How the user named this build: the file it was read from, else the binary."""
-        return self.source if self.source not in ("", "live") else self.binary
+        """A short name for this build: the base name of the file (or source folder) it
+        was read from, else the binary."""
+        if self.source in ("", "live"):
+            return self.binary
+        return os.path.basename(self.source.rstrip("/")) or self.source
 
     def same_listing(self, other: Snapshot) -> bool:
         return (self.raw_help, self.raw_info) == (other.raw_help, other.raw_info)
 
     @property
     def label(self) -> str:
-        return f"{self.binary} ({self.version or 'unknown version'} {self.target})"
+        return f"{self.given} ({self.version or 'unknown version'} {self.target})"
 
 
 def packages_with(package: str, others: Sequence[str] = ()) -> tuple[str, ...]:

@@ -244,7 +244,7 @@ def test_two_packages_with_one_listing_are_one_build_naming_both(
     doc = json.loads(cli(*args, "--format", "json").out)
     (entry,) = doc["builds"]
     assert entry["packages"] == sorted([SID, BACKPORT])
-    assert entry["binaries"] == [str(sid), str(backport)]
+    assert entry["binaries"] == [sid.name, backport.name]
     text = cli(*args).out
     assert SID in text and BACKPORT in text
     markdown = cli(*args, "--format", "markdown").out
