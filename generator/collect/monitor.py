@@ -107,8 +107,12 @@ def describe(exc: BaseException) -> str:
         cause = cause.exc  # type: ignore[attr-defined]
     if isinstance(cause, DeserializationError):
         return f"sent something that is not QMP: {cause.raw!r:.80}"
+    if isinstance(cause, ValueError) and "integer string conversion" in str(cause):
+        return "sent an integer too long to read"  # json's limit on digits
     if isinstance(cause, ValueError) and "limit" in str(cause):
         return f"sent a QMP message over {MAX_MESSAGE // 2**20} MiB, this tool's limit (a listing is tens of KB)"
+    if isinstance(cause, AssertionError):  # qemu.qmp's check of the capabilities reply
+        return "sent events where a reply was due"
     if isinstance(cause, EOFError):
         return "connection failed: closed by QEMU"
     if isinstance(exc, ExecuteError):
