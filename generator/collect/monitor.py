@@ -9,15 +9,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import subprocess
 from typing import Any
 
 from qemu.qmp import ExecuteError, QMPClient
 from qemu.qmp.message import DeserializationError
 
+from generator.collect import processes
 from generator.collect.helptext import parse_help
-from generator.collect.processes import Child
 from generator.core.errors import CollectError
-from generator.core.model import Snapshot, Version, is_command_name, packages_with, variant_of
+from generator.core.model import Snapshot, Version, is_command_name
 
 MAX_MESSAGE = 4 * 1024 * 1024  # bytes of one QMP message; a listing is tens of KB
 DISCONNECT_WITHIN = 1.0  # seconds a cancelled disconnect still gets to finish
@@ -94,10 +95,19 @@ async def ask(client: QMPClient, binary: str, name: str) -> Snapshot:
         info=info,
         raw_help=help_text,
         raw_info=info_text,
-        variant=variant_of(binary, target),
-        packages=packages_with(package.strip()),
+        variant=_variant(binary, target),
+        packages=(package.strip(),),
         source="live",
     )
+
+
+def _variant(binary: str, target: str) -> str:
+    """The last ``qemu-system-*`` word of the command line, else the target's binary."""
+    for word in reversed(binary.split()):
+        base = word.rsplit("/", 1)[-1]
+        if base.startswith("qemu-system-") and is_command_name(base):
+            return base
+    return f"qemu-system-{target}"
 
 
 def describe(exc: BaseException) -> str:
@@ -120,14 +130,16 @@ def describe(exc: BaseException) -> str:
     return f"connection failed: {str(cause) or repr(cause)}"
 
 
-async def greeted(client: QMPClient, command: str, proc: Child, sock: socket.socket) -> None:
+async def greeted(
+    client: QMPClient, command: str, proc: subprocess.Popen[bytes], sock: socket.socket
+) -> None:
     """Connect `client` past QMP's greeting on `sock`; a `CollectError` if QEMU exits first.
 
     A wrapper that exits 0 may have handed QEMU on (`setsid -f`, a script that
     daemonizes): whoever holds the monitor then answers, or closes it.
     """
     connecting = asyncio.ensure_future(client.connect(sock))
-    exited = asyncio.ensure_future(proc.wait())
+    exited = asyncio.ensure_future(processes.wait(proc))
     try:
         await asyncio.wait({connecting, exited}, return_when=asyncio.FIRST_COMPLETED)
         if not connecting.done() and proc.returncode == 0:
@@ -141,7 +153,7 @@ async def greeted(client: QMPClient, command: str, proc: Child, sock: socket.soc
     if proc.returncode is None:
         # The connection closed: most likely QEMU is exiting; let its status tell why.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(proc.wait()), 1.0)
+            await asyncio.wait_for(asyncio.shield(processes.wait(proc)), 1.0)
     if proc.returncode is None:
         connecting.result()  # raises the reason
     assert proc.returncode is not None

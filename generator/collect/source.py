@@ -16,7 +16,7 @@ from generator.collect.helptext import parse_help
 from generator.collect.snapshot import validate_snapshot
 from generator.core.errors import HmpPermsError, Location
 from generator.core.files import read_text
-from generator.core.model import Snapshot, Version, is_command_name, packages_with
+from generator.core.model import Snapshot, Version, is_command_name
 from generator.core.text import unprintable
 
 #: Each target's ``TARGET_*`` names: meson defines its TARGET_ARCH and TARGET_BASE_ARCH.
@@ -240,7 +240,7 @@ def snapshot_from_source(
         raw_help=raw_help,
         raw_info=raw_info,
         variant=f"qemu-system-{target}",
-        packages=packages_with(package),
+        packages=(package,),
         source=folder,
     )
     validate_snapshot(snap)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from generator.collect.records import build_of, find_baseline, load_records
-from generator.collect.snapshot import load_snapshot
-from generator.core.model import Build, Version, variant_agrees
+from generator.collect.snapshot import load_snapshot, variant_agrees
+from generator.core.model import Build, Version
 from generator.table.loader import load_table
 from tests.conftest import BUILDS, FIXTURES, TABLE, Result, format_help
 
