@@ -42,27 +42,22 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
     head = ""
     params: list[str] = []
     help_lines: list[str] | None = None  # None until " -- " was seen
-    size = 0  # characters of the entry so far
 
-    def grow(line: str, lineno: int) -> None:
-        nonlocal size
-        size += len(line) + (1 if lineno > start else 0)
-        if size > MAX_ENTRY:
-            name = (head or line).partition(" ")[0].split("|")[0]
+    def finish(end: int) -> None:
+        """Take the entry of lines `start` to `end`."""
+        if not head:
+            return
+        names = head.split("|")
+        if len("\n".join(lines[start - 1 : end])) - len(prefix) > MAX_ENTRY:
             raise HmpPermsError(
-                f"entry {name[:40]!r} is over {MAX_ENTRY} characters long:"
+                f"entry {names[0][:40]!r} is over {MAX_ENTRY} characters long:"
                 " no QEMU prints one so long",
                 Location(source, start),
             )
-
-    def finish() -> None:
-        if not head:
-            return
         if help_lines is None:
             raise HmpPermsError(
                 f"entry {head!r} has no ' -- ' before its help", Location(source, start)
             )
-        names = head.split("|")
         params_text = "\n".join(params)
         # Some builds repeat the name in params (7.2: "nbd_server_add
         # nbd_server_add [-w] ..."); drop it so params compare across releases.
@@ -75,6 +70,8 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
 
     text = text.replace("\r\n", "\n")
     lines = text.split("\n")
+    while lines and not lines[-1]:
+        lines.pop()  # the listing's final newline(s)
     # One scan of the whole text clears the common case; a line is looked at only when
     # the text holds something unprintable, or the line a TAB past its start.
     clean = unprintable(text, "\n\t") is None
@@ -93,16 +90,12 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
                 raise HmpPermsError(
                     "tab-indented line does not continue any help text", Location(source, lineno)
                 )
-            grow(line, lineno)
             help_lines.append(line)
             continue
         if not line.strip():
-            if line == "" and all(not rest for rest in lines[lineno:]):
-                break  # the listing's final newline(s)
             if line == "" and help_lines is not None and help_lines[-1] != "":
                 # Help text that itself ends in a newline (s390x `dump-skeys`,
                 # `migration_mode`) leaves one empty line after its entry.
-                grow(line, lineno)
                 help_lines.append("")
                 continue
             raise HmpPermsError("blank line inside the listing", Location(source, lineno))
@@ -112,13 +105,12 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
                     "line starting with '[' does not continue any params",
                     Location(source, lineno),
                 )
-            grow(line, lineno)
             params_part, sep, help_part = line.partition(SEPARATOR)
             params.append(params_part)
             if sep:
                 help_lines = [help_part]
             continue
-        finish()
+        finish(lineno - 1)
         if prefix:
             if not line.startswith(prefix):
                 raise HmpPermsError(
@@ -126,8 +118,7 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
                     Location(source, lineno),
                 )
             line = line[len(prefix) :]
-        start, size, head = lineno, 0, ""
-        grow(line, lineno)
+        start = lineno
         head, _, rest = line.partition(" ")
         if not head:
             raise HmpPermsError(
@@ -147,5 +138,5 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
         params_part, sep, help_part = (" " + rest).partition(SEPARATOR)
         params = [params_part[1:]]
         help_lines = [help_part] if sep else None
-    finish()
+    finish(len(lines))
     return tuple(entries[name] for name in sorted(entries))

@@ -244,16 +244,7 @@ async def connect(address: str, timeout: float) -> Snapshot:
         target = (host.strip("[]"), int(port))
     try:
         async with asyncio.timeout(timeout):
-            try:
-                await client.connect(target)
-            except QMPError as exc:
-                cause = getattr(exc, "exc", exc)
-                if isinstance(cause, FileNotFoundError):
-                    raise CollectError(address, "no such socket") from None
-                if isinstance(cause, ConnectionRefusedError):
-                    why = "connection refused (nothing listens there)"
-                    raise CollectError(address, why) from None
-                raise
+            await client.connect(target)
             try:
                 return await monitor.ask(client, address, address)
             finally:

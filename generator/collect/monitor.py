@@ -125,6 +125,10 @@ def describe(exc: BaseException) -> str:
         return "sent events where a reply was due"
     if isinstance(cause, EOFError):
         return "connection failed: closed by QEMU"
+    if isinstance(cause, FileNotFoundError):
+        return "no such socket"
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused (nothing listens there)"
     if isinstance(exc, ExecuteError):
         return f"QMP error: {exc}"
     return f"connection failed: {str(cause) or repr(cause)}"
