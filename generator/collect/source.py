@@ -155,10 +155,12 @@ def read_table(path: str, names: dict[str, bool]) -> list[tuple[str, str, str]]:
                 field = m["key"]
             elif kind == "str":
                 entry[field] = entry.get(field, "") + _unescape(m["str"], where)
-            elif kind in ("{", ",", "}"):
-                inside, field = kind == "{" or (inside and kind == ","), ""
-                start = n if kind == "{" else start
-            if kind == "}":
+            elif kind == "{":
+                inside, field, start = True, "", n
+            elif kind == ",":
+                field = ""
+            elif kind == "}":
+                inside, field = False, ""
                 name, params, text = (entry.get(f, "\0") for f in ("name", "params", "help"))
                 if unprintable(name + params + text, "\n\t") or not all(
                     map(is_command_name, name.split("|"))
