@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import subprocess
 from typing import Any
@@ -86,6 +87,8 @@ async def ask(client: QMPClient, binary: str, name: str) -> Snapshot:
     target = reply.get("arch") if isinstance(reply, dict) else None
     if not isinstance(target, str) or not is_command_name(target):
         raise unexpected("query-target", reply)
+    base = os.path.basename(binary)  # the binary's own name tells a machine (-microvm)
+    qemu = base.startswith("qemu-system-") and is_command_name(base)
     return Snapshot(
         binary=binary,
         version=Version(*parts),
@@ -95,19 +98,10 @@ async def ask(client: QMPClient, binary: str, name: str) -> Snapshot:
         info=info,
         raw_help=help_text,
         raw_info=info_text,
-        variant=_variant(binary, target),
+        variant=base if qemu else f"qemu-system-{target}",
         packages=(package.strip(),),
         source="live",
     )
-
-
-def _variant(binary: str, target: str) -> str:
-    """The last ``qemu-system-*`` word of the command line, else the target's binary."""
-    for word in reversed(binary.split()):
-        base = word.rsplit("/", 1)[-1]
-        if base.startswith("qemu-system-") and is_command_name(base):
-            return base
-    return f"qemu-system-{target}"
 
 
 def describe(exc: BaseException) -> str:
