@@ -128,10 +128,7 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     """Run ``hmp-perms ARGS`` in-process; returns exit status, stdout and stderr."""
 
     def run(*args: str) -> Result:
-        try:
-            status = main([str(a) for a in args])
-        except SystemExit as exc:  # argparse: a usage error (2), or --help (0)
-            status = exc.code if isinstance(exc.code, int) else 2
+        status = main([str(a) for a in args])
         captured = capsys.readouterr()
         return Result(status, captured.out, captured.err)
 

@@ -225,3 +225,27 @@ def test_a_test_needing_a_missing_binary_fails_under_ci_and_skips_elsewhere(
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception, match="is not installed"):
         need_binary("no-such-binary-anywhere")
+
+
+# -- error lines a terminal shows as they are -------------------------------------------
+
+
+def test_an_escape_in_a_record_name_or_a_configured_path_is_shown_escaped(
+    cli: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds = tmp_path / "builds"
+    builds.mkdir()
+    (builds / "debian\x1b[2J.json").write_text("{}")
+    record = cli("check", "--snapshot", OLD, "--builds", builds)
+    (tmp_path / "hmp-perms.toml").write_text('table = "table\\u001b[2J.yaml"\n')
+    monkeypatch.chdir(tmp_path)
+    configured = cli("lint")
+    for result in (record, configured):
+        assert result.status == 2 and result.err.count("\n") == 1, result.err
+        assert "\x1b" not in result.err and "\\x1b[2J" in result.err
+
+
+def test_a_usage_error_shows_an_escape_escaped(cli: Callable[..., Result]) -> None:
+    result = cli("lint", "--nosuch\x1b[2J")
+    assert result.status == 2 and "\x1b" not in result.err
+    assert result.err.endswith("unrecognized arguments: --nosuch\\x1b[2J\n")

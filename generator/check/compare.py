@@ -203,8 +203,12 @@ def _check_baseline(item: Checked, table: Table) -> list[Finding]:
     base, old, snap = item.baseline, item.baseline.snapshot, item.snapshot
     if old is None or base.build is None:
         message = f"no recorded build to compare with: {base.why_none}"
-        unknown = "a build is recorded under its version: give --qemu-version with --from-text"
-        hint = "" if item.build.version is not None else unknown
+        hint = ""
+        if item.build.version is None:
+            hint = "a build is recorded under its version: give --qemu-version with --from-text"
+        elif not snap.package and snap.source != "live":
+            message = "without --package the build is upstream's and has no recorded baseline"
+            hint = "give --package (with --from-text or --from-source) to name it"
         return [Finding("no-baseline", item.build.slug, message, hint=hint)]
     unchanged = old.raw_help == snap.raw_help and snap.raw_info in ("", old.raw_info)
     if base.build == item.build and unchanged:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any, TextIO, cast
 
 from generator.core.errors import HmpPermsError
+from generator.core.text import terminal
 
 
 def guarded(command: Callable[[], int]) -> int:
@@ -82,6 +83,8 @@ class _Output:
 
 
 def error(text: str) -> None:
-    """``hmp-perms: text`` on stderr, each line of it so prefixed."""
+    """``hmp-perms: text`` on stderr, each line of it so prefixed and escaped for the
+    terminal: a name may hold an escape."""
+    lines = [f"hmp-perms: {terminal(line)}\n" for line in text.split("\n")]
     with contextlib.suppress(OSError, ValueError):  # stderr gone: the status still tells
-        print(f"hmp-perms: {text}".replace("\n", "\nhmp-perms: "), file=sys.stderr)
+        sys.stderr.write("".join(lines))

@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from generator import __version__
 from generator.app.settings import Settings, Sources, settings_for
@@ -21,11 +22,18 @@ from generator.cli.options import COMMANDS as COMMAND_OPTIONS
 from generator.cli.options import FORMATS, OPTIONS
 from generator.core.errors import HmpPermsError
 from generator.core.files import write_atomic
-from generator.core.text import use_colour
+from generator.core.text import terminal
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """A usage error, escaped as every error line is (an argument may hold an escape)."""
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {terminal(message)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hmp-perms", description="Keep a QEMU human-monitor (HMP) permission table honest."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -56,6 +64,11 @@ def _sources(args: argparse.Namespace) -> Sources:
     )
 
 
+def use_colour(isatty: bool, environ: Mapping[str, str]) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    return isatty and not environ.get("NO_COLOR") and environ.get("TERM") != "dumb"
+
+
 def _failures(problems: Sequence[HmpPermsError]) -> int:
     for problem in problems:
         error(str(problem))
@@ -82,7 +95,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     path = settings.table
     problems = lint_table(path)
     for problem in problems:
-        print(problem)
+        print(terminal(str(problem)))
     if problems:
         error(f"{path}: {len(problems)} problem(s)")
         return 1

@@ -30,11 +30,14 @@ def parse_help(text: str, source: str = "<help>", prefix: str = "") -> tuple[Hel
         raise HmpPermsError(exc.message, Location(source, line)) from None
 
 
+def _bad(message: str, line: int) -> HmpPermsError:
+    return HmpPermsError(message, Location("", line))  # `parse_help` names the file
+
+
 @functools.lru_cache(maxsize=64)
 def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
     """`parse_help` without the source's name, so that a listing many builds print (62
     recorded builds print 8) is parsed once."""
-    source = ""  # named by `parse_help`
     entries: dict[str, HelpEntry] = {}
     seen: dict[str, int] = {}
     # The entry being read: its line, its name field, params lines, help lines.
@@ -42,27 +45,20 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
     head = ""
     params: list[str] = []
     help_lines: list[str] | None = None  # None until " -- " was seen
-    size = 0  # characters of the entry so far
 
-    def grow(line: str, lineno: int) -> None:
-        nonlocal size
-        size += len(line) + (1 if lineno > start else 0)
-        if size > MAX_ENTRY:
-            name = (head or line).partition(" ")[0].split("|")[0]
-            raise HmpPermsError(
-                f"entry {name[:40]!r} is over {MAX_ENTRY} characters long:"
-                " no QEMU prints one so long",
-                Location(source, start),
-            )
-
-    def finish() -> None:
+    def finish(end: int) -> None:
+        """Take the entry of lines `start` to `end`."""
         if not head:
             return
-        if help_lines is None:
-            raise HmpPermsError(
-                f"entry {head!r} has no ' -- ' before its help", Location(source, start)
-            )
         names = head.split("|")
+        if len("\n".join(lines[start - 1 : end])) - len(prefix) > MAX_ENTRY:
+            raise _bad(
+                f"entry {names[0][:40]!r} is over {MAX_ENTRY} characters long:"
+                " no QEMU prints one so long",
+                start,
+            )
+        if help_lines is None:
+            raise _bad(f"entry {head!r} has no ' -- ' before its help", start)
         params_text = "\n".join(params)
         # Some builds repeat the name in params (7.2: "nbd_server_add
         # nbd_server_add [-w] ..."); drop it so params compare across releases.
@@ -75,6 +71,8 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
 
     text = text.replace("\r\n", "\n")
     lines = text.split("\n")
+    while lines and not lines[-1]:
+        lines.pop()  # the listing's final newline(s)
     # One scan of the whole text clears the common case; a line is looked at only when
     # the text holds something unprintable, or the line a TAB past its start.
     clean = unprintable(text, "\n\t") is None
@@ -84,68 +82,48 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
         if bad:
             # Help text reaches terminals and CI pages: only the TABs that start a
             # continuation line are more than printable text.
-            raise HmpPermsError(
+            raise _bad(
                 f"holds the control character {describe_char(bad[0])}, which no listing may hold",
-                Location(source, lineno),
+                lineno,
             )
         if line.startswith("\t"):
             if help_lines is None:
-                raise HmpPermsError(
-                    "tab-indented line does not continue any help text", Location(source, lineno)
-                )
-            grow(line, lineno)
+                raise _bad("tab-indented line does not continue any help text", lineno)
             help_lines.append(line)
             continue
         if not line.strip():
-            if line == "" and all(not rest for rest in lines[lineno:]):
-                break  # the listing's final newline(s)
             if line == "" and help_lines is not None and help_lines[-1] != "":
                 # Help text that itself ends in a newline (s390x `dump-skeys`,
                 # `migration_mode`) leaves one empty line after its entry.
-                grow(line, lineno)
                 help_lines.append("")
                 continue
-            raise HmpPermsError("blank line inside the listing", Location(source, lineno))
+            raise _bad("blank line inside the listing", lineno)
         if line.startswith("["):
             if not head or help_lines is not None:
-                raise HmpPermsError(
-                    "line starting with '[' does not continue any params",
-                    Location(source, lineno),
-                )
-            grow(line, lineno)
+                raise _bad("line starting with '[' does not continue any params", lineno)
             params_part, sep, help_part = line.partition(SEPARATOR)
             params.append(params_part)
             if sep:
                 help_lines = [help_part]
             continue
-        finish()
+        finish(lineno - 1)
         if prefix:
             if not line.startswith(prefix):
-                raise HmpPermsError(
-                    f"line does not start with {prefix!r}: {line[:60]!r}",
-                    Location(source, lineno),
-                )
+                raise _bad(f"line does not start with {prefix!r}: {line[:60]!r}", lineno)
             line = line[len(prefix) :]
-        start, size, head = lineno, 0, ""
-        grow(line, lineno)
+        start = lineno
         head, _, rest = line.partition(" ")
         if not head:
-            raise HmpPermsError(
-                f"line starts with a space: {line[:60]!r}", Location(source, lineno)
-            )
+            raise _bad(f"line starts with a space: {line[:60]!r}", lineno)
         for n in head.split("|"):
             if not is_command_name(n):
-                raise HmpPermsError(
-                    f"{n!r} is not a command name ([A-Za-z0-9_?-]+)", Location(source, lineno)
-                )
+                raise _bad(f"{n!r} is not a command name ([A-Za-z0-9_?-]+)", lineno)
             if n in seen:
-                raise HmpPermsError(
-                    f"{n!r} is listed twice (first on line {seen[n]})", Location(source, lineno)
-                )
+                raise _bad(f"{n!r} is listed twice (first on line {seen[n]})", lineno)
             seen[n] = lineno
         # rest is "params -- help": empty params leave rest starting with " -- ".
         params_part, sep, help_part = (" " + rest).partition(SEPARATOR)
         params = [params_part[1:]]
         help_lines = [help_part] if sep else None
-    finish()
+    finish(len(lines))
     return tuple(entries[name] for name in sorted(entries))

@@ -137,8 +137,9 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
     `started` is set once QEMU runs, or has failed to start.
     """
     started = started or asyncio.Event()
-    proc: processes.Child | None = None
-    output = ChildOutput()
+    proc: subprocess.Popen[bytes] | None = None
+    output = -1  # the read end of its stdout and stderr
+    said = ""  # what it printed there
     ours: socket.socket | None = None  # this end of QEMU's monitor
     client = monitor.Client(command)
     answered = False  # QEMU was asked to quit and may take a moment to exit
@@ -148,7 +149,7 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
             try:
                 ours, theirs = socket.socketpair()
                 with theirs:
-                    proc = _start(command, theirs, output)
+                    proc, output = _start(command, theirs)
             except (OSError, subprocess.SubprocessError) as exc:  # before QEMU's exec
                 why = f"cannot start: {getattr(exc, 'strerror', None) or exc}"
                 raise CollectError(command, why) from None
@@ -164,8 +165,7 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
             finally:
                 ended = proc.returncode  # by itself, before it was stopped
                 await monitor.disconnect(client)
-                await proc.stop(min(QUIT_GRACE, timeout) if answered else 0.0)
-                await output.settle()
+                await processes.stop(proc, min(QUIT_GRACE, timeout) if answered else 0.0)
     except TimeoutError:
         detail = f"no answer within {timeout:g} s"
     except (QMPError, OSError, EOFError, ValueError) as exc:
@@ -178,20 +178,22 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
         detail = exc.detail
     finally:
         started.set()
-        output.close()
+        if output >= 0:
+            said = _said(output)
         if ours is not None:
             ours.close()
     # A command that names no QEMU (`/bin/true`, `cat`) is said to be none, and what it
     # printed is its own, not QEMU's.
     words = _words(command)
     if proc is None or any("qemu" in os.path.basename(w) for w in words):
-        raise CollectError(command, detail, output.text())
+        raise CollectError(command, detail, said)
     program = os.path.basename(words[0])
-    raise CollectError(command, f"is no QEMU ({detail})", output.text(), speaker=program)
+    raise CollectError(command, f"is no QEMU ({detail})", said, speaker=program)
 
 
-def _start(command: str, monitor_end: socket.socket, output: ChildOutput) -> processes.Child:
-    """Start `command`, its QMP monitor on `monitor_end` and its output read by `output`."""
+def _start(command: str, monitor_end: socket.socket) -> tuple[subprocess.Popen[bytes], int]:
+    """Start `command`, its QMP monitor on `monitor_end`; the child and the read end of
+    the pipe its stdout and stderr go to."""
     try:
         words = shlex.split(command)
     except ValueError as exc:
@@ -209,11 +211,27 @@ def _start(command: str, monitor_end: socket.socket, output: ChildOutput) -> pro
     # is deprecated (and `-object monitor-qmp` new).
     argv += ["-qmp", "chardev:hmp-perms"]
     read_end, write_end = os.pipe()
-    output.start(read_end)
+    os.set_blocking(read_end, False)
     try:
-        return processes.spawn(argv, write_end, monitor_end.fileno(), MONITOR_FD)
+        return processes.spawn(argv, write_end, monitor_end.fileno(), MONITOR_FD), read_end
+    except BaseException:
+        os.close(read_end)
+        raise
     finally:
         os.close(write_end)
+
+
+def _said(fd: int) -> str:
+    """What a stopped child left in the pipe `fd` (which it closes), its first and last
+    `KEEP` bytes. A pipe holds 64 KiB: a child that prints more waits, and so never
+    answers (QEMU prints a few lines)."""
+    data = b""
+    with contextlib.suppress(OSError):  # EAGAIN: a process outside its group holds it open
+        data = os.read(fd, 1 << 20)
+    os.close(fd)
+    if len(data) > 2 * KEEP:
+        data = data[:KEEP] + f" [... {len(data) - 2 * KEEP} bytes ...] ".encode() + data[-KEEP:]
+    return data.decode("utf-8", "replace")
 
 
 async def connect(address: str, timeout: float) -> Snapshot:
@@ -226,16 +244,7 @@ async def connect(address: str, timeout: float) -> Snapshot:
         target = (host.strip("[]"), int(port))
     try:
         async with asyncio.timeout(timeout):
-            try:
-                await client.connect(target)
-            except QMPError as exc:
-                cause = getattr(exc, "exc", exc)
-                if isinstance(cause, FileNotFoundError):
-                    raise CollectError(address, "no such socket") from None
-                if isinstance(cause, ConnectionRefusedError):
-                    why = "connection refused (nothing listens there)"
-                    raise CollectError(address, why) from None
-                raise
+            await client.connect(target)
             try:
                 return await monitor.ask(client, address, address)
             finally:
@@ -245,53 +254,3 @@ async def connect(address: str, timeout: float) -> Snapshot:
         raise CollectError(address, why) from None
     except (QMPError, OSError, EOFError, ValueError) as exc:
         raise CollectError(address, monitor.describe(client.broken or exc)) from None
-
-
-class ChildOutput:
-    """A child's stdout and stderr, read to the end of the pipe: the first and the last
-    `KEEP` bytes of it, however much it prints."""
-
-    def __init__(self) -> None:
-        self.head = self.tail = b""
-        self.skipped = 0
-        self._fd = -1
-        self._done = asyncio.get_running_loop().create_future()
-
-    def start(self, fd: int) -> None:
-        """Read the pipe `fd`, owned here from now on, as the event loop finds it readable."""
-        self._fd = fd
-        os.set_blocking(fd, False)
-        self._done.get_loop().add_reader(fd, self._read)
-
-    def _read(self) -> None:
-        try:
-            chunk = os.read(self._fd, 65536)
-        except BlockingIOError:
-            return
-        except OSError:
-            chunk = b""
-        if not chunk:
-            self.close()
-            return
-        room = KEEP - len(self.head)
-        self.head += chunk[:room]
-        rest = self.tail + chunk[room:] if room < len(chunk) else self.tail
-        self.skipped += max(0, len(rest) - KEEP)
-        self.tail = rest[-KEEP:]
-
-    async def settle(self) -> None:
-        """Take what is left; give up soon if something outside the group keeps it open."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._done), 1.0)
-
-    def close(self) -> None:
-        if self._fd >= 0:
-            self._done.get_loop().remove_reader(self._fd)
-            os.close(self._fd)
-            self._fd = -1
-        if not self._done.done():
-            self._done.set_result(None)
-
-    def text(self) -> str:
-        gap = f" [... {self.skipped} bytes ...] " if self.skipped else ""
-        return (self.head + gap.encode() + self.tail).decode("utf-8", "replace")

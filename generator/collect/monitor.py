@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
+import subprocess
 from typing import Any
 
 from qemu.qmp import ExecuteError, QMPClient
 from qemu.qmp.message import DeserializationError
 
+from generator.collect import processes
 from generator.collect.helptext import parse_help
-from generator.collect.processes import Child
 from generator.core.errors import CollectError
-from generator.core.model import Snapshot, Version, is_command_name, packages_with, variant_of
+from generator.core.model import Snapshot, Version, is_command_name
 
 MAX_MESSAGE = 4 * 1024 * 1024  # bytes of one QMP message; a listing is tens of KB
 DISCONNECT_WITHIN = 1.0  # seconds a cancelled disconnect still gets to finish
@@ -85,6 +87,8 @@ async def ask(client: QMPClient, binary: str, name: str) -> Snapshot:
     target = reply.get("arch") if isinstance(reply, dict) else None
     if not isinstance(target, str) or not is_command_name(target):
         raise unexpected("query-target", reply)
+    base = os.path.basename(binary)  # the binary's own name tells a machine (-microvm)
+    qemu = base.startswith("qemu-system-") and is_command_name(base)
     return Snapshot(
         binary=binary,
         version=Version(*parts),
@@ -94,8 +98,8 @@ async def ask(client: QMPClient, binary: str, name: str) -> Snapshot:
         info=info,
         raw_help=help_text,
         raw_info=info_text,
-        variant=variant_of(binary, target),
-        packages=packages_with(package.strip()),
+        variant=base if qemu else f"qemu-system-{target}",
+        packages=(package.strip(),),
         source="live",
     )
 
@@ -107,23 +111,33 @@ def describe(exc: BaseException) -> str:
         cause = cause.exc  # type: ignore[attr-defined]
     if isinstance(cause, DeserializationError):
         return f"sent something that is not QMP: {cause.raw!r:.80}"
+    if isinstance(cause, ValueError) and "integer string conversion" in str(cause):
+        return "sent an integer too long to read"  # json's limit on digits
     if isinstance(cause, ValueError) and "limit" in str(cause):
         return f"sent a QMP message over {MAX_MESSAGE // 2**20} MiB, this tool's limit (a listing is tens of KB)"
+    if isinstance(cause, AssertionError):  # qemu.qmp's check of the capabilities reply
+        return "sent events where a reply was due"
     if isinstance(cause, EOFError):
         return "connection failed: closed by QEMU"
+    if isinstance(cause, FileNotFoundError):
+        return "no such socket"
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused (nothing listens there)"
     if isinstance(exc, ExecuteError):
         return f"QMP error: {exc}"
     return f"connection failed: {str(cause) or repr(cause)}"
 
 
-async def greeted(client: QMPClient, command: str, proc: Child, sock: socket.socket) -> None:
+async def greeted(
+    client: QMPClient, command: str, proc: subprocess.Popen[bytes], sock: socket.socket
+) -> None:
     """Connect `client` past QMP's greeting on `sock`; a `CollectError` if QEMU exits first.
 
     A wrapper that exits 0 may have handed QEMU on (`setsid -f`, a script that
     daemonizes): whoever holds the monitor then answers, or closes it.
     """
     connecting = asyncio.ensure_future(client.connect(sock))
-    exited = asyncio.ensure_future(proc.wait())
+    exited = asyncio.ensure_future(processes.wait(proc))
     try:
         await asyncio.wait({connecting, exited}, return_when=asyncio.FIRST_COMPLETED)
         if not connecting.done() and proc.returncode == 0:
@@ -137,7 +151,7 @@ async def greeted(client: QMPClient, command: str, proc: Child, sock: socket.soc
     if proc.returncode is None:
         # The connection closed: most likely QEMU is exiting; let its status tell why.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(proc.wait()), 1.0)
+            await asyncio.wait_for(asyncio.shield(processes.wait(proc)), 1.0)
     if proc.returncode is None:
         connecting.result()  # raises the reason
     assert proc.returncode is not None

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import subprocess
+    from subprocess import Popen
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -21,49 +21,40 @@ PR_SET_CHILD_SUBREAPER = 36
 #: Held while a child is started and registered, and for good by whoever ends the run
 #: on a signal: so every child is registered before it is killed, and none starts after.
 LOCK = threading.Lock()
-_children: dict[int, Child] = {}
+_children: dict[int, Popen[bytes]] = {}  # each leads a process group (and session)
 _foreign: set[int] = set()  # children this process had before it started any
 _child_mask: Iterable[int] | None = None  # set by `setup`
 _subreaper: bool | None = None  # None: not tried
 
 
-class Child:
-    """A started process, which leads a process group (and session) of its own."""
+async def wait(child: Popen[bytes]) -> int:
+    """`child`'s exit status (negative: the signal that killed it), reaped by its pid."""
+    import asyncio  # 15 ms of start-up; the caller's event loop has it loaded
 
-    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
-        self.popen = popen
-        self.pid = popen.pid
+    while (code := child.poll()) is None:
+        await asyncio.sleep(0.02)
+    return code
 
-    @property
-    def returncode(self) -> int | None:
-        return self.popen.returncode
 
-    async def wait(self) -> int:
-        """Its exit status (negative: the signal that killed it), reaped by its pid."""
-        import asyncio  # 15 ms of start-up; the caller's event loop has it loaded
-
-        while (code := self.popen.poll()) is None:
-            await asyncio.sleep(0.02)
-        return code
-
-    def kill(self) -> None:
-        """SIGKILL its process group, and itself while unreaped (its pid is still ours)."""
+def kill(child: Popen[bytes]) -> None:
+    """SIGKILL `child`'s process group, and `child` while unreaped (its pid is still ours)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(child.pid, signal.SIGKILL)
+    if child.returncode is None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGKILL)
-        if self.returncode is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(self.pid, signal.SIGKILL)
+            os.kill(child.pid, signal.SIGKILL)
 
-    async def stop(self, grace: float) -> None:
-        """Give it `grace` seconds to exit, then kill its group, reap it and forget it."""
-        import asyncio
 
-        if grace > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wait(), grace)
-        self.kill()
-        await self.wait()
-        _children.pop(self.pid, None)
+async def stop(child: Popen[bytes], grace: float) -> None:
+    """Give `child` `grace` seconds to exit, then kill its group, reap it and forget it."""
+    import asyncio
+
+    if grace > 0:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wait(child), grace)
+    kill(child)
+    await wait(child)
+    _children.pop(child.pid, None)
 
 
 def setup(child_mask: Iterable[int]) -> None:
@@ -73,7 +64,7 @@ def setup(child_mask: Iterable[int]) -> None:
     _child_mask = child_mask
 
 
-def spawn(argv: Sequence[str], output: int, keep: int, at: int) -> Child:
+def spawn(argv: Sequence[str], output: int, keep: int, at: int) -> Popen[bytes]:
     """Start `argv`, registered before a signal can be acted on, in a session of its own
     (a Ctrl-C at the terminal reaches only this process), `output` as its stdout and
     stderr and `keep` at descriptor `at`; the kernel kills it if this process dies first.
@@ -102,7 +93,7 @@ def spawn(argv: Sequence[str], output: int, keep: int, at: int) -> Child:
         if mask is not None and _subreaper is None:
             _foreign.update(_children_of_this_process())
             _subreaper = prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-        popen = subprocess.Popen(
+        child = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=output,
@@ -111,7 +102,7 @@ def spawn(argv: Sequence[str], output: int, keep: int, at: int) -> Child:
             preexec_fn=in_child,
             start_new_session=True,
         )
-        child = _children[popen.pid] = Child(popen)
+        _children[child.pid] = child
     return child
 
 
@@ -134,7 +125,7 @@ def adopted() -> list[int]:
 def kill_all() -> None:
     """SIGKILL every child not yet reaped (its whole group) and every adopted one."""
     for child in list(_children.values()):
-        child.kill()
+        kill(child)
     for pid in adopted():
         with contextlib.suppress(ProcessLookupError, PermissionError):
             if os.getpgid(pid) == pid != os.getpgrp():  # a group it leads: its members too
@@ -149,7 +140,7 @@ def reap_all(within: float) -> bool:
     while True:
         kill_all()
         for child in list(_children.values()):
-            if child.popen.poll() is not None:
+            if child.poll() is not None:
                 _children.pop(child.pid, None)
         left = [pid for pid in adopted() if not _reaped(pid)]
         if not _children and not left:

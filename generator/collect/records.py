@@ -23,16 +23,12 @@ _RECORD_NAME = re.compile(
 )
 
 
-def flavour_of(package: str, vendors: Mapping[str, re.Pattern[str]]) -> str:
-    """A table vendor whose pattern matches the package string, else Debian or upstream."""
-    for name in sorted(vendors):
-        if vendors[name].search(package):
-            return name
-    return "debian" if package.startswith("Debian ") else "upstream"
-
-
 def build_of(snap: Snapshot, vendors: Mapping[str, re.Pattern[str]]) -> Build:
-    return Build(flavour_of(snap.package, vendors), snap.version, snap.variant)
+    """`snap`'s build, its flavour a table vendor whose pattern matches the package string,
+    else Debian or upstream."""
+    upstream = "debian" if snap.package.startswith("Debian ") else "upstream"
+    flavour = next((v for v in sorted(vendors) if vendors[v].search(snap.package)), upstream)
+    return Build(flavour, snap.version, snap.variant)
 
 
 class _Recorded(NamedTuple):

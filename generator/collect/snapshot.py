@@ -14,7 +14,7 @@ from typing import Any
 from generator.collect.helptext import parse_help
 from generator.core.errors import HmpPermsError
 from generator.core.files import read_json, read_text
-from generator.core.model import Snapshot, Version, packages_with, variant_agrees
+from generator.core.model import Snapshot, Version
 from generator.core.text import describe_char, unprintable
 
 FORMAT = 2
@@ -22,6 +22,9 @@ FORMAT = 2
 CORE_COMMANDS = ("help", "info", "quit")
 TARGET_RE = re.compile(r"[a-z][a-z0-9_]*")
 VARIANT_RE = re.compile(r"qemu-system-[A-Za-z0-9_.-]+")
+#: How a binary's name may extend the target QEMU reports: a byte order (QEMU 11.1
+#: reports `mips64` for `qemu-system-mips64el`), then a machine (`-microvm`).
+_VARIANT_SUFFIX = re.compile(r"(?:el|eb|le)?(?:-[a-z0-9]+)?")
 MAX_FIELD = 4096
 
 
@@ -91,11 +94,18 @@ def load_snapshot(path: str) -> Snapshot:
         raw_help=raw_help,
         raw_info=raw_info,
         variant=variant,
-        packages=packages_with(package, packages),
+        packages=tuple(sorted({package, *packages})),
         source=path,
     )
     validate_snapshot(snap)
     return snap
+
+
+def variant_agrees(variant: str, target: str) -> bool:
+    """Whether binary `variant` can be a build of `target` (``x86`` is no target of
+    ``qemu-system-x86_64``)."""
+    base = "qemu-system-" + target
+    return variant.startswith(base) and _VARIANT_SUFFIX.fullmatch(variant[len(base) :]) is not None
 
 
 def validate_snapshot(snap: Snapshot) -> None:
@@ -174,7 +184,7 @@ def snapshot_from_text(
         raw_help=raw_help,
         raw_info=raw_info,
         variant=variant or f"qemu-system-{target}",
-        packages=packages_with(package),
+        packages=(package,),
         source=help_path,
     )
     validate_snapshot(snap)

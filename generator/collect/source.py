@@ -16,7 +16,7 @@ from generator.collect.helptext import parse_help
 from generator.collect.snapshot import validate_snapshot
 from generator.core.errors import HmpPermsError, Location
 from generator.core.files import read_text
-from generator.core.model import Snapshot, Version, is_command_name, packages_with
+from generator.core.model import Snapshot, Version, is_command_name
 from generator.core.text import unprintable
 
 #: Each target's ``TARGET_*`` names: meson defines its TARGET_ARCH and TARGET_BASE_ARCH.
@@ -49,10 +49,20 @@ _TOKEN = re.compile(
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
 
 
+#: Rewrites that each replace one complete operand of an ``#if`` (1 and 0 standing for
+#: ``defined`` names) by its value, tried in this order until one applies: ``!`` and
+#: parentheses first, ``&&`` before ``||``, and an ``||`` never takes an operand of ``&&``.
+_REWRITES = (
+    (re.compile(r"!([01])"), lambda m: "1" if m[1] == "0" else "0"),
+    (re.compile(r"\(([01])\)"), lambda m: m[1]),
+    (re.compile(r"([01])&&([01])"), lambda m: "1" if m[0] == "1&&1" else "0"),
+    (re.compile(r"(?<!&)([01])\|\|([01])(?!&)"), lambda m: "0" if m[0] == "0||0" else "1"),
+)
+
+
 def _evaluate(expr: str, names: dict[str, bool], where: Location, line: str) -> bool:
     """An ``#if`` expression of ``defined``, ``!``, ``&&``, ``||`` and parentheses."""
-    words: Words = []
-    pos = 0
+    text, pos = "", 0
     while pos < len(expr.rstrip()):
         m = _CONDITION.match(expr, pos)
         name = m and (m[2] or m[3])
@@ -60,49 +70,14 @@ def _evaluate(expr: str, names: dict[str, bool], where: Location, line: str) -> 
             what = f"{name} is not a name this reader knows" if name else "cannot be evaluated"
             hint = " (--define CONFIG_X=y|n sets one)" if name else ""
             raise HmpPermsError(f"{line}: {what}{hint}", where)
-        words.append(names[name] if name else m[4])
+        text += ("1" if names[name] else "0") if name else m[4]
         pos = m.end()
-    try:
-        value, rest = _disjunction(words)
-    except (IndexError, RecursionError):  # an operand missing, or nested beyond reason
-        value, rest = False, ["?"]
-    if rest:
-        raise HmpPermsError(f"{line}: cannot be evaluated", where)
-    return value
-
-
-Words = list[bool | str]
-
-
-def _disjunction(words: Words) -> tuple[bool, Words]:
-    value, words = _conjunction(words)
-    while words[:1] == ["||"]:
-        other, words = _conjunction(words[1:])
-        value = value or other
-    return value, words
-
-
-def _conjunction(words: Words) -> tuple[bool, Words]:
-    value, words = _operand(words)
-    while words[:1] == ["&&"]:
-        other, words = _operand(words[1:])
-        value = value and other
-    return value, words
-
-
-def _operand(words: Words) -> tuple[bool, Words]:
-    first = words[0]
-    if first == "!":
-        value, rest = _operand(words[1:])
-        return not value, rest
-    if first == "(":
-        value, rest = _disjunction(words[1:])
-        if rest[:1] != [")"]:
-            raise IndexError
-        return value, rest[1:]
-    if isinstance(first, bool):
-        return first, words[1:]
-    raise IndexError
+    while text not in ("0", "1"):
+        rewritten = next((p.sub(f, text, 1) for p, f in _REWRITES if p.search(text)), None)
+        if rewritten is None:
+            raise HmpPermsError(f"{line}: cannot be evaluated", where)
+        text = rewritten
+    return text == "1"
 
 
 def _c_lines(path: str, names: dict[str, bool]) -> list[tuple[int, str]]:
@@ -180,10 +155,12 @@ def read_table(path: str, names: dict[str, bool]) -> list[tuple[str, str, str]]:
                 field = m["key"]
             elif kind == "str":
                 entry[field] = entry.get(field, "") + _unescape(m["str"], where)
-            elif kind in ("{", ",", "}"):
-                inside, field = kind == "{" or (inside and kind == ","), ""
-                start = n if kind == "{" else start
-            if kind == "}":
+            elif kind == "{":
+                inside, field, start = True, "", n
+            elif kind == ",":
+                field = ""
+            elif kind == "}":
+                inside, field = False, ""
                 name, params, text = (entry.get(f, "\0") for f in ("name", "params", "help"))
                 if unprintable(name + params + text, "\n\t") or not all(
                     map(is_command_name, name.split("|"))
@@ -240,7 +217,7 @@ def snapshot_from_source(
         raw_help=raw_help,
         raw_info=raw_info,
         variant=f"qemu-system-{target}",
-        packages=packages_with(package),
+        packages=(package,),
         source=folder,
     )
     validate_snapshot(snap)

@@ -43,15 +43,13 @@ class ErrorList(HmpPermsError):
 
 
 class CollectError(HmpPermsError):
-    """QEMU could not be started, talked to or understood."""
+    """QEMU could not be started, talked to or understood: one line naming it, with what
+    it said (whitespace folded: one problem, one line)."""
 
     def __init__(self, binary: str, message: str, stderr: str = "", speaker: str = "QEMU") -> None:
-        message = " ".join(message.split())  # one problem, one line
-        text = f"{binary}: {message}"
-        stderr = " ".join(stderr.split())
-        if stderr:
-            text += f" ({speaker} said: {stderr})"
-        super().__init__(text)
         self.binary = binary
-        self.detail = message
-        self.stderr = stderr
+        self.detail = " ".join(message.split())
+        said = " ".join(stderr.split())
+        super().__init__(
+            f"{binary}: {self.detail}" + (f" ({speaker} said: {said})" if said else "")
+        )

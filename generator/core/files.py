@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from generator.core.errors import HmpPermsError, Location
+from generator.core.text import terminal
 
 #: The most any input may hold (a table is a few hundred KB): ``--from-text /dev/zero``
 #: must not fill the memory.
@@ -82,7 +83,7 @@ def write_atomic(path: str | Path, content: str) -> bool:
             return False
         if old.st_nlink > 1:
             print(
-                f"hmp-perms: warning: {name}: had {old.st_nlink - 1} other hard link(s);"
+                f"hmp-perms: warning: {terminal(name)}: had {old.st_nlink - 1} other hard link(s);"
                 " replaced, they keep the old content",
                 file=sys.stderr,
             )

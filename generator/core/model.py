@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -77,47 +78,24 @@ class Snapshot(NamedTuple):
     info: tuple[HelpEntry, ...]
     raw_help: str
     raw_info: str
-    variant: str  # e.g. qemu-system-x86_64-microvm (`variant_of` the binary when not given)
-    packages: tuple[str, ...]  # every package recorded with this listing (`packages_with`)
+    variant: str  # the binary's name, e.g. qemu-system-x86_64-microvm
+    packages: tuple[str, ...]  # every package recorded with this listing, sorted
     source: str = ""  # where it was read from: a snapshot file, a text file, or live
 
     @property
     def given(self) -> str:
-        """How the user named this build: the file it was read from, else the binary."""
-        return self.source if self.source not in ("", "live") else self.binary
+        """A short name for this build: the base name of the file (or source folder) it
+        was read from, else the binary."""
+        if self.source in ("", "live"):
+            return self.binary
+        return os.path.basename(self.source.rstrip("/")) or self.source
 
     def same_listing(self, other: Snapshot) -> bool:
         return (self.raw_help, self.raw_info) == (other.raw_help, other.raw_info)
 
     @property
     def label(self) -> str:
-        return f"{self.binary} ({self.version or 'unknown version'} {self.target})"
-
-
-def packages_with(package: str, others: Sequence[str] = ()) -> tuple[str, ...]:
-    """A snapshot's `packages`: its own package string and `others`, sorted, once each."""
-    return tuple(sorted({package, *others}))
-
-
-def variant_of(binary: str, target: str) -> str:
-    """The last ``qemu-system-*`` word of the command line, else the target's binary."""
-    for word in reversed(binary.split()):
-        base = word.rsplit("/", 1)[-1]
-        if base.startswith("qemu-system-") and NAME_RE.fullmatch(base):
-            return base
-    return f"qemu-system-{target}"
-
-
-#: How a binary's name may extend the target QEMU reports: a byte order (QEMU 11.1
-#: reports `mips64` for `qemu-system-mips64el`), then a machine (`-microvm`).
-_VARIANT_SUFFIX = re.compile(r"(?:el|eb|le)?(?:-[a-z0-9]+)?")
-
-
-def variant_agrees(variant: str, target: str) -> bool:
-    """Whether binary `variant` can be a build of `target` (``x86`` is no target of
-    ``qemu-system-x86_64``)."""
-    base = "qemu-system-" + target
-    return variant.startswith(base) and _VARIANT_SUFFIX.fullmatch(variant[len(base) :]) is not None
+        return f"{self.given} ({self.version or 'unknown version'} {self.target})"
 
 
 class Build(NamedTuple):

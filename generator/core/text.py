@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Mapping
 
 #: What no loaded string may hold (whitespace a format allows is passed in `allow`):
 #: controls, line and paragraph separators, zero-width and bidi formatting (which
@@ -48,11 +47,6 @@ def terminal(text: str) -> str:
     return "".join(
         c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
     )
-
-
-def use_colour(isatty: bool, environ: Mapping[str, str]) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
-    return isatty and not environ.get("NO_COLOR") and environ.get("TERM") != "dumb"
 
 
 # What could start markup (emphasis, links, code, strikethrough, the `://` of a

@@ -14,9 +14,9 @@ import pytest
 
 from generator.check.compare import Checked, check_drift
 from generator.check.report import format_report
+from generator.cli.main import use_colour
 from generator.collect.records import build_of, find_baseline
 from generator.collect.snapshot import load_snapshot
-from generator.core.text import use_colour
 from generator.table.loader import load_table
 from tests.conftest import BUILDS, FIXTURES, TABLE, Result
 
@@ -153,7 +153,9 @@ def test_coverage_findings_in_every_format(
     md = cli("check", *flags, "--format", "markdown")
     assert f"| error | `{finding['kind']}` | `{finding['name']}` | `{OLD_ID}` |" in md.out
     package = json.loads(OLD.read_text())["package"]
-    assert f"| `{OLD_ID}` | `{OLD}` | {package} | baseline: itself |" in md.out
+    # a snapshot file is named by its base name, not the path it was given by
+    assert f"| `{OLD_ID}` | `{OLD.name}` | {package} | baseline: itself |" in md.out
+    assert f"checking {OLD.name} (7.2.22 x86_64)" in md.out
 
     text = cli("check", *flags)
     assert text.status == 1
@@ -316,6 +318,22 @@ def test_no_recorded_build_is_an_info_finding_and_coverage_still_counts(
     (finding,) = doc["findings"]
     assert finding["id"] == "no-baseline:upstream-unknown-x86_64:upstream-unknown-x86_64"
     assert "its QEMU version is unknown" in finding["message"]
+
+
+def test_saved_text_without_a_package_is_said_to_have_no_baseline(
+    tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    snap = tmp_path / "s.json"
+    help_text = FIXTURES / "qemu-7.2-x86_64.help.txt"
+    assert (
+        cli("collect", "--from-text", help_text, "--qemu-version", "7.2.22", "-o", snap).status == 0
+    )
+    (finding,) = check_json(cli, "--snapshot", snap)[1]["findings"]
+    assert finding["kind"] == "no-baseline"
+    assert finding["message"] == (
+        "without --package the build is upstream's and has no recorded baseline"
+    )
+    assert finding["hint"].startswith("give --package")
 
 
 def test_ids_are_unique_across_two_versions_of_one_target(

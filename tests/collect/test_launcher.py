@@ -7,6 +7,7 @@ QEMU will not produce on demand, named `test_standin_...`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -247,6 +248,59 @@ def test_connect_faults(tmp_path: Path, cli: Callable[..., Result]) -> None:
     assert one_line(cli("check", "--connect", f"127.0.0.1:{port}")) == (
         f"hmp-perms: 127.0.0.1:{port}: connection refused (nothing listens there)"
     )
+
+
+def _fake_peer(path: Path, *lines: bytes) -> threading.Thread:
+    """A QMP peer at `path` that accepts once, sends `lines` (the first as soon as it
+    accepts, the rest once it is asked something) and closes."""
+
+    def serve(server: socket.socket) -> None:
+        with server, server.accept()[0] as conn:
+            conn.sendall(lines[0])
+            with contextlib.suppress(OSError):
+                if conn.recv(4096):
+                    conn.sendall(b"".join(lines[1:]))
+                    conn.recv(4096)
+
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen()
+    thread = threading.Thread(target=serve, args=(server,), daemon=True)
+    thread.start()
+    return thread
+
+
+GREETING = {
+    "QMP": {
+        "version": {"qemu": {"major": 7, "minor": 2, "micro": 0}, "package": ""},
+        "capabilities": [],
+    }
+}
+EVENT = b'{"event": "STOP", "timestamp": {"seconds": 0, "microseconds": 0}}\r\n'
+FAKE_PEER_FAULTS = {
+    # a 100 KB integer: past Python's limit on the digits of an integer it reads
+    "huge-integer": (
+        (b'{"QMP": {"version": {"qemu": {"major": 1' + b"0" * 100_000 + b"}}}}\r\n",),
+        "sent an integer too long to read",
+    ),
+    "events-for-a-reply": (
+        (json.dumps(GREETING).encode() + b"\r\n", EVENT * 1000),
+        "sent events where a reply was due",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", FAKE_PEER_FAULTS)
+def test_fake_qmp_peer_faults_name_what_the_peer_sent(
+    case: str, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    """What a QMP peer sends is untrusted; real QEMU sends neither of these."""
+    path = tmp_path / "peer.qmp"
+    lines, said = FAKE_PEER_FAULTS[case]
+    thread = _fake_peer(path, *lines)
+    result = cli("collect", "--connect", path, "--timeout", "10")
+    thread.join(10)
+    assert one_line(result) == f"hmp-perms: {path}: {said}"
 
 
 @pytest.mark.slow  # waits out a timeout or fuzzes: left out of the fast run
@@ -570,13 +624,6 @@ def test_a_full_stdout_fails_in_one_line(
 
 
 # -- a disconnect cancelled mid-way -----------------------------------------------------
-
-GREETING = {
-    "QMP": {
-        "version": {"qemu": {"major": 7, "minor": 2, "micro": 0}, "package": ""},
-        "capabilities": [],
-    }
-}
 
 
 def test_fake_qmp_peer_dies_and_a_cancelled_disconnect_leaves_nothing_to_log() -> None:

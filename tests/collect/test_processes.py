@@ -38,7 +38,7 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def start_sleep(seconds: int = 60) -> processes.Child:
+def start_sleep(seconds: int = 60) -> subprocess.Popen[bytes]:
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         return processes.spawn(["sleep", str(seconds)], devnull, devnull, devnull)
@@ -76,7 +76,7 @@ def test_wait_gives_the_exit_status() -> None:
         os.close(devnull)
 
     async def both() -> list[int]:
-        return list(await asyncio.gather(exits.wait(), killed.wait()))
+        return list(await asyncio.gather(processes.wait(exits), processes.wait(killed)))
 
     assert asyncio.run(both()) == [3, -signal.SIGTERM]
     assert processes.reap_all(5)
@@ -170,7 +170,7 @@ def test_children_the_process_had_before_are_not_its_to_kill() -> None:
 
 def test_reap_all_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     child = start_sleep()
-    monkeypatch.setattr(processes.Child, "kill", lambda self: None)  # it will not die
+    monkeypatch.setattr(processes, "kill", lambda child: None)  # it will not die
     start = time.monotonic()
     assert processes.reap_all(0.2) is False
     assert time.monotonic() - start < 2

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from generator.collect.records import build_of, find_baseline, load_records
-from generator.collect.snapshot import load_snapshot
-from generator.core.model import Build, Version, variant_agrees
+from generator.collect.snapshot import load_snapshot, variant_agrees
+from generator.core.model import Build, Version
 from generator.table.loader import load_table
 from tests.conftest import BUILDS, FIXTURES, TABLE, Result, format_help
 
@@ -244,7 +244,7 @@ def test_two_packages_with_one_listing_are_one_build_naming_both(
     doc = json.loads(cli(*args, "--format", "json").out)
     (entry,) = doc["builds"]
     assert entry["packages"] == sorted([SID, BACKPORT])
-    assert entry["binaries"] == [str(sid), str(backport)]
+    assert entry["binaries"] == [sid.name, backport.name]
     text = cli(*args).out
     assert SID in text and BACKPORT in text
     markdown = cli(*args, "--format", "markdown").out
