@@ -138,7 +138,7 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
     """
     started = started or asyncio.Event()
     proc: subprocess.Popen[bytes] | None = None
-    output = -1  # the read end of its stdout and stderr
+    output: _Output | None = None  # its stdout and stderr
     said = ""  # what it printed there
     ours: socket.socket | None = None  # this end of QEMU's monitor
     client = monitor.Client(command)
@@ -149,7 +149,8 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
             try:
                 ours, theirs = socket.socketpair()
                 with theirs:
-                    proc, output = _start(command, theirs)
+                    proc, read_end = _start(command, theirs)
+                output = _Output(read_end)
             except (OSError, subprocess.SubprocessError) as exc:  # before QEMU's exec
                 why = f"cannot start: {getattr(exc, 'strerror', None) or exc}"
                 raise CollectError(command, why) from None
@@ -178,8 +179,8 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
         detail = exc.detail
     finally:
         started.set()
-        if output >= 0:
-            said = _said(output)
+        if output is not None:
+            said = output.close()
         if ours is not None:
             ours.close()
     # A command that names no QEMU (`/bin/true`, `cat`) is said to be none, and what it
@@ -221,17 +222,39 @@ def _start(command: str, monitor_end: socket.socket) -> tuple[subprocess.Popen[b
         os.close(write_end)
 
 
-def _said(fd: int) -> str:
-    """What a stopped child left in the pipe `fd` (which it closes), its first and last
-    `KEEP` bytes. A pipe holds 64 KiB: a child that prints more waits, and so never
-    answers (QEMU prints a few lines)."""
-    data = b""
-    with contextlib.suppress(OSError):  # EAGAIN: a process outside its group holds it open
-        data = os.read(fd, 1 << 20)
-    os.close(fd)
-    if len(data) > 2 * KEEP:
-        data = data[:KEEP] + f" [... {len(data) - 2 * KEEP} bytes ...] ".encode() + data[-KEEP:]
-    return data.decode("utf-8", "replace")
+class _Output:
+    """A child's stdout and stderr, drained as it writes (a full pipe would stall it), of
+    which the first and last `KEEP` bytes are kept."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.head, self.tail, self.skipped = fd, b"", b"", 0
+        asyncio.get_running_loop().add_reader(fd, self._read)
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except BlockingIOError:  # nothing more for now
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:  # every writer is gone: nothing more to wait for
+                asyncio.get_running_loop().remove_reader(self.fd)
+                return
+            room = KEEP - len(self.head)
+            self.head += chunk[:room]
+            rest = self.tail + chunk[max(room, 0) :]
+            self.skipped += max(0, len(rest) - KEEP)
+            self.tail = rest[-KEEP:]
+
+    def close(self) -> str:
+        """What it printed, once it has stopped (the pipe is closed here); a process
+        outside its group that holds the pipe open is not waited for."""
+        self._read()
+        asyncio.get_running_loop().remove_reader(self.fd)
+        os.close(self.fd)
+        gap = f" [... {self.skipped} bytes ...] ".encode() if self.skipped else b""
+        return (self.head + gap + self.tail).decode("utf-8", "replace")
 
 
 async def connect(address: str, timeout: float) -> Snapshot:

@@ -114,7 +114,7 @@ def validate_snapshot(snap: Snapshot) -> None:
     Its fields reach terminals, Markdown tables and CI annotations, so they are printable
     single lines; a listing without `CORE_COMMANDS` is an empty or truncated answer.
     """
-    where = snap.source or snap.binary
+    where = snap.binary if snap.source in ("", "live") else snap.source
     fields = [("binary", snap.binary), ("package", snap.package)]
     fields += [("packages", p) for p in snap.packages]
     fields += [("target", snap.target), ("variant", snap.variant)]

@@ -82,7 +82,7 @@ def _evaluate(expr: str, names: dict[str, bool], where: Location, line: str) -> 
 
 def _c_lines(path: str, names: dict[str, bool]) -> list[tuple[int, str]]:
     """The C lines a build compiles: outside SRST/ERST text, HXCOMM and false ``#if``s."""
-    lines = read_text(path).split("\n")
+    lines = read_text(path, untrusted=True).split("\n")
     kept: list[tuple[int, str]] = []
     stack: list[tuple[bool, bool]] = []  # per open #if: (compiling, a branch was taken)
     doc, n = False, 0
@@ -203,9 +203,10 @@ def snapshot_from_source(
     commands, info = (read_table(os.path.join(folder, f), names) for f in FILES)
     where = "--qemu-version" if version else os.path.join(folder, "VERSION")
     try:
-        parsed = Version.parse(version or read_text(where).strip())
-    except ValueError as exc:
-        raise HmpPermsError(f"{where}: {exc}") from None
+        parsed = Version.parse(version or read_text(where, untrusted=True).strip())
+    except ValueError as exc:  # the file's text is not repeated: it is the tree's, untrusted
+        detail = exc if version else "not a QEMU version (MAJOR.MINOR[.MICRO])"
+        raise HmpPermsError(f"{where}: {detail}") from None
     raw_help, raw_info = listing(commands), listing(info, "info ")
     snap = Snapshot(
         binary=f"source:{folder}",

@@ -8,6 +8,7 @@ the parser's own error.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import stat
@@ -28,21 +29,27 @@ UNFINISHED: set[str] = set()
 UNFINISHED_LOCK = threading.Lock()
 
 
-def read_bytes(path: str | Path) -> bytes:
-    """The bytes of a file or pipe, at most `MAX_BYTES`."""
+def read_bytes(path: str | Path, untrusted: bool = False) -> bytes:
+    """The bytes of a file or pipe, at most `MAX_BYTES`. A file of a tree the tool does not
+    trust (`untrusted`: a QEMU source tree) must be a regular file, not reached through a
+    symbolic link: it cannot hang the run or make it print another file."""
+    flags = os.O_RDONLY | os.O_CLOEXEC | (os.O_NOFOLLOW | os.O_NONBLOCK if untrusted else 0)
     try:
-        with open(path, "rb") as f:
+        with open(os.open(path, flags), "rb") as f:
+            if untrusted and not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise HmpPermsError(f"{path}: not a regular file")
             data = f.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise HmpPermsError(f"{path}: cannot read: {exc.strerror}") from None
+        why = "a symbolic link" if exc.errno == errno.ELOOP and untrusted else exc.strerror
+        raise HmpPermsError(f"{path}: cannot read: {why}") from None
     if len(data) > MAX_BYTES:
         raise HmpPermsError(f"{path}: more than {MAX_BYTES >> 20} MiB, the limit for any input")
     return data
 
 
-def read_text(path: str | Path) -> str:
+def read_text(path: str | Path, untrusted: bool = False) -> str:
     """A UTF-8 file's text; one error naming the line of the first bad byte when it is not."""
-    data = read_bytes(path)
+    data = read_bytes(path, untrusted)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

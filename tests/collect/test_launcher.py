@@ -394,6 +394,19 @@ def test_standin_flooding_stderr_is_kept_short(tmp_path: Path, private_tmp: Path
     wait_gone(mark)
 
 
+def test_standin_printing_a_megabyte_before_it_answers_is_collected(
+    tmp_path: Path, private_tmp: Path
+) -> None:
+    """A QEMU's output is drained as it comes: one that fills the pipe is not stalled."""
+    binary, _ = fake_binary(tmp_path, "chatty")
+    result, mark = run_marked(
+        ["collect", "--qemu", binary, "--names", "--timeout", "20"], private_tmp
+    )
+    # It answered: its listing is the stand-in's own, which lacks what a QEMU lists.
+    assert result.err.startswith(f"hmp-perms: {binary}: the help listing lacks"), result.err
+    wait_gone(mark)
+
+
 # mode: (environment, the line after "hmp-perms: BINARY: ")
 STANDIN_FAULTS = {
     "bad-greeting": ({}, "sent something that is not QMP: b'Welcome to the fake monitor!\\r\\n'"),

@@ -5,12 +5,13 @@ reads Debian's source packages)."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result
+from tests.conftest import Result, one_error
 
 CORE = """\
 HXCOMM the commands every QEMU has
@@ -238,3 +239,31 @@ def test_from_source_excludes_a_live_qemu_and_saved_text(
         define.status == 2
         and define.err == "hmp-perms: collect: --define: only with --from-source\n"
     )
+
+
+@pytest.mark.parametrize("planted", ["link", "fifo"])
+def test_a_tree_file_that_is_no_regular_file_is_refused_and_not_followed(
+    tmp_path: Path, cli: Callable[..., Result], planted: str
+) -> None:
+    """The tree is QEMU's text, untrusted: VERSION linked to a secret would print it in
+    the error, a FIFO would hang the run."""
+    folder = tree(tmp_path / "qemu")
+    secret = tmp_path / "secret"
+    secret.write_text("TOKEN=hunter2\n")
+    (folder / "VERSION").unlink()
+    if planted == "link":
+        (folder / "VERSION").symlink_to(secret)
+    else:
+        os.mkfifo(folder / "VERSION")
+    result = cli("collect", "--from-source", folder, "--target", "x86_64")
+    expected = "a symbolic link" if planted == "link" else "not a regular file"
+    one_error(result, f"{folder}/VERSION", expected)
+    assert "hunter2" not in result.err
+
+
+def test_a_version_file_that_holds_no_version_is_not_repeated(
+    tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    folder = tree(tmp_path / "qemu", version="TOKEN=hunter2")
+    one_error(cli("collect", "--from-source", folder, "--target", "x86_64"), "not a QEMU version")
+    assert "hunter2" not in cli("collect", "--from-source", folder, "--target", "x86_64").err

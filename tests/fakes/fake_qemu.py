@@ -8,6 +8,7 @@ set. Modes:
   fork-exit     starts a child that sleeps, then exits 1 at once
   fork-hang     starts a child that sleeps, then never connects
   flood         writes to stderr without end, never connects
+  chatty        writes 1 MB to stderr, then answers sensibly
   die-mid       connects, negotiates, then dies at the first command
   garbage       connects and answers `help` with text no parser can place
   bad-reply     connects and answers `help` with a number instead of text
@@ -131,6 +132,11 @@ def main() -> None:
     elif mode == "flood":
         while True:
             sys.stderr.write("fake qemu: warning: " + "x" * 4000 + "\n")
+    elif mode == "chatty":
+        for _ in range(250):
+            sys.stderr.write("fake qemu: warning: " + "x" * 4000 + "\n")
+        sys.stderr.flush()
+        serve("replies", args)
     else:
         serve(mode, args)
 
