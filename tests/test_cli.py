@@ -249,3 +249,29 @@ def test_a_usage_error_shows_an_escape_escaped(cli: Callable[..., Result]) -> No
     result = cli("lint", "--nosuch\x1b[2J")
     assert result.status == 2 and "\x1b" not in result.err
     assert result.err.endswith("unrecognized arguments: --nosuch\\x1b[2J\n")
+
+
+@pytest.mark.parametrize("command", ["check", "collect", "import-perl"])
+def test_o_never_replaces_a_file_the_run_reads(
+    command: str, tmp_path: Path, cli: Callable[..., Result], table_copy: Path
+) -> None:
+    snapshot = tmp_path / "s.json"
+    snapshot.write_bytes(OLD.read_bytes())
+    module = tmp_path / "m.pm"
+    module.write_text(
+        "package M;\nuse strict;\nour $hmp_command_perms = {\n    help => 'none',\n};\n1;\n"
+    )
+    text = tmp_path / "help.txt"
+    text.write_text((FIXTURES / "qemu-7.2-x86_64.help.txt").read_text())
+    runs = {
+        "check": [
+            ("--snapshot", snapshot, "-o", snapshot),
+            ("--table", table_copy, "--snapshot", snapshot, "-o", table_copy),
+        ],
+        "collect": [("--from-text", text, "-o", text)],
+        "import-perl": [(module, "-o", module)],
+    }
+    for args in runs[command]:
+        before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+        one_error(cli(command, *args), "is an input of this run; nothing written")
+        assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before

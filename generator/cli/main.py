@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command, (what, options) in COMMAND_OPTIONS.items():
         p = sub.add_parser(command, help=what, description=what)
-        for option in (*options, "--config") if command != "init" else options:
+        reads_config = command not in ("init", "import-perl", "diff")
+        for option in (*options, "--config") if reads_config else options:
             flags, spec = OPTIONS[option]
             if option == "--format":
                 choices = FORMATS[command]
@@ -213,6 +214,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def command() -> int:
         args = build_parser().parse_args(argv)
+        _refuse_output_over_input(args)
         return COMMANDS[args.command](args)
 
     return guarded(command)
+
+
+def _refuse_output_over_input(args: argparse.Namespace) -> None:
+    """`-o FILE` never replaces a file the same run reads, whichever option named it (the
+    table and the rules too, for a command that reads them)."""
+    output = getattr(args, "output", None)
+    if output in (None, "-"):
+        return
+    named = ("file", "from_text", "info_text", "old", "new", "config", "table", "rules")
+    inputs = [getattr(args, name, None) for name in named]
+    inputs += list(getattr(args, "snapshot", None) or ())
+    if args.command in ("check", "collect"):
+        settings = _settings(args)
+        inputs += [settings.table, settings.rules, settings.config]
+    target = os.path.realpath(output)
+    if any(path and os.path.realpath(path) == target for path in inputs):
+        raise HmpPermsError(f"{output}: is an input of this run; nothing written")
