@@ -230,7 +230,9 @@ def test_a_stale_mapped_output_fails_the_hook_given_its_path(
         )
         assert result.returncode == 0, result.stderr
     module = repo / MAPPED
-    module.write_text(module.read_text().replace("'quit' => 'Sys.Modify'", "'quit' => 'none'"))
+    edited = module.read_text().replace("quit => 'Sys.Modify'", "quit => 'none'")
+    assert edited != module.read_text()
+    module.write_text(edited)
     git(repo, "init", "-q")
     commit_all(repo)
     run = [tool("pre-commit"), "run", "hmp-perms-generate-check", "--color", "never"]
@@ -241,8 +243,8 @@ def test_a_stale_mapped_output_fails_the_hook_given_its_path(
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert hook_lines(result) == {"hmp-perms generate --check": "Failed"}
-    assert "\n-    'quit' => 'none'," in result.stdout
-    assert "\n+    'quit' => 'Sys.Modify'," in result.stdout
+    assert "\n-    quit => 'none'," in result.stdout
+    assert "\n+    quit => 'Sys.Modify'," in result.stdout
 
     own = re.sub(r"\n\s*files:.*", "", documented_config(hooks_repo))
     (repo / ".pre-commit-config.yaml").write_text(own)
