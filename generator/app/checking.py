@@ -19,7 +19,6 @@ from generator.collect.snapshot import load_snapshot
 from generator.core.errors import ErrorList, HmpPermsError
 from generator.core.files import read_text
 from generator.core.model import Build, Snapshot, Table
-from generator.suggest.rules import advisor, hint_for
 
 
 class CheckRun(NamedTuple):
@@ -61,6 +60,9 @@ def check_builds(sources: Sources, settings: Settings, policy: Policy) -> CheckR
         )
         for build, group in distinct_builds(collected.snapshots, table)
     ]
+    # The suggester brings RE2 and the YAML reader (about 25 ms): imported once QEMU runs.
+    from generator.suggest.rules import advisor, hint_for
+
     suggest = advisor(table, settings.rules)  # reads the rules when a command needs a hint
     advise = None if suggest is None else (lambda n, e, i: hint_for(suggest(n, e, i)))
     failures = [str(e) for e in collected.errors]
