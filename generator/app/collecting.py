@@ -109,10 +109,7 @@ TEXT_OPTIONS += ("from_source", "define")
 
 
 def collect(
-    sources: Sources,
-    from_text: str | None,
-    saved: Mapping[str, Any],
-    records: str | None = None,
+    sources: Sources, from_text: str | None, saved: Mapping[str, Any], records: str | None = None
 ) -> Collected[None]:
     """The builds given, or the one snapshot saved text or source makes (`saved`:
     `TEXT_OPTIONS`)."""
@@ -123,32 +120,26 @@ def collect(
         raise HmpPermsError(
             "collect: --from-text and --from-source exclude --qemu, --connect and --all-local"
         )
+    version, target, package = saved.get("qemu_version"), saved.get("target"), saved.get("package")
     if from_source is not None:
         if from_text or saved.get("info_text") or saved.get("variant"):
             raise HmpPermsError(
                 "collect: --from-source excludes --from-text, --info-text, --variant"
             )
-        target, package, defines = saved.get("target"), saved.get("package"), saved.get("define")
-        version = saved.get("qemu_version")
-        return Collected(
-            [snapshot_from_source(from_source, target, version, package, tuple(defines or ()))]
+        defines = tuple(saved.get("define") or ())
+        return Collected([snapshot_from_source(from_source, target, version, package, defines)])
+    if from_text is not None:
+        info, variant = saved.get("info_text"), saved.get("variant") or ""
+        text = snapshot_from_text(
+            from_text, info, version, target or "x86_64", package or "", variant
         )
-    if from_text is None:
-        given = [f"--{o.replace('_', '-')}" for o in TEXT_OPTIONS if saved.get(o) is not None]
-        if given:
-            raise HmpPermsError(
-                f"collect: {', '.join(given)}: only with --from-text; a live QEMU reports its own"
-            )
-        return gather(sources, None, records)
-    snap = snapshot_from_text(
-        from_text,
-        saved.get("info_text"),
-        saved.get("qemu_version"),
-        saved.get("target") or "x86_64",
-        saved.get("package") or "",
-        saved.get("variant") or "",
-    )
-    return Collected([snap])
+        return Collected([text])
+    given = [f"--{o.replace('_', '-')}" for o in TEXT_OPTIONS if saved.get(o) is not None]
+    if given:
+        raise HmpPermsError(
+            f"collect: {', '.join(given)}: only with --from-text; a live QEMU reports its own"
+        )
+    return gather(sources, None, records)
 
 
 def save_snapshot(collected: Collected[None], path: str) -> None:
