@@ -1,9 +1,5 @@
-"""Use case: collect the builds a run is given, and save or show what they list.
-
-Entry points: `gather` and `gather_all` (every build: snapshot files, QEMUs started,
-QEMUs connected to), `collect` (those, or saved text or source), `save_snapshot` and
-`listing`.
-"""
+"""Use case: collect the builds a run is given (`gather`, `gather_all`) or the snapshot
+saved text or source makes (`collect`); save one (`save_snapshot`) or list them (`listing`)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""Use case: render the templates with the table and the records; compare or write.
-
-Entry point: `generate`.
-"""
+"""Use case: render the templates with the table and the records; compare or write them
+(`generate`)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Use case: start using hmp-perms in a repository: a config, a table, rules, and the
-recorded builds the tool ships.
-
-Entry point: `init`.
-"""
+"""Use case: start using hmp-perms in a repository (`init`): a config, a table, rules, and
+the recorded builds the tool ships."""
 
 from __future__ import annotations
 

@@ -97,11 +97,7 @@ def find_config(start: Path) -> Path | None:
     repository is not the repository's. Outside any repository, in `start` only."""
     folders = [start, *start.parents]
     root = next((i for i, f in enumerate(folders) if os.path.lexists(f / ".git")), 0)
-    for folder in folders[: root + 1]:
-        candidate = folder / CONFIG_NAME
-        if candidate.is_file():
-            return candidate
-    return None
+    return next((f / CONFIG_NAME for f in folders[: root + 1] if (f / CONFIG_NAME).is_file()), None)
 
 
 def settings_for(config: str | None, paths: Mapping[str, str | None]) -> Settings:

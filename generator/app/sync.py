@@ -1,10 +1,7 @@
-"""Use case: accept an upgrade. Record the builds given, stub what they add.
-
-Entry point: `sync_table`. Each build is recorded, and each command it has that the
-table does not decide gets a stub with a `todo`, so `lint` and `check` fail until a
-person decides. Entries are never changed: the stubbed text must load with the same
-decisions, or nothing is written.
-"""
+"""Use case: accept an upgrade (`sync_table`): record the builds given, and stub each
+command they have that the table does not decide with a `todo`, which `lint` and `check`
+fail on until a person decides. Entries are never changed: the stubbed text must load with
+the same decisions, or nothing is written."""
 
 from __future__ import annotations
 
