@@ -141,7 +141,6 @@ def _read_config(path: Path) -> Settings:
         where = Location(name, int(number[1]) if number else max(1, len(text.splitlines())))
         raise HmpPermsError(f"not TOML: {exc}", where) from None
     line = functools.partial(_line_of, name, text)
-    values: dict[str, Any] = {}
     for table, keys in _KEYS.items():
         section = doc.get(table, {}) if table else doc
         if not isinstance(section, dict):
@@ -157,7 +156,7 @@ def _read_config(path: Path) -> Settings:
             if not _has_type(value, keys[key]):
                 no_nul = " (not empty, no NUL)" if "path" in keys[key] else ""
                 raise HmpPermsError(f"{what}: must be a {keys[key]}{no_nul}", line(table, key))
-            values[f"{table}.{key}" if table else key] = value
+    generate, scope, check = (doc.get(table, {}) for table in ("generate", "scope", "check"))
     folder = path.resolve().parent
 
     def at(value: str) -> str:
@@ -166,26 +165,23 @@ def _read_config(path: Path) -> Settings:
         full = folder / value
         return str(full.relative_to(Path.cwd())) if full.is_relative_to(Path.cwd()) else str(full)
 
-    outputs = values.get("generate.outputs")
+    outputs = generate.get("outputs")
     if outputs is not None:
         _check_outputs(outputs, folder, line("generate", "outputs"))
         outputs = {k: at(v) for k, v in outputs.items()}
-    scope = None
-    if "scope.patterns" in values or "scope.vendors" in values:
-        lists = {key: tuple(values.get(f"scope.{key}", ())) for key in ("patterns", "vendors")}
-        places = {item: line("scope", key, item) for key, items in lists.items() for item in items}
-        scope = Scope(lists["patterns"], lists["vendors"], places)
-    templates = values.get("generate.templates")
+    lists = {key: tuple(scope.get(key, ())) for key in ("patterns", "vendors")}
+    places = {item: line("scope", key, item) for key, items in lists.items() for item in items}
+    templates = generate.get("templates")
     return Settings(
-        table=at(values.get("table", DEFAULT_TABLE)),
-        builds=at(values.get("builds", DEFAULT_BUILDS)),
-        rules=at(values["rules"]) if "rules" in values else None,
+        table=at(doc.get("table", DEFAULT_TABLE)),
+        builds=at(doc.get("builds", DEFAULT_BUILDS)),
+        rules=at(doc["rules"]) if "rules" in doc else None,
         templates=at(templates) if templates else str(SHIPPED / "templates"),
         out=at(DEFAULT_OUT),
         outputs=outputs,
-        scope=scope,
-        ignore=tuple(values.get("check.ignore", ())),
-        severity=dict(values.get("check.severity", {})),
+        scope=Scope(lists["patterns"], lists["vendors"], places) if scope else None,
+        ignore=tuple(check.get("ignore", ())),
+        severity=dict(check.get("severity", {})),
         config=name,
     )
 
