@@ -4,6 +4,7 @@ saved text or source makes (`collect`); save one (`save_snapshot`) or list them 
 from __future__ import annotations
 
 import asyncio
+import glob
 import os
 import shlex
 from collections.abc import Callable, Mapping
@@ -39,11 +40,8 @@ def _with_install_hint(error: HmpPermsError, records: str | None) -> HmpPermsErr
     if not isinstance(error, CollectError) or error.detail != NOT_FOUND or records is None:
         return error
     machine = os.path.basename(error.binary).removeprefix("qemu-system-")
-    if machine == os.path.basename(error.binary) or not os.path.isdir(records):
-        return error
-    if not any(
-        n.startswith("debian-") and n.endswith(f"-{machine}.json") for n in os.listdir(records)
-    ):
+    debian = f"debian-*-{glob.escape(machine)}.json"
+    if machine == os.path.basename(error.binary) or not glob.glob(debian, root_dir=records):
         return error
     return CollectError(error.binary, f"{NOT_FOUND} (Debian ships it: apt-get install qemu-system)")
 
