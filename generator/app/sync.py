@@ -102,17 +102,13 @@ def _plan(
 
 def _decisions(table: Table) -> object:
     """Everything the table decides, without line numbers (which a stub shifts)."""
-    kept: list[object] = [
-        table.levels,
-        table.default,
-        dict(table.vendors),
-        dict(table.descriptions),
+    entries = [
+        (prefix + name, entry._replace(where=Location(table.path, 0)))
+        for prefix, section in (("", table.commands), ("info ", table.info))
+        for name, entry in section.items()
+        if prefix + name not in table.todo
     ]
-    for prefix, entries in (("", table.commands), ("info ", table.info)):
-        for name, entry in entries.items():
-            if prefix + name not in table.todo:
-                kept.append((prefix + name, entry._replace(where=Location(table.path, 0))))
-    return kept
+    return [table.levels, table.default, dict(table.vendors), dict(table.descriptions), entries]
 
 
 def _stubs(
