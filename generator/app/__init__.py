@@ -1,4 +1,2 @@
-"""Application layer: the use cases the command line offers, each one function.
-
-They take paths and options and return values; they print nothing.
-"""
+"""Application layer: the use cases the command line offers, each one function that takes
+paths and options and returns values; they print nothing."""

@@ -1,7 +1,5 @@
-"""Use case: check the builds a run is given against the table and their baselines.
-
-Entry points: `check_builds` and `diff_files`.
-"""
+"""Use case: check the builds a run is given against the table and their baselines
+(`check_builds`), or two snapshot files against each other (`diff_files`)."""
 
 from __future__ import annotations
 
@@ -48,7 +46,16 @@ def check_builds(sources: Sources, settings: Settings, policy: Policy) -> CheckR
         settings.scope.verify(table.vendors, settings.builds)
     if collected.errors and not collected.snapshots:
         raise ErrorList(collected.errors)
-    where = "" if settings.config is not None else _paths_given(settings)
+    # A hint repeats the table and records options given, unless a config names them.
+    paths = [
+        ("--table", settings.table, DEFAULT_TABLE),
+        ("--builds", settings.builds, DEFAULT_BUILDS),
+    ]
+    where = "".join(
+        f" {flag} {shlex.quote(value)}"
+        for flag, value, default in paths
+        if value != default and settings.config is None
+    )
     checked = [
         Checked(
             group[0],
@@ -68,17 +75,6 @@ def check_builds(sources: Sources, settings: Settings, policy: Policy) -> CheckR
     failures = [str(e) for e in collected.errors]
     report = check_drift(checked, table, failures, advise, policy)
     return CheckRun(report, tuple(collected.errors))
-
-
-def _paths_given(settings: Settings) -> str:
-    """The table and records options a hint repeats, when they are not the defaults."""
-    given = [
-        ("--table", settings.table, DEFAULT_TABLE),
-        ("--builds", settings.builds, DEFAULT_BUILDS),
-    ]
-    return "".join(
-        f" {flag} {shlex.quote(value)}" for flag, value, default in given if value != default
-    )
 
 
 def distinct_builds(

@@ -1,13 +1,10 @@
-"""Use case: collect the builds a run is given, and save or show what they list.
-
-Entry points: `gather` and `gather_all` (every build: snapshot files, QEMUs started,
-QEMUs connected to), `collect` (those, or saved text or source), `save_snapshot` and
-`listing`.
-"""
+"""Use case: collect the builds a run is given (`gather`, `gather_all`) or the snapshot
+saved text or source makes (`collect`); save one (`save_snapshot`) or list them (`listing`)."""
 
 from __future__ import annotations
 
 import asyncio
+import glob
 import os
 import shlex
 from collections.abc import Callable, Mapping
@@ -43,11 +40,8 @@ def _with_install_hint(error: HmpPermsError, records: str | None) -> HmpPermsErr
     if not isinstance(error, CollectError) or error.detail != NOT_FOUND or records is None:
         return error
     machine = os.path.basename(error.binary).removeprefix("qemu-system-")
-    if machine == os.path.basename(error.binary) or not os.path.isdir(records):
-        return error
-    if not any(
-        n.startswith("debian-") and n.endswith(f"-{machine}.json") for n in os.listdir(records)
-    ):
+    debian = f"debian-*-{glob.escape(machine)}.json"
+    if machine == os.path.basename(error.binary) or not glob.glob(debian, root_dir=records):
         return error
     return CollectError(error.binary, f"{NOT_FOUND} (Debian ships it: apt-get install qemu-system)")
 
@@ -109,10 +103,7 @@ TEXT_OPTIONS += ("from_source", "define")
 
 
 def collect(
-    sources: Sources,
-    from_text: str | None,
-    saved: Mapping[str, Any],
-    records: str | None = None,
+    sources: Sources, from_text: str | None, saved: Mapping[str, Any], records: str | None = None
 ) -> Collected[None]:
     """The builds given, or the one snapshot saved text or source makes (`saved`:
     `TEXT_OPTIONS`)."""
@@ -123,32 +114,26 @@ def collect(
         raise HmpPermsError(
             "collect: --from-text and --from-source exclude --qemu, --connect and --all-local"
         )
+    version, target, package = saved.get("qemu_version"), saved.get("target"), saved.get("package")
     if from_source is not None:
         if from_text or saved.get("info_text") or saved.get("variant"):
             raise HmpPermsError(
                 "collect: --from-source excludes --from-text, --info-text, --variant"
             )
-        target, package, defines = saved.get("target"), saved.get("package"), saved.get("define")
-        version = saved.get("qemu_version")
-        return Collected(
-            [snapshot_from_source(from_source, target, version, package, tuple(defines or ()))]
+        defines = tuple(saved.get("define") or ())
+        return Collected([snapshot_from_source(from_source, target, version, package, defines)])
+    if from_text is not None:
+        info, variant = saved.get("info_text"), saved.get("variant") or ""
+        text = snapshot_from_text(
+            from_text, info, version, target or "x86_64", package or "", variant
         )
-    if from_text is None:
-        given = [f"--{o.replace('_', '-')}" for o in TEXT_OPTIONS if saved.get(o) is not None]
-        if given:
-            raise HmpPermsError(
-                f"collect: {', '.join(given)}: only with --from-text; a live QEMU reports its own"
-            )
-        return gather(sources, None, records)
-    snap = snapshot_from_text(
-        from_text,
-        saved.get("info_text"),
-        saved.get("qemu_version"),
-        saved.get("target") or "x86_64",
-        saved.get("package") or "",
-        saved.get("variant") or "",
-    )
-    return Collected([snap])
+        return Collected([text])
+    given = [f"--{o.replace('_', '-')}" for o in TEXT_OPTIONS if saved.get(o) is not None]
+    if given:
+        raise HmpPermsError(
+            f"collect: {', '.join(given)}: only with --from-text; a live QEMU reports its own"
+        )
+    return gather(sources, None, records)
 
 
 def save_snapshot(collected: Collected[None], path: str) -> None:

@@ -1,7 +1,5 @@
-"""Use case: render the templates with the table and the records; compare or write.
-
-Entry point: `generate`.
-"""
+"""Use case: render the templates with the table and the records; compare or write them
+(`generate`)."""
 
 from __future__ import annotations
 
@@ -63,12 +61,8 @@ def _refuse_inputs(outputs: Iterable[str], settings: Settings) -> None:
     """No output is an input of the run, whether the config or an option named either:
     an output mapped onto the table would replace the table."""
     table = Path(settings.table).resolve()
-    files = {
-        table: "the table",
-        Path(settings.rules).resolve() if settings.rules else table.parent / "suggest-rules.yaml": (
-            "the suggestion rules"
-        ),
-    }
+    rules = Path(settings.rules or table.parent / "suggest-rules.yaml").resolve()
+    files = {table: "the table", rules: "the suggestion rules"}
     if settings.config is not None:
         files[Path(settings.config).resolve()] = "the config file"
     folders = {

@@ -1,8 +1,5 @@
-"""Use case: a Perl permission hash as a table, loaded with the table's rules before
-it is written.
-
-Entry point: `import_perl_table`.
-"""
+"""Use case: a Perl permission hash as a table, loaded with the table's rules before it
+is written (`import_perl_table`)."""
 
 from __future__ import annotations
 

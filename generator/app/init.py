@@ -1,8 +1,5 @@
-"""Use case: start using hmp-perms in a repository: a config, a table, rules, and the
-recorded builds the tool ships.
-
-Entry point: `init`.
-"""
+"""Use case: start using hmp-perms in a repository (`init`): a config, a table, rules, and
+the recorded builds the tool ships."""
 
 from __future__ import annotations
 
@@ -52,10 +49,7 @@ builds = "{DEFAULT_BUILDS}"      # recorded QEMU builds: `hmp-perms sync --write
 def init(folder: Path, from_perl: str | None = None, vendor: str | None = None) -> list[str]:
     """Write the starting files into `folder`, all of them or none; refuse if any is
     already there. Returns what was written. `vendor` is for the import of `from_perl`."""
-    if from_perl is not None:
-        table = import_perl_table(from_perl, None, vendor)[0]
-    else:
-        table = _curated(vendor)
+    table = _curated(vendor) if from_perl is None else import_perl_table(from_perl, None, vendor)[0]
     vendors = (
         f'["{vendor}"]' if vendor else "[]   # vendors the table declares (init --vendor NAME)"
     )
@@ -68,21 +62,15 @@ def init(folder: Path, from_perl: str | None = None, vendor: str | None = None) 
     governing = find_config(folder)
     if governing is not None:
         raise HmpPermsError(f"{governing}: already configures {folder}; init writes nothing")
-    for name in files:
+    for name in (*files, DEFAULT_BUILDS):
         if os.path.lexists(folder / name):
             raise HmpPermsError(f"{folder / name}: already there; init writes nothing over it")
-    if os.path.lexists(folder / DEFAULT_BUILDS):
-        raise HmpPermsError(
-            f"{folder / DEFAULT_BUILDS}: already there; init writes nothing over it"
-        )
     made: list[Path] = []  # what to remove if a write fails: nothing half-done is left
     try:
-        for part in reversed(Path(DEFAULT_BUILDS).parents[:-1]):
+        for part in (*reversed(Path(DEFAULT_BUILDS).parents[:-1]), Path(DEFAULT_BUILDS)):
             if not (folder / part).exists():
                 (folder / part).mkdir()
                 made.append(folder / part)
-        (folder / DEFAULT_BUILDS).mkdir()
-        made.append(folder / DEFAULT_BUILDS)
         for name, text in files.items():
             write_atomic(folder / name, text)
             made.append(folder / name)

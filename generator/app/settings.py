@@ -8,6 +8,7 @@ folder, under the options given; without one, the defaults relative to the curre
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import re
 from collections.abc import Collection, Mapping, Sequence
@@ -96,11 +97,7 @@ def find_config(start: Path) -> Path | None:
     repository is not the repository's. Outside any repository, in `start` only."""
     folders = [start, *start.parents]
     root = next((i for i, f in enumerate(folders) if os.path.lexists(f / ".git")), 0)
-    for folder in folders[: root + 1]:
-        candidate = folder / CONFIG_NAME
-        if candidate.is_file():
-            return candidate
-    return None
+    return next((f / CONFIG_NAME for f in folders[: root + 1] if (f / CONFIG_NAME).is_file()), None)
 
 
 def settings_for(config: str | None, paths: Mapping[str, str | None]) -> Settings:
@@ -116,16 +113,9 @@ def settings_for(config: str | None, paths: Mapping[str, str | None]) -> Setting
         settings = Settings()
     else:
         settings = Settings(templates=str(SHIPPED / "templates"))
-    given = {k: v for k, v in paths.items() if v is not None}
-    return settings._replace(
-        table=given.get("table", settings.table),
-        builds=given.get("builds", settings.builds),
-        rules=given.get("rules", settings.rules),
-        templates=given.get("templates", settings.templates),
-        out=given.get("out", settings.out),
-        # --out puts every output into that folder, under its template's name
-        outputs=None if "out" in given else settings.outputs,
-    )
+    given: dict[str, Any] = {k: v for k, v in paths.items() if v is not None}
+    # --out puts every output into that folder, under its template's name
+    return settings._replace(**given, outputs=None if "out" in given else settings.outputs)
 
 
 #: Every key, by table ("" the top level): its type, as the error names it.
@@ -147,64 +137,51 @@ def _read_config(path: Path) -> Settings:
     except RecursionError:
         raise HmpPermsError("not TOML: nested too deep", Location(name, 1)) from None
     except tomllib.TOMLDecodeError as exc:
-        line = re.search(r"line (\d+)", str(exc))  # else "at end of document"
-        where = Location(name, int(line[1]) if line else max(1, len(text.splitlines())))
+        number = re.search(r"line (\d+)", str(exc))  # else "at end of document"
+        where = Location(name, int(number[1]) if number else max(1, len(text.splitlines())))
         raise HmpPermsError(f"not TOML: {exc}", where) from None
-    values: dict[str, Any] = {}
+    line = functools.partial(_line_of, name, text)
     for table, keys in _KEYS.items():
         section = doc.get(table, {}) if table else doc
         if not isinstance(section, dict):
-            raise HmpPermsError(f"[{table}] must be a table", _line_of(name, text, table, None))
+            raise HmpPermsError(f"[{table}] must be a table", line(table))
         for key, value in section.items():
             if not table and key in _KEYS:
                 continue
             what = f"[{table}] {key}" if table else key
             if key not in keys:
                 raise HmpPermsError(
-                    f"{what}: unknown key (known: {', '.join(keys)})",
-                    _line_of(name, text, table, key),
+                    f"{what}: unknown key (known: {', '.join(keys)})", line(table, key)
                 )
             if not _has_type(value, keys[key]):
-                raise HmpPermsError(
-                    f"{what}: must be a {keys[key]}"
-                    + (" (not empty, no NUL)" * ("path" in keys[key])),
-                    _line_of(name, text, table, key),
-                )
-            values[f"{table}.{key}" if table else key] = value
+                no_nul = " (not empty, no NUL)" if "path" in keys[key] else ""
+                raise HmpPermsError(f"{what}: must be a {keys[key]}{no_nul}", line(table, key))
+    generate, scope, check = (doc.get(table, {}) for table in ("generate", "scope", "check"))
     folder = path.resolve().parent
-    here = Path.cwd()
 
     def at(value: str) -> str:
         """`value` from the config's folder, relative to the current folder when below it
         (CI annotations name the repository's own paths), else absolute."""
         full = folder / value
-        return str(full.relative_to(here)) if full.is_relative_to(here) else str(full)
+        return str(full.relative_to(Path.cwd())) if full.is_relative_to(Path.cwd()) else str(full)
 
-    outputs = values.get("generate.outputs")
+    outputs = generate.get("outputs")
     if outputs is not None:
-        _check_outputs(outputs, folder, _line_of(name, text, "generate", "outputs"))
-    scope = None
-    if "scope.patterns" in values or "scope.vendors" in values:
-        patterns = tuple(values.get("scope.patterns", ()))
-        vendors = tuple(values.get("scope.vendors", ()))
-        lines = {
-            item: _line_of(name, text, "scope", key, item)
-            for key, items in (("patterns", patterns), ("vendors", vendors))
-            for item in items
-        }
-        scope = Scope(patterns, vendors, lines)
+        _check_outputs(outputs, folder, line("generate", "outputs"))
+        outputs = {k: at(v) for k, v in outputs.items()}
+    lists = {key: tuple(scope.get(key, ())) for key in ("patterns", "vendors")}
+    places = {item: line("scope", key, item) for key, items in lists.items() for item in items}
+    templates = generate.get("templates")
     return Settings(
-        table=at(values.get("table", DEFAULT_TABLE)),
-        builds=at(values.get("builds", DEFAULT_BUILDS)),
-        rules=at(values["rules"]) if "rules" in values else None,
-        templates=at(values["generate.templates"])
-        if "generate.templates" in values
-        else str(SHIPPED / "templates"),
+        table=at(doc.get("table", DEFAULT_TABLE)),
+        builds=at(doc.get("builds", DEFAULT_BUILDS)),
+        rules=at(doc["rules"]) if "rules" in doc else None,
+        templates=at(templates) if templates else str(SHIPPED / "templates"),
         out=at(DEFAULT_OUT),
-        outputs={k: at(v) for k, v in outputs.items()} if outputs is not None else None,
-        scope=scope,
-        ignore=tuple(values.get("check.ignore", ())),
-        severity=dict(values.get("check.severity", {})),
+        outputs=outputs,
+        scope=Scope(lists["patterns"], lists["vendors"], places) if scope else None,
+        ignore=tuple(check.get("ignore", ())),
+        severity=dict(check.get("severity", {})),
         config=name,
     )
 
@@ -251,21 +228,16 @@ def _has_type(value: object, kind: str) -> bool:
     return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
 
 
-def _line_of(
-    name: str, text: str, table: str, key: str | None, item: str | None = None
-) -> Location:
+def _line_of(name: str, text: str, table: str, key: str = "", item: str = "") -> Location:
     """Where `key` of `[table]` stands (tomllib keeps no lines): its first line there, or
     the first line from there that quotes `item`, one of its values."""
     lines = text.splitlines()
-    start = 0
-    if table:
-        header = re.compile(rf"\s*\[\[?\s*{re.escape(table)}\s*\]")  # [t] or [[t]]
-        start = next((i for i, line in enumerate(lines) if header.match(line)), 0)
-    if key is not None:
-        assignment = re.compile(rf"\s*[\"']?{re.escape(key)}[\"']?\s*=")
-        for i in range(start, len(lines)):
-            if assignment.match(lines[i]):
-                quoted = (f'"{item}"', f"'{item}'")
-                found = (j for j in range(i, len(lines)) if any(q in lines[j] for q in quoted))
-                return Location(name, next(found, i) + 1 if item is not None else i + 1)
-    return Location(name, start + 1)
+    patterns = [
+        rf"^\s*\[\[?\s*{re.escape(table)}\s*\]" if table else "",  # [t] or [[t]]
+        rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=" if key else "",
+        rf"([\"']){re.escape(item)}\1" if item else "",
+    ]
+    at = 0
+    for pattern in filter(None, patterns):
+        at = next((i for i in range(at, len(lines)) if re.search(pattern, lines[i])), at)
+    return Location(name, at + 1)

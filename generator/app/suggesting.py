@@ -1,7 +1,5 @@
-"""Use case: suggest levels for commands, or measure the rules against the table.
-
-Entry points: `suggest_for` and `evaluate_rules`.
-"""
+"""Use case: suggest levels for commands (`suggest_for`), or measure the rules against
+the table (`evaluate_rules`)."""
 
 from __future__ import annotations
 

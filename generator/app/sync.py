@@ -1,13 +1,11 @@
-"""Use case: accept an upgrade. Record the builds given, stub what they add.
-
-Entry point: `sync_table`. Each build is recorded, and each command it has that the
-table does not decide gets a stub with a `todo`, so `lint` and `check` fail until a
-person decides. Entries are never changed: the stubbed text must load with the same
-decisions, or nothing is written.
-"""
+"""Use case: accept an upgrade (`sync_table`): record the builds given, and stub each
+command they have that the table does not decide with a `todo`, which `lint` and `check`
+fail on until a person decides. Entries are never changed: the stubbed text must load with
+the same decisions, or nothing is written."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -51,10 +49,8 @@ def sync_table(
     path: str, snapshots: Sequence[Snapshot], builds_dir: str, write: bool
 ) -> SyncResult:
     """Stub every undecided command of `snapshots`; with `write`, record them and save."""
-    if not write:
-        return _plan(path, read_text(path), snapshots, builds_dir, write=False)
-    with table_lock(path):
-        return _plan(path, read_text(path), snapshots, builds_dir, write=True)
+    with table_lock(path) if write else contextlib.nullcontext():
+        return _plan(path, read_text(path), snapshots, builds_dir, write)
 
 
 def _plan(
@@ -64,25 +60,23 @@ def _plan(
     advise = advisor(table)
     result = SyncResult()
     newest = sorted(snapshots, key=lambda s: (s.version is not None, s.version), reverse=True)
-    planned = []
+    planned = {}
     for section, prefix in (("commands", ""), ("info", "info ")):
         stubs = _stubs(table, newest, prefix)
-        for name, (qemu, _) in sorted(stubs.items()):
-            result.changes.append(
-                f"+ {prefix}{name}: stub added, awaiting a decision ({_quote(qemu)})"
-            )
-        fields = [
+        result.changes += [
+            f"+ {prefix}{name}: stub added, awaiting a decision ({_quote(qemu)})"
+            for name, (qemu, _) in sorted(stubs.items())
+        ]
+        planned[section] = [
             (name, _stub_fields(qemu, snap, table, advise, bool(prefix)))
             for name, (qemu, snap) in stubs.items()
         ]
-        planned.append((section, fields))
     # The later section first: lines added below shift nothing above, so the loader's
     # positions hold for every edit; a section the table lacks goes at the end.
     at = {name: s.line for name, s in layout.sections.items()}
-    planned.sort(key=lambda p: at.get(p[0], layout.lines), reverse=True)
     new_text = text
-    for section, fields in planned:
-        new_text = insert_entries(path, new_text, layout, section, fields)
+    for section in sorted(planned, key=lambda s: at.get(s, layout.lines), reverse=True):
+        new_text = insert_entries(path, new_text, layout, section, planned[section])
     result.changes += _gone(table, snapshots)
     if new_text != text:
         try:  # the same rules, or nothing; the text's lines were never written: none named
@@ -108,17 +102,13 @@ def _plan(
 
 def _decisions(table: Table) -> object:
     """Everything the table decides, without line numbers (which a stub shifts)."""
-    kept: list[object] = [
-        table.levels,
-        table.default,
-        dict(table.vendors),
-        dict(table.descriptions),
+    entries = [
+        (prefix + name, entry._replace(where=Location(table.path, 0)))
+        for prefix, section in (("", table.commands), ("info ", table.info))
+        for name, entry in section.items()
+        if prefix + name not in table.todo
     ]
-    for prefix, entries in (("", table.commands), ("info ", table.info)):
-        for name, entry in entries.items():
-            if prefix + name not in table.todo:
-                kept.append((prefix + name, entry._replace(where=Location(table.path, 0))))
-    return kept
+    return [table.levels, table.default, dict(table.vendors), dict(table.descriptions), entries]
 
 
 def _stubs(
