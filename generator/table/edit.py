@@ -20,9 +20,8 @@ from generator.table.layout import Layout, Section, split_lines
 LOCK_WAIT = 30.0  # seconds to wait for another `sync --write` on the same table
 # A key that needs no quotes: it cannot be read as anything but this string.
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-_YAML_WORDS = frozenset(
-    ["y", "n", "yes", "no", "on", "off", "true", "false", "null"]
-)  # YAML 1.1 and 1.2 read these (in any case) as booleans or null
+#: YAML 1.1 and 1.2 read these (in any case) as booleans or null.
+_YAML_WORDS = frozenset(("y", "n", "yes", "no", "on", "off", "true", "false", "null"))
 
 
 def yaml_key(name: str) -> str:
@@ -95,12 +94,9 @@ def insert_entries(
         inserts.setdefault(at, []).extend(block)
     if len(lines) in inserts and lines and not lines[-1].endswith("\n"):
         lines[-1] += eol  # only a last line that gets lines after it gains an end
-    out: list[str] = []
-    for i in range(len(lines) + 1):
-        out += inserts.get(i, [])
-        if i < len(lines):
-            out.append(lines[i])
-    return "".join(out)
+    for at in sorted(inserts, reverse=True):
+        lines[at:at] = inserts[at]
+    return "".join(lines)
 
 
 @contextlib.contextmanager
