@@ -30,15 +30,15 @@ TOKEN = re.compile(
     rf"|(?P<key>{_NAME})(?=[ \t]*=>)"  # perl quotes a word before '=>' on its line
     r"|qr/(?P<regex>(?:[^/\\\n]|\\.)*)/[msixpn]*"
     rf"|(?P<word>{_NAME})"
-    r"|(?P<last_index>\$\#)"
     rf"|(?P<var>[$@%&*](?:::)?{_NAME}|[$@%&*]::|\$[+!@/\\,;.0-9&])"
-    r"|(?P<op>//=|<=>|\.\.\.|[-+*/.|&^%]=|\|\|=|&&=|=>|->|//|\|\||&&|==|!=|=~|!~|<=|>=|\+\+"
+    r"|(?P<op>\$\#|//=|<=>|\.\.\.|[-+*/.|&^%]=|\|\|=|&&=|=>|->|//|\|\||&&|==|!=|=~|!~|<=|>=|\+\+"
     r"|--|\*\*|\.\.|<<|[-=;,(){}\[\].+*!?:\\&|^~%<>@$/`])",
     re.S,
 )
 #: After a quote-like word: its '=>' on a later line (perl 5.36 reads a key there).
 ARROW_BELOW = re.compile(r"\s*(#[^\n]*\n\s*)*=>")
 REFUSED_OPERATORS = {
+    "$#": "'$#' is not read",
     "//=": "'//=' is not read",
     "<<": "a here-document (or a shift) is not read",
     "<": "'<' (a comparison, or a readline or glob) is not read",
@@ -138,8 +138,6 @@ def _tokens(path: str, text: str) -> tuple[list[Token], dict[int, str], dict[int
             raise refuse(f"{value!r}: quoting and pattern operators are not read")
         elif kind == "word" and value in REFUSED_WORDS:
             raise refuse(f"{value!r} runs or loads code the importer does not read")
-        elif kind == "last_index":
-            raise refuse("'$#' is not read")
         elif kind == "var" and (value.endswith("::") or value[1:].startswith("::")):
             raise refuse(
                 f"{value!r}: a symbol table reaches any variable by a name built at run time"
