@@ -1,7 +1,6 @@
 """Generate stage: what the templates are given, the table and records as sorted data.
 
 Entry point: `template_context` (pure); `in_scope` narrows both to a product's builds.
-The API description text is made once, here.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """Generate stage: check the outputs against what is there, or write what changed.
 
-Entry points: `check_outputs` and `write_outputs` for the output folder the tool owns
-(every template's output and nothing else), `check_files` and `write_files` for
-outputs mapped to paths in the user's tree. Everything is checked before anything
-is written.
+Entry points: `check_outputs` and `write_outputs` for the folder the tool owns, `check_files`
+and `write_files` for outputs mapped into the user's tree. All is checked before any write.
 """
 
 from __future__ import annotations

@@ -82,11 +82,10 @@ def import_perl(
                 f" {e.value!r}: kept as its rationale; review which one is meant"
             )
         if not rationale and curated.get(e.key, ("", ""))[0] == e.value:
-            rationale = curated[e.key][1]
+            item["rationale"], item["borrowed"] = curated[e.key][1], True
             borrowed.append(e.key)
-        item["rationale" if rationale else "todo"] = rationale or TODO
-        if e.key in borrowed:
-            item["borrowed"] = True
+        else:
+            item["rationale" if rationale else "todo"] = rationale or TODO
         if e.after:
             item["note"] = one_line(e.after)
     for name in module.deprecated:

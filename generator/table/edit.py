@@ -1,8 +1,7 @@
 """Table stage: add entries to the table's text, and nothing else.
 
-Entry points: `insert_entries` (whole lines inserted at the loader's positions, so every
-other byte stays as it was; a flow-style section is refused, never approximated) and
-`table_lock`.
+Entry points: `insert_entries` (whole lines at the loader's positions, every other byte
+kept; a flow-style section is refused, never approximated) and `table_lock`.
 """
 
 from __future__ import annotations

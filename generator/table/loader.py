@@ -1,8 +1,7 @@
 """Table stage: ``data/hmp-commands.yaml`` read and validated into a `Table`.
 
-Entry points: `load_table` (an `ErrorList` of every problem), `lint_table` (the
-problems as a list), `load_for_edit` (with the text's `Layout`, for `sync`). The
-file is read as YAML nodes, so every problem names its line.
+Entry points: `load_table`, `lint_table` (the problems as a list), `load_for_edit` (with
+the text's `Layout`). Read as YAML nodes, so every problem names its line.
 """
 
 from __future__ import annotations
