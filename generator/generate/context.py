@@ -90,11 +90,10 @@ def _presence_line(
         for release, machines in machines_by_release.items():
             by_release.setdefault(release, set()).update(machines)
     parts = []
-    for release in sorted(by_release):
-        present, every = by_release[release], releases[release]
+    for (flavour, version), present in sorted(by_release.items()):
+        every = releases[flavour, version]
         absent = every - present
-        version = release[1]
-        label = f"{release[0]} {version.short() if version != Version(0, 0) else 'unknown'}"
+        label = f"{flavour} {version.short() if version != Version(0, 0) else 'unknown'}"
         if not absent:
             parts.append(f"{label}: all {len(every)}")
         elif len(absent) < len(present):
@@ -136,9 +135,10 @@ def template_context(
     table: Table, records: Sequence[tuple[Build, Snapshot]] = ()
 ) -> dict[str, object]:
     commands = [table.commands[name] for name in sorted(table.commands)]
+    subcommands = [table.info[name] for name in sorted(table.info)]
     help_text, presence = recorded_facts(records)
     permissions = sorted((name, table.level_of(e)) for e in commands for name in e.names)
-    info = sorted((name, table.level_of(e)) for name, e in table.info.items())
+    info = [(e.name, table.level_of(e)) for e in subcommands]
     return {
         "table": table,
         "source": table.label,
@@ -152,14 +152,10 @@ def template_context(
         "deprecated": sorted(
             (n, e.deprecated.since()) for e in commands if e.deprecated for n in e.names
         ),
-        "info_deprecated": sorted(
-            (name, e.deprecated.since()) for name, e in table.info.items() if e.deprecated
-        ),
+        "info_deprecated": [(e.name, e.deprecated.since()) for e in subcommands if e.deprecated],
         "description": generate_description(table),
         "builds": [build.slug for build, _ in records],
-        "inheriting": [
-            table.info[n] for n in sorted(table.info) if table.info[n].permission is None
-        ],
+        "inheriting": [e for e in subcommands if e.permission is None],
         "info_level": table.level_of(table.commands["info"])
         if "info" in table.commands
         else table.default,
@@ -170,9 +166,7 @@ def template_context(
             level: {
                 "commands": [e for e in commands if table.level_of(e) == level],
                 # info subcommands with a level of their own; the rest inherit `info`'s
-                "info": [
-                    table.info[n] for n in sorted(table.info) if table.info[n].permission == level
-                ],
+                "info": [e for e in subcommands if e.permission == level],
             }
             for level in table.levels
         },

@@ -103,7 +103,7 @@ class _Loader(NodeReader):
                 )
         descriptions = self.load_levels(top["levels"][1]) if "levels" in top else {}
         levels = self.levels = tuple(descriptions)
-        default = self.load_default(top, levels)
+        default = self.load_default(top["default"][1], levels) if "default" in top else ""
         vendors = self.vendors = self.load_vendors(top["vendors"][1]) if "vendors" in top else {}
         policy = None
         if "info-subcommands" in top:
@@ -148,10 +148,7 @@ class _Loader(NodeReader):
             self.problem(node, "levels: declare at least one level")
         return levels
 
-    def load_default(self, top: dict[str, tuple[ScalarNode, Node]], levels: tuple[str, ...]) -> str:
-        if "default" not in top:
-            return levels[-1] if levels else ""
-        node = top["default"][1]
+    def load_default(self, node: Node, levels: tuple[str, ...]) -> str:
         default = self.scalar(node, "default")
         if default is not None and levels and default not in levels:
             self.problem(node, f"default {default!r} is not a declared level ({', '.join(levels)})")
