@@ -1,11 +1,9 @@
 """Reading a Perl permission module without running it, for the forms such modules use.
 
-Entry point: `read_module`. The forms are those of Proxmox's ``HMPPerms.pm`` and of
-the module `generate` writes: ``package``, ``use`` of strict, warnings, utf8 or a
-Perl version, subs, ``our $hmp_command_perms = { name => 'level', ... };`` and
-other variables holding literals, then ``1;``. Perl is the truth: anything that
-could make perl hold another hash than the one read here is refused with its line,
-never guessed.
+Entry point: `read_module`. The forms are those of Proxmox's ``HMPPerms.pm`` and of the
+module `generate` writes: ``package``, ``use`` of pragmas or a Perl version, subs,
+``our $hmp_command_perms = { name => 'level', ... };``, other variables holding literals,
+``1;``. Perl is the truth: what could make perl hold another hash is refused, never guessed.
 """
 
 from __future__ import annotations

@@ -46,13 +46,11 @@ def insert_entries(
         return text
     lines = split_lines(text)
     eol = layout.line_end
+    inserts: dict[int, list[str]] = {}
     found = layout.sections.get(section)
-    if found is None:
-        at = layout.append_at
-        if at == len(lines) and lines and not lines[-1].endswith("\n"):
-            lines[-1] += eol
-        lines.insert(at, f"{section}:{eol}")
-        found = Section(at, "null", end=at + 1)
+    if found is None:  # its key goes in first, and the entries after it as below a key
+        inserts[layout.append_at] = [f"{section}:{eol}"]
+        found = Section(layout.append_at - 1, "null", end=layout.append_at)
     elif found.style == "flow":
         raise HmpPermsError(
             f"'{section}' is written in flow style ({{...}}); entries can only be added"
@@ -72,7 +70,6 @@ def insert_entries(
             head, rest = head.rstrip(" \t"), rest.lstrip(" \t")
         lines[found.line] = head + rest
     end_line = min(found.end, len(lines))
-    inserts: dict[int, list[str]] = {}
     for name, fields in sorted(entries):
         after = [line for n, line, _ in found.entries if n > name]
         at = min(after) if after else end_line
