@@ -1,5 +1,5 @@
 """Generate stage: the table through ``templates/*.j2`` into ``generated/``.
 
-Entry point: `render.render_templates`; `render.check_outputs` and
-`render.write_outputs` compare with and write to the output folder.
+Entry point: `render.render_templates`; `outputs.check_outputs` and
+`outputs.write_outputs` compare with and write to the output folder.
 """

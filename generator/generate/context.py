@@ -1,7 +1,6 @@
 """Generate stage: what the templates are given, the table and records as sorted data.
 
 Entry point: `template_context` (pure); `in_scope` narrows both to a product's builds.
-The API description text is made once, here.
 """
 
 from __future__ import annotations
@@ -51,23 +50,20 @@ def recorded_facts(
     present: per release, ``debian 7.2.22: all 33``, else the shorter list of who has it."""
     releases: dict[_Release, set[str]] = {}
     # Builds mostly print the same listings, parsed once into the same tuples (92
-    # records print 32 distinct ones): work once per distinct listing, and note only
-    # which builds print it and the newest of them.
+    # records print 32 distinct ones): work once per distinct listing, noting which
+    # builds print it, in the order of the newest build that does.
     listings: dict[int, tuple[tuple[HelpEntry, ...], str]] = {}
-    newest_of: dict[int, int] = {}
     where: dict[int, dict[_Release, set[str]]] = {}
-    for rank, (build, snap) in enumerate(records):  # oldest first
+    for build, snap in records:  # oldest first
         release = (build.flavour, build.version or Version(0, 0))
         releases.setdefault(release, set()).add(build.machine)
         for listing, prefix in ((snap.commands, ""), (snap.info, "info ")):
             key = id(listing)  # records hold every listing: no id is reused
-            listings[key] = (listing, prefix)
-            newest_of[key] = rank
+            listings[key] = listings.pop(key, (listing, prefix))
             where.setdefault(key, {}).setdefault(release, set()).add(build.machine)
     newest: dict[str, HelpEntry] = {}
     printed_by: dict[str, tuple[int, ...]] = {}
-    for key in sorted(listings, key=newest_of.__getitem__):  # the newest help wins
-        listing, prefix = listings[key]
+    for key, (listing, prefix) in listings.items():  # the newest help wins
         for e in listing:
             for name in e.names if not prefix else (prefix + e.name,):
                 newest[name] = e
@@ -94,11 +90,10 @@ def _presence_line(
         for release, machines in machines_by_release.items():
             by_release.setdefault(release, set()).update(machines)
     parts = []
-    for release in sorted(by_release):
-        present, every = by_release[release], releases[release]
+    for (flavour, version), present in sorted(by_release.items()):
+        every = releases[flavour, version]
         absent = every - present
-        version = release[1]
-        label = f"{release[0]} {version.short() if version != Version(0, 0) else 'unknown'}"
+        label = f"{flavour} {version.short() if version != Version(0, 0) else 'unknown'}"
         if not absent:
             parts.append(f"{label}: all {len(every)}")
         elif len(absent) < len(present):
@@ -131,8 +126,8 @@ def in_scope(
             return None
         return entry._replace(aliases=tuple(a for a in entry.aliases if a in present))
 
-    commands = {n: e for n, e in ((n, shown(e, names)) for n, e in table.commands.items()) if e}
-    subcommands = {n: e for n, e in ((n, shown(e, info)) for n, e in table.info.items()) if e}
+    commands = {n: s for n, e in table.commands.items() if (s := shown(e, names))}
+    subcommands = {n: s for n, e in table.info.items() if (s := shown(e, info))}
     return table._replace(commands=commands, info=subcommands), kept
 
 
@@ -140,10 +135,10 @@ def template_context(
     table: Table, records: Sequence[tuple[Build, Snapshot]] = ()
 ) -> dict[str, object]:
     commands = [table.commands[name] for name in sorted(table.commands)]
+    subcommands = [table.info[name] for name in sorted(table.info)]
     help_text, presence = recorded_facts(records)
-    permissions = sorted(
-        (name, table.level_of(entry)) for entry in commands for name in entry.names
-    )
+    permissions = sorted((name, table.level_of(e)) for e in commands for name in e.names)
+    info = [(e.name, table.level_of(e)) for e in subcommands]
     return {
         "table": table,
         "source": table.label,
@@ -153,34 +148,25 @@ def template_context(
         "commands": commands,
         "entries": list(table.commands.values()),  # in the table's order
         "permissions": permissions,
-        "info": sorted((name, table.level_of(e)) for name, e in table.info.items()),
+        "info": info,
         "deprecated": sorted(
             (n, e.deprecated.since()) for e in commands if e.deprecated for n in e.names
         ),
-        "info_deprecated": sorted(
-            (name, e.deprecated.since()) for name, e in table.info.items() if e.deprecated
-        ),
+        "info_deprecated": [(e.name, e.deprecated.since()) for e in subcommands if e.deprecated],
         "description": generate_description(table),
         "builds": [build.slug for build, _ in records],
-        "inheriting": [
-            table.info[n] for n in sorted(table.info) if table.info[n].permission is None
-        ],
+        "inheriting": [e for e in subcommands if e.permission is None],
         "info_level": table.level_of(table.commands["info"])
         if "info" in table.commands
         else table.default,
-        "index": sorted(
-            [(name, table.level_of(e)) for e in commands for name in e.names]
-            + [(f"info {n}", table.level_of(e)) for n, e in table.info.items()]
-        ),
+        "index": sorted(permissions + [(f"info {name}", level) for name, level in info]),
         "help": help_text,
         "presence": presence,
         "by_level": {
             level: {
                 "commands": [e for e in commands if table.level_of(e) == level],
                 # info subcommands with a level of their own; the rest inherit `info`'s
-                "info": [
-                    table.info[n] for n in sorted(table.info) if table.info[n].permission == level
-                ],
+                "info": [e for e in subcommands if e.permission == level],
             }
             for level in table.levels
         },

@@ -1,15 +1,13 @@
 """Generate stage: check the outputs against what is there, or write what changed.
 
-Entry points: `check_outputs` and `write_outputs` for the output folder the tool owns
-(every template's output and nothing else), `check_files` and `write_files` for
-outputs mapped to paths in the user's tree. Everything is checked before anything
-is written.
+Entry points: `check_outputs` and `write_outputs` for the folder the tool owns, `check_files`
+and `write_files` for outputs mapped into the user's tree. All is checked before any write.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from generator.core.errors import ErrorList, HmpPermsError
@@ -51,9 +49,13 @@ def check_files(files: Mapping[str, str]) -> dict[str, str]:
     return {name: diff for name, diff in diffs.items() if diff}
 
 
-def write_files(files: Mapping[str, str], nothing: str = "nothing written") -> list[str]:
+def write_files(
+    files: Mapping[str, str],
+    nothing: str = "nothing written",
+    also: Sequence[HmpPermsError] = (),
+) -> list[str]:
     """Write each file (path -> content) that changed; return those paths. Every path is
-    checked first; any problem, and nothing is written."""
+    checked first; any problem (`also` counts), and nothing is written."""
     problems = []
     for name in sorted(files):
         path = Path(name)
@@ -68,8 +70,8 @@ def write_files(files: Mapping[str, str], nothing: str = "nothing written") -> l
                 ensure_writable(path)
             except HmpPermsError as exc:
                 problems.append(exc)
-    if problems:
-        raise ErrorList([*problems, HmpPermsError(nothing)])
+    if problems or also:
+        raise ErrorList([*problems, *also, HmpPermsError(nothing)])
     return [name for name, content in sorted(files.items()) if write_atomic(name, content)]
 
 
@@ -86,21 +88,14 @@ def check_outputs(outputs: Mapping[str, str], out_dir: str) -> dict[str, str]:
 def write_outputs(outputs: Mapping[str, str], out_dir: str) -> list[str]:
     """Write what changed into the folder the tool owns; return those names. A file no
     template makes is named, never deleted, and nothing is written."""
-    files = {f"{out_dir}/{name}": content for name, content in outputs.items()}
-    problems = [
-        HmpPermsError(f"{name}: not a regular file; cannot write an output there")
-        for name in sorted(files)
-        if Path(name).exists() and not Path(name).is_file()
-    ]
-    problems += [
+    extra = [
         HmpPermsError(f"{out_dir}/{path.name}: no template makes it; delete it if it is stale")
         for path in _extra_files(outputs, out_dir)
     ]
-    if problems:
-        raise ErrorList([*problems, HmpPermsError(f"{out_dir}/: nothing written")])
     try:
         Path(out_dir).mkdir(exist_ok=True)  # its parent must exist: a typo makes no tree
     except OSError as exc:
         raise HmpPermsError(f"{out_dir}: cannot create the directory: {exc.strerror}") from None
-    written = write_files(files, f"{out_dir}/: nothing written")
+    files = {f"{out_dir}/{name}": content for name, content in outputs.items()}
+    written = write_files(files, f"{out_dir}/: nothing written", extra)
     return [name.removeprefix(f"{out_dir}/") for name in written]

@@ -1,12 +1,7 @@
-"""Render stage: the table through ``templates/*.j2`` into output texts.
+"""Render stage: every ``templates/NAME.j2`` into an output ``NAME`` (``_*`` are macros).
 
-Entry point: `render_templates` (in memory; `outputs` compares and writes).
-
-Every ``templates/NAME.j2`` renders to an output ``NAME``; files whose name
-starts with ``_`` are shared macros, not outputs. Templates get plain data,
-already sorted by code point (`context`), and turn values into literals and
-comments only through the filters of `generator.core.text`, never by pasting raw
-text into code.
+Entry point: `render_templates` (in memory). Templates get sorted plain data (`context`)
+and make literals and comments only through the filters of `generator.core.text`.
 """
 
 from __future__ import annotations
@@ -76,7 +71,12 @@ def render_templates(
         try:
             outputs[name.removesuffix(SUFFIX)] = env.get_template(name).render(context)
         except TemplateError as exc:
-            line = getattr(exc, "lineno", None) or _template_line(exc, name)
+            line = getattr(exc, "lineno", None)
+            tb = exc.__traceback__ if line is None else None
+            while tb is not None:  # a render-time error: its line is in Jinja's traceback
+                if tb.tb_frame.f_code.co_filename.endswith("/" + name):
+                    line = tb.tb_lineno
+                tb = tb.tb_next
             where = f"{templates_dir}/{name}" + (f":{line}" if line else "")
             raise HmpPermsError(f"{where}: {exc.message or exc}") from None
     for name, content in outputs.items():
@@ -87,14 +87,3 @@ def render_templates(
                     f" source encoding (PEP 263): {line[:60]!r}; keep table text off lines 1-2"
                 )
     return outputs
-
-
-def _template_line(exc: BaseException, name: str) -> int | None:
-    """The template line a render-time error came from: Jinja puts it in the traceback."""
-    line = None
-    tb = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename.endswith("/" + name):
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line

@@ -45,7 +45,8 @@ def import_perl(
     `recorded` is every name a recorded build has; `vendor` (name, package
     pattern) marks the names no build has as that vendor's."""
     module = read_module(path, text)
-    entries, notes = _checked(path, module.perms), list[str]()
+    entries, notes = list(module.perms), list[str]()
+    _check(path, entries)
     doc = CommentedMap(schema=2)
     levels = sorted(dict.fromkeys(e.value for e in entries), key=lambda lv: LEVEL_ORDER.get(lv, 2))
     doc["levels"] = CommentedMap((lv, CommentedMap()) for lv in levels)
@@ -81,11 +82,10 @@ def import_perl(
                 f" {e.value!r}: kept as its rationale; review which one is meant"
             )
         if not rationale and curated.get(e.key, ("", ""))[0] == e.value:
-            rationale = curated[e.key][1]
+            item["rationale"], item["borrowed"] = curated[e.key][1], True
             borrowed.append(e.key)
-        item["rationale" if rationale else "todo"] = rationale or TODO
-        if e.key in borrowed:
-            item["borrowed"] = True
+        else:
+            item["rationale" if rationale else "todo"] = rationale or TODO
         if e.after:
             item["note"] = one_line(e.after)
     for name in module.deprecated:
@@ -103,18 +103,20 @@ def import_perl(
         marked_as = f": marked as vendor {vendor[0]}'s" if vendor else " (--vendor NAME marks them)"
         notes.append(f"{path}: no recorded build has {', '.join(unrecorded)}{marked_as}")
     out = io.StringIO()
+    out.write(
+        f"# Imported from {Path(path).name} by hmp-perms import-perl; review every rationale.\n"
+    )
     yaml = YAML()
     yaml.width = 4096
     yaml.dump(doc, out)
-    header = (
-        f"# Imported from {Path(path).name} by hmp-perms import-perl; review every rationale.\n"
-    )
-    return header + out.getvalue(), notes
+    return out.getvalue(), notes
 
 
-def _checked(path: str, perms: tuple[Entry, ...]) -> list[Entry]:
+def _check(path: str, entries: list[Entry]) -> None:
+    if not entries:
+        raise HmpPermsError(f"{path}: the permission hash is empty")
     seen: dict[str, int] = {}
-    for e in perms:
+    for e in entries:
         where = Location(path, e.line)
         if not is_command_name(e.key):
             raise HmpPermsError(f"{e.key[:60]!r} is not a QEMU command name", where)
@@ -123,9 +125,6 @@ def _checked(path: str, perms: tuple[Entry, ...]) -> list[Entry]:
         if e.key in seen:
             raise HmpPermsError(f"{e.key!r} is listed twice (first on line {seen[e.key]})", where)
         seen[e.key] = e.line
-    if not perms:
-        raise HmpPermsError(f"{path}: the permission hash is empty")
-    return list(perms)
 
 
 def _aliases(path: str, entries: list[Entry], notes: list[str]) -> dict[str, str]:

@@ -1,11 +1,9 @@
 """Reading a Perl permission module without running it, for the forms such modules use.
 
-Entry point: `read_module`. The forms are those of Proxmox's ``HMPPerms.pm`` and of
-the module `generate` writes: ``package``, ``use`` of strict, warnings, utf8 or a
-Perl version, subs, ``our $hmp_command_perms = { name => 'level', ... };`` and
-other variables holding literals, then ``1;``. Perl is the truth: anything that
-could make perl hold another hash than the one read here is refused with its line,
-never guessed.
+Entry point: `read_module`. The forms are those of Proxmox's ``HMPPerms.pm`` and of the
+module `generate` writes: ``package``, ``use`` of pragmas or a Perl version, subs,
+``our $hmp_command_perms = { name => 'level', ... };``, other variables holding literals,
+``1;``. Perl is the truth: what could make perl hold another hash is refused, never guessed.
 """
 
 from __future__ import annotations
@@ -30,15 +28,15 @@ TOKEN = re.compile(
     rf"|(?P<key>{_NAME})(?=[ \t]*=>)"  # perl quotes a word before '=>' on its line
     r"|qr/(?P<regex>(?:[^/\\\n]|\\.)*)/[msixpn]*"
     rf"|(?P<word>{_NAME})"
-    r"|(?P<last_index>\$\#)"
     rf"|(?P<var>[$@%&*](?:::)?{_NAME}|[$@%&*]::|\$[+!@/\\,;.0-9&])"
-    r"|(?P<op>//=|<=>|\.\.\.|[-+*/.|&^%]=|\|\|=|&&=|=>|->|//|\|\||&&|==|!=|=~|!~|<=|>=|\+\+"
+    r"|(?P<op>\$\#|//=|<=>|\.\.\.|[-+*/.|&^%]=|\|\|=|&&=|=>|->|//|\|\||&&|==|!=|=~|!~|<=|>=|\+\+"
     r"|--|\*\*|\.\.|<<|[-=;,(){}\[\].+*!?:\\&|^~%<>@$/`])",
     re.S,
 )
 #: After a quote-like word: its '=>' on a later line (perl 5.36 reads a key there).
 ARROW_BELOW = re.compile(r"\s*(#[^\n]*\n\s*)*=>")
 REFUSED_OPERATORS = {
+    "$#": "'$#' is not read",
     "//=": "'//=' is not read",
     "<<": "a here-document (or a shift) is not read",
     "<": "'<' (a comparison, or a readline or glob) is not read",
@@ -138,8 +136,6 @@ def _tokens(path: str, text: str) -> tuple[list[Token], dict[int, str], dict[int
             raise refuse(f"{value!r}: quoting and pattern operators are not read")
         elif kind == "word" and value in REFUSED_WORDS:
             raise refuse(f"{value!r} runs or loads code the importer does not read")
-        elif kind == "last_index":
-            raise refuse("'$#' is not read")
         elif kind == "var" and (value.endswith("::") or value[1:].startswith("::")):
             raise refuse(
                 f"{value!r}: a symbol table reaches any variable by a name built at run time"

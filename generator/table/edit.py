@@ -1,8 +1,7 @@
 """Table stage: add entries to the table's text, and nothing else.
 
-Entry points: `insert_entries` (whole lines inserted at the loader's positions, so every
-other byte stays as it was; a flow-style section is refused, never approximated) and
-`table_lock`.
+Entry points: `insert_entries` (whole lines at the loader's positions, every other byte
+kept; a flow-style section is refused, never approximated) and `table_lock`.
 """
 
 from __future__ import annotations
@@ -20,9 +19,8 @@ from generator.table.layout import Layout, Section, split_lines
 LOCK_WAIT = 30.0  # seconds to wait for another `sync --write` on the same table
 # A key that needs no quotes: it cannot be read as anything but this string.
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-_YAML_WORDS = frozenset(
-    ["y", "n", "yes", "no", "on", "off", "true", "false", "null"]
-)  # YAML 1.1 and 1.2 read these (in any case) as booleans or null
+#: YAML 1.1 and 1.2 read these (in any case) as booleans or null.
+_YAML_WORDS = frozenset(("y", "n", "yes", "no", "on", "off", "true", "false", "null"))
 
 
 def yaml_key(name: str) -> str:
@@ -48,13 +46,11 @@ def insert_entries(
         return text
     lines = split_lines(text)
     eol = layout.line_end
+    inserts: dict[int, list[str]] = {}
     found = layout.sections.get(section)
-    if found is None:
-        at = layout.append_at
-        if at == len(lines) and lines and not lines[-1].endswith("\n"):
-            lines[-1] += eol
-        lines.insert(at, f"{section}:{eol}")
-        found = Section(at, "null", end=at + 1)
+    if found is None:  # its key goes in first, and the entries after it as below a key
+        inserts[layout.append_at] = [f"{section}:{eol}"]
+        found = Section(layout.append_at - 1, "null", end=layout.append_at)
     elif found.style == "flow":
         raise HmpPermsError(
             f"'{section}' is written in flow style ({{...}}); entries can only be added"
@@ -74,7 +70,6 @@ def insert_entries(
             head, rest = head.rstrip(" \t"), rest.lstrip(" \t")
         lines[found.line] = head + rest
     end_line = min(found.end, len(lines))
-    inserts: dict[int, list[str]] = {}
     for name, fields in sorted(entries):
         after = [line for n, line, _ in found.entries if n > name]
         at = min(after) if after else end_line
@@ -95,12 +90,9 @@ def insert_entries(
         inserts.setdefault(at, []).extend(block)
     if len(lines) in inserts and lines and not lines[-1].endswith("\n"):
         lines[-1] += eol  # only a last line that gets lines after it gains an end
-    out: list[str] = []
-    for i in range(len(lines) + 1):
-        out += inserts.get(i, [])
-        if i < len(lines):
-            out.append(lines[i])
-    return "".join(out)
+    for at in sorted(inserts, reverse=True):
+        lines[at:at] = inserts[at]
+    return "".join(lines)
 
 
 @contextlib.contextmanager

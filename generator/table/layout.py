@@ -1,7 +1,6 @@
 """Table stage: where each section and entry stands in the table's text.
 
-Entry point: `index_layout` (pure: text and node tree in, a `Layout` out). The
-loader builds it with the table; `edit` inserts lines at its positions.
+Entry point: `index_layout`, which the loader calls; `edit` inserts lines at its positions.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Table stage: ``data/hmp-commands.yaml`` read and validated into a `Table`.
 
-Entry points: `load_table` (an `ErrorList` of every problem), `lint_table` (the
-problems as a list), `load_for_edit` (with the text's `Layout`, for `sync`). The
-file is read as YAML nodes, so every problem names its line.
+Entry points: `load_table`, `lint_table` (the problems as a list), `load_for_edit` (with
+the text's `Layout`). Read as YAML nodes, so every problem names its line.
 """
 
 from __future__ import annotations
@@ -104,7 +103,7 @@ class _Loader(NodeReader):
                 )
         descriptions = self.load_levels(top["levels"][1]) if "levels" in top else {}
         levels = self.levels = tuple(descriptions)
-        default = self.load_default(top, levels)
+        default = self.load_default(top["default"][1], levels) if "default" in top else ""
         vendors = self.vendors = self.load_vendors(top["vendors"][1]) if "vendors" in top else {}
         policy = None
         if "info-subcommands" in top:
@@ -112,8 +111,8 @@ class _Loader(NodeReader):
             policy = self.scalar(node, "info-subcommands")
             if policy not in (None, "decide", "inherit"):
                 self.problem(node, f"info-subcommands: {policy!r} is not 'decide' or 'inherit'")
-        commands = self.load_entries(top, "commands", COMMAND_KEYS)
-        info = self.load_entries(top, "info", INFO_KEYS)
+        commands = self.load_entries(top, "commands")
+        info = self.load_entries(top, "info")
         self.check_commands(commands)
         if "levels" in top:
             self.check_unused_levels(top["levels"][1], levels, [*commands.values(), *info.values()])
@@ -141,19 +140,15 @@ class _Loader(NodeReader):
             if not LEVEL_RE.fullmatch(name):
                 self.problem(key, f"level {name!r} is not a plain name ([A-Za-z0-9_.-]+)")
                 continue
-            fields = self.mapping(value, f"level {name!r}", LEVEL_KEYS)
-            description = fields["description"][1] if "description" in fields else None
+            description = self.mapping(value, f"level {name!r}", LEVEL_KEYS).get("description")
             levels[name] = ""
-            if description is not None and not is_null(description):
-                levels[name] = self.scalar(description, f"level {name!r}: description") or ""
+            if description is not None and not is_null(description[1]):
+                levels[name] = self.scalar(description[1], f"level {name!r}: description") or ""
         if not levels:
             self.problem(node, "levels: declare at least one level")
         return levels
 
-    def load_default(self, top: dict[str, tuple[ScalarNode, Node]], levels: tuple[str, ...]) -> str:
-        if "default" not in top:
-            return levels[-1] if levels else ""
-        node = top["default"][1]
+    def load_default(self, node: Node, levels: tuple[str, ...]) -> str:
         default = self.scalar(node, "default")
         if default is not None and levels and default not in levels:
             self.problem(node, f"default {default!r} is not a declared level ({', '.join(levels)})")
@@ -189,35 +184,23 @@ class _Loader(NodeReader):
         return vendors
 
     def load_entries(
-        self,
-        top: dict[str, tuple[ScalarNode, Node]],
-        section: str,
-        keys: tuple[str, ...],
+        self, top: dict[str, tuple[ScalarNode, Node]], section: str
     ) -> dict[str, Entry]:
         if section not in top:
             return {}
         entries = {}
         for name, (key, value) in self.mapping(top[section][1], section).items():
-            what = f"{'info ' if section == 'info' else ''}{name!r}"
-            if not is_command_name(name):
-                self.problem(key, f"{what} is not a QEMU command name ([A-Za-z0-9_?-]+)")
-                continue
-            entry = self.load_entry(name, key, value, section == "info", keys, what)
-            if entry is not None:
+            if (entry := self.load_entry(name, key, value, section == "info")) is not None:
                 entries[name] = entry
         return entries
 
-    def load_entry(
-        self,
-        name: str,
-        key: ScalarNode,
-        node: Node,
-        is_info: bool,
-        keys: tuple[str, ...],
-        what: str,
-    ) -> Entry | None:
-        fields = self.mapping(node, what, keys)
-        values: dict[str, Node] = {k: v for k, (_, v) in fields.items()}
+    def load_entry(self, name: str, key: ScalarNode, node: Node, is_info: bool) -> Entry | None:
+        what = f"info {name!r}" if is_info else repr(name)
+        if not is_command_name(name):
+            self.problem(key, f"{what} is not a QEMU command name ([A-Za-z0-9_?-]+)")
+            return None
+        keys = INFO_KEYS if is_info else COMMAND_KEYS
+        values = {k: v for k, (_, v) in self.mapping(node, what, keys).items()}
 
         def text(field: str) -> str | None:
             return self.scalar(values[field], f"{what}: {field}") if field in values else None
@@ -259,11 +242,10 @@ class _Loader(NodeReader):
             known = ", ".join(self.vendors) or "none declared"
             self.problem(values["vendor"], f"{what}: unknown vendor {vendor!r} ({known})")
         deprecated = None
-        if "deprecated" in values:
+        if "deprecated" in values:  # with no release (an imported module's): every release
             dep = self.mapping(values["deprecated"], f"{what}: deprecated", DEPRECATED_KEYS)
-            if "since" not in dep:  # no release given (an imported module's): every release
-                deprecated = EVERY_RELEASE
-            else:
+            deprecated = EVERY_RELEASE
+            if "since" in dep:
                 deprecated = self.parsed(
                     dep["since"][1], f"{what}: deprecated since", Version.parse
                 )
