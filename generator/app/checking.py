@@ -70,7 +70,7 @@ def check_builds(sources: Sources, settings: Settings, policy: Policy) -> CheckR
     # The suggester brings RE2 and the YAML reader (about 25 ms): imported once QEMU runs.
     from generator.suggest.rules import advisor, hint_for
 
-    suggest = advisor(table, settings.rules)  # reads the rules when a command needs a hint
+    suggest = advisor(table, settings.rules_path)  # reads the rules when a command needs a hint
     advise = None if suggest is None else (lambda n, e, i: hint_for(suggest(n, e, i)))
     failures = [str(e) for e in collected.errors]
     report = check_drift(checked, table, failures, advise, policy)

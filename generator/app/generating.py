@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
 
 from generator.app.settings import Settings
 from generator.collect.records import load_records
 from generator.core.errors import HmpPermsError
+from generator.core.files import refuse_inputs
 from generator.core.model import Build, Snapshot, Table
 from generator.generate.context import in_scope
 from generator.generate.outputs import check_files, check_outputs, write_files, write_outputs
@@ -60,22 +60,17 @@ def generate(settings: Settings, check: bool) -> Generated:
 def _refuse_inputs(outputs: Iterable[str], settings: Settings) -> None:
     """No output is an input of the run, whether the config or an option named either:
     an output mapped onto the table would replace the table."""
-    table = Path(settings.table).resolve()
-    rules = Path(settings.rules or table.parent / "suggest-rules.yaml").resolve()
-    files = {table: "the table", rules: "the suggestion rules"}
-    if settings.config is not None:
-        files[Path(settings.config).resolve()] = "the config file"
-    folders = {
-        Path(settings.builds).resolve(): "the records folder",
-        Path(settings.templates).resolve(): "the templates folder",
+    inputs = {
+        settings.table: "the table",
+        settings.rules_path: "the suggestion rules",
     }
-    for output in outputs:
-        path = Path(output).resolve()
-        what = files.get(path) or next(
-            (n for f, n in folders.items() if path.is_relative_to(f)), ""
-        )
-        if what:
-            raise HmpPermsError(f"{output}: is {what}, an input of this run; nothing written")
+    if settings.config is not None:
+        inputs[settings.config] = "the config file"
+    folders = {
+        settings.builds: "the records folder",
+        settings.templates: "the templates folder",
+    }
+    refuse_inputs(outputs, inputs, folders)
 
 
 def _newer_than(

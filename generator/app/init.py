@@ -8,13 +8,20 @@ import shutil
 from pathlib import Path
 
 from generator.app.importing import import_perl_table
-from generator.app.settings import CONFIG_NAME, DEFAULT_BUILDS, DEFAULT_TABLE, SHIPPED, find_config
+from generator.app.settings import (
+    CONFIG_NAME,
+    DEFAULT_BUILDS,
+    DEFAULT_TABLE,
+    RULES_NAME,
+    SHIPPED,
+    find_config,
+)
 from generator.core.errors import HmpPermsError
 from generator.core.files import read_text, write_atomic
 from generator.table.layout import split_lines
 from generator.table.loader import load_for_edit
 
-RULES = str(Path(DEFAULT_TABLE).parent / "suggest-rules.yaml")
+RULES = str(Path(DEFAULT_TABLE).parent / RULES_NAME)
 
 CONFIG = f"""\
 # hmp-perms: where this repository keeps its HMP permission table, and what it ships.
@@ -56,7 +63,7 @@ def init(folder: Path, from_perl: str | None = None, vendor: str | None = None) 
     files = {
         CONFIG_NAME: CONFIG.replace("@VENDORS@", vendors),
         DEFAULT_TABLE: table,
-        RULES: read_text(SHIPPED / "data" / "suggest-rules.yaml"),
+        RULES: read_text(SHIPPED / "data" / RULES_NAME),
     }
     records = sorted((SHIPPED / "data" / "builds").glob("*.json"))
     governing = find_config(folder)

@@ -25,6 +25,7 @@ DEFAULT_BUILDS = "data/builds"
 DEFAULT_TEMPLATES = "templates"
 DEFAULT_OUT = "generated"
 DEFAULT_TIMEOUT = 30.0
+RULES_NAME = "suggest-rules.yaml"  # beside the table, unless named
 #: The templates, table and rules this package ships (`init` copies them).
 SHIPPED = Path(__file__).resolve().parent.parent / "shipped"
 
@@ -79,6 +80,11 @@ class Settings(NamedTuple):
     ignore: tuple[str, ...] = ()  # finding kinds left out of reports
     severity: Mapping[str, str] = MappingProxyType({})  # finding kind -> severity
     config: str | None = None  # the file these came from
+
+    @property
+    def rules_path(self) -> str:
+        """The rules file: the one given, else `RULES_NAME` beside the table."""
+        return self.rules or os.path.join(os.path.dirname(self.table), RULES_NAME)
 
 
 class Sources(NamedTuple):

@@ -11,7 +11,7 @@ from generator.collect.snapshot import load_snapshot
 from generator.core.errors import HmpPermsError
 from generator.core.model import HelpEntry, Table, is_command_name
 from generator.suggest.evaluate import Evaluation, evaluate
-from generator.suggest.rules import default_rules_path, describe_from, load_rules, suggest
+from generator.suggest.rules import describe_from, load_rules, suggest
 from generator.table.loader import load_table
 
 
@@ -38,7 +38,7 @@ def suggest_for(
     """(name, level, reason) for each query, from the records' text (or the snapshots')."""
     parsed = [parse_query(q) for q in queries]
     table = load_table(settings.table)
-    rules = load_rules(settings.rules or default_rules_path(settings.table), table.levels)
+    rules = load_rules(settings.rules_path, table.levels)
     described = _described(settings, snapshots, table)
     out = []
     for name, is_info in parsed:
@@ -51,6 +51,5 @@ def suggest_for(
 def evaluate_rules(settings: Settings, snapshots: Sequence[str]) -> tuple[Evaluation, str]:
     """Every table entry's suggestion compared with its decision; and the rules' path."""
     table = load_table(settings.table)
-    rules_path = settings.rules or default_rules_path(settings.table)
-    rules = load_rules(rules_path, table.levels)
-    return evaluate(table, rules, _described(settings, snapshots, table)), rules_path
+    rules = load_rules(settings.rules_path, table.levels)
+    return evaluate(table, rules, _described(settings, snapshots, table)), settings.rules_path

@@ -21,7 +21,7 @@ from generator.cli.exits import error, guarded
 from generator.cli.options import COMMANDS as COMMAND_OPTIONS
 from generator.cli.options import FORMATS, OPTIONS
 from generator.core.errors import HmpPermsError
-from generator.core.files import write_atomic
+from generator.core.files import refuse_inputs, write_atomic
 from generator.core.text import terminal
 
 
@@ -231,7 +231,5 @@ def _refuse_output_over_input(args: argparse.Namespace) -> None:
     inputs += list(getattr(args, "snapshot", None) or ())
     if args.command in ("check", "collect"):
         settings = _settings(args)
-        inputs += [settings.table, settings.rules, settings.config]
-    target = os.path.realpath(output)
-    if any(path and os.path.realpath(path) == target for path in inputs):
-        raise HmpPermsError(f"{output}: is an input of this run; nothing written")
+        inputs += [settings.table, settings.rules_path, settings.config]
+    refuse_inputs([output], {path: "" for path in inputs if path})

@@ -14,8 +14,9 @@ import os
 import stat
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from generator.core.errors import HmpPermsError, Location
 from generator.core.text import terminal
@@ -106,6 +107,23 @@ def write_atomic(path: str | Path, content: str) -> bool:
         except OSError as exc:
             raise HmpPermsError(f"{name}: cannot write: {exc.strerror}") from None
     return True
+
+
+def refuse_inputs(
+    outputs: Iterable[str | Path],
+    inputs: Mapping[str, str],
+    folders: Mapping[str, str] = MappingProxyType({}),
+) -> None:
+    """No output of a run is one of its inputs (`inputs`, path -> what it is, if it has a
+    name) or lies in an input folder: writing it would replace what the run reads."""
+    files = {Path(path).resolve(): what for path, what in inputs.items()}
+    within = {Path(path).resolve(): what for path, what in folders.items()}
+    for output in outputs:
+        path = Path(output).resolve()
+        what = files.get(path, next((w for f, w in within.items() if path.is_relative_to(f)), None))
+        if what is not None:
+            named = f"{what}, " if what else ""
+            raise HmpPermsError(f"{output}: is {named}an input of this run; nothing written")
 
 
 def ensure_writable(path: str | Path) -> None:
