@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BUILDS, TABLE, Result, one_error
+from tests.conftest import BUILDS, TABLE, Result, need_root, one_error
 from tests.proxmox_levels import PROXMOX_LEVELS
 
 OLD = BUILDS / "debian-7.2.22-x86_64.json"
@@ -266,8 +266,7 @@ def test_outside_a_repository_only_the_current_folder_is_searched(
 
 def test_a_config_another_user_owns_is_refused(repo: Path, cli: Callable[..., Result]) -> None:
     """As git refuses a repository another user owns: its templates would run as you."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to give a file to another user")
+    need_root("giving a file to another user needs root")
     os.chown(repo / "hmp-perms.toml", 4321, -1)
     one_error(cli("lint"), "hmp-perms.toml: owned by another user (uid 4321)")
     assert cli("lint", "--config", repo / "hmp-perms.toml").status == 0  # named: trusted
