@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run
 TEST_STAMP := $(VENV)/.test
 
-.PHONY: run test bench deps generate golden clean
+.PHONY: run test bench evaluate deps generate golden clean
 
 run: $(RUN_STAMP)
 	$(BIN)/hmp-perms check --all-local
@@ -29,6 +29,10 @@ test: $(TEST_STAMP)
 bench: $(RUN_STAMP)
 	$(BIN)/python -m compileall -q generator
 	$(BIN)/python bench/run.py
+
+# Measure the suggestion rules against the table's decisions (docs/suggest.md).
+evaluate: $(RUN_STAMP)
+	$(BIN)/python bench/evaluate_rules.py
 
 generate: $(RUN_STAMP)
 	$(BIN)/hmp-perms generate

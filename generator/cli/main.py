@@ -145,17 +145,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:
-    from generator.app.suggesting import evaluate_rules, suggest_for
-    from generator.suggest.evaluate import format_evaluation
+    from generator.app.suggesting import suggest_for
 
-    if args.evaluate == bool(args.names):
-        raise HmpPermsError("suggest: give command names or --evaluate (one of the two)")
-    paths = _settings(args)
-    if args.evaluate:
-        ev, rules_path = evaluate_rules(paths, args.snapshot)
-        sys.stdout.write(format_evaluation(ev, paths.table, rules_path))
-        return 0 if ev.passed else 1
-    for row in suggest_for(args.names, paths, args.snapshot):
+    if not args.names:  # not nargs="+": argparse names an unknown option before this
+        raise HmpPermsError("suggest: give one or more command names")
+    for row in suggest_for(args.names, _settings(args), args.snapshot):
         print("\t".join(row))
     return 0
 
