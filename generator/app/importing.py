@@ -16,11 +16,9 @@ CURATED = SHIPPED / "data" / "hmp-commands.yaml"
 def import_perl_table(
     source: str, output: str | None, vendor: str | None = None
 ) -> tuple[str, list[str]]:
-    """The table's text and notes for the user; written to `output` when given.
-
-    The curated table lends its rationales and vendors' package patterns, the
-    shipped records say which names a build has. The text is loaded before it is
-    written: what import-perl writes, `lint` passes once its `todo`s are decided."""
+    """The table's text and notes for the user; written to `output` when given, after
+    it loads: `lint` passes it once its `todo`s are decided. The curated table lends
+    rationales and vendors' package patterns; the shipped records, the names builds have."""
     curated = load_table(str(CURATED))
     if vendor is not None and vendor not in curated.vendors:
         known = ", ".join(curated.vendors) or "none"

@@ -1,5 +1,4 @@
 """Perl import stage: a Perl permission hash (Proxmox's ``HMPPerms``) as a table.
 
-Entry point: `importer.import_perl`; `reader.read_module` reads the module as perl
-holds it, without running it.
+Entry point: `importer.import_perl`, with `reader.read_module`.
 """

@@ -1,9 +1,5 @@
-"""Import stage: a Perl permission module (Proxmox's ``HMPPerms``) as a table.
-
-Entry point: `import_perl`. `reader` reads the module as perl holds it; here the
-names and levels are checked and the table written in the module's order, each
-entry with the comment above it as its rationale and the one after it as its `note`.
-"""
+"""Perl import stage: the module `reader` reads, checked and written as a table in its
+order (docs/table.md). Entry point: `import_perl`."""
 
 from __future__ import annotations
 
@@ -39,11 +35,9 @@ def import_perl(
     recorded: Collection[str],
     vendor: tuple[str, str] | None = None,
 ) -> tuple[str, list[str]]:
-    """The table as YAML text, and notes for the user.
-
-    `curated` maps a name to the level and rationale the curated table gives it;
-    `recorded` is every name a recorded build has; `vendor` (name, package
-    pattern) marks the names no build has as that vendor's."""
+    """The table as YAML text, and notes for the user. `curated`: a name's level and
+    rationale in the curated table; `recorded`: every name a recorded build has;
+    `vendor` (name, package pattern) marks the names no build has."""
     module = read_module(path, text)
     entries, notes = list(module.perms), list[str]()
     _check(path, entries)

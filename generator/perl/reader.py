@@ -1,15 +1,12 @@
-"""Reading a Perl permission module without running it, for the forms such modules use.
+"""Perl import stage: a permission module read without running it, in the forms of
+Proxmox's ``HMPPerms.pm`` and of the module `generate` writes (docs/table.md).
 
-Entry point: `read_module`. The forms are those of Proxmox's ``HMPPerms.pm`` and of the
-module `generate` writes: ``package``, ``use`` of pragmas or a Perl version, subs,
-``our $hmp_command_perms = { name => 'level', ... };``, other variables holding literals,
-``1;``. Perl is the truth: what could make perl hold another hash is refused, never guessed.
-"""
+Entry point: `read_module`. Perl is the truth: what could make perl hold another hash
+is refused, never guessed."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import NamedTuple
 
 from generator.core.errors import HmpPermsError, Location
@@ -101,6 +98,16 @@ def _tokens(path: str, text: str) -> tuple[list[Token], dict[int, str], dict[int
     def refuse(what: str) -> HmpPermsError:
         return HmpPermsError(what, Location(path, line))
 
+    def unescape(m: re.Match[str]) -> str:
+        """In a double-quoted string: an escape's value; a plain ``$name`` is kept."""
+        if m[0].startswith("\\"):
+            if m[1] not in ESCAPES:
+                raise refuse(f"the escape {m[0]!r} in a string is not read")
+            return ESCAPES[m[1]]
+        if m[2] is None:
+            raise refuse("a string interpolating more than a plain $name is not read")
+        return m[0]
+
     while i < len(text):
         if i == start and text[i] == "=" and text[i + 1 : i + 2].isalpha():
             raise refuse("POD (a line starting with '=') is not read")
@@ -116,7 +123,7 @@ def _tokens(path: str, text: str) -> tuple[list[Token], dict[int, str], dict[int
             if value[0] == "'":
                 value = re.sub(r"\\([\\'])", r"\1", raw)
             else:
-                value = _interpolated(raw, refuse)
+                value = INTERPOLATION.sub(unescape, raw)
             tokens.append(Token("str", value, line))
             line += raw.count("\n")
         elif kind == "unended":
@@ -145,21 +152,6 @@ def _tokens(path: str, text: str) -> tuple[list[Token], dict[int, str], dict[int
         elif kind != "space":
             tokens.append(Token("word" if kind == "key" else kind, value, line))
     return tokens, alone, after
-
-
-def _interpolated(raw: str, refuse: Callable[[str], HmpPermsError]) -> str:
-    """A double-quoted string's value; a plain ``$name`` in it is kept as it is."""
-
-    def one(m: re.Match[str]) -> str:
-        if m[0].startswith("\\"):
-            if m[1] not in ESCAPES:
-                raise refuse(f"the escape {m[0]!r} in a string is not read")
-            return ESCAPES[m[1]]
-        if m[2] is None:
-            raise refuse("a string interpolating more than a plain $name is not read")
-        return m[0]
-
-    return INTERPOLATION.sub(one, raw)
 
 
 class _Parser:
@@ -290,26 +282,21 @@ class _Parser:
         return entries
 
     def check_uses(self) -> None:
-        """Every use of the hash outside its definition reads it, as Proxmox's subs do."""
+        """Every use of the hash outside its definition is one of the reads `READS` lists."""
         for k, token in enumerate(self.tokens):
-            if NAME not in token.text:
+            if NAME not in token.text or token is self.definition:
                 continue
             if token.kind in ("str", "regex"):
                 raise self.refuse(token, f"a string naming {NAME} could reach it by name")
             if token.kind != "var" or token.text != f"${NAME}":
                 raise self.refuse(token, f"{token.text!r} is not read: spell it ${NAME}")
-            if token is not self.definition and not self.is_read(k):
+            window = [
+                "$H" if t is token else "''" if t.kind in ("str", "regex") else t.text
+                for t in self.tokens[max(k - 2, 0) : k + 6]
+            ]
+            if not READS.search(f" {' '.join(window)} "):
                 raise self.refuse(
                     token,
                     f"${NAME} is used here other than as a plain read: only its"
                     " definition may set it",
                 )
-
-    def is_read(self, k: int) -> bool:
-        """Whether the hash at token `k` is read in one of the ways `READS` lists."""
-        window = [
-            "$H" if n == k else "''" if t.kind in ("str", "regex") else t.text
-            for n, t in enumerate(self.tokens[: k + 6])
-            if n >= k - 2
-        ]
-        return READS.search(f" {' '.join(window)} ") is not None

@@ -1,7 +1,6 @@
 """Suggest stage: a level for a command from what QEMU says about it (docs/suggest.md).
 
-Entry points: `suggest` (pure) with `load_rules`; `advisor` for `sync` and `check`.
-"""
+Entry points: `suggest` (pure) with `load_rules`; `advisor` for `sync` and `check`."""
 
 from __future__ import annotations
 
@@ -18,12 +17,6 @@ from generator.core.model import HelpEntry, Snapshot, Table, Version
 from generator.core.text import one_line, yaml_comment
 from generator.core.yamlnodes import NodeReader
 from generator.suggest.engine import EngineError, Pattern, escape
-
-
-def default_rules_path(table_path: str) -> str:
-    """Where a table's rules live unless told otherwise: beside it."""
-    return os.path.join(os.path.dirname(table_path), "suggest-rules.yaml")
-
 
 FIELDS = ("params", "help", "name")
 RULE_KEYS = ("id", "field", "words", "regex", "unless", "level", "reason", "reveals-host")
@@ -44,7 +37,7 @@ class Matcher:
     pattern: Pattern
 
     def search(self, name: str, entry: HelpEntry | None) -> str | None:
-        """The text this matches in `field`, shown as QEMU wrote it; None when it does not."""
+        """The text matched in `field`, as QEMU wrote it."""
         if self.field == "name":
             text = name
         elif entry is None:
@@ -75,9 +68,7 @@ class Rule:
 
     def apply(self, name: str, entry: HelpEntry | None) -> Suggestion | None:
         found = self.matcher.search(name, entry)
-        if found is None:
-            return None
-        if self.unless is not None and self.unless.search(name, entry) is not None:
+        if found is None or (self.unless and self.unless.search(name, entry) is not None):
             return None
         return Suggestion(self.level, self.reason.format(match=repr(found)))
 
@@ -270,7 +261,7 @@ Advisor = Callable[[str, "HelpEntry | None", bool], Suggestion]
 def advisor(table: Table, rules_path: str | None = None) -> Advisor | None:
     """Suggest with the table's rules, read on first use (a clean check never reads
     them); None when there is no rules file."""
-    path = rules_path or default_rules_path(table.path)
+    path = rules_path or os.path.join(os.path.dirname(table.path), "suggest-rules.yaml")
     if not os.path.exists(path):
         return None
     rules = functools.cache(lambda: load_rules(path, table.levels))
