@@ -85,7 +85,7 @@ class Module(NamedTuple):
 
 def read_module(path: str, text: str) -> Module:
     """The permission hash of the module `text` (from `path`), as perl holds it."""
-    return _Parser(path, *_tokens(path, text)).module()
+    return _Parser(path, text).module()
 
 
 def _tokens(path: str, text: str) -> tuple[list[Token], dict[int, str], dict[int, str]]:
@@ -134,13 +134,13 @@ def _tokens(path: str, text: str) -> tuple[list[Token], dict[int, str], dict[int
             break
         elif kind == "word" and "'" in value:
             raise refuse(f'{value!r}: "\'" as a package separator is not read')
-        elif kind == "word" and value in QUOTE_LIKE and ARROW_BELOW.match(text, i):
+        elif kind == "word" and value in QUOTE_LIKE:
             raise refuse(
                 f"{value!r} on a line before its '=>': perl 5.36 reads a key, older perls"
-                f" a quoting operator; put the key on the arrow's line, or quote it"
+                " a quoting operator; put the key on the arrow's line, or quote it"
+                if ARROW_BELOW.match(text, i)
+                else f"{value!r}: quoting and pattern operators are not read"
             )
-        elif kind == "word" and value in QUOTE_LIKE:
-            raise refuse(f"{value!r}: quoting and pattern operators are not read")
         elif kind == "word" and value in REFUSED_WORDS:
             raise refuse(f"{value!r} runs or loads code the importer does not read")
         elif kind == "var" and (value.endswith("::") or value[1:].startswith("::")):
@@ -157,11 +157,9 @@ def _tokens(path: str, text: str) -> tuple[list[Token], dict[int, str], dict[int
 class _Parser:
     """The statements at file scope, the hash's entries, and every use of the hash."""
 
-    def __init__(
-        self, path: str, tokens: list[Token], alone: dict[int, str], after: dict[int, str]
-    ) -> None:
-        self.path, self.tokens, self.i = path, tokens, 0
-        self.alone, self.after = alone, after  # comments by line
+    def __init__(self, path: str, text: str) -> None:
+        self.path, self.i = path, 0
+        self.tokens, self.alone, self.after = _tokens(path, text)  # comments by line
         self.definition: Token | None = None
 
     def refuse(self, token: Token | None, what: str) -> HmpPermsError:

@@ -1,8 +1,5 @@
-"""Suggest stage: its regular expressions, in RE2, whose matching time is linear in the text.
-
-QEMU's text is untrusted, so no pattern may backtrack (Python's ``(a+)+$`` never ends
-on forty ``a`` and a ``!``). This module alone touches the untyped binding.
-"""
+"""Suggest stage: its patterns, in RE2, linear in the text: QEMU's text is untrusted and
+Python's ``(a+)+$`` never ends on forty ``a`` and a ``!``. Only here is the untyped binding."""
 
 from __future__ import annotations
 

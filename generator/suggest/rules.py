@@ -66,12 +66,6 @@ class Rule:
     reveals_host: bool
     where: Location
 
-    def apply(self, name: str, entry: HelpEntry | None) -> Suggestion | None:
-        found = self.matcher.search(name, entry)
-        if found is None or (self.unless and self.unless.search(name, entry) is not None):
-            return None
-        return Suggestion(self.level, self.reason.format(match=repr(found)))
-
 
 #: The rules of a file, in its order.
 Rules = tuple[Rule, ...]
@@ -82,11 +76,14 @@ def matches(
 ) -> dict[str, Suggestion]:
     """Each rule that applies to a command, by id (an info subcommand: only `reveals-host`
     ones); each is searched once, the costly part."""
-    return {
-        rule.id: s
-        for rule in rules
-        if (rule.reveals_host or not is_info) and (s := rule.apply(name, entry)) is not None
-    }
+    found = {}
+    for rule in rules:
+        if is_info and not rule.reveals_host:
+            continue
+        text = rule.matcher.search(name, entry)
+        if text is not None and (rule.unless is None or rule.unless.search(name, entry) is None):
+            found[rule.id] = Suggestion(rule.level, rule.reason.format(match=repr(text)))
+    return found
 
 
 def suggest(
