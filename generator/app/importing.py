@@ -26,12 +26,8 @@ def import_perl_table(
             f"--vendor {vendor}: no package pattern known for it (known: {known});"
             " import without --vendor and declare it in the table's vendors:"
         )
-    recorded = {
-        name
-        for _, snap in load_records(str(CURATED.parent / "builds"), curated.vendors)
-        for e in snap.commands
-        for name in e.names
-    }
+    records = load_records(str(CURATED.parent / "builds"), curated.vendors)
+    recorded = {name for _, snap in records for e in snap.commands for name in e.names}
     text, notes = import_perl(
         source,
         read_text(source),

@@ -1,4 +1,1 @@
-"""Perl import stage: a Perl permission hash (Proxmox's ``HMPPerms``) as a table.
-
-Entry point: `importer.import_perl`, with `reader.read_module`.
-"""
+"""Perl import stage: a Perl permission hash as a table. Entry point: `importer.import_perl`."""

@@ -1,8 +1,5 @@
-"""Perl import stage: a permission module read without running it, in the forms of
-Proxmox's ``HMPPerms.pm`` and of the module `generate` writes (docs/table.md).
-
-Entry point: `read_module`. Perl is the truth: what could make perl hold another hash
-is refused, never guessed."""
+"""Perl import stage: a permission module read as perl holds it, without running it
+(`read_module`); what could make perl hold another hash is refused, never guessed."""
 
 from __future__ import annotations
 

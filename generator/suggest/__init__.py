@@ -1,4 +1,1 @@
-"""Suggest stage: propose a level for a command from what QEMU says about it.
-
-Entry point: `rules.suggest`, with the rules read by `rules.load_rules`.
-"""
+"""Suggest stage: a level for a command from QEMU's text. Entry point: `rules.suggest`."""

@@ -1,6 +1,5 @@
-"""Suggest stage: a level for a command from what QEMU says about it (docs/suggest.md).
-
-Entry points: `suggest` (pure) with `load_rules`; `advisor` for `sync` and `check`."""
+"""Suggest stage: `suggest` (pure) with `load_rules`, and `advisor` for `sync` and
+`check`: a level for a command from what QEMU says about it (docs/suggest.md)."""
 
 from __future__ import annotations
 
