@@ -37,12 +37,9 @@ class Matcher:
 
     def search(self, name: str, entry: HelpEntry | None) -> str | None:
         """The text matched in `field`, as QEMU wrote it."""
-        if self.field == "name":
-            text = name
-        elif entry is None:
+        if entry is None and self.field != "name":
             return None
-        else:
-            text = one_line(entry.params if self.field == "params" else entry.help)
+        text = name if self.field == "name" else one_line(getattr(entry, self.field))
         span = self.pattern.search(text)
         if span is None:
             return None
