@@ -23,7 +23,7 @@ from generator.core.model import (
     is_command_name,
 )
 from generator.core.yamlnodes import NodeReader, is_null
-from generator.table.layout import Layout, index_layout
+from generator.table.edit import Layout, index_layout
 
 SCHEMA = 2
 LEVEL_RE = re.compile(r"[A-Za-z0-9_.-]+")
@@ -244,11 +244,12 @@ class _Loader(NodeReader):
         deprecated = None
         if "deprecated" in values:  # with no release (an imported module's): every release
             dep = self.mapping(values["deprecated"], f"{what}: deprecated", DEPRECATED_KEYS)
-            deprecated = EVERY_RELEASE
-            if "since" in dep:
-                deprecated = self.parsed(
-                    dep["since"][1], f"{what}: deprecated since", Version.parse
-                )
+            since = dep["since"][1] if "since" in dep else None
+            release = self.scalar(since, f"{what}: deprecated since") if since is not None else None
+            try:
+                deprecated = Version.parse(release) if release is not None else EVERY_RELEASE
+            except ValueError as exc:
+                self.problem(since, f"{what}: deprecated since: {exc}")
         return Entry(
             name=name,
             where=self.where(key),
