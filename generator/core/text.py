@@ -135,9 +135,8 @@ def perl_literal(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def python_literal(value: str | tuple[str, ...]) -> str:
-    """A Python literal (a string, or a tuple of them) that reads back as `value`."""
-    return repr(value)
+#: A Python literal (a string, or a tuple of them) that reads back as the value.
+python_literal = repr
 
 
 def _pieces(text: str, width: int = 72) -> list[str]:

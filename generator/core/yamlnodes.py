@@ -87,11 +87,12 @@ class NodeReader:
         return f"known: {', '.join(keys)}"
 
     def mapping(
-        self, node: Node, what: str, keys: tuple[str, ...] | None = None
+        self, node: Node | None, what: str, keys: tuple[str, ...] | None = None
     ) -> dict[str, tuple[ScalarNode, Node]]:
-        """A mapping's items by key; reports duplicates, odd keys and unknown keys."""
+        """A mapping's items by key (none for a missing or empty node); reports duplicates,
+        odd keys and unknown keys."""
         if not isinstance(node, MappingNode):
-            if not is_null(node):
+            if node is not None and not is_null(node):
                 self.problem(node, f"{what} must be a mapping")
             return {}
         items: dict[str, tuple[ScalarNode, Node]] = {}

@@ -15,7 +15,6 @@ from typing import NamedTuple
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.core.errors import HmpPermsError, Location
-from generator.core.yamlnodes import is_null
 
 EDITED = ("commands", "info")  # the sections `sync` adds entries to
 LOCK_WAIT = 30.0  # seconds to wait for another `sync --write` on the same table
@@ -30,7 +29,7 @@ class Section(NamedTuple):
     """Where a section `sync` adds entries to stands (0-based lines)."""
 
     line: int  # its key's line
-    style: str  # "block", "flow" (`{...}`), "null" (no entries yet), "other" (not a mapping)
+    style: str  # "block", "flow" (`{...}`), "null" (no entries yet)
     key_col: int = 2  # the column of its entries' keys
     field_col: int = 4  # the column of their fields
     entries: tuple[tuple[str, int, int], ...] = ()  # (name, key line, first line after its text)
@@ -80,11 +79,8 @@ def index_layout(text: str, root: MappingNode) -> Layout:
     line_end = "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
     # Where a section the table lacks goes: after the document's content, before a
     # document end (`...`) or a next document (`---`) if one follows it.
-    append_at = len(lines)
-    for number in range(_content_end(root), len(lines)):
-        if _DOCUMENT_MARK.fullmatch(lines[number]):
-            append_at = number
-            break
+    marks = (n for n in range(_content_end(root), len(lines)) if _DOCUMENT_MARK.fullmatch(lines[n]))
+    append_at = next(marks, len(lines))
     sections = {}
     for key, value in root.value:
         if isinstance(key, ScalarNode) and key.value in EDITED:
@@ -98,26 +94,23 @@ def _section(key: ScalarNode, value: Node, total: int) -> Section:
         return Section(line, "flow")
     if isinstance(value, MappingNode):
         entries = tuple((str(k.value), k.start_mark.line, _entry_end(k, v)) for k, v in value.value)
-        key_col, field_col = 2, 4
-        if value.value:
-            key_col = value.value[0][0].start_mark.column
-            field_col = next(
-                (
-                    v.value[0][0].start_mark.column
-                    for _, v in value.value
-                    if isinstance(v, MappingNode) and v.value and not v.flow_style
-                ),
-                key_col + 2,
-            )
+        key_col = value.value[0][0].start_mark.column  # a block mapping has an entry
+        field_col = next(
+            (
+                v.value[0][0].start_mark.column
+                for _, v in value.value
+                if isinstance(v, MappingNode) and v.value and not v.flow_style
+            ),
+            key_col + 2,
+        )
         end = value.end_mark.line if value.end_mark.column == 0 else total
         return Section(line, "block", key_col, field_col, entries, min(end, total))
-    if is_null(value):
-        # `info:` with nothing under it yet; `info: null` or `info: ~` on the key's line
-        word = None
-        if value.value and value.start_mark.line == line:
-            word = (value.start_mark.column, value.end_mark.column)
-        return Section(line, "null", end=line + 1, null_word=word)
-    return Section(line, "other")
+    # The loader took the table, so this is `info:` with nothing under it yet, or `info:
+    # null` or `info: ~`, the word on the key's line.
+    word = None
+    if value.value and value.start_mark.line == line:
+        word = (value.start_mark.column, value.end_mark.column)
+    return Section(line, "null", end=line + 1, null_word=word)
 
 
 def yaml_key(name: str) -> str:
@@ -152,11 +145,6 @@ def insert_entries(
         raise HmpPermsError(
             f"'{section}' is written in flow style ({{...}}); entries can only be added"
             " to a block mapping: rewrite it in block style",
-            Location(path, found.line + 1),
-        )
-    elif found.style == "other":
-        raise HmpPermsError(
-            f"'{section}' must be a mapping; run `hmp-perms lint`",
             Location(path, found.line + 1),
         )
     elif found.null_word is not None:  # `info: null`: the word goes, the entries follow
