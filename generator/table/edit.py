@@ -75,8 +75,7 @@ def _entry_end(key: ScalarNode, value: Node) -> int:
 
 def index_layout(text: str, root: MappingNode) -> Layout:
     lines = split_lines(text)
-    first = text.find("\n")
-    line_end = "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
+    line_end = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
     # Where a section the table lacks goes: after the document's content, before a
     # document end (`...`) or a next document (`---`) if one follows it.
     marks = (n for n in range(_content_end(root), len(lines)) if _DOCUMENT_MARK.fullmatch(lines[n]))
@@ -127,11 +126,9 @@ def insert_entries(
     section: str,
     entries: Sequence[tuple[str, Sequence[str]]],
 ) -> str:
-    """`text` with a new entry in `section` for each (name, field lines), in name order.
-
-    `layout` is of `text`, or of a text that differs only below this section (so edit
-    the later section first). Each entry goes before the first that sorts after it
-    (and the comments above that one), or after the last."""
+    """`text` with a new entry in `section` for each (name, field lines), before the first
+    that sorts after it and its comments, or after the last. `layout` is of `text`, or of
+    a text that differs only below this section (so edit the later section first)."""
     if not entries:
         return text
     lines = split_lines(text)

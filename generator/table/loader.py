@@ -293,9 +293,7 @@ class _Loader(NodeReader):
                     entry.where,
                     f"{entry.name!r} follows {entry.follows!r}, which is not in the table",
                 )
-            elif None not in (target.permission, entry.permission) and (
-                target.permission != entry.permission
-            ):
+            elif entry.permission and target.permission not in (None, entry.permission):
                 self.problem(
                     entry.where,
                     f"{entry.name!r} follows {entry.follows!r} but is at {entry.permission!r},"
