@@ -52,10 +52,8 @@ def lint_table(path: str) -> list[HmpPermsError]:
     text = read_text(path)
     try:
         _Loader(path, text).load()
-    except ErrorList as exc:
-        return exc.problems
     except HmpPermsError as exc:
-        return [exc]
+        return exc.problems if isinstance(exc, ErrorList) else [exc]
     return []
 
 
