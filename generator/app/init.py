@@ -18,7 +18,7 @@ from generator.app.settings import (
 )
 from generator.core.errors import HmpPermsError
 from generator.core.files import read_text, write_atomic
-from generator.table.layout import split_lines
+from generator.table.edit import split_lines
 from generator.table.loader import load_for_edit
 
 RULES = str(Path(DEFAULT_TABLE).parent / RULES_NAME)

@@ -1,8 +1,5 @@
-"""Foundation: the errors that mean "bad input", not "bug".
-
-Every error a user can cause is a `HmpPermsError`, printed as one line (exit 2);
-anything else is a bug (its traceback under ``HMP_PERMS_DEBUG=1``).
-"""
+"""Foundation: the errors that mean "bad input", not "bug": each a `HmpPermsError`,
+printed as one line (exit 2); anything else is a bug."""
 
 from __future__ import annotations
 
@@ -44,7 +41,7 @@ class ErrorList(HmpPermsError):
 
 class CollectError(HmpPermsError):
     """QEMU could not be started, talked to or understood: one line naming it, with what
-    it said (whitespace folded: one problem, one line)."""
+    it said."""
 
     def __init__(self, binary: str, message: str, stderr: str = "", speaker: str = "QEMU") -> None:
         self.binary = binary

@@ -1,9 +1,5 @@
-"""Foundation: read text and JSON with one clear error, write whole or not at all.
-
-Entry points: `read_text`, `read_json`, `write_atomic` and `ensure_writable`. What is
-read is trusted, though it can be wrong: a bad file gives one ``file:line`` line from
-the parser's own error.
-"""
+"""Foundation: read text and JSON with one clear ``file:line`` error (the parser's own,
+caught at the edge), write whole or not at all."""
 
 from __future__ import annotations
 
@@ -21,8 +17,7 @@ from types import MappingProxyType
 from generator.core.errors import HmpPermsError, Location
 from generator.core.text import terminal
 
-#: The most any input may hold (a table is a few hundred KB): ``--from-text /dev/zero``
-#: must not fill the memory.
+#: The most any input may hold: ``--from-text /dev/zero`` must not fill the memory.
 MAX_BYTES = 16 * 1024 * 1024
 
 #: Temporary files being written now; whoever ends the run early removes them.
@@ -31,9 +26,9 @@ UNFINISHED_LOCK = threading.Lock()
 
 
 def read_bytes(path: str | Path, untrusted: bool = False) -> bytes:
-    """The bytes of a file or pipe, at most `MAX_BYTES`. A file of a tree the tool does not
-    trust (`untrusted`: a QEMU source tree) must be a regular file, not reached through a
-    symbolic link: it cannot hang the run or make it print another file."""
+    """The bytes of a file or pipe, at most `MAX_BYTES`. An `untrusted` file (of a QEMU
+    source tree) must be a regular file, not a symbolic link, so it can neither hang the
+    run nor make it print another file."""
     flags = os.O_RDONLY | os.O_CLOEXEC | (os.O_NOFOLLOW | os.O_NONBLOCK if untrusted else 0)
     try:
         with open(os.open(path, flags), "rb") as f:
@@ -49,7 +44,7 @@ def read_bytes(path: str | Path, untrusted: bool = False) -> bytes:
 
 
 def read_text(path: str | Path, untrusted: bool = False) -> str:
-    """A UTF-8 file's text; one error naming the line of the first bad byte when it is not."""
+    """A UTF-8 file's text, else an error at the line of the first bad byte."""
     data = read_bytes(path, untrusted)
     try:
         return data.decode("utf-8")
@@ -59,8 +54,8 @@ def read_text(path: str | Path, untrusted: bool = False) -> str:
 
 
 def read_json(path: str | Path) -> object:
-    """A JSON file's value; invalid JSON (nesting past Python's recursion limit, an integer
-    past its digit limit) is one error naming the line."""
+    """A JSON file's value; invalid JSON (also nesting past the recursion limit, an integer
+    past the digit limit) is one error naming the line."""
     text = read_text(path)
     try:
         return json.loads(text)
@@ -71,11 +66,8 @@ def read_json(path: str | Path) -> object:
 
 
 def write_atomic(path: str | Path, content: str) -> bool:
-    """Write `content` to `path` whole or not at all; False when it already held exactly that.
-
-    A regular file is replaced through a temp file and a rename, keeping its permission
-    bits; a symlink is followed; other hard links keep the old content; ``-`` is stdout.
-    """
+    """Write `content` to `path` (``-``: stdout) whole or not at all, through a temp file
+    and a rename; False when it already held exactly that."""
     name = str(path)
     try:
         data = content.encode("utf-8")
@@ -114,8 +106,8 @@ def refuse_inputs(
     inputs: Mapping[str, str],
     folders: Mapping[str, str] = MappingProxyType({}),
 ) -> None:
-    """No output of a run is one of its inputs (`inputs`, path -> what it is, if it has a
-    name) or lies in an input folder: writing it would replace what the run reads."""
+    """No output of a run may be one of its `inputs` (path -> what it is, or '') or lie in
+    one of its input `folders`: writing it would replace what the run reads."""
     files = {Path(path).resolve(): what for path, what in inputs.items()}
     within = {Path(path).resolve(): what for path, what in folders.items()}
     for output in outputs:
@@ -153,8 +145,8 @@ def _target(name: str) -> os.stat_result | None:
 
 @contextlib.contextmanager
 def _temp_file(real: str, name: str) -> Iterator[tuple[int, str]]:
-    """A new file beside `real` (its descriptor and name), in `UNFINISHED` from before it
-    is made until it is gone: removed at the end unless renamed away."""
+    """A new file beside `real` (descriptor, name), in `UNFINISHED` from before it is made
+    until it is renamed away or removed."""
     folder, base = os.path.split(real)
     # The base is cut to leave room for the rest: a name of 255 bytes is a file's own.
     base = os.fsdecode(os.fsencode(base)[:200])

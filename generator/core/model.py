@@ -1,7 +1,5 @@
-"""Foundation: the data the stages pass on, frozen, typed and free of I/O.
-
-`NamedTuple`s: every run imports them all, and one costs a seventh of a dataclass.
-"""
+"""Foundation: the data the stages pass on, frozen and free of I/O (`NamedTuple`s:
+every run imports them all, and one costs a seventh of a dataclass)."""
 
 from __future__ import annotations
 
@@ -15,7 +13,6 @@ from generator.core.errors import Location
 
 #: What QEMU accepts as a command name, and so all this tool passes on.
 NAME_RE = re.compile(r"[A-Za-z0-9_?-]+")
-VERSION_RE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?")
 
 
 def is_command_name(text: str) -> bool:
@@ -31,7 +28,7 @@ class Version(NamedTuple):
 
     @classmethod
     def parse(cls, text: str) -> Version:
-        m = VERSION_RE.fullmatch(text.strip())
+        m = re.fullmatch(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?", text.strip())
         if m is None:
             raise ValueError(f"{text!r} is not a version (MAJOR.MINOR[.MICRO])")
         return cls(int(m[1]), int(m[2]), int(m[3] or 0))
@@ -44,12 +41,11 @@ class Version(NamedTuple):
         return "" if self == EVERY_RELEASE else self.short()
 
     def short(self) -> str:
-        """``9.0`` for 9.0.0, the full form otherwise: how releases are named."""
+        """``9.0`` for 9.0.0: how releases are named."""
         return f"{self.major}.{self.minor}" if self.micro == 0 else str(self)
 
 
-#: A deprecation with no release given (``deprecated: {}``, as an imported module
-#: states it): it holds in every release, so in every scope.
+#: A deprecation with no release given (``deprecated: {}``): it holds in every release.
 EVERY_RELEASE = Version(0, 0)
 
 
@@ -84,8 +80,7 @@ class Snapshot(NamedTuple):
 
     @property
     def given(self) -> str:
-        """A short name for this build: the base name of the file (or source folder) it
-        was read from, else the binary."""
+        """The base name of the file or folder it was read from, else the binary."""
         if self.source in ("", "live"):
             return self.binary
         return os.path.basename(self.source.rstrip("/")) or self.source
@@ -124,8 +119,7 @@ class Baseline(NamedTuple):
     why_none: str = ""
 
     def newer_than(self, build: Build) -> bool:
-        """Whether this baseline is a later release than `build` (a point release older
-        than every record is compared with the lowest above it)."""
+        """A point release older than every record is compared with the lowest above it."""
         mine, theirs = self.build.version if self.build else None, build.version
         return mine is not None and theirs is not None and mine > theirs
 
@@ -141,8 +135,7 @@ class Entry(NamedTuple):
     vendor: str | None = None
     follows: str | None = None
     deprecated: Version | None = None
-    #: the rationale is the curated table's, lent on import: no comment of the module's
-    borrowed: bool = False
+    borrowed: bool = False  # the rationale was lent on import by the curated table
     note: str = ""  # the module's comment after the entry, written there instead of help
 
     @property
@@ -161,11 +154,9 @@ class Table(NamedTuple):
     vendors: Mapping[str, re.Pattern[str]]
     commands: Mapping[str, Entry]
     info: Mapping[str, Entry] = MappingProxyType({})
-    #: entries awaiting a decision (``info X`` for info), each with its line
-    todo: Mapping[str, Location] = MappingProxyType({})
+    todo: Mapping[str, Location] = MappingProxyType({})  # stubs awaiting a decision ("info X")
     descriptions: Mapping[str, str] = MappingProxyType({})  # level -> what it allows
-    #: `info-subcommands: inherit`: an info subcommand the table lacks takes `info`'s level
-    inherit_info: bool = False
+    inherit_info: bool = False  # `info-subcommands: inherit`
 
     def level_of(self, entry: Entry) -> str:
         """An entry's effective level; info subcommands inherit `info`'s."""

@@ -1,20 +1,14 @@
-"""Foundation: what a loaded string may hold, and one escaper per destination.
-
-At load, `unprintable` finds what no string may hold (each loader allows the few
-whitespace characters its format needs). At output, each escaper turns any text into
-what its destination reads as plain text; reports and templates use nothing else.
-"""
+"""Foundation: what a loaded string may hold (`unprintable`), and one escaper per
+destination, which reports and templates use for any text they output."""
 
 from __future__ import annotations
 
 import re
 import textwrap
 
-#: What no loaded string may hold (whitespace a format allows is passed in `allow`):
-#: controls, line and paragraph separators, zero-width and bidi formatting (which
-#: make text read otherwise than it is: the Arabic letter mark U+061C, the shaping
-#: controls U+206A-U+206F and the invisible tag characters U+E0000-U+E007F, which
-#: spell hidden text, too), byte-order marks, non-characters, surrogates.
+#: Controls, line and paragraph separators, zero-width and bidi formatting (text that
+#: reads otherwise than it is, or spells hidden text: the tags U+E0000-U+E007F),
+#: byte-order marks, non-characters, surrogates.
 _UNPRINTABLE = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
     "\ufeff\ufff9-\ufffb\ufffe\uffff\ud800-\udfff\U000e0000-\U000e007f]"
@@ -69,8 +63,8 @@ _CODE_SPAN = re.compile(r"`([^`]+)`")
 
 
 def md_text(text: str) -> str:
-    """Prose for one Markdown table cell, as `md_cell`, but a pair of backticks around
-    a word stays a code span: a rationale's `info` reads as code, not as \\`info\\`."""
+    """As `md_cell`, but a pair of backticks stays a code span: a rationale's `info`
+    reads as code."""
     out, at = [], 0
     for m in _CODE_SPAN.finditer(text := one_line(text)):
         out += [_md_escape(text[at : m.start()]), md_code(m[1])]
@@ -141,9 +135,8 @@ def perl_literal(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def python_literal(value: str | tuple[str, ...]) -> str:
-    """A Python literal (a string, or a tuple of them) that reads back as `value`."""
-    return repr(value)
+#: A Python literal (a string, or a tuple of them) that reads back as the value.
+python_literal = repr
 
 
 def _pieces(text: str, width: int = 72) -> list[str]:
@@ -161,8 +154,7 @@ def _pieces(text: str, width: int = 72) -> list[str]:
 
 
 def python_lines(value: str, indent: str = "    ") -> str:
-    """A text as adjacent Python literals, one line of code each, for an implicit
-    concatenation in parentheses."""
+    """A text as adjacent Python literals, one line of code each."""
     return "\n".join(indent + python_literal(piece) for piece in _pieces(value))
 
 

@@ -1,15 +1,9 @@
-"""Foundation: YAML read as nodes that know their line, for the table and the rules.
-
-Entry point: `NodeReader` (a document's nodes, every problem kept as `file:line:
-message`). No tag is resolved; the C composer is used when ruamel.yaml.clib is
-installed (ten times faster).
-"""
+"""Foundation: YAML read as nodes that know their line, for the table and the rules
+(`NodeReader`). No tag is resolved; the C composer is ten times faster when installed."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import TypeVar
 
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent, StreamEndEvent
@@ -27,8 +21,6 @@ except ImportError:  # pragma: no cover - without ruamel.yaml.clib
     class Loader(BaseLoader):  # type: ignore[no-redef]
         max_depth = None  # the pure composer asks its loader for one
 
-
-T = TypeVar("T")
 
 #: Nesting no table needs (it has four levels): refused from the parser's events, which
 #: keep their own stack, as the C composer recurses once per level and a file nested
@@ -95,11 +87,12 @@ class NodeReader:
         return f"known: {', '.join(keys)}"
 
     def mapping(
-        self, node: Node, what: str, keys: tuple[str, ...] | None = None
+        self, node: Node | None, what: str, keys: tuple[str, ...] | None = None
     ) -> dict[str, tuple[ScalarNode, Node]]:
-        """A mapping's items by key; reports duplicates, odd keys and unknown keys."""
+        """A mapping's items by key (none for a missing or empty node); reports duplicates,
+        odd keys and unknown keys."""
         if not isinstance(node, MappingNode):
-            if not is_null(node):
+            if node is not None and not is_null(node):
                 self.problem(node, f"{what} must be a mapping")
             return {}
         items: dict[str, tuple[ScalarNode, Node]] = {}
@@ -135,16 +128,6 @@ class NodeReader:
             return ()
         texts = [self.scalar(item, what) for item in node.value]
         return tuple(t for t in texts if t is not None)
-
-    def parsed(self, node: Node, what: str, parse: Callable[[str], T]) -> T | None:
-        text = self.scalar(node, what)
-        if text is None:
-            return None
-        try:
-            return parse(text)
-        except ValueError as exc:
-            self.problem(node, f"{what}: {exc}")
-            return None
 
     def document(self, what: str) -> tuple[str, MappingNode]:
         """The file's text and its top node, which must be a mapping."""

@@ -1,5 +1,2 @@
-"""Table stage: ``data/hmp-commands.yaml`` read and validated into a `Table`.
-
-Entry point: `loader.load_table` (and `loader.lint_table`, the same rules as a
-list). `edit` changes the table's text in place at the lines the loader found.
-"""
+"""Table stage: ``data/hmp-commands.yaml`` read and validated into a `Table`
+(`loader.load_table`); `edit` adds entries to its text at the lines the loader found."""

@@ -1,8 +1,6 @@
-"""Table stage: add entries to the table's text, and nothing else.
-
-Entry points: `insert_entries` (whole lines at the loader's positions, every other byte
-kept; a flow-style section is refused, never approximated) and `table_lock`.
-"""
+"""Table stage: where each section and entry stands in the table's text (`index_layout`,
+which the loader calls), and new entries added there as whole lines (`insert_entries`),
+every other byte kept; a flow-style section is refused, never approximated."""
 
 from __future__ import annotations
 
@@ -11,16 +9,107 @@ import fcntl
 import os
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import NamedTuple
+
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.core.errors import HmpPermsError, Location
-from generator.table.layout import Layout, Section, split_lines
 
+EDITED = ("commands", "info")  # the sections `sync` adds entries to
 LOCK_WAIT = 30.0  # seconds to wait for another `sync --write` on the same table
+_DOCUMENT_MARK = re.compile(r"(?:\.\.\.|---)(?:[ \t].*)?\r?\n?")
 # A key that needs no quotes: it cannot be read as anything but this string.
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 #: YAML 1.1 and 1.2 read these (in any case) as booleans or null.
 _YAML_WORDS = frozenset(("y", "n", "yes", "no", "on", "off", "true", "false", "null"))
+
+
+class Section(NamedTuple):
+    """Where a section `sync` adds entries to stands (0-based lines)."""
+
+    line: int  # its key's line
+    style: str  # "block", "flow" (`{...}`), "null" (no entries yet)
+    key_col: int = 2  # the column of its entries' keys
+    field_col: int = 4  # the column of their fields
+    entries: tuple[tuple[str, int, int], ...] = ()  # (name, key line, first line after its text)
+    end: int = 0  # the first line after the section's own text
+    null_word: tuple[int, int] | None = None  # the columns of `null` or `~` on the key's line
+
+
+class Layout(NamedTuple):
+    """The position index of a table's text; only `sync` edits against it."""
+
+    line_end: str  # "\n" or "\r\n": as the file's first line ends
+    lines: int
+    append_at: int  # where a section the table lacks is added
+    sections: Mapping[str, Section]
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their ends, split at LF only (as YAML and git see them)."""
+    return [line for line in re.split(r"(?<=\n)", text) if line]
+
+
+def _content_end(node: Node) -> int:
+    """The first line after a node's own text: a comment line before it may be
+    part of a block scalar (`|` text may hold `# ...` lines, `|+` keeps blank ones)."""
+    while not getattr(node, "flow_style", False) and node.value:
+        if isinstance(node, MappingNode):
+            node = node.value[-1][1]
+        elif isinstance(node, SequenceNode):
+            node = node.value[-1]
+        else:
+            break
+    end = node.end_mark
+    return int(end.line if end.column == 0 else end.line + 1)
+
+
+def _entry_end(key: ScalarNode, value: Node) -> int:
+    """The first line after an entry's text. A bare key (`usbhost:`) ends on its own
+    line, wherever a composer puts the end of the empty value."""
+    if isinstance(value, ScalarNode) and value.value == "" and not value.style:
+        return int(key.start_mark.line + 1)
+    return max(int(key.start_mark.line) + 1, _content_end(value))
+
+
+def index_layout(text: str, root: MappingNode) -> Layout:
+    lines = split_lines(text)
+    line_end = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    # Where a section the table lacks goes: after the document's content, before a
+    # document end (`...`) or a next document (`---`) if one follows it.
+    marks = (n for n in range(_content_end(root), len(lines)) if _DOCUMENT_MARK.fullmatch(lines[n]))
+    append_at = next(marks, len(lines))
+    sections = {}
+    for key, value in root.value:
+        if isinstance(key, ScalarNode) and key.value in EDITED:
+            sections[key.value] = _section(key, value, len(lines))
+    return Layout(line_end, len(lines), append_at, sections)
+
+
+def _section(key: ScalarNode, value: Node, total: int) -> Section:
+    line = key.start_mark.line
+    if isinstance(value, MappingNode) and value.flow_style:
+        return Section(line, "flow")
+    if isinstance(value, MappingNode):
+        entries = tuple((str(k.value), k.start_mark.line, _entry_end(k, v)) for k, v in value.value)
+        key_col = value.value[0][0].start_mark.column  # a block mapping has an entry
+        field_col = next(
+            (
+                v.value[0][0].start_mark.column
+                for _, v in value.value
+                if isinstance(v, MappingNode) and v.value and not v.flow_style
+            ),
+            key_col + 2,
+        )
+        end = value.end_mark.line if value.end_mark.column == 0 else total
+        return Section(line, "block", key_col, field_col, entries, min(end, total))
+    # The loader took the table, so this is `info:` with nothing under it yet, or `info:
+    # null` or `info: ~`, the word on the key's line.
+    word = None
+    if value.value and value.start_mark.line == line:
+        word = (value.start_mark.column, value.end_mark.column)
+    return Section(line, "null", end=line + 1, null_word=word)
 
 
 def yaml_key(name: str) -> str:
@@ -37,11 +126,9 @@ def insert_entries(
     section: str,
     entries: Sequence[tuple[str, Sequence[str]]],
 ) -> str:
-    """`text` with a new entry in `section` for each (name, field lines), in name order.
-
-    `layout` is of `text`, or of a text that differs only below this section (so edit
-    the later section first). Each entry goes before the first that sorts after it
-    (and the comments above that one), or after the last."""
+    """`text` with a new entry in `section` for each (name, field lines), before the first
+    that sorts after it and its comments, or after the last. `layout` is of `text`, or of
+    a text that differs only below this section (so edit the later section first)."""
     if not entries:
         return text
     lines = split_lines(text)
@@ -55,11 +142,6 @@ def insert_entries(
         raise HmpPermsError(
             f"'{section}' is written in flow style ({{...}}); entries can only be added"
             " to a block mapping: rewrite it in block style",
-            Location(path, found.line + 1),
-        )
-    elif found.style == "other":
-        raise HmpPermsError(
-            f"'{section}' must be a mapping; run `hmp-perms lint`",
             Location(path, found.line + 1),
         )
     elif found.null_word is not None:  # `info: null`: the word goes, the entries follow
@@ -107,16 +189,14 @@ def table_lock(path: str) -> Iterator[None]:
     try:
         deadline = time.monotonic() + LOCK_WAIT
         while True:
-            try:
+            with contextlib.suppress(BlockingIOError):
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise HmpPermsError(
-                        f"{path}: another hmp-perms is rewriting this table; tried for"
-                        f" {LOCK_WAIT:g} s"
-                    ) from None
-                time.sleep(0.05)
+            if time.monotonic() > deadline:
+                raise HmpPermsError(
+                    f"{path}: another hmp-perms is rewriting this table; tried for {LOCK_WAIT:g} s"
+                )
+            time.sleep(0.05)
         yield
     finally:
         os.close(fd)

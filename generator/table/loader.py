@@ -1,8 +1,5 @@
-"""Table stage: ``data/hmp-commands.yaml`` read and validated into a `Table`.
-
-Entry points: `load_table`, `lint_table` (the problems as a list), `load_for_edit` (with
-the text's `Layout`). Read as YAML nodes, so every problem names its line.
-"""
+"""Table stage: ``data/hmp-commands.yaml`` read as YAML nodes, so that every problem
+names its line, and validated into a `Table` (`load_table`)."""
 
 from __future__ import annotations
 
@@ -23,7 +20,7 @@ from generator.core.model import (
     is_command_name,
 )
 from generator.core.yamlnodes import NodeReader, is_null
-from generator.table.layout import Layout, index_layout
+from generator.table.edit import Layout, index_layout
 
 SCHEMA = 2
 LEVEL_RE = re.compile(r"[A-Za-z0-9_.-]+")
@@ -50,15 +47,13 @@ def table_label(path: str) -> str:
     return label.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def lint_table(path: str, text: str | None = None) -> list[HmpPermsError]:
+def lint_table(path: str) -> list[HmpPermsError]:
     """Every problem in the table at `path`, in file order (an unreadable file raises)."""
-    text = read_text(path) if text is None else text
+    text = read_text(path)
     try:
         _Loader(path, text).load()
-    except ErrorList as exc:
-        return exc.problems
     except HmpPermsError as exc:
-        return [exc]
+        return exc.problems if isinstance(exc, ErrorList) else [exc]
     return []
 
 
@@ -90,32 +85,30 @@ class _Loader(NodeReader):
 
     def load(self) -> tuple[Table, Layout]:
         text, root = self.document("the table")
-        top = self.mapping(root, "table", TOP_KEYS)
+        top = {k: v for k, (_, v) in self.mapping(root, "table", TOP_KEYS).items()}
         for required in ("schema", "levels", "default", "commands"):
             if required not in top:
                 self.problem(None, f"missing top-level key {required!r}")
-        if "schema" in top:
-            schema = self.scalar(top["schema"][1], "schema")
-            if schema is not None and schema != str(SCHEMA):
-                raise HmpPermsError(
-                    f"schema {schema!r} is not one this version reads ({SCHEMA})",
-                    self.where(top["schema"][1]),
-                )
-        descriptions = self.load_levels(top["levels"][1]) if "levels" in top else {}
-        levels = self.levels = tuple(descriptions)
-        default = self.load_default(top["default"][1], levels) if "default" in top else ""
-        vendors = self.vendors = self.load_vendors(top["vendors"][1]) if "vendors" in top else {}
+        schema = self.scalar(top["schema"], "schema") if "schema" in top else None
+        if schema is not None and schema != str(SCHEMA):
+            raise HmpPermsError(
+                f"schema {schema!r} is not one this version reads ({SCHEMA})",
+                self.where(top["schema"]),
+            )
+        descriptions = self.load_levels(top["levels"]) if "levels" in top else {}
+        self.levels = tuple(descriptions)
+        default = self.load_default(top["default"]) if "default" in top else ""
+        self.vendors = self.load_vendors(top["vendors"]) if "vendors" in top else {}
         policy = None
-        if "info-subcommands" in top:
-            node = top["info-subcommands"][1]
+        if (node := top.get("info-subcommands")) is not None:
             policy = self.scalar(node, "info-subcommands")
             if policy not in (None, "decide", "inherit"):
                 self.problem(node, f"info-subcommands: {policy!r} is not 'decide' or 'inherit'")
-        commands = self.load_entries(top, "commands")
-        info = self.load_entries(top, "info")
+        commands = self.load_entries(top.get("commands"), is_info=False)
+        info = self.load_entries(top.get("info"), is_info=True)
         self.check_commands(commands)
         if "levels" in top:
-            self.check_unused_levels(top["levels"][1], levels, [*commands.values(), *info.values()])
+            self.check_unused_levels(top["levels"], [*commands.values(), *info.values()])
         if self.problems:
             self.problems.sort(key=lambda p: p.where or Location(self.path, 0))
             raise ErrorList(self.problems)
@@ -123,9 +116,9 @@ class _Loader(NodeReader):
             path=self.path,
             label=table_label(self.path),
             digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-            levels=levels,
+            levels=self.levels,
             default=default,
-            vendors=vendors,
+            vendors=self.vendors,
             commands=commands,
             info=info,
             todo=self.todo,
@@ -148,8 +141,8 @@ class _Loader(NodeReader):
             self.problem(node, "levels: declare at least one level")
         return levels
 
-    def load_default(self, node: Node, levels: tuple[str, ...]) -> str:
-        default = self.scalar(node, "default")
+    def load_default(self, node: Node) -> str:
+        default, levels = self.scalar(node, "default"), self.levels
         if default is not None and levels and default not in levels:
             self.problem(node, f"default {default!r} is not a declared level ({', '.join(levels)})")
         elif default is not None and levels and default != levels[-1]:
@@ -183,14 +176,10 @@ class _Loader(NodeReader):
                 )
         return vendors
 
-    def load_entries(
-        self, top: dict[str, tuple[ScalarNode, Node]], section: str
-    ) -> dict[str, Entry]:
-        if section not in top:
-            return {}
+    def load_entries(self, node: Node | None, is_info: bool) -> dict[str, Entry]:
         entries = {}
-        for name, (key, value) in self.mapping(top[section][1], section).items():
-            if (entry := self.load_entry(name, key, value, section == "info")) is not None:
+        for name, (key, value) in self.mapping(node, "info" if is_info else "commands").items():
+            if (entry := self.load_entry(name, key, value, is_info)) is not None:
                 entries[name] = entry
         return entries
 
@@ -244,11 +233,12 @@ class _Loader(NodeReader):
         deprecated = None
         if "deprecated" in values:  # with no release (an imported module's): every release
             dep = self.mapping(values["deprecated"], f"{what}: deprecated", DEPRECATED_KEYS)
-            deprecated = EVERY_RELEASE
-            if "since" in dep:
-                deprecated = self.parsed(
-                    dep["since"][1], f"{what}: deprecated since", Version.parse
-                )
+            since = dep["since"][1] if "since" in dep else None
+            release = self.scalar(since, f"{what}: deprecated since") if since is not None else None
+            try:
+                deprecated = Version.parse(release) if release is not None else EVERY_RELEASE
+            except ValueError as exc:
+                self.problem(since, f"{what}: deprecated since: {exc}")
         return Entry(
             name=name,
             where=self.where(key),
@@ -262,13 +252,11 @@ class _Loader(NodeReader):
             note=text("note") or "",
         )
 
-    def check_unused_levels(
-        self, node: Node, levels: tuple[str, ...], entries: list[Entry]
-    ) -> None:
+    def check_unused_levels(self, node: Node, entries: list[Entry]) -> None:
         """A level no entry uses while entries use an undeclared one like it: a misspelt
         declaration, said at its own line too."""
         used = {e.permission for e in entries if e.permission is not None}
-        undeclared = sorted(used - set(levels))
+        undeclared = sorted(used - set(self.levels))
         if not isinstance(node, MappingNode) or not undeclared:
             return
         for key, _ in node.value:
@@ -303,9 +291,7 @@ class _Loader(NodeReader):
                     entry.where,
                     f"{entry.name!r} follows {entry.follows!r}, which is not in the table",
                 )
-            elif None not in (target.permission, entry.permission) and (
-                target.permission != entry.permission
-            ):
+            elif entry.permission and target.permission not in (None, entry.permission):
                 self.problem(
                     entry.where,
                     f"{entry.name!r} follows {entry.follows!r} but is at {entry.permission!r},"
