@@ -1,5 +1,4 @@
-"""Use case: render the templates with the table and the records; compare or write them
-(`generate`)."""
+"""Use case: render the templates with the table and the records; compare or write them."""
 
 from __future__ import annotations
 
@@ -58,18 +57,11 @@ def generate(settings: Settings, check: bool) -> Generated:
 
 
 def _refuse_inputs(outputs: Iterable[str], settings: Settings) -> None:
-    """No output is an input of the run, whether the config or an option named either:
-    an output mapped onto the table would replace the table."""
-    inputs = {
-        settings.table: "the table",
-        settings.rules_path: "the suggestion rules",
-    }
+    """No output is an input of the run, whether the config or an option named either."""
+    inputs = {settings.table: "the table", settings.rules_path: "the suggestion rules"}
     if settings.config is not None:
         inputs[settings.config] = "the config file"
-    folders = {
-        settings.builds: "the records folder",
-        settings.templates: "the templates folder",
-    }
+    folders = {settings.builds: "the records folder", settings.templates: "the templates folder"}
     refuse_inputs(outputs, inputs, folders)
 
 

@@ -1,12 +1,8 @@
-"""The console script: the handled signals blocked first, then the command line, one exit status.
+"""The console script (`run`): the handled signals blocked first, then the command line.
 
-Entry point: `run`. Every signal in `HANDLED` ends the run as Ctrl-C does: every
-process started is killed, one line says so on stderr, and the exit status is
-128+signal. A signal is an event, never an exception raised into the code that
-runs: blocked from this module's first statement in the main thread (and so in
-every thread it starts), it is delivered only to a watcher thread, which ends the
-run. docs/processes.md says what holds when.
-"""
+A signal is an event, never an exception: blocked in every thread, it is delivered only to
+a watcher thread, which kills what the run started and exits with 128+signal in one line
+(docs/processes.md)."""
 
 from __future__ import annotations
 
