@@ -66,8 +66,8 @@ def check_builds(
 def distinct_builds(
     snapshots: Sequence[Snapshot], table: Table
 ) -> list[tuple[Build, list[Snapshot]]]:
-    """Each build once, with every snapshot given of it: a build given twice is checked
-    once, so finding ids stay unique and the report names every package and binary."""
+    """Each build once, with every snapshot given of it: finding ids stay unique and the
+    report names every package and binary."""
     groups: dict[Build, list[Snapshot]] = {}
     for snap in snapshots:
         build = build_of(snap, table.vendors)

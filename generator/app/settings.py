@@ -43,25 +43,18 @@ class Scope(NamedTuple):
             return  # reported by whatever reads the records
         names = [p.stem for p in Path(builds).glob("*.json")]
         problems = [
-            HmpPermsError(
-                f"[scope] patterns: {p!r} matches no recorded build in {builds}/",
-                self.where.get(p),
-            )
+            (p, f"patterns: {p!r} matches no recorded build in {builds}/")
             for p in self.patterns
             if not fnmatch.filter(names, p)
         ]
         declared = ", ".join(sorted(vendors)) or "none"
         problems += [
-            HmpPermsError(
-                f"[scope] vendors: {v!r} is not a vendor the table declares (it declares"
-                f" {declared})",
-                self.where.get(v),
-            )
+            (v, f"vendors: {v!r} is not a vendor the table declares (it declares {declared})")
             for v in self.vendors
             if v not in vendors
         ]
         if problems:
-            raise ErrorList(problems)
+            raise ErrorList([HmpPermsError(f"[scope] {m}", self.where.get(i)) for i, m in problems])
 
 
 class Settings(NamedTuple):

@@ -1,7 +1,6 @@
-"""Use case: accept an upgrade (`sync_table`): record the builds given, and stub each
-command they have that the table does not decide with a `todo`, which `lint` and `check`
-fail on until a person decides. Entries are never changed: the stubbed text must load with
-the same decisions, or nothing is written."""
+"""Use case: accept an upgrade (`sync_table`): record the builds given, and stub each command
+the table does not decide with a `todo` that `lint` and `check` fail on. Entries are never
+changed: the stubbed text must load with the same decisions, or nothing is written."""
 
 from __future__ import annotations
 

@@ -48,9 +48,8 @@ def run() -> NoReturn:
 
 
 def _watch_signals() -> None:
-    """From now on Python's C-level handler writes each handled signal to a pipe, in the
-    one thread that does not block it: the watcher, which ends the run. A signal the
-    parent ignores (`nohup` ignores SIGHUP) stays ignored."""
+    """Python's C-level handler writes each handled signal to a pipe, in the watcher, the
+    one thread that does not block them. A signal the parent ignores (`nohup`) stays so."""
     global _wakeup
     _wakeup, write_end = os.pipe()
     os.set_blocking(write_end, False)

@@ -210,21 +210,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def command() -> int:
         args = build_parser().parse_args(argv)
-        _refuse_output_over_input(args)
+        output = getattr(args, "output", None)
+        if output not in (None, "-"):  # never a file the same run reads, however it was named
+            inputs = [getattr(args, n, None) for n in ("file", "from_text", "info_text")]
+            inputs += getattr(args, "snapshot", [])
+            if args.command in ("check", "collect"):  # and the table, rules and config
+                settings = _settings(args)
+                inputs += [settings.table, settings.rules_path, settings.config]
+            refuse_inputs([output], {path: "" for path in inputs if path})
         return COMMANDS[args.command](args)
 
     return guarded(command)
-
-
-def _refuse_output_over_input(args: argparse.Namespace) -> None:
-    """`-o FILE` never replaces a file the same run reads, whichever option named it (the
-    table and the rules too, for a command that reads them)."""
-    output = getattr(args, "output", None)
-    if output in (None, "-"):
-        return
-    named = ("file", "from_text", "info_text", "old", "new", "config", "table", "rules")
-    inputs = [getattr(args, name, None) for name in named] + getattr(args, "snapshot", [])
-    if args.command in ("check", "collect"):
-        settings = _settings(args)
-        inputs += [settings.table, settings.rules_path, settings.config]
-    refuse_inputs([output], {path: "" for path in inputs if path})
