@@ -1,35 +1,25 @@
 """Use case: check the builds a run is given against the table and their baselines
-(`check_builds`), or two snapshot files against each other (`diff_files`)."""
+(`check_builds`)."""
 
 from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from generator.app.collecting import gather, given_as
-from generator.app.settings import DEFAULT_BUILDS, DEFAULT_TABLE, Settings, Sources
+from generator.app.settings import Settings, Sources
 from generator.check.compare import Checked, Report, check_drift
-from generator.check.diff import Change, diff_snapshots
 from generator.check.kinds import Policy
 from generator.collect.records import build_of, find_baseline
-from generator.collect.snapshot import load_snapshot
 from generator.core.errors import ErrorList, HmpPermsError
 from generator.core.files import read_text
 from generator.core.model import Build, Snapshot, Table
 
 
-class CheckRun(NamedTuple):
-    report: Report
-    errors: tuple[HmpPermsError, ...]  # one per build that could not be read
-
-    @property
-    def exit_status(self) -> int:
-        """The builds that answered are reported; each that did not fails the run."""
-        return 2 if self.errors else self.report.exit_status
-
-
-def check_builds(sources: Sources, settings: Settings, policy: Policy) -> CheckRun:
+def check_builds(
+    sources: Sources, settings: Settings, policy: Policy
+) -> tuple[Report, list[HmpPermsError]]:
+    """The report of the builds that answered, and an error for each that did not."""
     # Read before any QEMU starts (a missing table costs no QEMU), parsed while they start.
     text = read_text(settings.table)
 
@@ -47,14 +37,10 @@ def check_builds(sources: Sources, settings: Settings, policy: Policy) -> CheckR
     if collected.errors and not collected.snapshots:
         raise ErrorList(collected.errors)
     # A hint repeats the table and records options given, unless a config names them.
-    paths = [
-        ("--table", settings.table, DEFAULT_TABLE),
-        ("--builds", settings.builds, DEFAULT_BUILDS),
-    ]
     where = "".join(
-        f" {flag} {shlex.quote(value)}"
-        for flag, value, default in paths
-        if value != default and settings.config is None
+        f" --{key} {shlex.quote(getattr(settings, key))}"
+        for key in ("table", "builds")
+        if getattr(settings, key) != getattr(Settings(), key) and settings.config is None
     )
     checked = [
         Checked(
@@ -74,14 +60,14 @@ def check_builds(sources: Sources, settings: Settings, policy: Policy) -> CheckR
     advise = None if suggest is None else (lambda n, e, i: hint_for(suggest(n, e, i)))
     failures = [str(e) for e in collected.errors]
     report = check_drift(checked, table, failures, advise, policy)
-    return CheckRun(report, tuple(collected.errors))
+    return report, collected.errors
 
 
 def distinct_builds(
     snapshots: Sequence[Snapshot], table: Table
 ) -> list[tuple[Build, list[Snapshot]]]:
-    """Each build once, with every snapshot given of it: a build given twice is checked
-    once, so finding ids stay unique and the report names every package and binary."""
+    """Each build once, with every snapshot given of it: finding ids stay unique and the
+    report names every package and binary."""
     groups: dict[Build, list[Snapshot]] = {}
     for snap in snapshots:
         build = build_of(snap, table.vendors)
@@ -93,12 +79,6 @@ def distinct_builds(
             )
         group.append(snap)
     return list(groups.items())
-
-
-def diff_files(old: str, new: str) -> tuple[list[Change], str, str]:
-    """What changed between two snapshot files, with their labels."""
-    a, b = load_snapshot(old), load_snapshot(new)
-    return diff_snapshots(a, b), a.label, b.label
 
 
 def _widen(build: Build, settings: Settings) -> str:

@@ -50,8 +50,7 @@ def gather(
     sources: Sources, alongside: Callable[[], T] | None = None, records: str | None = None
 ) -> Collected[T]:
     """A snapshot per build that answered and an error per one that did not, plus the
-    result of `alongside`, done while QEMU starts up (nothing given: the default QEMU).
-    `records`, the records folder, tells which missing binaries Debian ships."""
+    result of `alongside`, done while QEMU starts up (nothing given: the default QEMU)."""
     snaps = [load_snapshot(path) for path in sources.snapshots]
     commands = list(sources.qemu)
     if sources.all_local:

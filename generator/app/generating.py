@@ -1,9 +1,8 @@
-"""Use case: render the templates with the table and the records; compare or write them
-(`generate`)."""
+"""Use case: render the templates with the table and the records; compare or write them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -38,39 +37,29 @@ def generate(settings: Settings, check: bool) -> Generated:
         left_out = _newer_than(kept, records, table, scoped)
         table, records = scoped, kept
     outputs = render_templates(table, settings.templates, records)
-    if settings.outputs is None:
-        _refuse_inputs((f"{settings.out}/{name}" for name in outputs), settings)
-        if check:
-            return Generated(check_outputs(outputs, settings.out), (), left_out)
-        names = write_outputs(outputs, settings.out)
-        return Generated({}, tuple(f"{settings.out}/{name}" for name in names), left_out)
-    unknown = sorted(set(settings.outputs) - set(outputs))
+    mapped, out = settings.outputs, settings.out
+    unknown = sorted(set(mapped or ()) - set(outputs))
     if unknown:
         raise HmpPermsError(
             f"{settings.config}: [generate] outputs: no template makes {', '.join(unknown)}"
             f" (the templates make {', '.join(sorted(outputs))})"
         )
-    files = {path: outputs[name] for name, path in settings.outputs.items()}
-    _refuse_inputs(files, settings)
-    if check:
-        return Generated(check_files(files), (), left_out)
-    return Generated({}, tuple(write_files(files)), left_out)
-
-
-def _refuse_inputs(outputs: Iterable[str], settings: Settings) -> None:
-    """No output is an input of the run, whether the config or an option named either:
-    an output mapped onto the table would replace the table."""
-    inputs = {
-        settings.table: "the table",
-        settings.rules_path: "the suggestion rules",
-    }
+    if mapped is None:  # every output into the folder the tool owns
+        files = {f"{out}/{name}": text for name, text in outputs.items()}
+    else:
+        files = {path: outputs[name] for name, path in mapped.items()}
+    # No output is an input of the run, whether the config or an option named either.
+    inputs = {settings.table: "the table", settings.rules_path: "the suggestion rules"}
     if settings.config is not None:
         inputs[settings.config] = "the config file"
-    folders = {
-        settings.builds: "the records folder",
-        settings.templates: "the templates folder",
-    }
-    refuse_inputs(outputs, inputs, folders)
+    folders = {settings.builds: "the records folder", settings.templates: "the templates folder"}
+    refuse_inputs(files, inputs, folders)
+    if check:
+        diffs = check_outputs(outputs, out) if mapped is None else check_files(files)
+        return Generated(diffs, (), left_out)
+    if mapped is None:
+        return Generated({}, tuple(f"{out}/{n}" for n in write_outputs(outputs, out)), left_out)
+    return Generated({}, tuple(write_files(files)), left_out)
 
 
 def _newer_than(

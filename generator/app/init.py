@@ -66,28 +66,26 @@ def init(folder: Path, from_perl: str | None = None, vendor: str | None = None) 
         RULES: read_text(SHIPPED / "data" / RULES_NAME),
     }
     records = sorted((SHIPPED / "data" / "builds").glob("*.json"))
-    governing = find_config(folder)
-    if governing is not None:
+    if (governing := find_config(folder)) is not None:
         raise HmpPermsError(f"{governing}: already configures {folder}; init writes nothing")
     for name in (*files, DEFAULT_BUILDS):
         if os.path.lexists(folder / name):
             raise HmpPermsError(f"{folder / name}: already there; init writes nothing over it")
-    made: list[Path] = []  # what to remove if a write fails: nothing half-done is left
+    builds = folder / DEFAULT_BUILDS
+    # What to remove if a write fails (nothing half-done is left): what was not there.
+    made = [path for path in (builds.parent, builds) if not path.exists()]
     try:
-        for part in (*reversed(Path(DEFAULT_BUILDS).parents[:-1]), Path(DEFAULT_BUILDS)):
-            if not (folder / part).exists():
-                (folder / part).mkdir()
-                made.append(folder / part)
+        builds.mkdir(parents=True)
         for name, text in files.items():
             write_atomic(folder / name, text)
             made.append(folder / name)
         for record in records:
-            shutil.copyfile(record, folder / DEFAULT_BUILDS / record.name)
+            shutil.copyfile(record, builds / record.name)
     except (OSError, HmpPermsError) as exc:
         for path in reversed(made):
             if path.is_dir():
                 shutil.rmtree(path)
-            else:
+            elif path.exists():
                 path.unlink()
         if isinstance(exc, HmpPermsError):
             raise

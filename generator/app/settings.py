@@ -1,9 +1,5 @@
-"""Use cases' inputs: where a run reads and writes (`Settings`), what it checks (`Sources`).
-
-Entry point: `settings_for`: ``hmp-perms.toml`` (``--config``, else the nearest in the
-current folder or a parent up to the repository root), its paths relative to its own
-folder, under the options given; without one, the defaults relative to the current folder.
-"""
+"""Use cases' inputs: where a run reads and writes (`Settings`, from `settings_for`) and what
+it checks (`Sources`). docs/config.md says how the config is found and read."""
 
 from __future__ import annotations
 
@@ -47,25 +43,18 @@ class Scope(NamedTuple):
             return  # reported by whatever reads the records
         names = [p.stem for p in Path(builds).glob("*.json")]
         problems = [
-            HmpPermsError(
-                f"[scope] patterns: {p!r} matches no recorded build in {builds}/",
-                self.where.get(p),
-            )
+            (p, f"patterns: {p!r} matches no recorded build in {builds}/")
             for p in self.patterns
             if not fnmatch.filter(names, p)
         ]
         declared = ", ".join(sorted(vendors)) or "none"
         problems += [
-            HmpPermsError(
-                f"[scope] vendors: {v!r} is not a vendor the table declares (it declares"
-                f" {declared})",
-                self.where.get(v),
-            )
+            (v, f"vendors: {v!r} is not a vendor the table declares (it declares {declared})")
             for v in self.vendors
             if v not in vendors
         ]
         if problems:
-            raise ErrorList(problems)
+            raise ErrorList([HmpPermsError(f"[scope] {m}", self.where.get(i)) for i, m in problems])
 
 
 class Settings(NamedTuple):
@@ -110,10 +99,16 @@ def settings_for(config: str | None, paths: Mapping[str, str | None]) -> Setting
     """The settings of a run: the config file's (`config`, else the one found from the
     current folder up), then each path given on the command line over it (`paths`:
     table, builds, rules, templates, out)."""
-    found = Path(config) if config is not None else find_config(Path.cwd())
-    if found is not None:
-        if config is None:  # found by looking, not named by the user
-            _refuse_foreign(found)
+    if config is not None:
+        settings = _read_config(Path(config))
+    elif (found := find_config(Path.cwd())) is not None:
+        # A config names the templates a run executes: one found by looking is read only
+        # when the user or root owns it, as git refuses a repository another user owns.
+        if (owner := found.stat().st_uid) not in (os.geteuid(), 0):
+            raise HmpPermsError(
+                f"{found}: owned by another user (uid {owner}); hmp-perms reads a config it"
+                " finds only when you or root own it (name it with --config to read it anyway)"
+            )
         settings = _read_config(found)
     elif Path(DEFAULT_TEMPLATES).is_dir():
         settings = Settings()
@@ -166,8 +161,7 @@ def _read_config(path: Path) -> Settings:
     folder = path.resolve().parent
 
     def at(value: str) -> str:
-        """`value` from the config's folder, relative to the current folder when below it
-        (CI annotations name the repository's own paths), else absolute."""
+        """From the config's folder; relative to the current folder below it (CI annotations)."""
         full = folder / value
         return str(full.relative_to(Path.cwd())) if full.is_relative_to(Path.cwd()) else str(full)
 
@@ -208,20 +202,6 @@ def _check_outputs(outputs: Mapping[str, str], folder: Path, where: Location) ->
         if target in taken:
             raise HmpPermsError(f"{what}, where {taken[target]!r} goes too", where)
         taken[target] = template
-
-
-def _refuse_foreign(path: Path) -> None:
-    """A config names the templates a run executes: read it only when the user running
-    the tool or root owns it, as git refuses a repository another user owns."""
-    try:
-        owner = path.stat().st_uid
-    except OSError as exc:
-        raise HmpPermsError(f"{path}: cannot read: {exc.strerror}") from None
-    if owner not in (os.geteuid(), 0):
-        raise HmpPermsError(
-            f"{path}: owned by another user (uid {owner}); hmp-perms reads a config it"
-            " finds only when you or root own it (name it with --config to read it anyway)"
-        )
 
 
 def _has_type(value: object, kind: str) -> bool:

@@ -1,13 +1,11 @@
-"""Use case: accept an upgrade (`sync_table`): record the builds given, and stub each
-command they have that the table does not decide with a `todo`, which `lint` and `check`
-fail on until a person decides. Entries are never changed: the stubbed text must load with
-the same decisions, or nothing is written."""
+"""Use case: accept an upgrade (`sync_table`): record the builds given, and stub each command
+the table does not decide with a `todo` that `lint` and `check` fail on. Entries are never
+changed: the stubbed text must load with the same decisions, or nothing is written."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from generator.check.diff import entry_text
 from generator.collect.records import build_of, record_path, record_snapshots
@@ -27,43 +25,24 @@ MARKS = (
 )
 
 
-@dataclass
-class SyncResult:
-    changes: list[str] = field(default_factory=list)  # one line each, for the user
-    written: bool = False  # the table was rewritten
-    records: list[tuple[str, bool]] = field(default_factory=list)  # (path, changed)
-
-    def lines(self, table: str, write: bool) -> list[str]:
-        """What `sync` tells the user: each change, what its marks mean, what was written."""
-        out = [*self.changes, *([MARKS] if self.changes else [])]
-        if not write:
-            return [*out, "(dry run: add --write to record the builds and add the stubs)"]
-        out += [
-            f"{path}: {'recorded' if changed else 'unchanged'}" for path, changed in self.records
-        ]
-        done = "stubs added; choose a level and write a rationale for each"
-        return [*out, f"{table}: {done if self.written else 'unchanged'}"]
-
-
-def sync_table(
-    path: str, snapshots: Sequence[Snapshot], builds_dir: str, write: bool
-) -> SyncResult:
-    """Stub every undecided command of `snapshots`; with `write`, record them and save."""
+def sync_table(path: str, snapshots: Sequence[Snapshot], builds_dir: str, write: bool) -> list[str]:
+    """Stub every undecided command of `snapshots`; with `write`, record them and save.
+    Returns what to tell the user: each change, what its marks mean, what was written."""
     with table_lock(path) if write else contextlib.nullcontext():
         return _plan(path, read_text(path), snapshots, builds_dir, write)
 
 
 def _plan(
     path: str, text: str, snapshots: Sequence[Snapshot], builds_dir: str, write: bool
-) -> SyncResult:
+) -> list[str]:
     table, layout = load_for_edit(path, text)
     advise = advisor(table)
-    result = SyncResult()
+    changes = []
     newest = sorted(snapshots, key=lambda s: (s.version is not None, s.version), reverse=True)
     planned = {}
     for section, prefix in (("commands", ""), ("info", "info ")):
         stubs = _stubs(table, newest, prefix)
-        result.changes += [
+        changes += [
             f"+ {prefix}{name}: stub added, awaiting a decision ({_quote(qemu)})"
             for name, (qemu, _) in sorted(stubs.items())
         ]
@@ -77,7 +56,7 @@ def _plan(
     new_text = text
     for section in sorted(planned, key=lambda s: at.get(s, layout.lines), reverse=True):
         new_text = insert_entries(path, new_text, layout, section, planned[section])
-    result.changes += _gone(table, snapshots)
+    changes += _gone(table, snapshots)
     if new_text != text:
         try:  # the same rules, or nothing; the text's lines were never written: none named
             stubbed = load_table(path, new_text, allow_todo=True)
@@ -91,13 +70,16 @@ def _plan(
             raise HmpPermsError(f"{path}: sync would change entries it must keep; nothing written")
     for snap in snapshots:  # a build that cannot be recorded is refused on a dry run too
         record = record_path(snap, builds_dir, table.vendors)
-        result.changes.append(f"@ {record}: {snap.label}")
-    if write:
-        if new_text != text:
-            ensure_writable(path)  # the table too, before any record is written
-        result.records = record_snapshots(snapshots, builds_dir, table.vendors)
-        result.written = write_atomic(path, new_text)
-    return result
+        changes.append(f"@ {record}: {snap.label}")
+    lines = [*changes, MARKS] if changes else []
+    if not write:
+        return [*lines, "(dry run: add --write to record the builds and add the stubs)"]
+    if new_text != text:
+        ensure_writable(path)  # the table too, before any record is written
+    for record, changed in record_snapshots(snapshots, builds_dir, table.vendors):
+        lines.append(f"{record}: {'recorded' if changed else 'unchanged'}")
+    done = "stubs added; choose a level and write a rationale for each"
+    return [*lines, f"{path}: {done if write_atomic(path, new_text) else 'unchanged'}"]
 
 
 def _decisions(table: Table) -> object:

@@ -1,12 +1,8 @@
-"""The console script: the handled signals blocked first, then the command line, one exit status.
+"""The console script (`run`): the handled signals blocked first, then the command line.
 
-Entry point: `run`. Every signal in `HANDLED` ends the run as Ctrl-C does: every
-process started is killed, one line says so on stderr, and the exit status is
-128+signal. A signal is an event, never an exception raised into the code that
-runs: blocked from this module's first statement in the main thread (and so in
-every thread it starts), it is delivered only to a watcher thread, which ends the
-run. docs/processes.md says what holds when.
-"""
+A signal is an event, never an exception: blocked in every thread, it is delivered only to
+a watcher thread, which kills what the run started and exits with 128+signal in one line
+(docs/processes.md)."""
 
 from __future__ import annotations
 
@@ -52,9 +48,8 @@ def run() -> NoReturn:
 
 
 def _watch_signals() -> None:
-    """From now on Python's C-level handler writes each handled signal to a pipe, in the
-    one thread that does not block it: the watcher, which ends the run. A signal the
-    parent ignores (`nohup` ignores SIGHUP) stays ignored."""
+    """Python's C-level handler writes each handled signal to a pipe, in the watcher, the
+    one thread that does not block them. A signal the parent ignores (`nohup`) stays so."""
     global _wakeup
     _wakeup, write_end = os.pipe()
     os.set_blocking(write_end, False)

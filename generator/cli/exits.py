@@ -1,10 +1,6 @@
-"""How a command ends: what stopped it, as one line on stderr and an exit status.
-
-Entry point: `guarded`. 2 for bad input (`HmpPermsError`, its one line) and for a
-bug (one ``internal error`` line, the traceback only under ``HMP_PERMS_DEBUG=1``);
-141 when the reader of standard output went away, as SIGPIPE would; a full
-standard output is bad output, 2. A signal is the console script's: 128+signal.
-"""
+"""How a command ends (`guarded`): one line on stderr, and 2 for bad input or a bug (the
+traceback only under ``HMP_PERMS_DEBUG=1``), 141 for a reader of stdout gone, 2 for a full
+stdout. A signal's 128+signal is the console script's."""
 
 from __future__ import annotations
 
@@ -56,9 +52,8 @@ def guarded(command: Callable[[], int]) -> int:
 
 
 class _Output:
-    """Standard output during a command: a write that fails (a full disk) raises an
-    `HmpPermsError`, which argparse does not swallow as it does an OSError; a reader
-    gone stays `BrokenPipeError`."""
+    """Standard output during a command: a failed write (a full disk) is an `HmpPermsError`,
+    which argparse does not swallow as it does an OSError."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream

@@ -1,9 +1,6 @@
-"""Command line: parse the arguments, call one use case, print, pick the exit status:
-0 success; 1 drift, stale files or lint problems found; the rest is `exits`'.
-
-Each command imports its use case when it runs: importing them all costs about
-90 ms (asyncio, qemu.qmp, re2), two thirds of a whole `generate --check`.
-"""
+"""Command line: parse the arguments, call one use case, print, pick the exit status (1 for
+drift, stale files or lint problems; the rest is `exits`'). Each command imports its use
+case when it runs: importing them all costs about 90 ms (asyncio, qemu.qmp, re2)."""
 
 from __future__ import annotations
 
@@ -90,7 +87,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    from generator.table.loader import lint_table
+    from generator.table.loader import lint_table, load_table
 
     settings = _settings(args)
     path = settings.table
@@ -101,8 +98,6 @@ def cmd_lint(args: argparse.Namespace) -> int:
         error(f"{path}: {len(problems)} problem(s)")
         return 1
     if settings.scope is not None:
-        from generator.table.loader import load_table
-
         settings.scope.verify(load_table(path).vendors, settings.builds)
     print(f"{path}: ok")
     return 0
@@ -113,23 +108,25 @@ def cmd_check(args: argparse.Namespace) -> int:
     from generator.check.report import format_report
 
     settings = _settings(args)
-    run = check_builds(_sources(args), settings, _policy(settings, args.strict))
+    report, errors = check_builds(_sources(args), settings, _policy(settings, args.strict))
     colour = (
         args.format == "text" and not args.output and use_colour(sys.stdout.isatty(), os.environ)
     )
-    text = format_report(run.report, args.format, colour)
+    text = format_report(report, args.format, colour)
     if args.output:
         write_atomic(args.output, text)
     else:
         sys.stdout.write(text)
-    return _failures(run.errors) or run.exit_status
+    return _failures(errors) or report.exit_status
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from generator.app.checking import diff_files
+    from generator.check.diff import diff_snapshots
     from generator.check.report import format_diff
+    from generator.collect.snapshot import load_snapshot
 
-    sys.stdout.write(format_diff(*diff_files(args.old, args.new), args.format))
+    old, new = load_snapshot(args.old), load_snapshot(args.new)
+    sys.stdout.write(format_diff(diff_snapshots(old, new), old.label, new.label, args.format))
     return 0
 
 
@@ -139,8 +136,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     paths = _settings(args)
     snapshots = gather_all(_sources(args), paths.builds)
-    result = sync_table(paths.table, snapshots, paths.builds, write=args.write)
-    print("\n".join(result.lines(paths.table, args.write)))
+    print("\n".join(sync_table(paths.table, snapshots, paths.builds, write=args.write)))
     return 0
 
 
@@ -208,22 +204,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def command() -> int:
         args = build_parser().parse_args(argv)
-        _refuse_output_over_input(args)
+        output = getattr(args, "output", None)
+        if output not in (None, "-"):  # never a file the same run reads, however it was named
+            inputs = [getattr(args, n, None) for n in ("file", "from_text", "info_text")]
+            inputs += getattr(args, "snapshot", [])
+            if args.command in ("check", "collect"):  # and the table, rules and config
+                settings = _settings(args)
+                inputs += [settings.table, settings.rules_path, settings.config]
+            refuse_inputs([output], {path: "" for path in inputs if path})
         return COMMANDS[args.command](args)
 
     return guarded(command)
-
-
-def _refuse_output_over_input(args: argparse.Namespace) -> None:
-    """`-o FILE` never replaces a file the same run reads, whichever option named it (the
-    table and the rules too, for a command that reads them)."""
-    output = getattr(args, "output", None)
-    if output in (None, "-"):
-        return
-    named = ("file", "from_text", "info_text", "old", "new", "config", "table", "rules")
-    inputs = [getattr(args, name, None) for name in named]
-    inputs += list(getattr(args, "snapshot", None) or ())
-    if args.command in ("check", "collect"):
-        settings = _settings(args)
-        inputs += [settings.table, settings.rules_path, settings.config]
-    refuse_inputs([output], {path: "" for path in inputs if path})

@@ -1,9 +1,5 @@
-"""Command line: every option and command, as data.
-
-Entry points: `OPTIONS` (flags and how argparse reads each), `COMMANDS` (what each
-does, the options it takes), `FORMATS` (`--format`'s choices); `main.build_parser`
-makes the parser from them.
-"""
+"""Command line: every option and command as data, from which `main.build_parser` makes
+the parser."""
 
 from __future__ import annotations
 
@@ -30,7 +26,7 @@ def _path(text: str) -> str:
 
 
 _S = settings
-# A table, one line an option: flags and how argparse reads it. Commands pick theirs by key.
+# One line an option: flags and how argparse reads it. Commands pick theirs by key.
 # fmt: off
 OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "--qemu": (("--qemu",), dict(action="append", default=[], metavar="CMD", help="QEMU to start: a binary or a command line, split as a shell would (`chroot ROOT qemu-system-x86_64`); repeatable, run concurrently; default $HMP_PERMS_QEMU or qemu-system-x86_64")),
