@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 
+from generator.app.settings import Settings
 from generator.check.diff import entry_text
 from generator.collect.records import build_of, record_path, record_snapshots
 from generator.core.errors import ErrorList, HmpPermsError, Location
@@ -25,18 +26,18 @@ MARKS = (
 )
 
 
-def sync_table(path: str, snapshots: Sequence[Snapshot], builds_dir: str, write: bool) -> list[str]:
-    """Stub every undecided command of `snapshots`; with `write`, record them and save.
-    Returns what to tell the user: each change, what its marks mean, what was written."""
-    with table_lock(path) if write else contextlib.nullcontext():
-        return _plan(path, read_text(path), snapshots, builds_dir, write)
+def sync_table(settings: Settings, snapshots: Sequence[Snapshot], write: bool) -> list[str]:
+    """Stub every undecided command of `snapshots`, with a level the rules suggest; with
+    `write`, record them and save. Returns what to tell the user: each change, what its
+    marks mean, what was written."""
+    with table_lock(settings.table) if write else contextlib.nullcontext():
+        return _plan(settings, read_text(settings.table), snapshots, write)
 
 
-def _plan(
-    path: str, text: str, snapshots: Sequence[Snapshot], builds_dir: str, write: bool
-) -> list[str]:
+def _plan(settings: Settings, text: str, snapshots: Sequence[Snapshot], write: bool) -> list[str]:
+    path, builds_dir = settings.table, settings.builds
     table, layout = load_for_edit(path, text)
-    advise = advisor(table)
+    advise = advisor(table, settings.rules_path)
     changes = []
     newest = sorted(snapshots, key=lambda s: (s.version is not None, s.version), reverse=True)
     planned = {}

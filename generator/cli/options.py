@@ -68,7 +68,7 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "collect": ("read the HMP command lists of QEMU binaries", (*_LIVE, "-o", "--names", *_TEXT, "--from-source", "--define")),
     "lint": ("validate the table; print every problem", ("--table",)),
     "check": ("compare QEMU builds with the table and their baselines", (*_LIVE, "--snapshot", "--table", "--builds", "--rules", "--format", "--strict", "-o")),
-    "sync": ("accept an upgrade: record the builds, stub what they add", (*_LIVE, "--snapshot", "--table", "--builds", "--write")),
+    "sync": ("accept an upgrade: record the builds, stub what they add", (*_LIVE, "--snapshot", "--table", "--builds", "--rules", "--write")),
     "suggest": ("propose levels from QEMU's text", ("names", "--snapshot", "--table", "--builds", "--rules")),
     "diff": ("what changed between two snapshots", ("old", "new", "--format")),
     "generate": ("render the templates into the output folder", ("--check", "--table", "--builds", "--templates", "--out")),

@@ -251,11 +251,10 @@ def _matcher(keys: _Keys) -> Matcher | None:
 Advisor = Callable[[str, "HelpEntry | None", bool], Suggestion]
 
 
-def advisor(table: Table, rules_path: str | None = None) -> Advisor | None:
-    """Suggest with the table's rules, read on first use (a clean check never reads
-    them); None when there is no rules file."""
-    path = rules_path or os.path.join(os.path.dirname(table.path), "suggest-rules.yaml")
-    if not os.path.exists(path):
+def advisor(table: Table, rules_path: str) -> Advisor | None:
+    """Suggest with the rules of `rules_path`, read on first use (a clean check never
+    reads them); None when there is no rules file."""
+    if not os.path.exists(rules_path):
         return None
-    rules = functools.cache(lambda: load_rules(path, table.levels))
+    rules = functools.cache(lambda: load_rules(rules_path, table.levels))
     return lambda name, entry, is_info: suggest(rules(), table, name, entry, is_info)

@@ -255,6 +255,24 @@ def test_a_stub_carries_a_suggestion_and_is_still_no_decision(
     assert "dump-guest-memory" in generate.err and not out.exists()
 
 
+def test_sync_suggests_with_the_rules_the_config_names(
+    table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    drop_entry(table_copy, "commands", "system_reset")
+    rules = tmp_path / "elsewhere" / "rules.yaml"
+    rules.parent.mkdir()
+    rules.write_text(
+        "rules:\n  - id: named\n    field: name\n    words: [system_reset]\n"
+        "    level: none\n    reason: named in the config's rules\n"
+    )
+    config = tmp_path / "hmp-perms.toml"
+    config.write_text(f'table = "{table_copy}"\nrules = "{rules}"\n')
+    args = ("sync", "--config", config, "--snapshot", OLD, "--builds", records(tmp_path))
+    result = cli(*args, "--write")
+    assert result.status == 0, result.err
+    assert "    # suggested: none: named in the config's rules\n" in table_copy.read_text()
+
+
 def test_stubs_go_before_a_document_end_marker(tmp_path: Path, cli: Callable[..., Result]) -> None:
     """A table that ends with `...` and has no `info:`: the section was appended after
     the marker, where YAML reads no document, and the sync refused."""
