@@ -1,8 +1,5 @@
-"""Generate stage: check the outputs against what is there, or write what changed.
-
-Entry points: `check_outputs` and `write_outputs` for the folder the tool owns, `check_files`
-and `write_files` for outputs mapped into the user's tree. All is checked before any write.
-"""
+"""Generate stage: the outputs compared with what is there, or written where they changed:
+into the folder the tool owns (`*_outputs`) or mapped into the user's tree (`*_files`)."""
 
 from __future__ import annotations
 
