@@ -54,29 +54,23 @@ def _text(report: Report, colour: bool) -> str:
     lines: list[str] = []
 
     def show(findings: Sequence[Finding], indent: str) -> None:
-        for severity in reversed(SEVERITIES):
-            for f in (f for f in findings if f.severity == severity):
-                tag = f"{_COLOURS[severity]}{severity}:\033[0m" if colour else f"{severity}:"
-                where = f"{f.source}: " if f.source else ""
-                lines.append(f"{indent}{tag} {terminal(where + f.message)}")
-                lines.extend(f"{indent}    {terminal(q)}" for q in _quoted(f))
-                if f.hint:
-                    lines.append(f"{indent}    -> {terminal(f.hint)}")
+        for f in sorted(findings, key=lambda f: -SEVERITIES.index(f.severity)):  # worst first
+            tag = f"{_COLOURS[f.severity]}{f.severity}:\033[0m" if colour else f"{f.severity}:"
+            where = f"{f.source}: " if f.source else ""
+            lines.append(f"{indent}{tag} {terminal(where + f.message)}")
+            lines.extend(f"{indent}    {terminal(q)}" for q in _quoted(f))
+            if f.hint:
+                lines.append(f"{indent}    -> {terminal(f.hint)}")
 
     show(report.of(""), "")
     for item in report.checked_builds:
         snap = item.snapshot
-        lines.append(
-            terminal(
-                f"{snap.label}: {len(snap.commands)} commands, {len(snap.info)} info"
-                f" subcommands; {item.build.slug}, {_baseline(item)}"
-            )
-        )
+        size = f"{len(snap.commands)} commands, {len(snap.info)} info subcommands"
+        lines.append(terminal(f"{snap.label}: {size}; {item.build.slug}, {_baseline(item)}"))
         if len(item.binaries) > 1 or len(item.packages) > 1:
             packages = "; ".join(item.packages) or "none"
-            lines.append(
-                terminal(f"  one build: {', '.join(item.binaries)} (packages: {packages})")
-            )
+            binaries = ", ".join(item.binaries)
+            lines.append(terminal(f"  one build: {binaries} (packages: {packages})"))
         show(report.of(item.build.slug), "  ")
     lines += [f"  failed: {terminal(failure)}" for failure in report.failures]
     lines.append(terminal(_summary(report)))
