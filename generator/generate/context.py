@@ -61,10 +61,10 @@ def recorded_facts(
     # QEMU's first line of help, less a parenthesis it leaves open: what a comment shows.
     first = {n: re.sub(r"\s*\([^)]*$", "", e.help.split("\n", 1)[0]) for n, e in newest.items()}
     # Most names are printed by the same few sets of listings: one line per such set.
-    lines: dict[tuple[int, ...], str] = {}
-    for keys in printed_by.values():
-        if keys not in lines:
-            lines[keys] = _presence_line((b for k in keys for b in printers[k][2]), releases)
+    lines = {
+        keys: _presence_line((b for k in keys for b in printers[k][2]), releases)
+        for keys in set(printed_by.values())
+    }
     help_text = {name: one_line(line) for name, line in first.items()}
     return help_text, {name: lines[keys] for name, keys in printed_by.items()}
 
