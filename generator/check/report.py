@@ -141,16 +141,13 @@ def _junit(report: Report) -> str:
         suites.append((slug, f"{slug}: {snap.label}", properties, names, report.of(slug)))
     out, tests, failures = [], 0, 0
     for classname, name, properties, names, findings in suites:
-        others = sorted({f.name for f in findings} - set(names))
-        cases: dict[str, list[Finding]] = {case: [] for case in [*names, *others]}
-        for f in findings:
-            cases[f.name].append(f)
+        cases: dict[str, list[Finding]] = {n: [] for n in names}
+        for f in sorted(findings, key=lambda f: f.name):  # other names after, sorted
+            cases.setdefault(f.name, []).append(f)
         failed = sum(any(map(report.fatal, fs)) for fs in cases.values())
         tests, failures = tests + len(cases), failures + failed
-        out.append(
-            f'  <testsuite name={xml_attr(name)} tests="{len(cases)}" failures="{failed}"'
-            ' errors="0">'
-        )
+        counts = f'tests="{len(cases)}" failures="{failed}" errors="0"'
+        out.append(f"  <testsuite name={xml_attr(name)} {counts}>")
         if properties:
             out.append("    <properties>")
             out += [f'      <property name="{k}" value={xml_attr(v)}/>' for k, v in properties]
