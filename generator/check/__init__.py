@@ -1,8 +1,4 @@
-"""Check stage: builds against the table and their baselines, as findings.
-
-Entry point: `compare.check_drift` (pure: values in, a `Report` out);
-`report.format_report` shows a report in each output format.
-"""
+"""Check stage: builds against the table and their baselines, as findings."""
 
 #: The formats of a report and of a diff, for the command line without the formatters.
 FORMATS = ("text", "json", "junit", "github", "markdown")

@@ -1,8 +1,5 @@
 """Check stage: each build against the table (is every command decided?) and against
-its baseline (what moved since?).
-
-Entry point: `check_drift`, pure: values in, a `Report` out.
-"""
+its baseline (what moved since?), in `check_drift`: values in, a `Report` out."""
 
 from __future__ import annotations
 
@@ -145,30 +142,8 @@ def _check_section(
     by_alias = {alias: e for e in entries.values() for alias in e.aliases}
     for qemu in present:
         name = f"info {qemu.name}" if info else qemu.name
-        entry = entries.get(qemu.name)
-        owner = by_alias.get(qemu.name)
-        if entry is None and name in table.todo:
-            pass  # stubbed: its `todo` finding says what to do
-        elif entry is None and owner is not None:
-            message = (
-                f"QEMU lists {qemu.name!r} as a command of its own; the table has it as an"
-                f" alias of {owner.name!r}"
-            )
-            found.append(Finding("alias-mismatch", name, message, owner.where))
-        elif entry is None and info and table.inherit_info:
-            pass  # `info` decides it; one new since the baseline is a `review-info`
-        elif entry is None:
-            kind = "unassigned-info" if info else "unassigned-command"
-            what = "info subcommand" if info else "command"
-            message = f"{what} {qemu.name} has no permission in the table ({entry_text(qemu)})"
-            suggestion = advise(qemu.name, qemu, info) if advise else None
-            hint = KINDS[kind].hint_for(sync) + (f"; {suggestion}" if suggestion else "")
-            where = place_for(entries, qemu.name)
-            if where is None:  # the section has no entry yet: no line to point at
-                section = "an `info:` section" if info else "the `commands:` section"
-                hint = hint.replace("at this line", f"in {section} at the end of the table")
-            found.append(Finding(kind, name, message, where, hint))
-        else:
+        entry, owner = entries.get(qemu.name), by_alias.get(qemu.name)
+        if entry is not None:
             if not info and sorted(qemu.aliases) != sorted(entry.aliases):
                 before, after = ", ".join(entry.aliases), ", ".join(qemu.aliases)
                 message = f"aliases differ: QEMU has [{after}], the table has [{before}]"
@@ -179,10 +154,27 @@ def _check_section(
                 )
             if entry.deprecated is None and DEPRECATED_MARK.search(qemu.help):
                 message = f"QEMU's help marks {name} deprecated; the table does not"
-                after = one_line(qemu.help)
-                found.append(
-                    Finding("deprecated-unmarked", name, message, entry.where, after=after)
-                )
+                unmarked = Finding("deprecated-unmarked", name, message, entry.where)
+                found.append(unmarked._replace(after=one_line(qemu.help)))
+        elif name in table.todo or (owner is None and info and table.inherit_info):
+            pass  # a stub's `todo` finding says what to do; under `inherit`, `info` decides
+        elif owner is not None:
+            message = (
+                f"QEMU lists {qemu.name!r} as a command of its own; the table has it as an"
+                f" alias of {owner.name!r}"
+            )
+            found.append(Finding("alias-mismatch", name, message, owner.where))
+        else:
+            kind = "unassigned-info" if info else "unassigned-command"
+            what = "info subcommand" if info else "command"
+            message = f"{what} {qemu.name} has no permission in the table ({entry_text(qemu)})"
+            suggestion = advise(qemu.name, qemu, info) if advise else None
+            hint = KINDS[kind].hint_for(sync) + (f"; {suggestion}" if suggestion else "")
+            where = place_for(entries, qemu.name)
+            if where is None:  # the section has no entry yet: no line to point at
+                section = "an `info:` section" if info else "the `commands:` section"
+                hint = hint.replace("at this line", f"in {section} at the end of the table")
+            found.append(Finding(kind, name, message, where, hint))
     return found
 
 

@@ -1,8 +1,5 @@
-"""What changed between two snapshots: the comparison under `check`'s baseline findings
-and under ``hmp-perms diff``.
-
-Entry point: `diff_snapshots`. Pure.
-"""
+"""What changed between two snapshots (`diff_snapshots`): under `check`'s baseline
+findings and ``hmp-perms diff``."""
 
 from __future__ import annotations
 
@@ -36,19 +33,17 @@ def diff_snapshots(a: Snapshot, b: Snapshot) -> list[Change]:
         before = {e.name: e for e in old}
         after = {e.name: e for e in new}
         for name in sorted(before.keys() | after.keys()):
-            x, y = before.get(name), after.get(name)
-            label = prefix + name
-            if x is None and y is not None:
-                changes.append(Change("added", label, after=entry_text(y)))
-            elif y is None and x is not None:
+            label, x, y = prefix + name, before.get(name), after.get(name)
+            if x is None:
+                changes.append(Change("added", label, after=entry_text(after[name])))
+            elif y is None:
                 changes.append(Change("removed", label, before=entry_text(x)))
-            elif x is not None and y is not None:
-                if x.aliases != y.aliases:
-                    changes.append(
-                        Change("aliases", label, ", ".join(x.aliases), ", ".join(y.aliases))
-                    )
-                for part in ("params", "help"):
-                    old_text, new_text = one_line(getattr(x, part)), one_line(getattr(y, part))
+            else:
+                for part, old_text, new_text in (
+                    ("aliases", ", ".join(x.aliases), ", ".join(y.aliases)),
+                    ("params", one_line(x.params), one_line(y.params)),
+                    ("help", one_line(x.help), one_line(y.help)),
+                ):
                     if old_text != new_text:
                         changes.append(Change(part, label, old_text, new_text))
     return changes

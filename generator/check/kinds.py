@@ -1,8 +1,5 @@
-"""Check stage: the finding kinds as data, the one list the comparer, reports and docs read.
-
-Entry points: `KINDS`, `Policy.of` (a run's choices over the defaults, and what is
-fatal) and `format_kinds` (``hmp-perms kinds``).
-"""
+"""Check stage: the finding kinds as data (`KINDS`), the one list the comparer, reports
+and docs read, and a run's `Policy` over them."""
 
 from __future__ import annotations
 

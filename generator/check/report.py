@@ -1,8 +1,5 @@
 """Check stage: a `Report` (or a snapshot diff) as text, json, junit, github or markdown.
-
-Entry points: `format_report` and `format_diff`, pure. QEMU's text reaches a format only
-through its escaper in `generator.core.text`.
-"""
+QEMU's text reaches a format only through its escaper in `generator.core.text`."""
 
 from __future__ import annotations
 
@@ -57,29 +54,23 @@ def _text(report: Report, colour: bool) -> str:
     lines: list[str] = []
 
     def show(findings: Sequence[Finding], indent: str) -> None:
-        for severity in reversed(SEVERITIES):
-            for f in (f for f in findings if f.severity == severity):
-                tag = f"{_COLOURS[severity]}{severity}:\033[0m" if colour else f"{severity}:"
-                where = f"{f.source}: " if f.source else ""
-                lines.append(f"{indent}{tag} {terminal(where + f.message)}")
-                lines.extend(f"{indent}    {terminal(q)}" for q in _quoted(f))
-                if f.hint:
-                    lines.append(f"{indent}    -> {terminal(f.hint)}")
+        for f in sorted(findings, key=lambda f: -SEVERITIES.index(f.severity)):  # worst first
+            tag = f"{_COLOURS[f.severity]}{f.severity}:\033[0m" if colour else f"{f.severity}:"
+            where = f"{f.source}: " if f.source else ""
+            lines.append(f"{indent}{tag} {terminal(where + f.message)}")
+            lines.extend(f"{indent}    {terminal(q)}" for q in _quoted(f))
+            if f.hint:
+                lines.append(f"{indent}    -> {terminal(f.hint)}")
 
     show(report.of(""), "")
     for item in report.checked_builds:
         snap = item.snapshot
-        lines.append(
-            terminal(
-                f"{snap.label}: {len(snap.commands)} commands, {len(snap.info)} info"
-                f" subcommands; {item.build.slug}, {_baseline(item)}"
-            )
-        )
+        size = f"{len(snap.commands)} commands, {len(snap.info)} info subcommands"
+        lines.append(terminal(f"{snap.label}: {size}; {item.build.slug}, {_baseline(item)}"))
         if len(item.binaries) > 1 or len(item.packages) > 1:
             packages = "; ".join(item.packages) or "none"
-            lines.append(
-                terminal(f"  one build: {', '.join(item.binaries)} (packages: {packages})")
-            )
+            binaries = ", ".join(item.binaries)
+            lines.append(terminal(f"  one build: {binaries} (packages: {packages})"))
         show(report.of(item.build.slug), "  ")
     lines += [f"  failed: {terminal(failure)}" for failure in report.failures]
     lines.append(terminal(_summary(report)))
@@ -136,37 +127,34 @@ def _json(report: Report) -> str:
 
 def _junit(report: Report) -> str:
     """One suite per build (its properties: every binary and package), one test case per
-    command checked and per finding's name; the table's findings in a suite of their own."""
-    # Each suite: its class name, its name, its properties' lines, its cases' findings.
-    suites: list[tuple[str, str, list[str], dict[str, list[Finding]]]] = []
+    command checked and per other name a finding has; the table's findings in a suite of
+    their own."""
+    # Each suite: its class name, its name, its properties, its commands, its findings.
+    suites: list[tuple[str, str, list[tuple[str, str]], list[str], list[Finding]]] = []
     if report.of(""):
-        suites.append(("table", "table", [], _by_name([], report.of(""))))
+        suites.append(("table", "table", [], [], report.of("")))
     for item in report.checked_builds:
-        snap = item.snapshot
+        snap, slug = item.snapshot, item.build.slug
         names = [e.name for e in snap.commands] + [f"info {e.name}" for e in snap.info]
-        properties = [f'      <property name="binary" value={xml_attr(b)}/>' for b in item.binaries]
-        properties += [
-            f'      <property name="package" value={xml_attr(p)}/>' for p in item.packages
-        ]
-        cases = _by_name(names, report.of(item.build.slug))
-        slug = item.build.slug
-        suites.append((slug, f"{slug}: {snap.label}", properties, cases))
-    fails = [[any(map(report.fatal, fs)) for fs in cases.values()] for *_, cases in suites]
-    out = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<testsuites name="hmp-perms check" tests="{sum(map(len, fails))}"'
-        f' failures="{sum(map(sum, fails))}" errors="0">',
-    ]
-    for (classname, name, properties, cases), failed in zip(suites, fails, strict=True):
-        out.append(
-            f'  <testsuite name={xml_attr(name)} tests="{len(cases)}" failures="{sum(failed)}"'
-            ' errors="0">'
-        )
+        properties = [("binary", b) for b in item.binaries]
+        properties += [("package", p) for p in item.packages]
+        suites.append((slug, f"{slug}: {snap.label}", properties, names, report.of(slug)))
+    out, tests, failures = [], 0, 0
+    for classname, name, properties, names, findings in suites:
+        cases: dict[str, list[Finding]] = {n: [] for n in names}
+        for f in sorted(findings, key=lambda f: f.name):  # other names after, sorted
+            cases.setdefault(f.name, []).append(f)
+        failed = sum(any(map(report.fatal, fs)) for fs in cases.values())
+        tests, failures = tests + len(cases), failures + failed
+        counts = f'tests="{len(cases)}" failures="{failed}" errors="0"'
+        out.append(f"  <testsuite name={xml_attr(name)} {counts}>")
         if properties:
-            out += ["    <properties>", *properties, "    </properties>"]
-        for case, findings in cases.items():
+            out.append("    <properties>")
+            out += [f'      <property name="{k}" value={xml_attr(v)}/>' for k, v in properties]
+            out.append("    </properties>")
+        for case, fs in cases.items():
             body = []
-            for f in findings:
+            for f in fs:
                 if report.fatal(f):
                     text = xml_text(f"{f.message}\n{f.hint}".strip())
                     body.append(
@@ -182,17 +170,11 @@ def _junit(report: Report) -> str:
             head = f"    <testcase classname={xml_attr(classname)} name={xml_attr(case)}>"
             out.append(head + ("\n" + "\n".join(body) + "\n    " if body else "") + "</testcase>")
         out.append("  </testsuite>")
-    out.append("</testsuites>")
-    return "\n".join(out) + "\n"
-
-
-def _by_name(names: Sequence[str], findings: Sequence[Finding]) -> dict[str, list[Finding]]:
-    """The findings under each of `names`, then under each other name they have, sorted."""
-    others = sorted({f.name for f in findings} - set(names))
-    by_name: dict[str, list[Finding]] = {n: [] for n in [*names, *others]}
-    for f in findings:
-        by_name[f.name].append(f)
-    return by_name
+    head = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<testsuites name="hmp-perms check" tests="{tests}" failures="{failures}" errors="0">'
+    )
+    return "\n".join([head, *out, "</testsuites>"]) + "\n"
 
 
 def _github(report: Report) -> str:

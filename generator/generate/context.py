@@ -1,21 +1,12 @@
-"""Generate stage: what the templates are given, the table and records as sorted data.
-
-Entry point: `template_context` (pure); `in_scope` narrows both to a product's builds.
-"""
+"""Generate stage: what the templates are given (`template_context`), the table and
+records as sorted data; `in_scope` narrows both to a product's builds."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
-from generator.core.model import (
-    Build,
-    Entry,
-    HelpEntry,
-    Snapshot,
-    Table,
-    Version,
-)
+from generator.core.model import Build, Entry, HelpEntry, Snapshot, Table, Version
 from generator.core.text import one_line
 
 
@@ -49,46 +40,42 @@ def recorded_facts(
     """Each name's (``info NAME`` too) newest help, as a comment shows it, and where it is
     present: per release, ``debian 7.2.22: all 33``, else the shorter list of who has it."""
     releases: dict[_Release, set[str]] = {}
-    # Builds mostly print the same listings, parsed once into the same tuples (92
-    # records print 32 distinct ones): work once per distinct listing, noting which
-    # builds print it, in the order of the newest build that does.
-    listings: dict[int, tuple[tuple[HelpEntry, ...], str]] = {}
-    where: dict[int, dict[_Release, set[str]]] = {}
+    # Records mostly hold the same listings, loaded into the same tuples (92 records, 32
+    # distinct listings): each is read once, with the builds that print it, in the order
+    # of the newest build that does.
+    printers: dict[int, tuple[tuple[HelpEntry, ...], str, list[tuple[_Release, str]]]] = {}
     for build, snap in records:  # oldest first
         release = (build.flavour, build.version or Version(0, 0))
         releases.setdefault(release, set()).add(build.machine)
         for listing, prefix in ((snap.commands, ""), (snap.info, "info ")):
             key = id(listing)  # records hold every listing: no id is reused
-            listings[key] = listings.pop(key, (listing, prefix))
-            where.setdefault(key, {}).setdefault(release, set()).add(build.machine)
+            printers[key] = printers.pop(key, (listing, prefix, []))
+            printers[key][2].append((release, build.machine))
     newest: dict[str, HelpEntry] = {}
     printed_by: dict[str, tuple[int, ...]] = {}
-    for key, (listing, prefix) in listings.items():  # the newest help wins
+    for key, (listing, prefix, _) in printers.items():  # the newest help wins
         for e in listing:
             for name in e.names if not prefix else (prefix + e.name,):
                 newest[name] = e
                 printed_by[name] = (*printed_by.get(name, ()), key)
     # QEMU's first line of help, less a parenthesis it leaves open: what a comment shows.
     first = {n: re.sub(r"\s*\([^)]*$", "", e.help.split("\n", 1)[0]) for n, e in newest.items()}
-    help_text = {name: one_line(line) for name, line in first.items()}
     # Most names are printed by the same few sets of listings: one line per such set.
-    lines: dict[tuple[int, ...], str] = {}
-    presence = {}
-    for name, keys in printed_by.items():
-        if keys not in lines:
-            lines[keys] = _presence_line([where[key] for key in keys], releases)
-        presence[name] = lines[keys]
-    return help_text, presence
+    lines = {
+        keys: _presence_line((b for k in keys for b in printers[k][2]), releases)
+        for keys in set(printed_by.values())
+    }
+    help_text = {name: one_line(line) for name, line in first.items()}
+    return help_text, {name: lines[keys] for name, keys in printed_by.items()}
 
 
 def _presence_line(
-    printed: Sequence[dict[_Release, set[str]]], releases: dict[_Release, set[str]]
+    printers: Iterable[tuple[_Release, str]], releases: dict[_Release, set[str]]
 ) -> str:
-    """Where a name is present, from the builds of each listing that prints it."""
+    """Where a name is present, from the builds that print it."""
     by_release: dict[_Release, set[str]] = {}
-    for machines_by_release in printed:
-        for release, machines in machines_by_release.items():
-            by_release.setdefault(release, set()).update(machines)
+    for release, machine in printers:
+        by_release.setdefault(release, set()).add(machine)
     parts = []
     for (flavour, version), present in sorted(by_release.items()):
         every = releases[flavour, version]
@@ -139,6 +126,7 @@ def template_context(
     help_text, presence = recorded_facts(records)
     permissions = sorted((name, table.level_of(e)) for e in commands for name in e.names)
     info = [(e.name, table.level_of(e)) for e in subcommands]
+    info_entry = table.commands.get("info")
     return {
         "table": table,
         "source": table.label,
@@ -156,9 +144,7 @@ def template_context(
         "description": generate_description(table),
         "builds": [build.slug for build, _ in records],
         "inheriting": [e for e in subcommands if e.permission is None],
-        "info_level": table.level_of(table.commands["info"])
-        if "info" in table.commands
-        else table.default,
+        "info_level": table.level_of(info_entry) if info_entry else table.default,
         "index": sorted(permissions + [(f"info {name}", level) for name, level in info]),
         "help": help_text,
         "presence": presence,

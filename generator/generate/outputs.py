@@ -1,8 +1,5 @@
-"""Generate stage: check the outputs against what is there, or write what changed.
-
-Entry points: `check_outputs` and `write_outputs` for the folder the tool owns, `check_files`
-and `write_files` for outputs mapped into the user's tree. All is checked before any write.
-"""
+"""Generate stage: the outputs compared with what is there, or written where they changed:
+into the folder the tool owns (`*_outputs`) or mapped into the user's tree (`*_files`)."""
 
 from __future__ import annotations
 
@@ -14,21 +11,23 @@ from generator.core.errors import ErrorList, HmpPermsError
 from generator.core.files import ensure_writable, read_bytes, write_atomic
 
 
-def _extra_files(outputs: Mapping[str, str], out_dir: str) -> list[Path]:
+def _extra_files(outputs: Mapping[str, str], out_dir: str) -> list[str]:
+    """The files in `out_dir` no template makes (dot files aside), by path."""
     root = Path(out_dir)
     if root.exists() and not root.is_dir():
         raise HmpPermsError(f"{out_dir}: not a directory (--out names the output directory)")
     if not root.is_dir():
         return []
     return sorted(
-        p
+        f"{out_dir}/{p.name}"
         for p in root.iterdir()
         if p.is_file() and not p.name.startswith(".") and p.name not in outputs
     )
 
 
-def _diff(name: str, path: Path, content: str | None) -> str:
-    """What `path` holds (odd bytes shown, not fatal) to `content`, as a unified diff."""
+def _diff(name: str, content: str | None) -> str:
+    """What `name` holds (odd bytes shown, not fatal) to `content`, as a unified diff."""
+    path = Path(name)
     there = path.exists() or path.is_symlink()
     current = read_bytes(path).decode("utf-8", "backslashreplace") if there else None
     if current == content:
@@ -45,7 +44,7 @@ def _diff(name: str, path: Path, content: str | None) -> str:
 
 def check_files(files: Mapping[str, str]) -> dict[str, str]:
     """A unified diff for each file (path -> content) that is stale or missing, by path."""
-    diffs = {name: _diff(name, Path(name), content) for name, content in sorted(files.items())}
+    diffs = {name: _diff(name, content) for name, content in sorted(files.items())}
     return {name: diff for name, diff in diffs.items() if diff}
 
 
@@ -59,29 +58,24 @@ def write_files(
     problems = []
     for name in sorted(files):
         path = Path(name)
-        if (path.exists() or path.is_symlink()) and not path.is_file():
-            problems.append(
-                HmpPermsError(f"{name}: not a regular file; cannot write an output there")
-            )
-        elif not path.parent.is_dir():
-            problems.append(HmpPermsError(f"{name}: its folder {path.parent} does not exist"))
-        else:
-            try:
-                ensure_writable(path)
-            except HmpPermsError as exc:
-                problems.append(exc)
+        try:
+            if (path.exists() or path.is_symlink()) and not path.is_file():
+                raise HmpPermsError(f"{name}: not a regular file; cannot write an output there")
+            if not path.parent.is_dir():
+                raise HmpPermsError(f"{name}: its folder {path.parent} does not exist")
+            ensure_writable(path)
+        except HmpPermsError as exc:
+            problems.append(exc)
     if problems or also:
         raise ErrorList([*problems, *also, HmpPermsError(nothing)])
     return [name for name, content in sorted(files.items()) if write_atomic(name, content)]
 
 
 def check_outputs(outputs: Mapping[str, str], out_dir: str) -> dict[str, str]:
-    """A unified diff for each stale, missing or extra file, by path; empty when all are
-    current."""
+    """A unified diff for each stale, missing or extra file, by path."""
     diffs = check_files({f"{out_dir}/{name}": content for name, content in outputs.items()})
-    for path in _extra_files(outputs, out_dir):
-        name = f"{out_dir}/{path.name}"
-        diffs[name] = f"# {name}: no template makes it\n" + _diff(name, path, None)
+    for name in _extra_files(outputs, out_dir):
+        diffs[name] = f"# {name}: no template makes it\n" + _diff(name, None)
     return diffs
 
 
@@ -89,8 +83,8 @@ def write_outputs(outputs: Mapping[str, str], out_dir: str) -> list[str]:
     """Write what changed into the folder the tool owns; return those names. A file no
     template makes is named, never deleted, and nothing is written."""
     extra = [
-        HmpPermsError(f"{out_dir}/{path.name}: no template makes it; delete it if it is stale")
-        for path in _extra_files(outputs, out_dir)
+        HmpPermsError(f"{name}: no template makes it; delete it if it is stale")
+        for name in _extra_files(outputs, out_dir)
     ]
     try:
         Path(out_dir).mkdir(exist_ok=True)  # its parent must exist: a typo makes no tree

@@ -1,12 +1,11 @@
-"""Render stage: every ``templates/NAME.j2`` into an output ``NAME`` (``_*`` are macros).
-
-Entry point: `render_templates` (in memory). Templates get sorted plain data (`context`)
-and make literals and comments only through the filters of `generator.core.text`.
-"""
+"""Generate stage: every ``templates/NAME.j2`` into an output ``NAME`` (``_*`` are macros),
+in memory. Templates get sorted plain data (`context`) and make literals and comments only
+through the filters of `generator.core.text`."""
 
 from __future__ import annotations
 
 import re
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,7 +21,23 @@ SUFFIX = ".j2"
 ENCODING_DECLARATION = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.ASCII)
 
 
-def environment(templates_dir: str) -> Environment:
+def perl_key(name: str) -> str:
+    """A hash key as Perl reads it before ``=>`` or in ``{}``: bare where Perl quotes it."""
+    return name if re.fullmatch(r"[A-Za-z_]\w*", name, re.ASCII) else text.perl_literal(name)
+
+
+def render_templates(
+    table: Table, templates_dir: str, records: Sequence[tuple[Build, Snapshot]] = ()
+) -> dict[str, str]:
+    """Output name -> content, for every template in `templates_dir`."""
+    root = Path(templates_dir)
+    if not root.is_dir():
+        raise HmpPermsError(f"{templates_dir}: no such templates directory")
+    names = sorted(
+        p.name for p in root.iterdir() if p.name.endswith(SUFFIX) and not p.name.startswith("_")
+    )
+    if not names:
+        raise HmpPermsError(f"{templates_dir}: no *{SUFFIX} templates")
     env = Environment(
         loader=FileSystemLoader(templates_dir),
         undefined=StrictUndefined,
@@ -44,39 +59,16 @@ def environment(templates_dir: str) -> Environment:
         perl_lines=text.perl_lines,
         perl_key=perl_key,
     )
-    return env
-
-
-def perl_key(name: str) -> str:
-    """A hash key as Perl reads it before ``=>`` or in ``{}``: bare where Perl quotes it."""
-    return name if re.fullmatch(r"[A-Za-z_]\w*", name, re.ASCII) else text.perl_literal(name)
-
-
-def render_templates(
-    table: Table, templates_dir: str, records: Sequence[tuple[Build, Snapshot]] = ()
-) -> dict[str, str]:
-    """Output name -> content, for every template in `templates_dir`."""
-    root = Path(templates_dir)
-    if not root.is_dir():
-        raise HmpPermsError(f"{templates_dir}: no such templates directory")
-    names = sorted(
-        p.name for p in root.iterdir() if p.name.endswith(SUFFIX) and not p.name.startswith("_")
-    )
-    if not names:
-        raise HmpPermsError(f"{templates_dir}: no *{SUFFIX} templates")
-    env = environment(templates_dir)
     context = template_context(table, records)
     outputs = {}
     for name in names:
         try:
             outputs[name.removesuffix(SUFFIX)] = env.get_template(name).render(context)
         except TemplateError as exc:
-            line = getattr(exc, "lineno", None)
-            tb = exc.__traceback__ if line is None else None
-            while tb is not None:  # a render-time error: its line is in Jinja's traceback
-                if tb.tb_frame.f_code.co_filename.endswith("/" + name):
-                    line = tb.tb_lineno
-                tb = tb.tb_next
+            # A syntax error has its line; a render-time error's is in Jinja's traceback.
+            frames = traceback.extract_tb(exc.__traceback__)
+            lines = [f.lineno for f in frames if f.filename.endswith("/" + name)]
+            line = getattr(exc, "lineno", None) or (lines[-1] if lines else None)
             where = f"{templates_dir}/{name}" + (f":{line}" if line else "")
             raise HmpPermsError(f"{where}: {exc.message or exc}") from None
     for name, content in outputs.items():
