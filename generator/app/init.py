@@ -23,35 +23,6 @@ from generator.table.loader import load_for_edit
 
 RULES = str(Path(DEFAULT_TABLE).parent / RULES_NAME)
 
-CONFIG = f"""\
-# hmp-perms: where this repository keeps its HMP permission table, and what it ships.
-# Every path is relative to this file; options on the command line override it.
-
-table = "{DEFAULT_TABLE}"
-builds = "{DEFAULT_BUILDS}"      # recorded QEMU builds: `hmp-perms sync --write` adds them
-# rules = "{RULES}"   # the suggestion rules; default: beside the table
-
-[generate]
-# Your own templates: `templates = "FOLDER"`; default: the templates shipped with hmp-perms.
-# Which outputs to write, and where (each folder must exist; Proxmox VE's module is
-# "src/PVE/API2/Qemu/HMPPerms.pm"); default: every template into generated/.
-# outputs = {{ "HMPPerms.pm" = "HMPPerms.pm" }}
-
-[scope]
-# What the product ships: the outputs list only what these recorded builds have
-# (names as in the records folder; a pattern that matches none is an error), plus
-# every entry of these vendors (declared in the table). Default: every table entry.
-# `check` is never narrowed by it. Widen the patterns when you upgrade QEMU.
-# patterns = ["debian-11.1.*-x86_64", "debian-11.1.*-aarch64"]
-# vendors = @VENDORS@
-
-[check]
-# Kinds of finding to leave out, and per-kind severities (`hmp-perms kinds` lists
-# them). An error stays an error: the check fails closed.
-# ignore = ["changed-help"]
-# severity = {{ "added-command" = "warning" }}
-"""
-
 
 def init(folder: Path, from_perl: str | None = None, vendor: str | None = None) -> list[str]:
     """Write the starting files into `folder`, all of them or none; refuse if any is
@@ -61,7 +32,7 @@ def init(folder: Path, from_perl: str | None = None, vendor: str | None = None) 
         f'["{vendor}"]' if vendor else "[]   # vendors the table declares (init --vendor NAME)"
     )
     files = {
-        CONFIG_NAME: CONFIG.replace("@VENDORS@", vendors),
+        CONFIG_NAME: read_text(SHIPPED / CONFIG_NAME).replace("@VENDORS@", vendors),
         DEFAULT_TABLE: table,
         RULES: read_text(SHIPPED / "data" / RULES_NAME),
     }

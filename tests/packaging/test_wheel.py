@@ -128,6 +128,13 @@ def test_installed_wheel_does_the_job_in_a_scratch_directory(built: Built, tmp_p
     assert check.stdout.splitlines()[-1].startswith("OK: 0 error(s)")
     module = run(built.venv / "bin" / "python", "-m", "generator", "--version", cwd=tmp_path)
     assert module.stdout == version.stdout
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    init = run(hmp_perms, "init", cwd=fresh)
+    assert init.returncode == 0, init.stderr
+    assert (fresh / "hmp-perms.toml").read_text().startswith("# hmp-perms: where")
+    lint = run(hmp_perms, "lint", cwd=fresh)
+    assert (lint.returncode, lint.stdout) == (0, "data/hmp-commands.yaml: ok\n"), lint.stderr
 
     bad = run(hmp_perms, "check", "--snapshot", "missing.json", cwd=tmp_path)
     assert bad.returncode == 2 and bad.stdout == ""
