@@ -1,13 +1,8 @@
-"""Collect stage: ask real QEMU builds for their HMP commands.
+"""Collect stage: ask real QEMU builds for their HMP commands (`collect_all`).
 
-Entry point: `collect_all`. The only module that starts or connects to QEMU.
-
-A QEMU started here gets its QMP monitor as an inherited descriptor, one end of
-a socketpair at descriptor 3: nothing is put on disk, so the same works through a
-wrapper that passes descriptors on (`chroot`, `bwrap`, `podman run --preserve-fds=1`).
-A QEMU that already runs is read through its QMP socket (`--connect`) and left as
-it was. Whatever fails is a `CollectError` of one line naming what the user typed,
-with the start and end of QEMU's stderr, and leaves no process running.
+QEMU gets its QMP monitor as one end of a socketpair at descriptor 3, so wrappers
+that pass descriptors on work; a running QEMU is read through its socket (`--connect`)
+and left as it was. Every failure is one `CollectError` line and leaves no process.
 """
 
 from __future__ import annotations
@@ -37,8 +32,7 @@ MONITOR_FD = 3  # where QEMU finds its QMP connection; `podman run --preserve-fd
 QUIT_GRACE = 5.0  # seconds QEMU gets to exit after `quit` (never more than --timeout)
 REAP_GRACE = 1.0  # seconds to kill and reap what a wrapper left when a collection ends
 KEEP = 2048  # bytes kept of each end of a child's output
-#: How a program that is not on PATH is said to be missing (the use case may add a hint).
-NOT_FOUND = "not found on PATH"
+NOT_FOUND = "not found on PATH"  # the use case may add an install hint
 T = TypeVar("T")
 
 # qemu.qmp logs every failure it raises; the error the user sees says it once.
@@ -64,20 +58,14 @@ def local_binaries() -> list[str]:
     return sorted(name for name, path in found.items() if real.get(path, name) == name)
 
 
-def _words(command: str) -> list[str]:
-    try:
-        return shlex.split(command)
-    except ValueError:
-        return [command]
-
-
 def binary_name(command: str) -> str:
     """The name a snapshot keeps: the command's last `qemu-system-*` word, else all of it."""
-    words = _words(command)
-    if len(words) == 1:
-        return words[0]
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return command
     qemus = [w for w in words if os.path.basename(w).startswith("qemu-system-")]
-    return qemus[-1] if qemus else command
+    return words[0] if len(words) == 1 else qemus[-1] if qemus else command
 
 
 @dataclass
@@ -96,11 +84,8 @@ async def collect_all(
     addresses: Sequence[str] = (),
 ) -> Collected[T]:
     """Snapshots of every command started and address connected, in the order given.
-
-    `alongside` is called once every QEMU is started, so that work which does not need
-    QEMU (loading the table) is done while QEMU comes up. If it raises, every QEMU is
-    stopped and the exception passes on.
-    """
+    `alongside` (loading the table) runs while QEMU comes up; if it raises, every QEMU
+    is stopped and the exception passes on."""
     started = [asyncio.Event() for _ in commands]
     jobs = [
         asyncio.ensure_future(collect(c, timeout, e))
@@ -132,10 +117,8 @@ async def collect_all(
 
 
 async def collect(command: str, timeout: float, started: asyncio.Event | None = None) -> Snapshot:
-    """Start QEMU by `command`, ask for its listings, version and target, and stop it.
-
-    `started` is set once QEMU runs, or has failed to start.
-    """
+    """Start QEMU by `command`, ask for its listings, version and target, and stop it;
+    `started` is set once QEMU runs, or has failed to start."""
     started = started or asyncio.Event()
     proc: subprocess.Popen[bytes] | None = None
     output: _Output | None = None  # its stdout and stderr
@@ -185,8 +168,8 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
             ours.close()
     # A command that names no QEMU (`/bin/true`, `cat`) is said to be none, and what it
     # printed is its own, not QEMU's.
-    words = _words(command)
-    if proc is None or any("qemu" in os.path.basename(w) for w in words):
+    words = shlex.split(command)  # it was split to start it
+    if any("qemu" in os.path.basename(w) for w in words):
         raise CollectError(command, detail, said)
     program = os.path.basename(words[0])
     raise CollectError(command, f"is no QEMU ({detail})", said, speaker=program)
@@ -236,8 +219,6 @@ class _Output:
                 chunk = os.read(self.fd, 65536)
             except BlockingIOError:  # nothing more for now
                 return
-            except OSError:
-                chunk = b""
             if not chunk:  # every writer is gone: nothing more to wait for
                 asyncio.get_running_loop().remove_reader(self.fd)
                 return

@@ -1,8 +1,5 @@
-"""The QMP conversation with one QEMU: what it is asked, and its replies checked.
-
-QEMU's replies are untrusted: messages are bounded, every reply is checked for its
-type, and every failure is one line (`describe`).
-"""
+"""The QMP conversation with one QEMU. Its replies are untrusted: messages are bounded,
+every reply is checked for its type, and every failure is one line (`describe`)."""
 
 from __future__ import annotations
 
@@ -35,11 +32,8 @@ class Client(QMPClient):
 
 async def disconnect(client: Client) -> None:
     """Close the connection, keeping in `client.broken` the reason qemu.qmp raises here.
-
-    A cancel lets the disconnect finish first (for up to DISCONNECT_WITHIN): qemu.qmp
-    cancelled mid-way leaves its reader's failure in a future nobody awaits, which
-    asyncio then logs with a traceback.
-    """
+    A cancel lets it finish first: qemu.qmp cancelled mid-way leaves a failure nobody
+    awaits, which asyncio logs with a traceback."""
 
     async def closing() -> None:
         try:
@@ -131,11 +125,8 @@ def describe(exc: BaseException) -> str:
 async def greeted(
     client: QMPClient, command: str, proc: subprocess.Popen[bytes], sock: socket.socket
 ) -> None:
-    """Connect `client` past QMP's greeting on `sock`; a `CollectError` if QEMU exits first.
-
-    A wrapper that exits 0 may have handed QEMU on (`setsid -f`, a script that
-    daemonizes): whoever holds the monitor then answers, or closes it.
-    """
+    """Connect `client` past QMP's greeting on `sock`; a `CollectError` if QEMU exits
+    first, unless with status 0: a wrapper (`setsid -f`) may have handed QEMU on."""
     connecting = asyncio.ensure_future(client.connect(sock))
     exited = asyncio.ensure_future(processes.wait(proc))
     try:
@@ -154,7 +145,6 @@ async def greeted(
             await asyncio.wait_for(asyncio.shield(processes.wait(proc)), 1.0)
     if proc.returncode is None:
         connecting.result()  # raises the reason
-    assert proc.returncode is not None
     raise CollectError(command, f"exited before it connected ({ending(proc.returncode)})")
 
 

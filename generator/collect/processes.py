@@ -18,8 +18,7 @@ if TYPE_CHECKING:
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 
-#: Held while a child is started and registered, and for good by whoever ends the run
-#: on a signal: so every child is registered before it is killed, and none starts after.
+#: Held while a child is started and registered, and for good once a signal ends the run.
 LOCK = threading.Lock()
 _children: dict[int, Popen[bytes]] = {}  # each leads a process group (and session)
 _foreign: set[int] = set()  # children this process had before it started any
@@ -69,17 +68,15 @@ async def stop(child: Popen[bytes], grace: float) -> None:
 
 
 def setup(child_mask: Iterable[int]) -> None:
-    """The console's run: each child gets `child_mask` back before it execs, and this
-    process becomes a child subreaper with its first child."""
+    """For the console: each child gets `child_mask` back, and the first makes this
+    process a child subreaper."""
     global _child_mask
     _child_mask = child_mask
 
 
 def spawn(argv: Sequence[str], output: int, keep: int, at: int) -> Popen[bytes]:
-    """Start `argv`, registered before a signal can be acted on, in a session of its own
-    (a Ctrl-C at the terminal reaches only this process), `output` as its stdout and
-    stderr and `keep` at descriptor `at`; the kernel kills it if this process dies first.
-    """
+    """Start `argv` in a session of its own, registered before a signal is acted on,
+    `output` as its stdout and stderr and `keep` at descriptor `at`."""
     import ctypes  # with subprocess, 6 ms of start-up for the commands that start nothing
     import subprocess
 
@@ -127,14 +124,14 @@ def _children_of_this_process() -> set[int]:
 
 
 def adopted() -> list[int]:
-    """Children that came back to this subreaper: not started by `spawn`, nor there before."""
+    """Children that came back to this subreaper."""
     if not _subreaper:
         return []
     return sorted(_children_of_this_process() - set(_children) - _foreign)
 
 
 def kill_all() -> None:
-    """SIGKILL every child not yet reaped (its whole group) and every adopted one."""
+    """SIGKILL every child not yet reaped and every adopted one, with their groups."""
     for child in list(_children.values()):
         kill(child)
     for pid in adopted():
@@ -145,24 +142,21 @@ def kill_all() -> None:
 
 
 def reap_all(within: float) -> bool:
-    """Kill and reap, by pid, every child and adopted process, for up to `within` seconds;
-    True when none is left. Never waitpid(-1): others in this process wait for theirs."""
+    """Kill and reap every child and adopted process by pid (never waitpid(-1): others
+    here wait for theirs) for up to `within` seconds; True when none is left."""
     deadline = time.monotonic() + within
     while True:
         kill_all()
         for child in list(_children.values()):
             if child.poll() is not None:
                 _children.pop(child.pid, None)
-        left = [pid for pid in adopted() if not _reaped(pid)]
+        left = []
+        for pid in adopted():
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(pid, os.WNOHANG)[0] != pid:
+                    left.append(pid)
         if not _children and not left:
             return True
         if time.monotonic() > deadline:
             return False
         time.sleep(0.005)
-
-
-def _reaped(pid: int) -> bool:
-    try:
-        return os.waitpid(pid, os.WNOHANG)[0] == pid
-    except ChildProcessError:
-        return True

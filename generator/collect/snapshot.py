@@ -1,9 +1,6 @@
-"""Snapshot files: the JSON that ``collect -o`` writes and recorded builds hold, and saved text.
-
-A snapshot keeps what QEMU printed, line by line, and what names the build; the
-entries are parsed from those lines on every load, so a later parser reads an old
-file, and a diff of two files shows exactly the lines QEMU printed differently.
-"""
+"""Snapshot files (``collect -o``, the records) and saved text. A snapshot keeps QEMU's
+lines as printed, parsed on every load: a later parser reads an old file, and a diff of
+two files shows exactly the lines QEMU printed differently."""
 
 from __future__ import annotations
 
@@ -18,8 +15,7 @@ from generator.core.model import Snapshot, Version
 from generator.core.text import describe_char, unprintable
 
 FORMAT = 2
-#: Commands every QEMU's monitor has; a listing without them is not a real one.
-CORE_COMMANDS = ("help", "info", "quit")
+CORE_COMMANDS = ("help", "info", "quit")  # a listing without them is not a real one
 TARGET_RE = re.compile(r"[a-z][a-z0-9_]*")
 VARIANT_RE = re.compile(r"qemu-system-[A-Za-z0-9_.-]+")
 #: How a binary's name may extend the target QEMU reports: a byte order (QEMU 11.1
@@ -102,18 +98,14 @@ def load_snapshot(path: str) -> Snapshot:
 
 
 def variant_agrees(variant: str, target: str) -> bool:
-    """Whether binary `variant` can be a build of `target` (``x86`` is no target of
-    ``qemu-system-x86_64``)."""
+    """Whether binary `variant` can be a build of `target` (not ``x86``)."""
     base = "qemu-system-" + target
     return variant.startswith(base) and _VARIANT_SUFFIX.fullmatch(variant[len(base) :]) is not None
 
 
 def validate_snapshot(snap: Snapshot) -> None:
-    """Refuse a snapshot no real QEMU could have produced, before anything reports on it.
-
-    Its fields reach terminals, Markdown tables and CI annotations, so they are printable
-    single lines; a listing without `CORE_COMMANDS` is an empty or truncated answer.
-    """
+    """Refuse a snapshot no real QEMU could have produced: its fields reach terminals and
+    CI pages, and a listing without `CORE_COMMANDS` is an empty or truncated answer."""
     where = snap.binary if snap.source in ("", "live") else snap.source
     fields = [("binary", snap.binary), ("package", snap.package)]
     fields += [("packages", p) for p in snap.packages]
