@@ -2,7 +2,8 @@
 
 QEMU gets its QMP monitor as one end of a socketpair at descriptor 3, so wrappers
 that pass descriptors on work; a running QEMU is read through its socket (`--connect`)
-and left as it was. Every failure is one `CollectError` line and leaves no process.
+and left as it was. QEMU's replies are untrusted: messages are bounded, every reply is
+checked for its type, and every failure is one `CollectError` line and leaves no process.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ import socket
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from qemu.qmp import QMPError
+from qemu.qmp import ExecuteError, QMPClient, QMPError
+from qemu.qmp.message import DeserializationError
 
-from generator.collect import monitor, processes
+from generator.collect import processes
+from generator.collect.helptext import parse_help
 from generator.core.errors import CollectError, HmpPermsError
-from generator.core.model import Snapshot
+from generator.core.model import Snapshot, Version, is_command_name
 
 DEFAULT_BINARY = "qemu-system-x86_64"
 BINARY_ENV = "HMP_PERMS_QEMU"
@@ -32,6 +35,8 @@ MONITOR_FD = 3  # where QEMU finds its QMP connection; `podman run --preserve-fd
 QUIT_GRACE = 5.0  # seconds QEMU gets to exit after `quit` (never more than --timeout)
 REAP_GRACE = 1.0  # seconds to kill and reap what a wrapper left when a collection ends
 KEEP = 2048  # bytes kept of each end of a child's output
+MAX_MESSAGE = 4 * 1024 * 1024  # bytes of one QMP message; a listing is tens of KB
+DISCONNECT_WITHIN = 1.0  # seconds a cancelled disconnect still gets to finish
 NOT_FOUND = "not found on PATH"  # the use case may add an install hint
 T = TypeVar("T")
 
@@ -86,15 +91,10 @@ async def collect_all(
     """Snapshots of every command started and address connected, in the order given.
     `alongside` (loading the table) runs while QEMU comes up; if it raises, every QEMU
     is stopped and the exception passes on."""
-    started = [asyncio.Event() for _ in commands]
-    jobs = [
-        asyncio.ensure_future(collect(c, timeout, e))
-        for c, e in zip(commands, started, strict=True)
-    ]
+    jobs = [asyncio.ensure_future(collect(c, timeout)) for c in commands]
     jobs += [asyncio.ensure_future(connect(a, timeout)) for a in addresses]
     try:
-        if started:
-            await asyncio.wait([asyncio.ensure_future(e.wait()) for e in started])
+        await asyncio.sleep(0)  # each job runs up to its first wait: its QEMU is started
         side = alongside() if alongside is not None else None
         results = await asyncio.gather(*jobs, return_exceptions=True)
     except BaseException:
@@ -116,15 +116,13 @@ async def collect_all(
     return collected
 
 
-async def collect(command: str, timeout: float, started: asyncio.Event | None = None) -> Snapshot:
-    """Start QEMU by `command`, ask for its listings, version and target, and stop it;
-    `started` is set once QEMU runs, or has failed to start."""
-    started = started or asyncio.Event()
+async def collect(command: str, timeout: float) -> Snapshot:
+    """Start QEMU by `command`, ask for its listings, version and target, and stop it."""
     proc: subprocess.Popen[bytes] | None = None
     output: _Output | None = None  # its stdout and stderr
     said = ""  # what it printed there
     ours: socket.socket | None = None  # this end of QEMU's monitor
-    client = monitor.Client(command)
+    client = Client(command)
     answered = False  # QEMU was asked to quit and may take a moment to exit
     ended: int | None = None  # QEMU's status, if it ended by itself
     try:
@@ -137,31 +135,28 @@ async def collect(command: str, timeout: float, started: asyncio.Event | None = 
             except (OSError, subprocess.SubprocessError) as exc:  # before QEMU's exec
                 why = f"cannot start: {getattr(exc, 'strerror', None) or exc}"
                 raise CollectError(command, why) from None
-            finally:
-                started.set()
             try:
-                await monitor.greeted(client, command, proc, ours)
-                snapshot = await monitor.ask(client, binary_name(command), command)
+                await greeted(client, command, proc, ours)
+                snapshot = await ask(client, binary_name(command), command)
                 with contextlib.suppress(QMPError, OSError, EOFError):
                     await client.execute("quit")
                 answered = True
                 return snapshot
             finally:
                 ended = proc.returncode  # by itself, before it was stopped
-                await monitor.disconnect(client)
+                await disconnect(client)
                 await processes.stop(proc, min(QUIT_GRACE, timeout) if answered else 0.0)
     except TimeoutError:
         detail = f"no answer within {timeout:g} s"
     except (QMPError, OSError, EOFError, ValueError) as exc:
-        detail = monitor.describe(client.broken or exc)
+        detail = describe(client.broken or exc)
         if ended is not None:
-            detail += f" ({monitor.ending(ended)})"
+            detail += f" ({ending(ended)})"
     except CollectError as exc:
         if proc is None:
             raise
         detail = exc.detail
     finally:
-        started.set()
         if output is not None:
             said = output.close()
         if ours is not None:
@@ -241,7 +236,7 @@ class _Output:
 async def connect(address: str, timeout: float) -> Snapshot:
     """Read the monitor of a QEMU that already runs, at a UNIX socket path or HOST:PORT:
     only `help`, `info`, `query-version` and `query-target`, so it is left as it was."""
-    client = monitor.Client(address)
+    client = Client(address)
     host, _, port = address.rpartition(":")
     target: str | tuple[str, int] = address
     if host and port.isdigit() and not os.path.exists(address):
@@ -250,11 +245,142 @@ async def connect(address: str, timeout: float) -> Snapshot:
         async with asyncio.timeout(timeout):
             await client.connect(target)
             try:
-                return await monitor.ask(client, address, address)
+                return await ask(client, address, address)
             finally:
-                await monitor.disconnect(client)
+                await disconnect(client)
     except TimeoutError:
         why = f"no answer within {timeout:g} s (is another client connected to it?)"
         raise CollectError(address, why) from None
     except (QMPError, OSError, EOFError, ValueError) as exc:
-        raise CollectError(address, monitor.describe(client.broken or exc)) from None
+        raise CollectError(address, describe(client.broken or exc)) from None
+
+
+class Client(QMPClient):
+    """A QMP client with bounded messages that remembers why its connection broke."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"hmp-perms {name}", readbuflen=MAX_MESSAGE)
+        self.broken: BaseException | None = None
+
+
+async def disconnect(client: Client) -> None:
+    """Close the connection, keeping in `client.broken` the reason qemu.qmp raises here.
+    A cancel lets it finish first: qemu.qmp cancelled mid-way leaves a failure nobody
+    awaits, which asyncio logs with a traceback."""
+
+    async def closing() -> None:
+        try:
+            await client.disconnect()
+        except Exception as exc:
+            client.broken = exc
+
+    task = asyncio.ensure_future(closing())
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait({task}, timeout=DISCONNECT_WITHIN)  # a second cancel ends it
+        raise
+
+
+async def ask(client: QMPClient, binary: str, name: str) -> Snapshot:
+    """The snapshot `client`'s QEMU gives: `help`, `info`, its version and target."""
+
+    def unexpected(what: str, reply: object) -> CollectError:
+        return CollectError(name, f"unexpected reply to {what}: {reply!r:.80}")
+
+    async def hmp(command_line: str) -> str:
+        reply = await client.execute("human-monitor-command", {"command-line": command_line})
+        if not isinstance(reply, str):
+            raise unexpected(repr(command_line), reply)
+        return reply.replace("\r\n", "\n")
+
+    help_text = await hmp("help")
+    commands = parse_help(help_text, f"{name}: help")
+    info_text = await hmp("info")
+    info = parse_help(info_text, f"{name}: info", prefix="info ")
+    reply: Any = await client.execute("query-version")
+    try:
+        parts = [reply["qemu"][key] for key in ("major", "minor", "micro")]
+        package = reply["package"]
+    except (KeyError, TypeError, IndexError):
+        raise unexpected("query-version", reply) from None
+    for part in parts:
+        if type(part) is not int or not 0 <= part < 2**31:
+            why = f"query-version: {part!r:.40} is not a version number (0 to 2^31-1)"
+            raise CollectError(name, why)
+    if not isinstance(package, str):
+        raise CollectError(name, f"query-version: package {package!r:.40} is not a string")
+    reply = await client.execute("query-target")
+    target = reply.get("arch") if isinstance(reply, dict) else None
+    if not isinstance(target, str) or not is_command_name(target):
+        raise unexpected("query-target", reply)
+    base = os.path.basename(binary)  # the binary's own name tells a machine (-microvm)
+    qemu = base.startswith("qemu-system-") and is_command_name(base)
+    return Snapshot(
+        binary=binary,
+        version=Version(*parts),
+        package=package.strip(),
+        target=target,
+        commands=commands,
+        info=info,
+        raw_help=help_text,
+        raw_info=info_text,
+        variant=base if qemu else f"qemu-system-{target}",
+        packages=(package.strip(),),
+        source="live",
+    )
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line reason for a failed QMP conversation."""
+    cause: BaseException = exc
+    while isinstance(getattr(cause, "exc", None), BaseException):
+        cause = cause.exc  # type: ignore[attr-defined]
+    if isinstance(cause, DeserializationError):
+        return f"sent something that is not QMP: {cause.raw!r:.80}"
+    if isinstance(cause, ValueError) and "integer string conversion" in str(cause):
+        return "sent an integer too long to read"  # json's limit on digits
+    if isinstance(cause, ValueError) and "limit" in str(cause):
+        return f"sent a QMP message over {MAX_MESSAGE // 2**20} MiB, this tool's limit (a listing is tens of KB)"
+    if isinstance(cause, AssertionError):  # qemu.qmp's check of the capabilities reply
+        return "sent events where a reply was due"
+    if isinstance(cause, EOFError):
+        return "connection failed: closed by QEMU"
+    if isinstance(cause, FileNotFoundError):
+        return "no such socket"
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused (nothing listens there)"
+    if isinstance(exc, ExecuteError):
+        return f"QMP error: {exc}"
+    return f"connection failed: {str(cause) or repr(cause)}"
+
+
+async def greeted(
+    client: QMPClient, command: str, proc: subprocess.Popen[bytes], sock: socket.socket
+) -> None:
+    """Connect `client` past QMP's greeting on `sock`; a `CollectError` if QEMU exits
+    first, unless with status 0: a wrapper (`setsid -f`) may have handed QEMU on."""
+    connecting = asyncio.ensure_future(client.connect(sock))
+    exited = asyncio.ensure_future(processes.wait(proc))
+    try:
+        await asyncio.wait({connecting, exited}, return_when=asyncio.FIRST_COMPLETED)
+        if not connecting.done() and proc.returncode == 0:
+            await asyncio.wait({connecting})
+    finally:
+        for task in (connecting, exited):
+            task.cancel()
+        await asyncio.gather(connecting, exited, return_exceptions=True)
+    if connecting.done() and not connecting.cancelled() and connecting.exception() is None:
+        return
+    if proc.returncode is None:
+        # The connection closed: most likely QEMU is exiting; let its status tell why.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(processes.wait(proc)), 1.0)
+    if proc.returncode is None:
+        connecting.result()  # raises the reason
+    raise CollectError(command, f"exited before it connected ({ending(proc.returncode)})")
+
+
+def ending(status: int) -> str:
+    """How a process ended, as the error line says it."""
+    return f"exit status {status}" if status >= 0 else f"killed by signal {-status}"
