@@ -118,23 +118,12 @@ async def collect_all(
 
 async def collect(command: str, timeout: float) -> Snapshot:
     """Start QEMU by `command`, ask for its listings, version and target, and stop it."""
-    proc: subprocess.Popen[bytes] | None = None
-    output: _Output | None = None  # its stdout and stderr
-    said = ""  # what it printed there
-    ours: socket.socket | None = None  # this end of QEMU's monitor
+    proc, ours, output = _start(command)
     client = Client(command)
     answered = False  # QEMU was asked to quit and may take a moment to exit
     ended: int | None = None  # QEMU's status, if it ended by itself
     try:
         async with asyncio.timeout(timeout):
-            try:
-                ours, theirs = socket.socketpair()
-                with theirs:
-                    proc, read_end = _start(command, theirs)
-                output = _Output(read_end)
-            except (OSError, subprocess.SubprocessError) as exc:  # before QEMU's exec
-                why = f"cannot start: {getattr(exc, 'strerror', None) or exc}"
-                raise CollectError(command, why) from None
             try:
                 await greeted(client, command, proc, ours)
                 snapshot = await ask(client, binary_name(command), command)
@@ -153,14 +142,10 @@ async def collect(command: str, timeout: float) -> Snapshot:
         if ended is not None:
             detail += f" ({ending(ended)})"
     except CollectError as exc:
-        if proc is None:
-            raise
         detail = exc.detail
     finally:
-        if output is not None:
-            said = output.close()
-        if ours is not None:
-            ours.close()
+        said = output.close()
+        ours.close()
     # A command that names no QEMU (`/bin/true`, `cat`) is said to be none, and what it
     # printed is its own, not QEMU's.
     words = shlex.split(command)  # it was split to start it
@@ -170,9 +155,8 @@ async def collect(command: str, timeout: float) -> Snapshot:
     raise CollectError(command, f"is no QEMU ({detail})", said, speaker=program)
 
 
-def _start(command: str, monitor_end: socket.socket) -> tuple[subprocess.Popen[bytes], int]:
-    """Start `command`, its QMP monitor on `monitor_end`; the child and the read end of
-    the pipe its stdout and stderr go to."""
+def _start(command: str) -> tuple[subprocess.Popen[bytes], socket.socket, _Output]:
+    """Start `command`: the child, this end of its QMP monitor, and what it prints."""
     try:
         words = shlex.split(command)
     except ValueError as exc:
@@ -189,15 +173,23 @@ def _start(command: str, monitor_end: socket.socket) -> tuple[subprocess.Popen[b
     # `-qmp chardev:ID` is read alike from 7.2 to 11.1, where `-mon chardev=ID,mode=control`
     # is deprecated (and `-object monitor-qmp` new).
     argv += ["-qmp", "chardev:hmp-perms"]
-    read_end, write_end = os.pipe()
+    with contextlib.ExitStack() as on_failure:
+        try:
+            ours, theirs = socket.socketpair()
+            on_failure.callback(ours.close)
+            with theirs:
+                read_end, write_end = os.pipe()
+                on_failure.callback(os.close, read_end)
+                try:
+                    proc = processes.spawn(argv, write_end, theirs.fileno(), MONITOR_FD)
+                finally:
+                    os.close(write_end)
+        except (OSError, subprocess.SubprocessError) as exc:  # before QEMU's exec
+            why = f"cannot start: {getattr(exc, 'strerror', None) or exc}"
+            raise CollectError(command, why) from None
+        on_failure.pop_all()
     os.set_blocking(read_end, False)
-    try:
-        return processes.spawn(argv, write_end, monitor_end.fileno(), MONITOR_FD), read_end
-    except BaseException:
-        os.close(read_end)
-        raise
-    finally:
-        os.close(write_end)
+    return proc, ours, _Output(read_end)
 
 
 class _Output:
@@ -209,19 +201,14 @@ class _Output:
         asyncio.get_running_loop().add_reader(fd, self._read)
 
     def _read(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self.fd, 65536)
-            except BlockingIOError:  # nothing more for now
-                return
-            if not chunk:  # every writer is gone: nothing more to wait for
-                asyncio.get_running_loop().remove_reader(self.fd)
-                return
-            room = KEEP - len(self.head)
-            self.head += chunk[:room]
-            rest = self.tail + chunk[max(room, 0) :]
-            self.skipped += max(0, len(rest) - KEEP)
-            self.tail = rest[-KEEP:]
+        with contextlib.suppress(BlockingIOError):  # nothing more for now
+            while chunk := os.read(self.fd, 65536):
+                room = KEEP - len(self.head)
+                self.head += chunk[:room]
+                rest = self.tail + chunk[max(room, 0) :]
+                self.skipped += max(0, len(rest) - KEEP)
+                self.tail = rest[-KEEP:]
+            asyncio.get_running_loop().remove_reader(self.fd)  # every writer is gone
 
     def close(self) -> str:
         """What it printed, once it has stopped (the pipe is closed here); a process

@@ -1,11 +1,6 @@
-"""What a target's ``help`` and ``info`` would print, read from QEMU's source with no
-compiler and no QEMU: ``hmp-commands.hx`` and ``hmp-commands-info.hx``.
-
-Their C initialisers (``{ .name = ..., .params = ..., .help = ... }``) sit between
-documentation blocks, some inside ``#if``s on ``TARGET_*`` and ``CONFIG_*``, which
-are resolved for one target with `CONFIG` and ``--define``: a name or an expression
-this reader does not know is an error at its line, never a guess.
-"""
+"""What a target's ``help`` and ``info`` would print, read from the C initialisers of
+QEMU's ``hmp-commands.hx`` and ``hmp-commands-info.hx``, ``#if``s resolved for one
+target: a name or an expression this reader does not know is an error, never a guess."""
 
 from __future__ import annotations
 
@@ -30,8 +25,7 @@ ARCHES = {
     "sh4": "SH4", "sh4eb": "SH4", "tricore": "TRICORE", "xtensa": "XTENSA",
     "xtensaeb": "XTENSA", "cris": "CRIS", "nios2": "NIOS2", "hexagon": "HEXAGON",
 }  # fmt: skip
-#: ``CONFIG_*`` as Debian's builds have them (docs/collect.md has this table): a name
-#: maps to the targets it is set for, "*" for all of them, "" for none.
+#: ``CONFIG_*`` as Debian's builds have them (docs/collect.md): "*" for every target.
 CONFIG = {
     "CONFIG_LINUX": "*", "CONFIG_POSIX": "*", "CONFIG_TCG": "*", "CONFIG_SLIRP": "*",
     "CONFIG_VNC": "*", "CONFIG_SPICE": "*", "CONFIG_PIXMAN": "*", "CONFIG_FDT": "*",
@@ -49,9 +43,8 @@ _TOKEN = re.compile(
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
 
 
-#: Rewrites that each replace one complete operand of an ``#if`` (1 and 0 standing for
-#: ``defined`` names) by its value, tried in this order until one applies: ``!`` and
-#: parentheses first, ``&&`` before ``||``, and an ``||`` never takes an operand of ``&&``.
+#: Rewrites of an ``#if`` with 1 and 0 for its names, tried in order until one applies:
+#: ``!`` and parentheses first, ``&&`` before ``||``, never an operand of ``&&`` to ``||``.
 _REWRITES = (
     (re.compile(r"!([01])"), lambda m: "1" if m[1] == "0" else "0"),
     (re.compile(r"\(([01])\)"), lambda m: m[1]),
