@@ -119,7 +119,8 @@ async def collect_all(
 async def collect(command: str, timeout: float) -> Snapshot:
     """Start QEMU by `command`, ask for its listings, version and target, and stop it."""
     proc, ours, output = _start(command)
-    client = Client(command)
+    client = QMPClient(f"hmp-perms {command}", readbuflen=MAX_MESSAGE)
+    broken: Exception | None = None  # why the connection broke
     answered = False  # QEMU was asked to quit and may take a moment to exit
     ended: int | None = None  # QEMU's status, if it ended by itself
     try:
@@ -133,12 +134,12 @@ async def collect(command: str, timeout: float) -> Snapshot:
                 return snapshot
             finally:
                 ended = proc.returncode  # by itself, before it was stopped
-                await disconnect(client)
+                broken = await disconnect(client)
                 await processes.stop(proc, min(QUIT_GRACE, timeout) if answered else 0.0)
     except TimeoutError:
         detail = f"no answer within {timeout:g} s"
     except (QMPError, OSError, EOFError, ValueError) as exc:
-        detail = describe(client.broken or exc)
+        detail = describe(broken or exc)
         if ended is not None:
             detail += f" ({ending(ended)})"
     except CollectError as exc:
@@ -223,7 +224,8 @@ class _Output:
 async def connect(address: str, timeout: float) -> Snapshot:
     """Read the monitor of a QEMU that already runs, at a UNIX socket path or HOST:PORT:
     only `help`, `info`, `query-version` and `query-target`, so it is left as it was."""
-    client = Client(address)
+    client = QMPClient(f"hmp-perms {address}", readbuflen=MAX_MESSAGE)
+    broken: Exception | None = None  # why the connection broke
     host, _, port = address.rpartition(":")
     target: str | tuple[str, int] = address
     if host and port.isdigit() and not os.path.exists(address):
@@ -234,36 +236,29 @@ async def connect(address: str, timeout: float) -> Snapshot:
             try:
                 return await ask(client, address, address)
             finally:
-                await disconnect(client)
+                broken = await disconnect(client)
     except TimeoutError:
         why = f"no answer within {timeout:g} s (is another client connected to it?)"
         raise CollectError(address, why) from None
     except (QMPError, OSError, EOFError, ValueError) as exc:
-        raise CollectError(address, describe(client.broken or exc)) from None
+        raise CollectError(address, describe(broken or exc)) from None
 
 
-class Client(QMPClient):
-    """A QMP client with bounded messages that remembers why its connection broke."""
+async def disconnect(client: QMPClient) -> Exception | None:
+    """Close the connection; the reason qemu.qmp raises here, why it broke. A cancel lets
+    it finish first: qemu.qmp cancelled mid-way leaves a failure nobody awaits, which
+    asyncio logs with a traceback."""
 
-    def __init__(self, name: str) -> None:
-        super().__init__(f"hmp-perms {name}", readbuflen=MAX_MESSAGE)
-        self.broken: BaseException | None = None
-
-
-async def disconnect(client: Client) -> None:
-    """Close the connection, keeping in `client.broken` the reason qemu.qmp raises here.
-    A cancel lets it finish first: qemu.qmp cancelled mid-way leaves a failure nobody
-    awaits, which asyncio logs with a traceback."""
-
-    async def closing() -> None:
+    async def closing() -> Exception | None:
         try:
             await client.disconnect()
         except Exception as exc:
-            client.broken = exc
+            return exc
+        return None
 
     task = asyncio.ensure_future(closing())
     try:
-        await asyncio.shield(task)
+        return await asyncio.shield(task)
     except asyncio.CancelledError:
         await asyncio.wait({task}, timeout=DISCONNECT_WITHIN)  # a second cancel ends it
         raise

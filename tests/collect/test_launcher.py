@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from qemu.qmp import QMPClient
 
 from generator.collect.launcher import QEMU_ARGS, binary_name
 from generator.collect.snapshot import load_snapshot
@@ -654,7 +655,7 @@ def test_fake_qmp_peer_dies_and_a_cancelled_disconnect_leaves_nothing_to_log() -
         ours, theirs = socket.socketpair()
         with ours, theirs:
             theirs.sendall(json.dumps(GREETING).encode() + b"\r\n")
-            client = launcher.Client("fake")
+            client = QMPClient("fake")
             connecting = asyncio.ensure_future(client.connect(ours))
             theirs.setblocking(False)
             asked = await asyncio.wait_for(loop.sock_recv(theirs, 4096), 5)
