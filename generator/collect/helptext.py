@@ -54,8 +54,7 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
         if help_lines is None:
             raise _bad(f"entry {head!r} has no ' -- ' before its help", start)
         params_text = "\n".join(params)
-        # Some builds repeat the name in params (7.2: "nbd_server_add
-        # nbd_server_add [-w] ..."); drop it so params compare across releases.
+        # 7.2 repeats some names in params ("nbd_server_add nbd_server_add [-w] ...").
         first, _, after = params_text.partition(" ")
         if first == names[0]:
             params_text = after
@@ -67,8 +66,7 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
     lines = text.split("\n")
     while lines and not lines[-1]:
         lines.pop()  # the listing's final newline(s)
-    # One scan clears the common case; a line is looked at only when the text holds
-    # something unprintable, or the line a TAB past its start.
+    # One scan clears the common case; a line is looked at only when it might fail.
     clean = unprintable(text, "\n\t") is None
     for lineno, line in enumerate(lines, 1):
         body = line.lstrip("\t")
@@ -85,8 +83,7 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
             continue
         if not line.strip():
             if line == "" and help_lines is not None and help_lines[-1] != "":
-                # Help text that itself ends in a newline (s390x `dump-skeys`,
-                # `migration_mode`) leaves one empty line after its entry.
+                # Help that ends in a newline (s390x `dump-skeys`) leaves an empty line.
                 help_lines.append("")
                 continue
             raise _bad("blank line inside the listing", lineno)

@@ -147,8 +147,7 @@ async def collect(command: str, timeout: float) -> Snapshot:
     finally:
         said = output.close()
         ours.close()
-    # A command that names no QEMU (`/bin/true`, `cat`) is said to be none, and what it
-    # printed is its own, not QEMU's.
+    # A command that names no QEMU (`cat`) is said to be none; what it printed is its own.
     words = shlex.split(command)  # it was split to start it
     if any("qemu" in os.path.basename(w) for w in words):
         raise CollectError(command, detail, said)
@@ -171,8 +170,7 @@ def _start(command: str) -> tuple[subprocess.Popen[bytes], socket.socket, _Outpu
         why = "is not an executable file" if os.path.exists(words[0]) else "no such file"
         raise CollectError(command, why)
     argv = [program, *words[1:], *QEMU_ARGS, "-chardev", f"socket,id=hmp-perms,fd={MONITOR_FD}"]
-    # `-qmp chardev:ID` is read alike from 7.2 to 11.1, where `-mon chardev=ID,mode=control`
-    # is deprecated (and `-object monitor-qmp` new).
+    # `-qmp chardev:ID` is read alike from 7.2 to 11.1 (which deprecates `-mon`).
     argv += ["-qmp", "chardev:hmp-perms"]
     with contextlib.ExitStack() as on_failure:
         try:

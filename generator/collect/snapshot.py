@@ -18,8 +18,7 @@ FORMAT = 2
 CORE_COMMANDS = ("help", "info", "quit")  # a listing without them is not a real one
 TARGET_RE = re.compile(r"[a-z][a-z0-9_]*")
 VARIANT_RE = re.compile(r"qemu-system-[A-Za-z0-9_.-]+")
-#: How a binary's name may extend the target QEMU reports: a byte order (QEMU 11.1
-#: reports `mips64` for `qemu-system-mips64el`), then a machine (`-microvm`).
+#: What a binary's name may add to its target: a byte order (`mips64el`), a machine.
 _VARIANT_SUFFIX = re.compile(r"(?:el|eb|le)?(?:-[a-z0-9]+)?")
 MAX_FIELD = 4096
 

@@ -43,8 +43,7 @@ _TOKEN = re.compile(
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
 
 
-#: Rewrites of an ``#if`` with 1 and 0 for its names, tried in order until one applies:
-#: ``!`` and parentheses first, ``&&`` before ``||``, never an operand of ``&&`` to ``||``.
+#: Rewrites of an ``#if`` (1 and 0 for its names), tried in order until one applies.
 _REWRITES = (
     (re.compile(r"!([01])"), lambda m: "1" if m[1] == "0" else "0"),
     (re.compile(r"\(([01])\)"), lambda m: m[1]),
@@ -86,22 +85,20 @@ def _c_lines(path: str, names: dict[str, bool]) -> list[tuple[int, str]]:
             doc = (doc or line.startswith("SRST")) and not line.startswith("ERST")
             continue
         on = all(s[0] for s in stack)
-        m = _DIRECTIVE.fullmatch(line)
-        if m is None:
+        if not line.lstrip().startswith("#"):
             if on:
                 kept.append((n, line))
             continue
         while line.endswith("\\") and n < len(lines):
             line, n = line[:-1] + " " + lines[n], n + 1
         word, expr = _DIRECTIVE.fullmatch(line).groups()  # type: ignore[union-attr]
-        outer = all(s[0] for s in stack[:-1]) if word in ("elif", "else") else on
         if word in ("if", "ifdef", "ifndef"):
             expr = {"ifdef": f"defined({expr})", "ifndef": f"!defined({expr})"}.get(word, expr)
             value = on and _evaluate(expr, names, where, line.strip())
             stack.append((value, value))
         elif word in ("elif", "else") and stack and not (word == "elif" and expr == ""):
             value = (
-                outer
+                all(s[0] for s in stack[:-1])
                 and not stack[-1][1]
                 and (word == "else" or _evaluate(expr, names, where, line.strip()))
             )
@@ -184,7 +181,6 @@ def snapshot_from_source(
     target, package = target or "x86_64", package or ""
     if target not in ARCHES:
         raise HmpPermsError(f"--target: {target!r} is not a target: {', '.join(ARCHES)}")
-    # Every name an #if may test, and whether it is defined for `target`.
     names = {f"TARGET_{a}": False for arch in ARCHES.values() for a in arch.split()}
     names |= {f"TARGET_{a}": True for a in ARCHES[target].split()}
     names |= {k: v == "*" or target in v.split() for k, v in CONFIG.items()}
