@@ -130,28 +130,22 @@ def adopted() -> list[int]:
     return sorted(_children_of_this_process() - set(_children) - _foreign)
 
 
-def kill_all() -> None:
-    """SIGKILL every child not yet reaped and every adopted one, with their groups."""
-    for child in list(_children.values()):
-        kill(child)
-    for pid in adopted():
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            if os.getpgid(pid) == pid != os.getpgrp():  # a group it leads: its members too
-                os.killpg(pid, signal.SIGKILL)
-            os.kill(pid, signal.SIGKILL)  # still ours (unreaped): the pid cannot be reused
-
-
 def reap_all(within: float) -> bool:
-    """Kill and reap every child and adopted process by pid (never waitpid(-1): others
-    here wait for theirs) for up to `within` seconds; True when none is left."""
+    """SIGKILL and reap every child and adopted process with their groups, by pid (never
+    waitpid(-1): others here wait for theirs), for up to `within` seconds; True when
+    none is left."""
     deadline = time.monotonic() + within
     while True:
-        kill_all()
         for child in list(_children.values()):
+            kill(child)
             if child.poll() is not None:
                 _children.pop(child.pid, None)
         left = []
         for pid in adopted():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                if os.getpgid(pid) == pid != os.getpgrp():  # a group it leads: its members too
+                    os.killpg(pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)  # still ours (unreaped): the pid cannot be reused
             with contextlib.suppress(ChildProcessError):
                 if os.waitpid(pid, os.WNOHANG)[0] != pid:
                     left.append(pid)
