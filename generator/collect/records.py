@@ -112,33 +112,30 @@ def record_path(snap: Snapshot, folder: str, vendors: Mapping[str, re.Pattern[st
 def record_snapshots(
     snapshots: Sequence[Snapshot], folder: str, vendors: Mapping[str, re.Pattern[str]]
 ) -> list[tuple[str, bool]]:
-    """Write each build as a record; (path, whether it changed) for each.
-
-    A record keeps every package string recorded for its build with its listing:
-    two packagings of one release (sid's and a backport's) that list the same
-    commands are one record naming both; a new listing replaces the record."""
+    """Write each build as a record; (path, whether it changed) for each. Two packagings
+    of one release that list the same commands are one record naming both packages; a
+    new listing replaces the record."""
     merged: dict[str, Snapshot] = {}
     for snap in snapshots:
         path = record_path(snap, folder, vendors)
         # A record names the binary, never the path or wrapper it was run through.
         snap = snap._replace(binary=snap.variant)
         before = merged.get(path)
-        if before is None and os.path.isfile(path):
-            old = load_snapshot(path)
-            before = old if old.same_listing(snap) else None
         if before is not None and not before.same_listing(snap):
             raise HmpPermsError(
                 f"{path}: two builds given list different commands; record them in separate runs"
             )
-        if before is not None:
+        if before is None and os.path.isfile(path):
+            before = load_snapshot(path)  # a new listing replaces it
+        if before is not None and before.same_listing(snap):
             snap = snap._replace(
                 package=before.package,
                 packages=tuple(sorted({*before.packages, *snap.packages})),
             )
         merged[path] = snap
     planned = [(path, snapshot_to_json(snap)) for path, snap in merged.items()]
-    if planned:
-        _records_in(folder)  # the folder must be there: it is never made here
+    if planned:  # the folder must be there: it is never made here
+        _records_in(folder)
     for path, _ in planned:
         ensure_writable(path)  # every record, before the first is written
     return [(path, write_atomic(path, text)) for path, text in planned]
