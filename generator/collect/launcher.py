@@ -1,10 +1,6 @@
-"""Collect stage: ask real QEMU builds for their HMP commands (`collect_all`).
-
-QEMU gets its QMP monitor as one end of a socketpair at descriptor 3, so wrappers
-that pass descriptors on work; a running QEMU is read through its socket (`--connect`)
-and left as it was. QEMU's replies are untrusted: messages are bounded, every reply is
-checked for its type, and every failure is one `CollectError` line and leaves no process.
-"""
+"""Collect stage: ask real QEMU builds for their HMP commands (`collect_all`), started
+with their QMP monitor at descriptor 3 or reached at a socket (`--connect`). Replies are
+untrusted: bounded, checked for type, and every failure is one `CollectError` line."""
 
 from __future__ import annotations
 

@@ -24,9 +24,6 @@ MAX_FIELD = 4096
 
 
 def snapshot_to_json(snap: Snapshot) -> str:
-    def lines(text: str) -> list[str]:
-        return text.removesuffix("\n").split("\n") if text else []
-
     doc = {
         "format": FORMAT,
         "binary": snap.binary,
@@ -35,8 +32,8 @@ def snapshot_to_json(snap: Snapshot) -> str:
         "package": snap.package,
         **({"packages": list(snap.packages)} if len(snap.packages) > 1 else {}),
         "target": snap.target,
-        "help": lines(snap.raw_help),
-        "info": lines(snap.raw_info) or None,
+        "help": snap.raw_help.splitlines(),  # a parsed listing breaks lines only at \n
+        "info": snap.raw_info.splitlines() or None,
     }
     return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
 
