@@ -96,8 +96,7 @@ async def collect_all(
     except BaseException:
         for job in jobs:
             job.cancel()  # each stops its QEMU
-        if jobs:
-            await asyncio.wait(jobs)
+        await asyncio.gather(*jobs, return_exceptions=True)
         raise
     finally:
         processes.reap_all(REAP_GRACE)  # what a wrapper left behind

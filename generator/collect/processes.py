@@ -1,6 +1,5 @@
-"""The processes this tool starts: started and registered under `LOCK`, killed and reaped
-by pid, with what came back to it as a child subreaper. See docs/processes.md.
-"""
+"""The processes this tool starts: registered under `LOCK`, killed and reaped by pid,
+with what came back to it as a child subreaper (docs/processes.md)."""
 
 from __future__ import annotations
 
@@ -22,7 +21,8 @@ PR_SET_CHILD_SUBREAPER = 36
 LOCK = threading.Lock()
 _children: dict[int, Popen[bytes]] = {}  # each leads a process group (and session)
 _foreign: set[int] = set()  # children this process had before it started any
-_child_mask: Iterable[int] | None = None  # set by `setup`
+#: The console's: each child gets it back, and the first makes this a child subreaper.
+child_mask: Iterable[int] | None = None
 _subreaper: bool | None = None  # None: not tried
 
 
@@ -67,13 +67,6 @@ async def stop(child: Popen[bytes], grace: float) -> None:
     _children.pop(child.pid, None)
 
 
-def setup(child_mask: Iterable[int]) -> None:
-    """For the console: each child gets `child_mask` back, and the first makes this
-    process a child subreaper."""
-    global _child_mask
-    _child_mask = child_mask
-
-
 def spawn(argv: Sequence[str], output: int, keep: int, at: int) -> Popen[bytes]:
     """Start `argv` in a session of its own, registered before a signal is acted on,
     `output` as its stdout and stderr and `keep` at descriptor `at`."""
@@ -84,7 +77,7 @@ def spawn(argv: Sequence[str], output: int, keep: int, at: int) -> Popen[bytes]:
     prctl = ctypes.CDLL(None, use_errno=True).prctl
     prctl.argtypes = [ctypes.c_int, *[ctypes.c_ulong] * 4]
     parent = os.getpid()
-    mask = _child_mask
+    mask = child_mask
 
     def in_child() -> None:  # between fork and exec: only what must happen here
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
