@@ -92,8 +92,7 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
                 raise _bad("line starting with '[' does not continue any params", lineno)
             params_part, sep, help_part = line.partition(SEPARATOR)
             params.append(params_part)
-            if sep:
-                help_lines = [help_part]
+            help_lines = [help_part] if sep else None
             continue
         finish(lineno - 1)
         if not line.startswith(prefix):

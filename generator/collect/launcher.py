@@ -32,13 +32,11 @@ QUIT_GRACE = 5.0  # seconds QEMU gets to exit after `quit` (never more than --ti
 REAP_GRACE = 1.0  # seconds to kill and reap what a wrapper left when a collection ends
 KEEP = 2048  # bytes kept of each end of a child's output
 MAX_MESSAGE = 4 * 1024 * 1024  # bytes of one QMP message; a listing is tens of KB
-DISCONNECT_WITHIN = 1.0  # seconds a cancelled disconnect still gets to finish
 NOT_FOUND = "not found on PATH"  # the use case may add an install hint
 T = TypeVar("T")
 
 # qemu.qmp logs every failure it raises; the error the user sees says it once.
-logging.getLogger("qemu.qmp").addHandler(logging.NullHandler())
-logging.getLogger("qemu.qmp").propagate = False
+logging.getLogger("qemu.qmp").disabled = True
 
 
 def default_binary() -> str:
@@ -84,9 +82,8 @@ async def collect_all(
     alongside: Callable[[], T] | None = None,
     addresses: Sequence[str] = (),
 ) -> Collected[T]:
-    """Snapshots of every command started and address connected, in the order given.
-    `alongside` (loading the table) runs while QEMU comes up; if it raises, every QEMU
-    is stopped and the exception passes on."""
+    """Snapshots of every command started and address connected, in order; `alongside`
+    (loading the table) runs while QEMU comes up, and if it raises every QEMU is stopped."""
     jobs = [asyncio.ensure_future(collect(c, timeout)) for c in commands]
     jobs += [asyncio.ensure_future(connect(a, timeout)) for a in addresses]
     try:
@@ -100,15 +97,11 @@ async def collect_all(
         raise
     finally:
         processes.reap_all(REAP_GRACE)  # what a wrapper left behind
-    collected: Collected[T] = Collected(side=side)
     for result in results:
-        if isinstance(result, Snapshot):
-            collected.snapshots.append(result)
-        elif isinstance(result, HmpPermsError):
-            collected.errors.append(result)
-        else:
-            raise result
-    return collected
+        if not isinstance(result, (Snapshot, HmpPermsError)):
+            raise result  # a bug, not a build that failed
+    snapshots = [r for r in results if isinstance(r, Snapshot)]
+    return Collected(snapshots, [r for r in results if isinstance(r, HmpPermsError)], side)
 
 
 async def collect(command: str, timeout: float) -> Snapshot:
@@ -205,8 +198,7 @@ class _Output:
             asyncio.get_running_loop().remove_reader(self.fd)  # every writer is gone
 
     def close(self) -> str:
-        """What it printed, once it has stopped (the pipe is closed here); a process
-        outside its group that holds the pipe open is not waited for."""
+        """What it printed; a process outside its group holding the pipe is not waited for."""
         self._read()
         asyncio.get_running_loop().remove_reader(self.fd)
         os.close(self.fd)
@@ -238,9 +230,8 @@ async def connect(address: str, timeout: float) -> Snapshot:
 
 
 async def disconnect(client: QMPClient) -> Exception | None:
-    """Close the connection; the reason qemu.qmp raises here, why it broke. A cancel lets
-    it finish first: qemu.qmp cancelled mid-way leaves a failure nobody awaits, which
-    asyncio logs with a traceback."""
+    """Close the connection; what qemu.qmp raises here says why it broke. A cancel lets it
+    finish first: cancelled mid-way it leaves a failure that asyncio logs as a traceback."""
 
     async def closing() -> Exception | None:
         try:
@@ -253,7 +244,7 @@ async def disconnect(client: QMPClient) -> Exception | None:
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
-        await asyncio.wait({task}, timeout=DISCONNECT_WITHIN)  # a second cancel ends it
+        await asyncio.wait({task}, timeout=1.0)  # a second cancel ends it
         raise
 
 
@@ -347,8 +338,7 @@ async def greeted(
         await asyncio.gather(connecting, exited, return_exceptions=True)
     if connecting.done() and not connecting.cancelled() and connecting.exception() is None:
         return
-    if proc.returncode is None:
-        # The connection closed: most likely QEMU is exiting; let its status tell why.
+    if proc.returncode is None:  # the connection closed: QEMU may be exiting, and say why
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(processes.wait(proc)), 1.0)
     if proc.returncode is None:

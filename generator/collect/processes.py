@@ -124,9 +124,8 @@ def adopted() -> list[int]:
 
 
 def reap_all(within: float) -> bool:
-    """SIGKILL and reap every child and adopted process with their groups, by pid (never
-    waitpid(-1): others here wait for theirs), for up to `within` seconds; True when
-    none is left."""
+    """SIGKILL and reap by pid every child and adopted process, with its group, for up to
+    `within` seconds; True when none is left. Never waitpid(-1): others here wait for theirs."""
     deadline = time.monotonic() + within
     while True:
         for child in list(_children.values()):

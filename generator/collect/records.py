@@ -20,20 +20,19 @@ _RECORD_NAME = re.compile(
 
 
 def build_of(snap: Snapshot, vendors: Mapping[str, re.Pattern[str]]) -> Build:
-    """`snap`'s build, its flavour a table vendor whose pattern matches the package string,
-    else Debian or upstream."""
+    """`snap`'s build, of the first vendor whose pattern matches its package, else Debian
+    or upstream."""
     upstream = "debian" if snap.package.startswith("Debian ") else "upstream"
     flavour = next((v for v in sorted(vendors) if vendors[v].search(snap.package)), upstream)
     return Build(flavour, snap.version, snap.variant)
 
 
 def _records_in(folder: str) -> dict[str, Build]:
-    """Every record file in `folder` and the build its name claims; a `.json` file named
-    for no build is refused (every baseline would skip it, silently)."""
+    """Every record file in `folder` and the build its name claims. A missing folder (a typo)
+    or a `.json` file named for no build is refused: baselines would be skipped silently."""
     try:
         names = sorted(os.listdir(folder))
     except FileNotFoundError:
-        # A typo must not switch the baselines off: a missing folder is an error.
         raise HmpPermsError(
             f"{folder}: no such folder of recorded builds (`hmp-perms init` makes one)"
         ) from None
