@@ -40,7 +40,7 @@ def run() -> NoReturn:
     ruamel.yaml, Jinja2 and asyncio at interpreter exit would take about 10 ms)."""
     _standard_descriptors()
     _watch_signals()
-    processes.setup(GIVEN_MASK)
+    processes.child_mask = GIVEN_MASK
     status = main()
     with processes.LOCK:  # held for good by a watcher ending the run
         _end_if_signalled()

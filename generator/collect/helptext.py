@@ -1,11 +1,9 @@
 """Parse stage: QEMU's ``help`` / ``info`` listing into `HelpEntry` values; pure.
 
-One entry per command, ``name[|alias...] params -- help``: help goes on over lines
-that start with a tab, params (``drive_add``) over lines that start with ``[``;
-empty params leave two spaces before ``--``; help that ends in a newline leaves an
-empty line; QMP ends lines in CRLF; ``info`` prefixes each entry ``info ``. A
-line holds printable text only, and an entry at most `MAX_ENTRY` characters (the
-longest QEMU prints is 734), so no later stage is handed megabytes as one command.
+One entry per command, ``name[|alias...] params -- help``, help continued on lines
+that start with a tab, params (``drive_add``) on lines that start with ``[``. A line
+holds printable text only, and an entry at most `MAX_ENTRY` characters (QEMU's longest
+is 734), so no later stage is handed megabytes as one command.
 """
 
 from __future__ import annotations
@@ -36,18 +34,14 @@ def _bad(message: str, line: int) -> HmpPermsError:
 
 @functools.lru_cache(maxsize=64)
 def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
-    """`parse_help` without the source's name, so that a listing many builds print (62
-    recorded builds print 8) is parsed once."""
+    """`parse_help` without the source's name: a listing many builds print is parsed once."""
     entries: dict[str, HelpEntry] = {}
     seen: dict[str, int] = {}
-    # The entry being read: its line, its name field, params lines, help lines.
-    start = 0
-    head = ""
+    start, head = 0, ""  # the entry being read: its line and its name field
     params: list[str] = []
     help_lines: list[str] | None = None  # None until " -- " was seen
 
-    def finish(end: int) -> None:
-        """Take the entry of lines `start` to `end`."""
+    def finish(end: int) -> None:  # take the entry of lines `start` to `end`
         if not head:
             return
         names = head.split("|")
@@ -60,8 +54,7 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
         if help_lines is None:
             raise _bad(f"entry {head!r} has no ' -- ' before its help", start)
         params_text = "\n".join(params)
-        # Some builds repeat the name in params (7.2: "nbd_server_add
-        # nbd_server_add [-w] ..."); drop it so params compare across releases.
+        # 7.2 repeats some names in params ("nbd_server_add nbd_server_add [-w] ...").
         first, _, after = params_text.partition(" ")
         if first == names[0]:
             params_text = after
@@ -73,15 +66,12 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
     lines = text.split("\n")
     while lines and not lines[-1]:
         lines.pop()  # the listing's final newline(s)
-    # One scan of the whole text clears the common case; a line is looked at only when
-    # the text holds something unprintable, or the line a TAB past its start.
+    # One scan clears the common case; a line is looked at only when it might fail.
     clean = unprintable(text, "\n\t") is None
     for lineno, line in enumerate(lines, 1):
         body = line.lstrip("\t")
         bad = None if clean and "\t" not in body else unprintable(body)
-        if bad:
-            # Help text reaches terminals and CI pages: only the TABs that start a
-            # continuation line are more than printable text.
+        if bad:  # help text reaches terminals and CI pages
             raise _bad(
                 f"holds the control character {describe_char(bad[0])}, which no listing may hold",
                 lineno,
@@ -93,8 +83,7 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
             continue
         if not line.strip():
             if line == "" and help_lines is not None and help_lines[-1] != "":
-                # Help text that itself ends in a newline (s390x `dump-skeys`,
-                # `migration_mode`) leaves one empty line after its entry.
+                # Help that ends in a newline (s390x `dump-skeys`) leaves an empty line.
                 help_lines.append("")
                 continue
             raise _bad("blank line inside the listing", lineno)
@@ -103,14 +92,12 @@ def _parse_listing(text: str, prefix: str) -> tuple[HelpEntry, ...]:
                 raise _bad("line starting with '[' does not continue any params", lineno)
             params_part, sep, help_part = line.partition(SEPARATOR)
             params.append(params_part)
-            if sep:
-                help_lines = [help_part]
+            help_lines = [help_part] if sep else None
             continue
         finish(lineno - 1)
-        if prefix:
-            if not line.startswith(prefix):
-                raise _bad(f"line does not start with {prefix!r}: {line[:60]!r}", lineno)
-            line = line[len(prefix) :]
+        if not line.startswith(prefix):
+            raise _bad(f"line does not start with {prefix!r}: {line[:60]!r}", lineno)
+        line = line[len(prefix) :]
         start = lineno
         head, _, rest = line.partition(" ")
         if not head:

@@ -1,6 +1,5 @@
-"""The processes this tool starts: started and registered under `LOCK`, killed and reaped
-by pid, with what came back to it as a child subreaper. See docs/processes.md.
-"""
+"""The processes this tool starts: registered under `LOCK`, killed and reaped by pid,
+with what came back to it as a child subreaper (docs/processes.md)."""
 
 from __future__ import annotations
 
@@ -18,12 +17,12 @@ if TYPE_CHECKING:
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 
-#: Held while a child is started and registered, and for good by whoever ends the run
-#: on a signal: so every child is registered before it is killed, and none starts after.
+#: Held while a child is started and registered, and for good once a signal ends the run.
 LOCK = threading.Lock()
 _children: dict[int, Popen[bytes]] = {}  # each leads a process group (and session)
 _foreign: set[int] = set()  # children this process had before it started any
-_child_mask: Iterable[int] | None = None  # set by `setup`
+#: The console's: each child gets it back, and the first makes this a child subreaper.
+child_mask: Iterable[int] | None = None
 _subreaper: bool | None = None  # None: not tried
 
 
@@ -68,18 +67,9 @@ async def stop(child: Popen[bytes], grace: float) -> None:
     _children.pop(child.pid, None)
 
 
-def setup(child_mask: Iterable[int]) -> None:
-    """The console's run: each child gets `child_mask` back before it execs, and this
-    process becomes a child subreaper with its first child."""
-    global _child_mask
-    _child_mask = child_mask
-
-
 def spawn(argv: Sequence[str], output: int, keep: int, at: int) -> Popen[bytes]:
-    """Start `argv`, registered before a signal can be acted on, in a session of its own
-    (a Ctrl-C at the terminal reaches only this process), `output` as its stdout and
-    stderr and `keep` at descriptor `at`; the kernel kills it if this process dies first.
-    """
+    """Start `argv` in a session of its own, registered before a signal is acted on,
+    `output` as its stdout and stderr and `keep` at descriptor `at`."""
     import ctypes  # with subprocess, 6 ms of start-up for the commands that start nothing
     import subprocess
 
@@ -87,7 +77,7 @@ def spawn(argv: Sequence[str], output: int, keep: int, at: int) -> Popen[bytes]:
     prctl = ctypes.CDLL(None, use_errno=True).prctl
     prctl.argtypes = [ctypes.c_int, *[ctypes.c_ulong] * 4]
     parent = os.getpid()
-    mask = _child_mask
+    mask = child_mask
 
     def in_child() -> None:  # between fork and exec: only what must happen here
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -127,42 +117,32 @@ def _children_of_this_process() -> set[int]:
 
 
 def adopted() -> list[int]:
-    """Children that came back to this subreaper: not started by `spawn`, nor there before."""
+    """Children that came back to this subreaper."""
     if not _subreaper:
         return []
     return sorted(_children_of_this_process() - set(_children) - _foreign)
 
 
-def kill_all() -> None:
-    """SIGKILL every child not yet reaped (its whole group) and every adopted one."""
-    for child in list(_children.values()):
-        kill(child)
-    for pid in adopted():
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            if os.getpgid(pid) == pid != os.getpgrp():  # a group it leads: its members too
-                os.killpg(pid, signal.SIGKILL)
-            os.kill(pid, signal.SIGKILL)  # still ours (unreaped): the pid cannot be reused
-
-
 def reap_all(within: float) -> bool:
-    """Kill and reap, by pid, every child and adopted process, for up to `within` seconds;
-    True when none is left. Never waitpid(-1): others in this process wait for theirs."""
+    """SIGKILL and reap by pid every child and adopted process, with its group, for up to
+    `within` seconds; True when none is left. Never waitpid(-1): others here wait for theirs."""
     deadline = time.monotonic() + within
     while True:
-        kill_all()
         for child in list(_children.values()):
+            kill(child)
             if child.poll() is not None:
                 _children.pop(child.pid, None)
-        left = [pid for pid in adopted() if not _reaped(pid)]
+        left = []
+        for pid in adopted():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                if os.getpgid(pid) == pid != os.getpgrp():  # a group it leads: its members too
+                    os.killpg(pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)  # still ours (unreaped): the pid cannot be reused
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(pid, os.WNOHANG)[0] != pid:
+                    left.append(pid)
         if not _children and not left:
             return True
         if time.monotonic() > deadline:
             return False
         time.sleep(0.005)
-
-
-def _reaped(pid: int) -> bool:
-    try:
-        return os.waitpid(pid, os.WNOHANG)[0] == pid
-    except ChildProcessError:
-        return True

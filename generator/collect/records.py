@@ -1,15 +1,11 @@
-"""Recorded builds: the facts about QEMU, one snapshot file per build in ``data/builds/``.
-
-A record's file name is its build's slug (``debian-7.2.22-x86_64.json``), so a
-build's baseline is chosen from the folder listing and only that one file is read.
-"""
+"""Recorded builds: one snapshot file per build in ``data/builds/``, named for its slug
+(``debian-7.2.22-x86_64.json``), so a baseline is chosen from the folder listing."""
 
 from __future__ import annotations
 
 import os
 import re
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
 from generator.collect.snapshot import load_snapshot, snapshot_to_json
 from generator.core.errors import HmpPermsError
@@ -24,35 +20,25 @@ _RECORD_NAME = re.compile(
 
 
 def build_of(snap: Snapshot, vendors: Mapping[str, re.Pattern[str]]) -> Build:
-    """`snap`'s build, its flavour a table vendor whose pattern matches the package string,
-    else Debian or upstream."""
+    """`snap`'s build, of the first vendor whose pattern matches its package, else Debian
+    or upstream."""
     upstream = "debian" if snap.package.startswith("Debian ") else "upstream"
     flavour = next((v for v in sorted(vendors) if vendors[v].search(snap.package)), upstream)
     return Build(flavour, snap.version, snap.variant)
 
 
-class _Recorded(NamedTuple):
-    """The build a record's file name claims it holds."""
-
-    file: str
-    flavour: str
-    version: Version
-    machine: str
-
-
-def _records_in(folder: str) -> list[_Recorded]:
-    """Every record in `folder`, by its name; a `.json` file named for no build is refused
-    (every baseline would skip it, silently)."""
+def _records_in(folder: str) -> dict[str, Build]:
+    """Every record file in `folder` and the build its name claims. A missing folder (a typo)
+    or a `.json` file named for no build is refused: baselines would be skipped silently."""
     try:
         names = sorted(os.listdir(folder))
     except FileNotFoundError:
-        # A typo must not switch the baselines off: a missing folder is an error.
         raise HmpPermsError(
             f"{folder}: no such folder of recorded builds (`hmp-perms init` makes one)"
         ) from None
     except OSError as exc:
         raise HmpPermsError(f"{folder}: cannot list recorded builds: {exc.strerror}") from None
-    found = []
+    found = {}
     for name in names:
         if not name.endswith(SUFFIX):
             continue  # a README, a .gitkeep
@@ -62,39 +48,31 @@ def _records_in(folder: str) -> list[_Recorded]:
                 f"{os.path.join(folder, name)}: not named for a build"
                 " (FLAVOUR-X.Y.Z-VARIANT.json, as debian-7.2.22-x86_64.json)"
             )
-        found.append(_Recorded(name, m["flavour"], Version.parse(m["version"]), m["machine"]))
+        variant = "qemu-system-" + m["machine"]
+        found[name] = Build(m["flavour"], Version.parse(m["version"]), variant)
     return found
 
 
-def choose_baseline(version: Version, recorded: Sequence[Version]) -> Version | None:
-    """Which recorded version a build of `version` is compared with.
-
-    In its own major.minor series, the highest not above it (itself, when recorded),
-    else the lowest above it; with none in its series, the highest release below it.
-    So 10.0.2 is compared with 10.0.13, not with 7.2.22."""
-    series = [v for v in recorded if (v.major, v.minor) == (version.major, version.minor)]
-    up_to = [v for v in series if v <= version]
-    if up_to:
-        return max(up_to)
-    if series:
-        return min(series)
-    below = [v for v in recorded if v < version]
-    return max(below) if below else None
-
-
 def find_baseline(build: Build, folder: str, vendors: Mapping[str, re.Pattern[str]]) -> Baseline:
-    """The recorded build of the same flavour and variant that `choose_baseline` picks;
-    only that one file is read."""
-    if build.version is None:
+    """The record of the same flavour and variant that `build` is compared with: in its
+    own major.minor series, the highest not above it (itself, when recorded), else the
+    lowest above it; with none in its series, the highest release below it. So 10.0.2
+    is compared with 10.0.13, not with 7.2.22. Only that one file is read."""
+    v = build.version
+    if v is None:
         return Baseline(None, None, "its QEMU version is unknown")
     mine = {
-        r.version: r.file
-        for r in _records_in(folder)
-        if (r.flavour, r.machine) == (build.flavour, build.machine)
+        r.version: file
+        for file, r in _records_in(folder).items()
+        if (r.flavour, r.variant) == (build.flavour, build.variant) and r.version
     }
-    chosen = choose_baseline(build.version, list(mine))
+    series = [r for r in mine if (r.major, r.minor) == (v.major, v.minor)]
+    chosen = (
+        max((r for r in series if r <= v), default=None)
+        or min(series, default=None)
+        or max((r for r in mine if r < v), default=None)
+    )
     if chosen is None:
-        v = build.version
         why = f"no {build.flavour} {build.variant} of {v.major}.{v.minor} or before is recorded"
         return Baseline(None, None, why)
     recorded, snap = _load_record(os.path.join(folder, mine[chosen]), vendors)
@@ -115,7 +93,7 @@ def load_records(
     folder: str, vendors: Mapping[str, re.Pattern[str]]
 ) -> list[tuple[Build, Snapshot]]:
     """Every recorded build, oldest version first."""
-    records = [_load_record(os.path.join(folder, r.file), vendors) for r in _records_in(folder)]
+    records = [_load_record(os.path.join(folder, file), vendors) for file in _records_in(folder)]
     return sorted(records, key=lambda r: (r[0].version or Version(0, 0), r[0].slug))
 
 
@@ -133,33 +111,30 @@ def record_path(snap: Snapshot, folder: str, vendors: Mapping[str, re.Pattern[st
 def record_snapshots(
     snapshots: Sequence[Snapshot], folder: str, vendors: Mapping[str, re.Pattern[str]]
 ) -> list[tuple[str, bool]]:
-    """Write each build as a record; (path, whether it changed) for each.
-
-    A record keeps every package string recorded for its build with its listing:
-    two packagings of one release (sid's and a backport's) that list the same
-    commands are one record naming both; a new listing replaces the record."""
+    """Write each build as a record; (path, whether it changed) for each. Two packagings
+    of one release that list the same commands are one record naming both packages; a
+    new listing replaces the record."""
     merged: dict[str, Snapshot] = {}
     for snap in snapshots:
         path = record_path(snap, folder, vendors)
         # A record names the binary, never the path or wrapper it was run through.
         snap = snap._replace(binary=snap.variant)
         before = merged.get(path)
-        if before is None and os.path.isfile(path):
-            old = load_snapshot(path)
-            before = old if old.same_listing(snap) else None
         if before is not None and not before.same_listing(snap):
             raise HmpPermsError(
                 f"{path}: two builds given list different commands; record them in separate runs"
             )
-        if before is not None:
+        if before is None and os.path.isfile(path):
+            before = load_snapshot(path)  # a new listing replaces it
+        if before is not None and before.same_listing(snap):
             snap = snap._replace(
                 package=before.package,
                 packages=tuple(sorted({*before.packages, *snap.packages})),
             )
         merged[path] = snap
     planned = [(path, snapshot_to_json(snap)) for path, snap in merged.items()]
-    if planned:
-        _records_in(folder)  # the folder must be there: it is never made here
+    if planned:  # the folder must be there: it is never made here
+        _records_in(folder)
     for path, _ in planned:
         ensure_writable(path)  # every record, before the first is written
     return [(path, write_atomic(path, text)) for path, text in planned]

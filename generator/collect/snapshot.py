@@ -1,9 +1,6 @@
-"""Snapshot files: the JSON that ``collect -o`` writes and recorded builds hold, and saved text.
-
-A snapshot keeps what QEMU printed, line by line, and what names the build; the
-entries are parsed from those lines on every load, so a later parser reads an old
-file, and a diff of two files shows exactly the lines QEMU printed differently.
-"""
+"""Snapshot files (``collect -o``, the records) and saved text. A snapshot keeps QEMU's
+lines as printed, parsed on every load: a later parser reads an old file, and a diff of
+two files shows exactly the lines QEMU printed differently."""
 
 from __future__ import annotations
 
@@ -18,20 +15,15 @@ from generator.core.model import Snapshot, Version
 from generator.core.text import describe_char, unprintable
 
 FORMAT = 2
-#: Commands every QEMU's monitor has; a listing without them is not a real one.
-CORE_COMMANDS = ("help", "info", "quit")
+CORE_COMMANDS = ("help", "info", "quit")  # a listing without them is not a real one
 TARGET_RE = re.compile(r"[a-z][a-z0-9_]*")
 VARIANT_RE = re.compile(r"qemu-system-[A-Za-z0-9_.-]+")
-#: How a binary's name may extend the target QEMU reports: a byte order (QEMU 11.1
-#: reports `mips64` for `qemu-system-mips64el`), then a machine (`-microvm`).
+#: What a binary's name may add to its target: a byte order (`mips64el`), a machine.
 _VARIANT_SUFFIX = re.compile(r"(?:el|eb|le)?(?:-[a-z0-9]+)?")
 MAX_FIELD = 4096
 
 
 def snapshot_to_json(snap: Snapshot) -> str:
-    def lines(text: str) -> list[str]:
-        return text.removesuffix("\n").split("\n") if text else []
-
     doc = {
         "format": FORMAT,
         "binary": snap.binary,
@@ -40,8 +32,8 @@ def snapshot_to_json(snap: Snapshot) -> str:
         "package": snap.package,
         **({"packages": list(snap.packages)} if len(snap.packages) > 1 else {}),
         "target": snap.target,
-        "help": lines(snap.raw_help),
-        "info": lines(snap.raw_info) or None,
+        "help": snap.raw_help.splitlines(),  # a parsed listing breaks lines only at \n
+        "info": snap.raw_info.splitlines() or None,
     }
     return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
 
@@ -102,18 +94,14 @@ def load_snapshot(path: str) -> Snapshot:
 
 
 def variant_agrees(variant: str, target: str) -> bool:
-    """Whether binary `variant` can be a build of `target` (``x86`` is no target of
-    ``qemu-system-x86_64``)."""
+    """Whether binary `variant` can be a build of `target` (not ``x86``)."""
     base = "qemu-system-" + target
     return variant.startswith(base) and _VARIANT_SUFFIX.fullmatch(variant[len(base) :]) is not None
 
 
 def validate_snapshot(snap: Snapshot) -> None:
-    """Refuse a snapshot no real QEMU could have produced, before anything reports on it.
-
-    Its fields reach terminals, Markdown tables and CI annotations, so they are printable
-    single lines; a listing without `CORE_COMMANDS` is an empty or truncated answer.
-    """
+    """Refuse a snapshot no real QEMU could have produced: its fields reach terminals and
+    CI pages, and a listing without `CORE_COMMANDS` is an empty or truncated answer."""
     where = snap.binary if snap.source in ("", "live") else snap.source
     fields = [("binary", snap.binary), ("package", snap.package)]
     fields += [("packages", p) for p in snap.packages]
@@ -166,12 +154,11 @@ def snapshot_from_text(
     if variant and not VARIANT_RE.fullmatch(variant):
         raise HmpPermsError(f"--variant: {variant!r} is not a qemu-system-* binary name")
 
-    def saved(path: str) -> str:
-        # An editor may have added a byte-order mark; QMP never sends one.
-        return read_text(path).removeprefix("\ufeff").replace("\r\n", "\n")
-
-    raw_help = saved(help_path)
-    raw_info = saved(info_path) if info_path else ""
+    # An editor may have added a byte-order mark; QMP never sends one.
+    raw_help, raw_info = (
+        read_text(p).removeprefix("\ufeff").replace("\r\n", "\n") if p else ""
+        for p in (help_path, info_path)
+    )
     if info_path and not raw_info.strip():
         raise HmpPermsError(f"{info_path}: the info listing is empty")
     snap = Snapshot(

@@ -1,11 +1,6 @@
-"""What a target's ``help`` and ``info`` would print, read from QEMU's source with no
-compiler and no QEMU: ``hmp-commands.hx`` and ``hmp-commands-info.hx``.
-
-Their C initialisers (``{ .name = ..., .params = ..., .help = ... }``) sit between
-documentation blocks, some inside ``#if``s on ``TARGET_*`` and ``CONFIG_*``, which
-are resolved for one target with `CONFIG` and ``--define``: a name or an expression
-this reader does not know is an error at its line, never a guess.
-"""
+"""What a target's ``help`` and ``info`` would print, read from the C initialisers of
+QEMU's ``hmp-commands.hx`` and ``hmp-commands-info.hx``, ``#if``s resolved for one
+target: a name or an expression this reader does not know is an error, never a guess."""
 
 from __future__ import annotations
 
@@ -30,8 +25,7 @@ ARCHES = {
     "sh4": "SH4", "sh4eb": "SH4", "tricore": "TRICORE", "xtensa": "XTENSA",
     "xtensaeb": "XTENSA", "cris": "CRIS", "nios2": "NIOS2", "hexagon": "HEXAGON",
 }  # fmt: skip
-#: ``CONFIG_*`` as Debian's builds have them (docs/collect.md has this table): a name
-#: maps to the targets it is set for, "*" for all of them, "" for none.
+#: ``CONFIG_*`` as Debian's builds have them (docs/collect.md): "*" for every target.
 CONFIG = {
     "CONFIG_LINUX": "*", "CONFIG_POSIX": "*", "CONFIG_TCG": "*", "CONFIG_SLIRP": "*",
     "CONFIG_VNC": "*", "CONFIG_SPICE": "*", "CONFIG_PIXMAN": "*", "CONFIG_FDT": "*",
@@ -49,9 +43,7 @@ _TOKEN = re.compile(
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
 
 
-#: Rewrites that each replace one complete operand of an ``#if`` (1 and 0 standing for
-#: ``defined`` names) by its value, tried in this order until one applies: ``!`` and
-#: parentheses first, ``&&`` before ``||``, and an ``||`` never takes an operand of ``&&``.
+#: Rewrites of an ``#if`` (1 and 0 for its names), tried in order until one applies.
 _REWRITES = (
     (re.compile(r"!([01])"), lambda m: "1" if m[1] == "0" else "0"),
     (re.compile(r"\(([01])\)"), lambda m: m[1]),
@@ -93,22 +85,20 @@ def _c_lines(path: str, names: dict[str, bool]) -> list[tuple[int, str]]:
             doc = (doc or line.startswith("SRST")) and not line.startswith("ERST")
             continue
         on = all(s[0] for s in stack)
-        m = _DIRECTIVE.fullmatch(line)
-        if m is None:
+        if not line.lstrip().startswith("#"):
             if on:
                 kept.append((n, line))
             continue
         while line.endswith("\\") and n < len(lines):
             line, n = line[:-1] + " " + lines[n], n + 1
         word, expr = _DIRECTIVE.fullmatch(line).groups()  # type: ignore[union-attr]
-        outer = all(s[0] for s in stack[:-1]) if word in ("elif", "else") else on
         if word in ("if", "ifdef", "ifndef"):
             expr = {"ifdef": f"defined({expr})", "ifndef": f"!defined({expr})"}.get(word, expr)
             value = on and _evaluate(expr, names, where, line.strip())
             stack.append((value, value))
         elif word in ("elif", "else") and stack and not (word == "elif" and expr == ""):
             value = (
-                outer
+                all(s[0] for s in stack[:-1])
                 and not stack[-1][1]
                 and (word == "else" or _evaluate(expr, names, where, line.strip()))
             )
@@ -191,7 +181,6 @@ def snapshot_from_source(
     target, package = target or "x86_64", package or ""
     if target not in ARCHES:
         raise HmpPermsError(f"--target: {target!r} is not a target: {', '.join(ARCHES)}")
-    # Every name an #if may test, and whether it is defined for `target`.
     names = {f"TARGET_{a}": False for arch in ARCHES.values() for a in arch.split()}
     names |= {f"TARGET_{a}": True for a in ARCHES[target].split()}
     names |= {k: v == "*" or target in v.split() for k, v in CONFIG.items()}

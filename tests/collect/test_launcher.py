@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from qemu.qmp import QMPClient
 
 from generator.collect.launcher import QEMU_ARGS, binary_name
 from generator.collect.snapshot import load_snapshot
@@ -645,7 +646,7 @@ def test_fake_qmp_peer_dies_and_a_cancelled_disconnect_leaves_nothing_to_log() -
     logged it with a traceback ("_GatheringFuture exception was never retrieved")."""
     import gc
 
-    from generator.collect import monitor
+    from generator.collect import launcher
 
     async def main() -> list[str]:
         loop = asyncio.get_running_loop()
@@ -654,7 +655,7 @@ def test_fake_qmp_peer_dies_and_a_cancelled_disconnect_leaves_nothing_to_log() -
         ours, theirs = socket.socketpair()
         with ours, theirs:
             theirs.sendall(json.dumps(GREETING).encode() + b"\r\n")
-            client = monitor.Client("fake")
+            client = QMPClient("fake")
             connecting = asyncio.ensure_future(client.connect(ours))
             theirs.setblocking(False)
             asked = await asyncio.wait_for(loop.sock_recv(theirs, 4096), 5)
@@ -663,7 +664,7 @@ def test_fake_qmp_peer_dies_and_a_cancelled_disconnect_leaves_nothing_to_log() -
             await asyncio.wait_for(connecting, 5)
             theirs.close()  # QEMU killed: the client's reader ends with EOFError
             await asyncio.sleep(0.05)
-            disconnecting = asyncio.ensure_future(monitor.disconnect(client))
+            disconnecting = asyncio.ensure_future(launcher.disconnect(client))
             await asyncio.sleep(0)
             disconnecting.cancel()
             await asyncio.gather(disconnecting, return_exceptions=True)

@@ -90,7 +90,7 @@ def test_a_child_of_the_console_gets_the_given_signal_mask_back() -> None:
         import signal
         signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM, signal.SIGINT])
         from generator.collect import processes
-        processes.setup({signal.SIGUSR2})  # the mask the tool was given
+        processes.child_mask = {signal.SIGUSR2}  # the mask the tool was given
         child = processes.spawn(["sleep", "60"], 1, 2, 2)
         with open(f"/proc/{child.pid}/status") as f:
             print(*[line.split()[1] for line in f if line.startswith("SigBlk:")], flush=True)
@@ -130,7 +130,7 @@ def test_an_armed_run_gets_back_and_kills_what_a_child_left_in_another_session()
         """
         import os, time
         from generator.collect import processes
-        processes.setup(set())
+        processes.child_mask = set()
         child = processes.spawn(["setsid", "-f", "sleep", "60"], 1, 2, 2)
         def left_in_another_session():
             return [pid for pid in processes.adopted() if os.getsid(pid) == pid]
@@ -157,7 +157,7 @@ def test_children_the_process_had_before_are_not_its_to_kill() -> None:
         """
         import subprocess
         from generator.collect import processes
-        processes.setup(set())
+        processes.child_mask = set()
         own = subprocess.Popen(["sleep", "60"])
         child = processes.spawn(["true"], 1, 2, 2)
         print(processes.reap_all(5), processes.adopted(), own.poll(), flush=True)

@@ -103,14 +103,14 @@ else:
     raise SystemExit(f"signal_at.py: no point {POINT!r}")
 if "SIGNAL_AT_THEN" in os.environ:
     processes = importlib.import_module("generator.collect.processes")
-    kill_all = getattr(processes, "kill_all")  # noqa: B009 - replaced just below
+    reap_all = getattr(processes, "reap_all")  # noqa: B009 - replaced just below
 
-    def then() -> None:
-        if fired:  # the run is stopping (kill_all also ends every normal collection)
+    def then(within: float) -> bool:
+        if fired:  # the run is stopping (reap_all also ends every normal collection)
             fire(signal.Signals[os.environ["SIGNAL_AT_THEN"]])
-        kill_all()
+        return bool(reap_all(within))
 
-    setattr(processes, "kill_all", then)  # noqa: B010
+    setattr(processes, "reap_all", then)  # noqa: B010
 
 from generator.cli.console import run  # noqa: E402 - after the points are in place
 
