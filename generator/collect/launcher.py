@@ -21,6 +21,7 @@ from qemu.qmp.message import DeserializationError
 
 from generator.collect import processes
 from generator.collect.helptext import parse_help
+from generator.collect.snapshot import validate_snapshot
 from generator.core.errors import CollectError, HmpPermsError
 from generator.core.model import Snapshot, Version, is_command_name
 
@@ -282,7 +283,7 @@ async def ask(client: QMPClient, binary: str, name: str) -> Snapshot:
         raise unexpected("query-target", reply)
     base = os.path.basename(binary)  # the binary's own name tells a machine (-microvm)
     qemu = base.startswith("qemu-system-") and is_command_name(base)
-    return Snapshot(
+    snapshot = Snapshot(
         binary=binary,
         version=Version(*parts),
         package=package.strip(),
@@ -295,6 +296,8 @@ async def ask(client: QMPClient, binary: str, name: str) -> Snapshot:
         packages=(package.strip(),),
         source="live",
     )
+    validate_snapshot(snapshot)  # an empty or truncated answer is a failed build
+    return snapshot
 
 
 def describe(exc: BaseException) -> str:
