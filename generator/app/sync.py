@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from generator.app.settings import Settings
 from generator.check.diff import entry_text
 from generator.collect.records import build_of, record_path, record_snapshots
-from generator.core.errors import ErrorList, HmpPermsError, Location
+from generator.core.errors import HmpPermsError, Location
 from generator.core.files import ensure_writable, read_text, write_atomic
 from generator.core.model import HelpEntry, Snapshot, Table
 from generator.core.text import yaml_string
@@ -62,9 +62,8 @@ def _plan(settings: Settings, text: str, snapshots: Sequence[Snapshot], write: b
         try:  # the same rules, or nothing; the text's lines were never written: none named
             stubbed = load_table(path, new_text, allow_todo=True)
         except HmpPermsError as exc:
-            first = exc.problems[0] if isinstance(exc, ErrorList) else exc
             raise HmpPermsError(
-                f"{path}: with the stubs added the table would not load ({first.message}): its"
+                f"{path}: with the stubs added the table would not load ({exc.message}): its"
                 " layout defeats the line editor; add the entries by hand; nothing written"
             ) from None
         if _decisions(table) != _decisions(stubbed) or not table.todo.keys() <= stubbed.todo.keys():

@@ -32,7 +32,7 @@ class ErrorList(HmpPermsError):
     """Several problems at once, one line each: every one found, not only the first."""
 
     def __init__(self, problems: list[HmpPermsError]) -> None:
-        super().__init__(str(problems[0]), problems[0].where)
+        super().__init__(problems[0].message, problems[0].where)
         self.problems = problems
 
     def __str__(self) -> str:
