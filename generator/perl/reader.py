@@ -131,13 +131,13 @@ def _tokens(path: str, text: str) -> tuple[list[Token], dict[int, str], dict[int
             break
         elif kind == "word" and "'" in value:
             raise refuse(f'{value!r}: "\'" as a package separator is not read')
-        elif kind == "word" and value in QUOTE_LIKE:
+        elif kind == "word" and value in QUOTE_LIKE and ARROW_BELOW.match(text, i):
             raise refuse(
                 f"{value!r} on a line before its '=>': perl 5.36 reads a key, older perls"
                 " a quoting operator; put the key on the arrow's line, or quote it"
-                if ARROW_BELOW.match(text, i)
-                else f"{value!r}: quoting and pattern operators are not read"
             )
+        elif kind == "word" and value in QUOTE_LIKE:
+            raise refuse(f"{value!r}: quoting and pattern operators are not read")
         elif kind == "word" and value in REFUSED_WORDS:
             raise refuse(f"{value!r} runs or loads code the importer does not read")
         elif kind == "var" and (value.endswith("::") or value[1:].startswith("::")):
@@ -279,7 +279,7 @@ class _Parser:
     def check_uses(self) -> None:
         """Every use of the hash outside its definition is one of the reads `READS` lists."""
         for k, token in enumerate(self.tokens):
-            if NAME not in token.text or token is self.definition:
+            if NAME not in token.text:
                 continue
             if token.kind in ("str", "regex"):
                 raise self.refuse(token, f"a string naming {NAME} could reach it by name")
@@ -289,7 +289,7 @@ class _Parser:
                 "$H" if t is token else "''" if t.kind in ("str", "regex") else t.text
                 for t in self.tokens[max(k - 2, 0) : k + 6]
             ]
-            if not READS.search(f" {' '.join(window)} "):
+            if token is not self.definition and not READS.search(f" {' '.join(window)} "):
                 raise self.refuse(
                     token,
                     f"${NAME} is used here other than as a plain read: only its"

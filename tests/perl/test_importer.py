@@ -117,6 +117,11 @@ FILE_SCOPE = {
         "file scope",
     ),
     "defined-twice": (MODULE + HASH, 40, "defined twice"),
+    "quoted-name-defined": (
+        MODULE.replace("our $hmp_command_perms", "our '$hmp_command_perms'"),
+        5,
+        "could reach it by name",
+    ),
     "no-strict": (MODULE.replace("use v5.36;", "use warnings;"), 5, "no 'use strict' first"),
     "no-strict-later": (MODULE.replace("sub generate", "no strict;\nsub generate"), 28, "'no'"),
     "other-module": (
