@@ -36,8 +36,8 @@ MAX_MESSAGE = 4 * 1024 * 1024  # bytes of one QMP message; a listing is tens of 
 NOT_FOUND = "not found on PATH"  # the use case may add an install hint
 T = TypeVar("T")
 
-# qemu.qmp logs every failure it raises; the error the user sees says it once.
-logging.getLogger("qemu.qmp").disabled = True
+# qemu.qmp logs each failure it raises; the error line says it once, so its records stop here.
+logging.getLogger("qemu.qmp").propagate = False
 
 
 def default_binary() -> str:
