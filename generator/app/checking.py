@@ -36,10 +36,10 @@ def check_builds(
         settings.scope.verify(table.vendors, settings.builds)
     if collected.errors and not collected.snapshots:
         raise ErrorList(collected.errors)
-    # A hint repeats the table and records options given, unless a config names them.
+    # A hint repeats the table, records and rules options given, unless a config names them.
     where = "".join(
         f" --{key} {shlex.quote(getattr(settings, key))}"
-        for key in ("table", "builds")
+        for key in ("table", "builds", "rules")
         if getattr(settings, key) != getattr(Settings(), key) and settings.config is None
     )
     checked = [

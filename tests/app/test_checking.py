@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.check.test_compare import drop_entry
-from tests.conftest import BUILDS, Result
+from tests.conftest import BUILDS, ROOT, Result
 
 
 def test_a_missing_table_is_said_before_any_qemu_starts_fake(
@@ -33,8 +33,8 @@ def test_a_missing_table_is_said_before_any_qemu_starts_fake(
 def test_a_hint_repeats_how_the_build_was_given(
     table_copy: Path, cli: Callable[..., Result], qemu_x86: str
 ) -> None:
-    """The hint said `hmp-perms sync --write`, which with no build given records the
-    default QEMU, not the one checked: now it can be copied as it stands."""
+    """The hint's `sync` names the build checked and the table, records and rules given,
+    so that copied as it stands it stubs what the check found, suggested alike."""
     drop_entry(table_copy, "commands", "sum")
     wrapper = f"env LC_ALL=C {qemu_x86}"
     result = cli("check", "--qemu", wrapper, "--table", table_copy, "--format", "json")
@@ -45,9 +45,12 @@ def test_a_hint_repeats_how_the_build_was_given(
         f"run `hmp-perms sync --qemu {shlex.quote(wrapper)} --table {table_copy} --write`"
     )
     snapshot = BUILDS / "debian-7.2.22-x86_64.json"
-    result = cli("check", "--snapshot", snapshot, "--table", table_copy, "--format", "json")
+    rules = ROOT / "data" / "suggest-rules.yaml"
+    options = ("--table", table_copy, "--rules", rules, "--format", "json")
+    result = cli("check", "--snapshot", snapshot, *options)
     (finding,) = json.loads(result.out)["findings"]
-    assert f"`hmp-perms sync --snapshot {snapshot} --table {table_copy} --write`" in finding["hint"]
+    sync = f"hmp-perms sync --snapshot {snapshot} --table {table_copy} --rules {rules} --write"
+    assert f"`{sync}`" in finding["hint"]
 
 
 def test_a_program_that_is_no_qemu_is_said_to_be_none(cli: Callable[..., Result]) -> None:
