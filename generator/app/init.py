@@ -32,7 +32,7 @@ def init(folder: Path, from_perl: str | None = None, vendor: str | None = None) 
         f'["{vendor}"]' if vendor else "[]   # vendors the table declares (init --vendor NAME)"
     )
     files = {
-        CONFIG_NAME: read_text(SHIPPED / CONFIG_NAME).replace("@VENDORS@", vendors),
+        CONFIG_NAME: read_text(SHIPPED / "init-config.toml").replace("@VENDORS@", vendors),
         DEFAULT_TABLE: table,
         RULES: read_text(SHIPPED / "data" / RULES_NAME),
     }
