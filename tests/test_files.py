@@ -194,6 +194,21 @@ def test_from_text_dev_zero_is_capped(cli: Callable[..., Result]) -> None:
     )
 
 
+def test_a_file_over_the_limit_is_refused_and_one_at_it_read_whole(
+    tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"")
+    os.truncate(big, MAX_BYTES + 1)  # sparse: no disk needed
+    one_error(
+        cli("collect", "--from-text", big),
+        f"{big}: more than {MAX_BYTES >> 20} MiB, the limit for any input",
+    )
+    os.truncate(big, MAX_BYTES)
+    result = cli("collect", "--from-text", big)  # read whole: refused for what it holds
+    assert "more than" not in result.err and "control character" in result.err
+
+
 def test_a_directory_is_not_a_file(tmp_path: Path, cli: Callable[..., Result]) -> None:
     one_error(cli("lint", "--table", tmp_path), f"{tmp_path}: cannot read: Is a directory")
 

@@ -32,9 +32,12 @@ def read_bytes(path: str | Path, untrusted: bool = False) -> bytes:
     flags = os.O_RDONLY | os.O_CLOEXEC | (os.O_NOFOLLOW | os.O_NONBLOCK if untrusted else 0)
     try:
         with open(os.open(path, flags), "rb") as f:
-            if untrusted and not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            info = os.fstat(f.fileno())
+            if untrusted and not stat.S_ISREG(info.st_mode):
                 raise HmpPermsError(f"{path}: not a regular file")
-            data = f.read(MAX_BYTES + 1)
+            data = f.read(min(info.st_size, MAX_BYTES) + 1)  # no buffer of the limit's size
+            if len(data) > info.st_size:  # a pipe or device (size 0), or a file that grew
+                data += f.read(MAX_BYTES + 1 - len(data))
     except OSError as exc:
         why = "a symbolic link" if exc.errno == errno.ELOOP and untrusted else exc.strerror
         raise HmpPermsError(f"{path}: cannot read: {why}") from None
