@@ -29,7 +29,6 @@ class Kind(NamedTuple):
         return self.hint.format(sync=sync)
 
 
-#: A hint's `{sync}` is the command that records the build, as the user gave it.
 _SYNC = "`{sync}` records this build"
 _KEEP = "keep the entry while a build you support has it"
 #: Every kind a check can report, in the order the docs list them.

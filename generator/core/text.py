@@ -135,10 +135,6 @@ def perl_literal(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-#: A Python literal (a string, or a tuple of them) that reads back as the value.
-python_literal = repr
-
-
 def _pieces(text: str, width: int = 72) -> list[str]:
     """`text` cut after spaces into pieces of about `width`: a long string as literals."""
     pieces: list[str] = []
@@ -155,7 +151,7 @@ def _pieces(text: str, width: int = 72) -> list[str]:
 
 def python_lines(value: str, indent: str = "    ") -> str:
     """A text as adjacent Python literals, one line of code each."""
-    return "\n".join(indent + python_literal(piece) for piece in _pieces(value))
+    return "\n".join(indent + repr(piece) for piece in _pieces(value))
 
 
 def perl_lines(value: str, indent: str = "    ") -> str:

@@ -49,7 +49,7 @@ def render_templates(
     env.filters.update(
         comment=text.comment,
         perl=text.perl_literal,
-        py=text.python_literal,
+        py=repr,  # a Python literal (a string, or a tuple of them) that reads back as it
         one_line=text.one_line,
         md=text.md_cell,
         md_text=text.md_text,
