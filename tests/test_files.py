@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,11 +15,14 @@ import pytest
 
 from generator.core import files
 from generator.core.files import MAX_BYTES
+from generator.core.model import HelpEntry
 from tests.conftest import (
     BUILDS,
     FIXTURES,
     ROOT,
+    TABLE,
     Result,
+    format_help,
     hmp_perms,
     one_error,
     read_only_bwrap,
@@ -207,6 +211,86 @@ def test_a_file_over_the_limit_is_refused_and_one_at_it_read_whole(
     os.truncate(big, MAX_BYTES)
     result = cli("collect", "--from-text", big)  # read whole: refused for what it holds
     assert "more than" not in result.err and "control character" in result.err
+
+
+#: More entries than a pipe's 64 KiB buffer holds: a reader that took one read would miss some.
+MANY = [
+    HelpEntry(name, (), "[arg]", f"filler help for {name}")
+    for name in ["help", "info", "quit", *(f"cmd{i:05}" for i in range(4000))]
+]
+NAMES = sorted(e.name for e in MANY)
+
+
+def test_from_text_reads_a_fifo_whole(tmp_path: Path, cli: Callable[..., Result]) -> None:
+    text = format_help(MANY)
+    assert len(text) > 2 * 65536
+    fifo = tmp_path / "help.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_text, args=(text,), daemon=True)
+    writer.start()
+    result = cli("collect", "--names", "--from-text", fifo)
+    writer.join(10)
+    assert (result.status, result.err) == (0, "")
+    assert sorted(result.out.splitlines()) == NAMES
+
+
+def from_process_substitution(command: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``collect --names --from-text <(COMMAND)``, as bash runs it; COMMAND sees `args` as
+    ``$1``, ``$2``..."""
+    script = f'exec "$0" -m generator collect --names --from-text <({command})'
+    return subprocess.run(
+        ["bash", "-c", script, sys.executable, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_from_text_reads_a_process_substitution_whole(tmp_path: Path) -> None:
+    saved = tmp_path / "help.txt"
+    saved.write_text(format_help(MANY))
+    run = from_process_substitution('cat "$1"', str(saved))
+    assert (run.returncode, run.stderr) == (0, "")
+    assert sorted(run.stdout.splitlines()) == NAMES
+
+
+@pytest.mark.parametrize(
+    ("size", "error"),
+    [
+        (MAX_BYTES, "holds the control character U+0000"),  # read whole, refused for what it holds
+        (MAX_BYTES + 1, f"more than {MAX_BYTES >> 20} MiB, the limit for any input"),
+    ],
+    ids=["at-the-limit", "over-the-limit"],
+)
+def test_a_pipe_over_the_limit_is_refused_and_one_at_it_read_whole(size: int, error: str) -> None:
+    run = from_process_substitution('head -c "$1" /dev/zero', str(size))
+    assert (run.returncode, run.stdout) == (2, "")
+    [line] = run.stderr.splitlines()
+    assert line.startswith("hmp-perms: /dev/fd/") and error in line, line
+
+
+@pytest.mark.parametrize(
+    ("command", "good", "bad"),
+    [
+        (
+            ("collect", "--from-text"),
+            "cont|c  -- r\u00e9sum\u00e9\nstop  -- ok\n",
+            b"quit -- \xff\n",
+        ),
+        (("lint", "--table"), TABLE.read_text(), b"# \xc3(\n"),
+        (("check", "--snapshot"), (BUILDS / "debian-7.2.22-x86_64.json").read_text(), b"\x80"),
+    ],
+    ids=["saved-text", "table", "snapshot"],
+)
+def test_not_utf8_text_names_the_line_of_the_first_bad_byte(
+    command: tuple[str, str], good: str, bad: bytes, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    """Valid UTF-8, some of it beyond ASCII, up to the bad byte; more bad bytes follow it."""
+    path = tmp_path / "input"
+    path.write_bytes(good.encode() + bad + b"\xfe\nmore\n")
+    line = good.count("\n") + 1
+    one_error(cli(*command, path), f"hmp-perms: {path}:{line}: not UTF-8 text")
 
 
 def test_a_directory_is_not_a_file(tmp_path: Path, cli: Callable[..., Result]) -> None:
