@@ -117,6 +117,34 @@ def test_collect_from_saved_text(cli: Callable[..., Result], tmp_path: Path) -> 
     assert (snap.commands, snap.info, snap.target) == (recorded.commands, recorded.info, "aarch64")
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda t: "\ufeff" + t,
+        lambda t: t.replace("\n", "\r\n"),
+        lambda t: "\ufeff" + t.replace("\n", "\r\n"),
+    ],
+    ids=["byte-order mark", "crlf", "both"],
+)
+def test_from_text_drops_a_byte_order_mark_and_reads_crlf_as_lf(
+    edit: Callable[[str], str], cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    """As an editor on another system may save QEMU's text: the snapshot is the same."""
+    snaps: list[dict[str, object]] = []
+    for name, change in (("plain", str), ("edited", edit)):
+        paths = []
+        for kind in ("help", "info"):
+            path = tmp_path / f"{name}.{kind}.txt"
+            text = (FIXTURES / f"qemu-7.2-x86_64.{kind}.txt").read_text()
+            path.write_text(change(text), newline="")
+            paths.append(path)
+        out = tmp_path / f"{name}.json"
+        result = cli("collect", "--from-text", paths[0], "--info-text", paths[1], "-o", out)
+        assert result.status == 0, result.err
+        snaps.append({**json.loads(out.read_text()), "binary": "the help file"})
+    assert snaps[1] == snaps[0]
+
+
 def test_collect_from_text_the_parser_rejects(cli: Callable[..., Result], tmp_path: Path) -> None:
     bad = tmp_path / "help.txt"
     bad.write_text("cont|c  -- resume emulation\n\tok\nst op -- x\nbell!  -- y\n")
