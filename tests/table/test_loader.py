@@ -106,6 +106,17 @@ def test_good_table_loads_with_positions(tmp_path: Path) -> None:
     assert table.default == "root" and table.levels == ("none", "Sys.Modify", "root")
 
 
+def test_plain_yaml_values_stay_strings(tmp_path: Path) -> None:
+    """No YAML 1.1 or 1.2 type guessing: `since: 9.10` is release 9.10, not the float 9.1."""
+    text = GOOD.replace("since: '10.2'", "since: 9.10").replace(
+        "rationale: writes files", "rationale: 1_000"
+    )
+    table = load_table(write(tmp_path, text.replace("  none: {}", "  none: {description: off}")))
+    backup = table.commands["backup"]
+    assert (str(backup.deprecated), backup.rationale) == ("9.10.0", "1_000")
+    assert table.descriptions == {"none": "off"}
+
+
 def swap(old: str, new: str) -> str:
     assert old in GOOD
     return GOOD.replace(old, new, 1)
@@ -339,6 +350,38 @@ def test_control_character_in_the_table(
     assert (lint.status, lint.out) == (1, message + "\n")
     one_error(cli("check", "--table", table_copy, "--snapshot", SNAPSHOT), message)
     one_error(cli("generate", "--table", table_copy, "--out", table_copy.parent), message)
+
+
+@pytest.mark.parametrize(
+    ("escape", "code"),
+    [("\\e[31m", "001B"), ("\\x85", "0085"), ("\\r", "000D"), ("\\u202e", "202E")],
+)
+def test_a_quoted_escape_may_not_bring_in_a_control_character(
+    escape: str, code: str, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    path = write(tmp_path, swap("rationale: resumes the guest", f'rationale: "resumes{escape}"'))
+    lint = cli("lint", "--table", path)
+    assert lint.status == 1
+    assert f"{path}:13: 'cont': rationale holds the control character U+{code}\n" in lint.out
+    assert all(c.isprintable() for c in lint.out.replace("\n", ""))
+
+
+def test_a_quoted_escape_may_bring_in_a_tab_or_a_line_break(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, swap("rationale: resumes the guest", 'rationale: "resumes\\tthe\\nguest"')
+    )
+    assert load_table(path).commands["cont"].rationale == "resumes\tthe\nguest"
+
+
+def test_a_lone_cr_in_the_table_is_refused_and_crlf_read(
+    tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    """A CR alone would be a line break to YAML and move every line number after it."""
+    path = write(tmp_path, swap("rationale: resumes the guest", "rationale: resumes\rthe guest"))
+    lint = cli("lint", "--table", path)
+    assert (lint.status, lint.out) == (1, f"{path}:13: control character U+000D\n")
+    cont = load_table(write(tmp_path, GOOD.replace("\n", "\r\n"))).commands["cont"]
+    assert (cont.where.line, cont.rationale) == (10, "resumes the guest")
 
 
 ROLES = """\
