@@ -334,6 +334,29 @@ def test_connect_to_a_socket_that_accepts_and_never_greets(
         conn.close()
 
 
+# -- which QEMUs: --all-local -------------------------------------------------
+
+
+def test_all_local_leaves_out_a_name_that_links_to_another_binary_found(
+    tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As Debian ships `qemu-system-ppc64le` (a link to `qemu-system-ppc64`): one build.
+    A link to a binary not found on PATH is a build of its own."""
+    ppc64 = os.path.realpath(need_binary("qemu-system-ppc64"))
+    both, alone = tmp_path / "both", tmp_path / "alone"
+    both.mkdir()
+    alone.mkdir()
+    (both / "qemu-system-ppc64").symlink_to(ppc64)
+    (both / "qemu-system-ppc64le").symlink_to("qemu-system-ppc64")
+    (alone / "qemu-system-ppc64le").symlink_to(ppc64)
+    for folder, kept in ((both, "qemu-system-ppc64"), (alone, "qemu-system-ppc64le")):
+        monkeypatch.setenv("PATH", str(folder))
+        result = cli("collect", "--all-local")
+        assert result.status == 0, result.err
+        labels = [line.split()[0] for line in result.out.splitlines() if not line[0].isspace()]
+        assert labels == [kept]
+
+
 # -- one that fails does not hide the others -------------------------------------
 
 
