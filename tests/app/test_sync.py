@@ -484,6 +484,27 @@ def test_sync_write_checks_every_record_before_writing_one(
     assert table_copy.read_bytes() == original
 
 
+@pytest.mark.parametrize("failing", ["/bin/false", "qemu-system-nosuchtarget"])
+def test_sync_write_changes_nothing_unless_every_build_answered(
+    failing: str,
+    qemu_x86: str,
+    table_copy: Path,
+    tmp_path: Path,
+    cli: Callable[..., Result],
+    private_tmp: Path,
+) -> None:
+    drop_entry(table_copy, "commands", "sum")  # the build that answers would add it
+    original = table_copy.read_bytes()
+    builds = records(tmp_path)
+    args = ["--qemu", qemu_x86, "--qemu", failing, "--table", table_copy, "--builds", builds]
+    result = cli("sync", *args, "--write")
+    assert (result.status, result.out) == (2, "")
+    assert result.err.startswith(f"hmp-perms: {failing}: "), result.err
+    assert len(result.err.splitlines()) == 1, result.err
+    assert table_copy.read_bytes() == original
+    assert list(builds.iterdir()) == []
+
+
 def test_sync_write_to_a_table_in_a_read_only_folder_records_nothing(
     table_copy: Path, tmp_path: Path
 ) -> None:

@@ -334,6 +334,29 @@ def test_connect_to_a_socket_that_accepts_and_never_greets(
         conn.close()
 
 
+# -- which QEMUs: --all-local -------------------------------------------------
+
+
+def test_all_local_leaves_out_a_name_that_links_to_another_binary_found(
+    tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As Debian ships `qemu-system-ppc64le` (a link to `qemu-system-ppc64`): one build.
+    A link to a binary not found on PATH is a build of its own."""
+    ppc64 = os.path.realpath(need_binary("qemu-system-ppc64"))
+    both, alone = tmp_path / "both", tmp_path / "alone"
+    both.mkdir()
+    alone.mkdir()
+    (both / "qemu-system-ppc64").symlink_to(ppc64)
+    (both / "qemu-system-ppc64le").symlink_to("qemu-system-ppc64")
+    (alone / "qemu-system-ppc64le").symlink_to(ppc64)
+    for folder, kept in ((both, "qemu-system-ppc64"), (alone, "qemu-system-ppc64le")):
+        monkeypatch.setenv("PATH", str(folder))
+        result = cli("collect", "--all-local")
+        assert result.status == 0, result.err
+        labels = [line.split()[0] for line in result.out.splitlines() if not line[0].isspace()]
+        assert labels == [kept]
+
+
 # -- one that fails does not hide the others -------------------------------------
 
 
@@ -416,6 +439,53 @@ def test_standin_printing_a_megabyte_before_it_answers_is_collected(
     # It answered: its listing is the stand-in's own, which lacks what a QEMU lists.
     assert result.err.startswith(f"hmp-perms: {binary}: the help listing lacks"), result.err
     wait_gone(mark)
+
+
+def test_standin_that_answered_gets_quit_and_time_to_exit_by_itself(
+    tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, private_tmp: Path
+) -> None:
+    """This one takes 1 s to exit after `quit`, and marks that it exited by itself."""
+    exited = tmp_path / "exited"
+    monkeypatch.setenv("FAKE_QEMU_QUITFILE", str(exited))
+    binary, pidfile = fake_binary(tmp_path, "slow-quit")
+    result = cli("collect", "--names", "--qemu", binary)
+    assert result.status == 0, result.err
+    assert "quit q" in result.out.splitlines()
+    assert exited.exists(), "it was killed before it could exit"
+    assert_gone(pidfile)
+
+
+@pytest.mark.slow  # waits out a timeout or fuzzes: left out of the fast run
+def test_standin_that_never_exits_after_quit_is_killed_after_5_s(
+    tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, private_tmp: Path
+) -> None:
+    exited = tmp_path / "exited"
+    monkeypatch.setenv("FAKE_QEMU_QUITFILE", str(exited))
+    binary, pidfile = fake_binary(tmp_path, "no-quit")
+    start = time.monotonic()
+    result = cli("collect", "--names", "--qemu", binary)
+    took = time.monotonic() - start
+    assert result.status == 0, result.err
+    assert 5 <= took < 8
+    assert not exited.exists()
+    assert_gone(pidfile)
+
+
+@pytest.mark.slow  # waits out a timeout or fuzzes: left out of the fast run
+@pytest.mark.xfail(
+    strict=True,
+    reason="the grace after `quit` is counted in --timeout: a QEMU that answered and is"
+    " slow to exit is reported as `no answer within N s` and its build dropped",
+)
+def test_standin_slow_to_exit_after_quit_is_still_collected_under_a_short_timeout(
+    tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, private_tmp: Path
+) -> None:
+    monkeypatch.setenv("FAKE_QEMU_QUITFILE", str(tmp_path / "exited"))
+    binary, pidfile = fake_binary(tmp_path, "no-quit")
+    result = cli("collect", "--names", "--qemu", binary, "--timeout", "3")
+    assert_gone(pidfile)
+    assert result.status == 0, result.err
+    assert "quit q" in result.out.splitlines()
 
 
 # mode: (environment, the line after "hmp-perms: BINARY: ")

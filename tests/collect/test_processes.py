@@ -124,6 +124,53 @@ def test_the_kernel_kills_a_child_whose_parent_died() -> None:
     wait_for(lambda: not alive(pid), "the child to die with its parent", limit=5)
 
 
+def test_a_child_whose_tool_died_before_it_execs_exits_127() -> None:
+    """The tool dies in the child's first moment, before PR_SET_PDEATHSIG is set: the
+    kernel will not kill the child then, so it must not run `true`. A subreaper above the
+    tool gets the orphan back and reads its status."""
+    script = python_script(
+        """
+        import ctypes, os, signal, time
+        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+        tool = os.fork()
+        if tool == 0:
+            from generator.collect import processes
+            def tool_dies():  # in the child, between fork and exec
+                parent = os.getppid()
+                os.kill(parent, signal.SIGKILL)
+                while os.getppid() == parent:
+                    time.sleep(0.001)
+            os.register_at_fork(after_in_child=tool_dies)
+            processes.spawn(["true"], 1, 2, 2)
+            os._exit(3)  # not reached: the child killed this process
+        status = {}
+        while len(status) < 2:
+            pid, code = os.waitpid(-1, 0)
+            status[pid] = os.waitstatus_to_exitcode(code)
+        print(status.pop(tool), *status.values(), flush=True)
+        """
+    )
+    out, err = script.communicate(timeout=60)
+    assert (script.returncode, out) == (0, f"{-signal.SIGKILL} 127\n"), err
+
+
+def test_the_library_does_not_make_its_caller_a_child_subreaper(qemu_x86: str) -> None:
+    """Only the console script does: a program that calls the library keeps its orphans'
+    fate as it was."""
+    script = python_script(
+        f"""
+        import asyncio, ctypes
+        from generator.collect.launcher import collect_all
+        collected = asyncio.run(collect_all([{qemu_x86!r}], 30))
+        subreaper = ctypes.c_int(-1)
+        ctypes.CDLL(None).prctl(37, ctypes.byref(subreaper), 0, 0, 0)  # PR_GET_CHILD_SUBREAPER
+        print(len(collected.snapshots), collected.errors, subreaper.value, flush=True)
+        """
+    )
+    out, err = script.communicate(timeout=60)
+    assert (script.returncode, out) == (0, "1 [] 0\n"), err
+
+
 def test_an_armed_run_gets_back_and_kills_what_a_child_left_in_another_session() -> None:
     """The child subreaper: `setsid -f` exits at once; its child comes back to us."""
     script = python_script(

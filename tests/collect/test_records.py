@@ -234,6 +234,19 @@ def _packaged(tmp_path: Path, package: str) -> Path:
     return path
 
 
+def test_a_record_holds_the_variant_never_the_path_or_wrapper_it_ran_through(
+    qemu_x86: str, table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    builds = tmp_path / "builds"
+    builds.mkdir()
+    command = f"env LC_ALL=C {qemu_x86}"
+    result = cli("sync", "--qemu", command, "--table", table_copy, "--builds", builds, "--write")
+    assert result.status == 0, result.err
+    (record,) = builds.iterdir()
+    assert record.name.endswith("-x86_64.json")
+    assert json.loads(record.read_text())["binary"] == "qemu-system-x86_64"
+
+
 def test_two_packages_with_one_listing_are_one_build_naming_both(
     cli: Callable[..., Result], tmp_path: Path
 ) -> None:

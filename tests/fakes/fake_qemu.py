@@ -18,6 +18,9 @@ set. Modes:
                 JSON in $FAKE_QEMU_VERSION and $FAKE_QEMU_TARGET when set
   signal-parent answers `help`, then sends its parent (hmp-perms) the signal
                 named in $FAKE_QEMU_SIGNAL (SIGTERM when unset), and waits
+  slow-quit     answers with a listing a QEMU could give; after `quit`, takes 1 s
+                to exit, and creates $FAKE_QEMU_QUITFILE as it exits by itself
+  no-quit       the same, but never exits after `quit`
 """
 
 import json
@@ -29,6 +32,7 @@ import time
 
 HELP = "cont|c  -- resume emulation\r\ninfo [subcommand] -- show various information\r\n"
 INFO = "info version  -- show the version of QEMU\r\n"
+WHOLE_HELP = "help|? [cmd] -- show the help\r\n" + HELP + "quit|q  -- quit the emulator\r\n"
 
 
 def messages(sock: socket.socket):  # type: ignore[no-untyped-def]
@@ -76,6 +80,11 @@ def serve(mode: str, args: list[str]) -> None:
         if command == "qmp_capabilities":
             send({"return": {}, "id": reply_id})
             continue
+        if command == "quit" and mode in ("slow-quit", "no-quit"):
+            send({"return": {}, "id": reply_id})
+            time.sleep(1 if mode == "slow-quit" else 600)
+            open(os.environ["FAKE_QEMU_QUITFILE"], "w").close()
+            sys.exit(0)
         if mode == "die-mid":
             sys.stderr.write("fake qemu: dying mid-conversation\n")
             sys.stderr.flush()
@@ -91,6 +100,8 @@ def serve(mode: str, args: list[str]) -> None:
         elif command == "human-monitor-command":
             line = msg["arguments"]["command-line"]
             text: object = HELP if line == "help" else INFO
+            if line == "help" and mode in ("slow-quit", "no-quit"):
+                text = WHOLE_HELP
             if mode == "garbage":
                 text = "%%% this is not help output %%%\r\n"
             elif mode == "bad-reply":
