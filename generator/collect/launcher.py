@@ -120,11 +120,9 @@ async def collect(command: str, timeout: float) -> Snapshot:
                 with contextlib.suppress(QMPError, OSError, EOFError):
                     await client.execute("quit")
                 answered = True
-                return snapshot
             finally:
                 ended = proc.returncode  # by itself, before it was stopped
                 broken = await disconnect(client)
-                await processes.stop(proc, min(QUIT_GRACE, timeout) if answered else 0.0)
     except TimeoutError:
         detail = f"no answer within {timeout:g} s"
     except (QMPError, OSError, EOFError, ValueError) as exc:
@@ -134,8 +132,12 @@ async def collect(command: str, timeout: float) -> Snapshot:
     except CollectError as exc:
         detail = exc.detail
     finally:
+        # The time to exit is QEMU's own, after the answer `timeout` bounds.
+        await processes.stop(proc, min(QUIT_GRACE, timeout) if answered else 0.0)
         said = output.close()
         ours.close()
+    if answered:
+        return snapshot
     # A command that names no QEMU (`cat`) is said to be none; what it printed is its own.
     words = shlex.split(command)  # it was split to start it
     if any("qemu" in os.path.basename(w) for w in words):

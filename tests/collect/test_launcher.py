@@ -472,11 +472,6 @@ def test_standin_that_never_exits_after_quit_is_killed_after_5_s(
 
 
 @pytest.mark.slow  # waits out a timeout or fuzzes: left out of the fast run
-@pytest.mark.xfail(
-    strict=True,
-    reason="the grace after `quit` is counted in --timeout: a QEMU that answered and is"
-    " slow to exit is reported as `no answer within N s` and its build dropped",
-)
 def test_standin_slow_to_exit_after_quit_is_still_collected_under_a_short_timeout(
     tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, private_tmp: Path
 ) -> None:
