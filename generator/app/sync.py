@@ -136,7 +136,7 @@ def _stub_fields(
 
 def _quote(qemu: HelpEntry) -> str:
     """QEMU's params and help on one printable line, safe inside a YAML comment."""
-    text = entry_text(qemu)  # printable already: the listing's load saw to that
+    text = "".join(c if c.isprintable() else "?" for c in entry_text(qemu))  # one line
     return text if len(text) <= MAX_COMMENT else text[: MAX_COMMENT - 3] + "..."
 
 

@@ -136,7 +136,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     paths = _settings(args)
     snapshots = gather_all(_sources(args), paths.builds)
-    print("\n".join(sync_table(paths, snapshots, write=args.write)))
+    print("\n".join(map(terminal, sync_table(paths, snapshots, write=args.write))))
     return 0
 
 

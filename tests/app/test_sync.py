@@ -255,12 +255,13 @@ def test_a_stub_carries_a_suggestion_and_is_still_no_decision(
     assert "dump-guest-memory" in generate.err and not out.exists()
 
 
-def test_a_stub_quotes_qemus_text_on_one_line_and_at_most_160_characters(
+def test_a_stub_quotes_qemus_text_on_one_line_at_most_160_characters_unprintable_as_marks(
     table_copy: Path, tmp_path: Path, cli: Callable[..., Result]
 ) -> None:
     doc = json.loads(OLD.read_text())
     edge = "x" * 159 + "."  # quoted whole
     doc["help"] += ["zz_edge  -- " + edge, "zz_long a b -- over", "\t" + "two lines " * 20]
+    doc["help"] += ["zz_odd  -- private \ue000, unassigned \u0378, no-break\u00a0space"]
     snap = tmp_path / "long.json"
     snap.write_text(json.dumps(doc))
     result = cli(
@@ -272,6 +273,8 @@ def test_a_stub_quotes_qemus_text_on_one_line_and_at_most_160_characters(
         assert len(quote) == 160
         assert f"+ {name}: stub added, awaiting a decision ({quote})\n" in result.out
         assert f"  {name}:\n    # QEMU debian-7.2.22-x86_64: {quote}\n" in table_copy.read_text()
+    odd = "private ?, unassigned ?, no-break space"
+    assert f"+ zz_odd: stub added, awaiting a decision ({odd})\n" in result.out
 
 
 def test_sync_suggests_with_the_rules_the_config_names(
