@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,16 @@ def git(repo: Path, *args: str) -> None:
 def commit_all(repo: Path) -> None:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "--no-verify", "-m", "snapshot")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stores_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """pre-commit's hook store and virtualenv's seed data go with the run's temporary
+    files, not into the user's ~/.cache."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PRE_COMMIT_HOME", str(tmp_path_factory.mktemp("pre-commit-home")))
+        env.setenv("VIRTUALENV_OVERRIDE_APP_DATA", str(tmp_path_factory.mktemp("app-data")))
+        yield
 
 
 @pytest.fixture(scope="session")
