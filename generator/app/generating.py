@@ -57,9 +57,8 @@ def generate(settings: Settings, check: bool) -> Generated:
     if check:
         diffs = check_outputs(outputs, out) if mapped is None else check_files(files)
         return Generated(diffs, (), left_out)
-    if mapped is None:
-        return Generated({}, tuple(f"{out}/{n}" for n in write_outputs(outputs, out)), left_out)
-    return Generated({}, tuple(write_files(files)), left_out)
+    written = write_outputs(outputs, out) if mapped is None else write_files(files)
+    return Generated({}, tuple(written), left_out)
 
 
 def _newer_than(

@@ -154,11 +154,10 @@ def snapshot_from_text(
     if variant and not VARIANT_RE.fullmatch(variant):
         raise HmpPermsError(f"--variant: {variant!r} is not a qemu-system-* binary name")
 
-    # An editor may have added a byte-order mark; QMP never sends one.
-    raw_help, raw_info = (
-        read_text(p).removeprefix("\ufeff").replace("\r\n", "\n") if p else ""
-        for p in (help_path, info_path)
-    )
+    def saved(path: str) -> str:  # an editor may have added a byte-order mark; QMP never does
+        return read_text(path).removeprefix("\ufeff").replace("\r\n", "\n")
+
+    raw_help, raw_info = saved(help_path), saved(info_path) if info_path else ""
     if info_path and not raw_info.strip():
         raise HmpPermsError(f"{info_path}: the info listing is empty")
     snap = Snapshot(

@@ -80,7 +80,7 @@ def check_outputs(outputs: Mapping[str, str], out_dir: str) -> dict[str, str]:
 
 
 def write_outputs(outputs: Mapping[str, str], out_dir: str) -> list[str]:
-    """Write what changed into the folder the tool owns; return those names. A file no
+    """Write what changed into the folder the tool owns; return those paths. A file no
     template makes is named, never deleted, and nothing is written."""
     extra = [
         HmpPermsError(f"{name}: no template makes it; delete it if it is stale")
@@ -91,5 +91,4 @@ def write_outputs(outputs: Mapping[str, str], out_dir: str) -> list[str]:
     except OSError as exc:
         raise HmpPermsError(f"{out_dir}: cannot create the directory: {exc.strerror}") from None
     files = {f"{out_dir}/{name}": content for name, content in outputs.items()}
-    written = write_files(files, f"{out_dir}/: nothing written", extra)
-    return [name.removeprefix(f"{out_dir}/") for name in written]
+    return write_files(files, f"{out_dir}/: nothing written", extra)
